@@ -1,0 +1,5 @@
+"""`python -m peacewatch`."""
+
+from peacewatch.cli import main
+
+main()

@@ -1,0 +1,123 @@
+"""Composition root: builds store, pipeline, watchers, dispatcher and sinks; start/stop order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from peacewatch.config import AppConfig
+from peacewatch.pipeline.process import EngineProvider, Pipeline
+from peacewatch.pipeline.stories import StoryIndex
+from peacewatch.rules.entities import builtin_dictionary
+from peacewatch.rules.textnorm import normalise_pattern
+from peacewatch.services.dispatcher import Dispatcher
+from peacewatch.services.sinks import Sink
+from peacewatch.settings import Settings
+from peacewatch.store.alert_queue import AlertQueue
+from peacewatch.store.articles import ArticleStore
+from peacewatch.store.embedded import RedisHandle, connect
+from peacewatch.store.feeds import FeedStore
+from peacewatch.store.teams import TeamStore
+from peacewatch.watchers.fetch import Fetcher, FetchLimits
+from peacewatch.watchers.guard import GuardPolicy
+from peacewatch.watchers.parse import FeedParserPool
+from peacewatch.watchers.poller import Poller, PollPolicy
+from peacewatch.watchers.scheduler import FeedScheduler
+
+log = logging.getLogger(__name__)
+
+
+def entity_names() -> dict[str, str]:
+    """Normalised entity name -> entity id, for story clustering across languages."""
+    out: dict[str, str] = {}
+    for entity in builtin_dictionary().entities():
+        for name in entity.names:
+            out.setdefault(normalise_pattern(name), entity.id)
+    return out
+
+
+@dataclass
+class App:
+    """Everything a running peacewatch holds. Build with ``App.open``; close with ``close``."""
+
+    settings: Settings
+    redis: RedisHandle
+    feeds: FeedStore
+    teams: TeamStore
+    articles: ArticleStore
+    queue: AlertQueue
+    pipeline: Pipeline
+    fetcher: Fetcher
+    parser: FeedParserPool
+    poller: Poller
+    dispatcher: Dispatcher
+    scheduler: FeedScheduler
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        poll_policy: PollPolicy | None = None,
+        story_window: timedelta = timedelta(hours=48),
+        sinks: list[Sink] | None = None,
+        guard: GuardPolicy | None = None,
+        limits: FetchLimits | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> App:
+        handle = await connect(settings.redis_url, settings.data_dir)
+        redis = handle.client
+        feeds = FeedStore(redis)
+        teams = TeamStore(redis)
+        articles = ArticleStore(redis)
+        queue = AlertQueue(redis)
+        await queue.ensure_group()
+        stories = StoryIndex(redis, window=story_window, entity_names=entity_names())
+        pipeline = Pipeline(redis, articles, stories, EngineProvider(teams), teams, queue, clock)
+        policy = guard or GuardPolicy(
+            allow_private=settings.allow_private_feeds, allow_networks=settings.networks()
+        )
+        fetcher = Fetcher(policy, limits or FetchLimits())
+        parser = FeedParserPool()
+        poller = Poller(fetcher, parser, feeds, pipeline, poll_policy or PollPolicy(), clock)
+        dispatcher = Dispatcher(queue, {s.platform: s for s in sinks or []}, f"pw-{os.getpid()}")
+        scheduler = FeedScheduler(poller, feeds)
+        return cls(
+            settings, handle, feeds, teams, articles, queue, pipeline, fetcher, parser, poller,
+            dispatcher, scheduler,
+        )  # fmt: skip
+
+    async def apply_config(self, config: AppConfig) -> None:
+        """Register the config's feeds and replace its team's rules with the config's."""
+        if config.rules or config.entities:
+            await self.teams.replace(config.team, config.rules, config.entities)
+        for feed in config.feeds:
+            await self.feeds.put(feed.to_spec(config.team))
+
+    async def start(self) -> None:
+        """Schedule every known feed and start delivering alerts."""
+        for feed in await self.feeds.all():
+            self.scheduler.schedule(feed)
+        self.scheduler.start()
+        self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
+
+    async def close(self) -> None:
+        """Stop in reverse order: scheduler, dispatcher, HTTP client, parser pool, Redis."""
+        self.scheduler.shutdown()
+        self.dispatcher.stop()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.fetcher.close()
+        await asyncio.to_thread(self.parser.close)
+        await self.redis.close()
+
+
+def data_dir_for_demo(base: Path) -> Path:
+    return base / "demo"

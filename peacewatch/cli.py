@@ -1,0 +1,249 @@
+"""The command line; the only place that exits the process. Exit codes: 0 ok, 1 runtime
+failure, 2 bad input or config."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from peacewatch.errors import ConfigError, FeedError, InputError, PeacewatchError, StoreError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="peacewatch: news alerts on the Russia-Ukraine peace talks.",
+)
+rules_app = typer.Typer(no_args_is_help=True, help="Check, explain, import and export rules.")
+feeds_app = typer.Typer(no_args_is_help=True, help="Check feeds.")
+app.add_typer(rules_app, name="rules")
+app.add_typer(feeds_app, name="feeds")
+
+EXIT_RUNTIME = 1
+EXIT_INPUT = 2
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"peacewatch: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> object:
+    from peacewatch.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise _fail(f"bad setting: {exc}", EXIT_INPUT) from exc
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Run the whole pipeline on the shipped sample feeds (offline, no accounts); ends by itself."""
+    from peacewatch.demo.run import run_demo
+    from peacewatch.settings import Settings
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        asyncio.run(run_demo(settings.data_dir))
+    except (ConfigError, InputError) as exc:
+        raise _fail(str(exc), EXIT_INPUT) from exc
+    except (PeacewatchError, TimeoutError) as exc:
+        raise _fail(f"demo failed: {exc}", EXIT_RUNTIME) from exc
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option(help="YAML with feeds and rules")] = None,
+) -> None:
+    """Run the bot until Ctrl-C: watchers, rules, alerts, chat adapters, /healthz and /metrics."""
+    from peacewatch.runner import run_forever
+    from peacewatch.settings import Settings
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    _logging(settings.log_level)
+    try:
+        asyncio.run(run_forever(settings, config))
+    except (ConfigError, InputError) as exc:
+        raise _fail(str(exc), EXIT_INPUT) from exc
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_RUNTIME) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def match(
+    rules: Annotated[Path, typer.Option(help="rules YAML")],
+    articles: Annotated[Path, typer.Option(help="articles, one JSON object per line")],
+) -> None:
+    """One JSON line per (article, rule) match: article_id, rule_id, matched, hits, summary."""
+    from peacewatch.articles_io import LineError, read_articles
+    from peacewatch.pipeline.summarise import summarise
+    from peacewatch.rules.compile import load_engine
+
+    engine, errors = load_engine(rules)
+    bad = bool(errors)
+    for error in errors:
+        typer.echo(str(error), err=True)
+    try:
+        stream = articles.open(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{articles}: cannot read: {exc.strerror}", EXIT_INPUT) from exc
+    with stream, _progress(articles) as tick:
+        for item in read_articles(stream):
+            tick()
+            if isinstance(item, LineError):
+                typer.echo(f"{articles}:{item.line}: {item.message}", err=True)
+                bad = True
+                continue
+            for m in engine.match(item):
+                record = {
+                    "article_id": item.id,
+                    "rule_id": m.rule_id,
+                    "matched": list(m.matched),
+                    "hits": [
+                        {
+                            "term": h.term,
+                            "field": h.field,
+                            "start": h.start,
+                            "end": h.end,
+                            "text": h.text,
+                        }
+                        for h in m.hits
+                    ],
+                    "entities": list(m.entities),
+                    "summary": summarise(item, m.hits),
+                }
+                typer.echo(json.dumps(record, ensure_ascii=False))
+    if bad:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@contextlib.contextmanager
+def _progress(path: Path):  # type: ignore[no-untyped-def]
+    """A progress bar on stderr for large inputs when stderr is a terminal."""
+    size = path.stat().st_size if path.exists() else 0
+    if not sys.stderr.isatty() or size < 5_000_000:
+        yield lambda: None
+        return
+    with typer.progressbar(length=0, label=f"reading {path.name}", file=sys.stderr) as bar:
+        yield lambda: bar.update(1)
+
+
+@rules_app.command("check")
+def rules_check(files: Annotated[list[Path], typer.Argument(help="rules YAML files")]) -> None:
+    """Print file:line:col: message for every error; exit 2 if there is any."""
+    from peacewatch.rules.compile import load_engine
+
+    count = 0
+    for path in files:
+        engine, errors = load_engine(path)
+        for error in errors:
+            typer.echo(str(error))
+        count += len(errors)
+        if not errors:
+            typer.echo(f"{path}: {engine.rule_count} rules OK", err=True)
+    if count:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@rules_app.command("explain")
+def rules_explain(
+    rule: Annotated[str, typer.Option(help="a query")],
+    article: Annotated[Path, typer.Option(help="one article as JSON (or a JSON-lines file)")],
+) -> None:
+    """Why a query matches an article or not, term by term."""
+    from peacewatch.articles_io import LineError, read_articles
+    from peacewatch.rules.explain import explain
+
+    try:
+        stream = article.open(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{article}: cannot read: {exc.strerror}", EXIT_INPUT) from exc
+    with stream:
+        text = stream.read()
+    import io
+
+    lines = (
+        [text] if text.lstrip().startswith("{") and "\n{" not in text.strip() else text.splitlines()
+    )
+    for item in read_articles(
+        io.StringIO("\n".join(json.dumps(json.loads(x)) for x in lines if x.strip()))
+    ):
+        if isinstance(item, LineError):
+            raise _fail(f"{article}:{item.line}: {item.message}", EXIT_INPUT)
+        try:
+            typer.echo(explain(rule, item))
+        except InputError as exc:
+            raise _fail(str(exc), EXIT_INPUT) from exc
+
+
+@feeds_app.command("check")
+def feeds_check(url: str) -> None:
+    """Fetch and parse one feed through the same guard and caps as the watchers."""
+    from peacewatch.feedcheck import check_feed
+    from peacewatch.settings import Settings
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    try:
+        report = asyncio.run(check_feed(url, settings))
+    except FeedError as exc:
+        raise _fail(f"{url}: {exc}", EXIT_INPUT) from exc
+    typer.echo(report)
+
+
+@app.command()
+def stories(
+    articles: Annotated[Path, typer.Option(help="articles, one JSON object per line")],
+) -> None:
+    """Print {"article_id", "story_id"} per input article, grouped as the pipeline would."""
+    from peacewatch.storiescmd import group_file
+
+    try:
+        bad = asyncio.run(group_file(articles, sys.stdout, sys.stderr))
+    except OSError as exc:
+        raise _fail(f"{articles}: cannot read: {exc}", EXIT_INPUT) from exc
+    if bad:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+def status() -> None:
+    """Feeds (last poll, last error, items), queue depth, delivery failures, rules."""
+    from peacewatch.settings import Settings
+    from peacewatch.statuscmd import print_status
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    try:
+        asyncio.run(print_status(settings))
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_RUNTIME) from exc
+
+
+def main() -> None:
+    # Ctrl-C ends a command quietly; `run` handles SIGINT itself for an orderly stop.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    app()

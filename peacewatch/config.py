@@ -1,0 +1,68 @@
+"""The YAML config of `peacewatch run --config`: feeds, a team's rules, polling policy."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from peacewatch.errors import ConfigError
+from peacewatch.rules.rulefile import EntitySpec, RuleSpec
+from peacewatch.store.feeds import FeedSpec
+
+
+class FeedConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2048)
+    id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    outlet: str = ""
+    interval: int = Field(default=600, ge=10, le=86400)
+    """Seconds between polls."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("a feed URL starts with http:// or https://")
+        return url
+
+    def to_spec(self, team_id: str) -> FeedSpec:
+        feed_id = self.id or "f" + hashlib.sha256(self.url.encode()).hexdigest()[:12]
+        return FeedSpec(feed_id, self.url, self.interval, self.outlet, team_id)
+
+
+class AppConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(default="default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
+    entities: list[EntitySpec] = Field(default_factory=list)
+    backfill_hours: float | None = Field(default=6.0, ge=0)
+    """On a feed's first poll, alert only on items newer than this many hours (null: all)."""
+    max_age_days: float | None = Field(default=7.0, gt=0)
+    """On later polls, items older than this are recorded without alerting (null: no limit)."""
+    story_window_hours: float = Field(default=48.0, gt=0)
+
+
+def load_config(path: Path) -> AppConfig:
+    """Read and validate a config file. Raises ConfigError naming the file and field."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [
+            f"{path}: {'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from exc

@@ -1,0 +1,1 @@
+"""The pipeline: dedup, stories, summaries, alerts."""

@@ -1,0 +1,213 @@
+"""The one place that chains the stages: dedup, store, story, match, alert, queue."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+
+from peacewatch.models import (
+    Alert,
+    AlertKind,
+    Article,
+    Destination,
+    Hit,
+    Match,
+    Severity,
+    SourceRef,
+)
+from peacewatch.pipeline.severity import severity_of
+from peacewatch.pipeline.stories import StoryAssignment, StoryIndex
+from peacewatch.pipeline.summarise import summarise
+from peacewatch.rules.engine import RuleEngine
+from peacewatch.rules.rulefile import RuleSpec
+from peacewatch.store import keys
+from peacewatch.store.alert_queue import AlertQueue
+from peacewatch.store.articles import ArticleStore
+from peacewatch.store.codec import alert_to_json
+from peacewatch.store.teams import TeamStore
+
+log = logging.getLogger(__name__)
+STORY_TTL = 14 * 86400
+
+
+class EngineProvider:
+    """The current compiled engine; recompiled off the event loop when a team's rules change,
+    while the previous engine keeps matching."""
+
+    def __init__(self, teams: TeamStore) -> None:
+        self._teams = teams
+        self._engine: RuleEngine | None = None
+        self._version = -1
+        self._lock = asyncio.Lock()
+
+    async def engine(self) -> RuleEngine:
+        version = await self._teams.rules_version()
+        if self._engine is not None and version == self._version:
+            return self._engine
+        async with self._lock:
+            if self._engine is None or version != self._version:
+                rule_sets = await self._teams.rule_sets()
+                engine = await asyncio.to_thread(RuleEngine.compile, rule_sets)
+                for error in engine.errors:
+                    log.warning(
+                        "rule %s/%s skipped: %s", error.team_id, error.rule_id, error.message
+                    )
+                self._engine, self._version = engine, version
+        assert self._engine is not None
+        return self._engine
+
+
+@dataclass(slots=True)
+class IngestResult:
+    new: bool
+    story: StoryAssignment | None = None
+    matches: list[Match] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+
+
+def alert_id(team_id: str, destination: Destination, article_id: str) -> str:
+    """Idempotency key of an alert: one per team, destination and article."""
+    basis = f"{team_id}\x00{destination}\x00{article_id}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        articles: ArticleStore,
+        stories: StoryIndex,
+        engines: EngineProvider,
+        teams: TeamStore,
+        queue: AlertQueue,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._redis = redis
+        self._articles = articles
+        self._stories = stories
+        self._engines = engines
+        self._teams = teams
+        self._queue = queue
+        self._clock = clock
+
+    async def ingest(self, article: Article, alerts_enabled: bool = True) -> IngestResult:
+        """Process one article once: a repeat (same id, any replica, any restart) does nothing.
+
+        Every new article is stored and placed in a story, matched or not; alerts are queued
+        only when ``alerts_enabled`` (a feed's first poll records what is there without alerting).
+        """
+        if not await self._articles.claim(article.id):
+            return IngestResult(new=False)
+        await self._articles.save(article)
+        story = await self._stories.assign(article)
+        engine = await self._engines.engine()
+        matches = engine.match(article)
+        result = IngestResult(new=True, story=story, matches=matches)
+        if not alerts_enabled or not matches:
+            return result
+        now = self._clock()
+        grouped: dict[tuple[str, Destination], list[tuple[Match, RuleSpec]]] = {}
+        mutes: dict[str, dict[str, float]] = {}
+        for match in matches:
+            spec = engine.rule_spec(match.team_id, match.rule_id)
+            if spec is None:
+                continue
+            if match.team_id not in mutes:
+                mutes[match.team_id] = await self._teams.muted_until(match.team_id)
+            if mutes[match.team_id].get(match.rule_id, 0.0) > now.timestamp():
+                continue
+            if len(story.outlets) < spec.min_sources:
+                await self._redis.sadd(
+                    keys.story_pending(match.team_id, match.rule_id, story.story_id), article.id
+                )
+                await self._redis.expire(
+                    keys.story_pending(match.team_id, match.rule_id, story.story_id), STORY_TTL
+                )
+                continue
+            for destination in spec.destinations():
+                grouped.setdefault((match.team_id, destination), []).append((match, spec))
+        for (team_id, destination), items in grouped.items():
+            alert = await self._make_alert(team_id, destination, items, article, story, now)
+            if alert is None:
+                continue
+            await self._queue.enqueue(alert)
+            await self._teams.record_alert(team_id, alert_to_json(alert), now, alert.alert_id)
+            result.alerts.append(alert)
+        return result
+
+    async def _make_alert(
+        self,
+        team_id: str,
+        destination: Destination,
+        items: list[tuple[Match, RuleSpec]],
+        article: Article,
+        story: StoryAssignment,
+        now: datetime,
+    ) -> Alert | None:
+        match = items[0][0]
+        matched: list[str] = []
+        hits: list[Hit] = []
+        for m, _ in items:
+            matched.extend(t for t in m.matched if t not in matched)
+            hits.extend(m.hits)
+        floor = max(
+            (s.severity for _, s in items if s.severity), key=lambda s: s.rank, default=None
+        )
+        severity = severity_of(article, len(story.outlets), floor)
+        claim_key = keys.story_alerted(team_id, str(destination), story.story_id)
+        first = await self._redis.set(claim_key, severity.value, nx=True, ex=STORY_TTL)
+        kind = AlertKind.NEW
+        sources = [self._source(article)]
+        if not first:
+            if story.duplicate_of is not None and article.source in story.outlets[:-1]:
+                return None  # a syndicated copy from an outlet already in the story adds nothing
+            previous = Severity(await self._redis.get(claim_key) or "normal")
+            if severity is Severity.HIGH and previous.rank < Severity.HIGH.rank:
+                await self._redis.set(claim_key, severity.value, ex=STORY_TTL)  # escalation
+            else:
+                kind = AlertKind.FOLLOWUP
+        elif story.size > 1:
+            # The story's first alert for this destination comes late (min_sources): show them all.
+            members = await self._stories.members(story.story_id)
+            earlier = await self._articles.get_many([m for m in members if m != article.id])
+            sources = [
+                self._source(a) for a in sorted(earlier, key=lambda a: a.published)
+            ] + sources
+        rules = [m.rule_id for m, _ in items]
+        return Alert(
+            alert_id=alert_id(team_id, destination, article.id),
+            team_id=team_id,
+            rule_id=match.rule_id,
+            story_id=story.story_id,
+            article_id=article.id,
+            destination=destination,
+            headline=article.title or article.summary[:120],
+            summary=summarise(article, hits),
+            link=article.link,
+            matched=tuple(matched),
+            entities=match.entities,
+            sources=tuple(sources),
+            severity=severity,
+            kind=kind,
+            outlet_count=max(1, len(story.outlets)),
+            outlets=tuple(story.outlets),
+            created=now,
+            lang=article.lang,
+            extra={"rules": ",".join(rules)} if len(rules) > 1 else {},
+        )
+
+    @staticmethod
+    def _source(article: Article) -> SourceRef:
+        return SourceRef(
+            outlet=article.outlet or article.source,
+            source=article.source,
+            link=article.link,
+            published=article.published,
+            title=article.title,
+        )

@@ -1,0 +1,1 @@
+"""Rules: the query language, entity dictionaries, and the matcher."""

@@ -1,0 +1,226 @@
+"""The rules YAML of a team: its schema, loading, and errors located at file:line:col."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from peacewatch.errors import InputError, QuerySyntaxError
+from peacewatch.models import Destination, Severity
+from peacewatch.rules.entities import Entity, EntityKind
+
+RULE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class EntitySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    kind: EntityKind
+    names: list[str] = Field(min_length=1)
+    description: str = ""
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        cleaned = [n.strip() for n in names]
+        if any(not n for n in cleaned):
+            raise ValueError("a name must not be empty")
+        return cleaned
+
+    def to_entity(self) -> Entity:
+        return Entity(self.id, self.kind, tuple(self.names), self.description)
+
+
+class RuleSpec(BaseModel):
+    """One watch rule as a team writes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=RULE_ID_PATTERN)
+    query: str = Field(min_length=1, max_length=2000)
+    channels: list[str] = Field(default_factory=list)
+    min_sources: int = Field(default=1, ge=1, le=100)
+    digest: Literal["none", "hourly", "daily"] = "none"
+    severity: Severity | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, channels: list[str]) -> list[str]:
+        for channel in channels:
+            Destination.parse(channel)  # raises ValueError with the reason
+        return channels
+
+    def destinations(self) -> tuple[Destination, ...]:
+        return tuple(Destination.parse(c) for c in self.channels)
+
+
+class RulesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entities: list[EntitySpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
+
+    def team_entities(self) -> tuple[Entity, ...]:
+        return tuple(e.to_entity() for e in self.entities)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """An error at a place in a file."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+def _node_at(root: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = None
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    found = value
+                    break
+            if found is None:
+                return node
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _where(node: yaml.Node | None) -> tuple[int, int]:
+    if node is None:
+        return 1, 1
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def query_position(node: yaml.Node | None, error: QuerySyntaxError) -> tuple[int, int]:
+    """The file position of a query error: the query scalar's position plus the error column."""
+    line, column = _where(node)
+    if isinstance(node, yaml.ScalarNode) and node.style in (None, "", "'", '"'):
+        quote = 1 if node.style in ("'", '"') else 0
+        if node.start_mark.line == node.end_mark.line:
+            return line, column + quote + error.column - 1
+    return line, column
+
+
+QueryCheck = Callable[[RuleSpec, RulesFile], None]
+
+
+def load_rules(
+    path: Path, check_query: QueryCheck | None = None
+) -> tuple[RulesFile, list[Located]]:
+    """Load a rules file. Returns what is valid plus every error found, each at file:line:col.
+
+    A rule with an error is left out; the others are kept (one broken rule never stops the rest).
+    ``check_query`` compiles a rule's query and raises QuerySyntaxError or InputError.
+    """
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return RulesFile(), [Located(name, 1, 1, f"cannot read: {exc}")]
+    return parse_rules(text, name, check_query)
+
+
+def parse_rules(
+    text: str, name: str = "<rules>", check_query: QueryCheck | None = None
+) -> tuple[RulesFile, list[Located]]:
+    """Like ``load_rules`` for YAML text already in memory."""
+    errors: list[Located] = []
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = getattr(exc, "problem", None) or str(exc)
+        return RulesFile(), [Located(name, line, col, f"invalid YAML: {problem}")]
+    if data is None:
+        return RulesFile(), []
+    if not isinstance(data, dict):
+        return RulesFile(), [
+            Located(name, 1, 1, "expected a mapping with 'rules' (and 'entities')")
+        ]
+    for key in data:
+        if key not in ("rules", "entities"):
+            line, col = _where(_node_at(root, (key,)))
+            errors.append(
+                Located(name, line, col, f"unknown key {key!r}: expected rules, entities")
+            )
+
+    entities: list[EntitySpec] = []
+    for index, item in enumerate(data.get("entities") or []):
+        try:
+            entities.append(EntitySpec.model_validate(item))
+        except ValidationError as exc:
+            errors.extend(_validation(exc, root, ("entities", index), name))
+    rules_file = RulesFile(entities=entities)
+
+    seen: set[str] = set()
+    raw_rules = data.get("rules") or []
+    if not isinstance(raw_rules, list):
+        line, col = _where(_node_at(root, ("rules",)))
+        return rules_file, [*errors, Located(name, line, col, "'rules' must be a list")]
+    for index, item in enumerate(raw_rules):
+        try:
+            rule = RuleSpec.model_validate(item)
+        except ValidationError as exc:
+            errors.extend(_validation(exc, root, ("rules", index), name))
+            continue
+        if rule.id in seen:
+            line, col = _where(_node_at(root, ("rules", index, "id")))
+            errors.append(Located(name, line, col, f"duplicate rule id {rule.id!r}"))
+            continue
+        if check_query is not None:
+            try:
+                check_query(rule, rules_file)
+            except QuerySyntaxError as exc:
+                node = _node_at(root, ("rules", index, "query"))
+                line, col = query_position(node, exc)
+                errors.append(Located(name, line, col, f"rule {rule.id!r}: {exc.message}"))
+                continue
+            except InputError as exc:
+                line, col = _where(_node_at(root, ("rules", index, "query")))
+                errors.append(Located(name, line, col, f"rule {rule.id!r}: {exc}"))
+                continue
+        seen.add(rule.id)
+        rules_file.rules.append(rule)
+    return rules_file, errors
+
+
+def _validation(
+    exc: ValidationError, root: yaml.Node | None, base: tuple[int | str, ...], name: str
+) -> list[Located]:
+    out = []
+    for err in exc.errors():
+        loc = (*base, *err["loc"])
+        line, col = _where(_node_at(root, loc))
+        field = ".".join(str(p) for p in err["loc"]) or "entry"
+        out.append(Located(name, line, col, f"{base[0]}[{base[1]}].{field}: {err['msg']}"))
+    return out
+
+
+def dump_rules(rules_file: RulesFile) -> str:
+    """The YAML text of a rules file (round-trips through ``parse_rules``)."""
+    data: dict[str, Any] = {}
+    if rules_file.entities:
+        data["entities"] = [e.model_dump(exclude_defaults=True) for e in rules_file.entities]
+    data["rules"] = [r.model_dump(mode="json", exclude_none=True) for r in rules_file.rules]
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

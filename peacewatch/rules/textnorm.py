@@ -1,0 +1,96 @@
+"""Text as the matcher sees it: NFKC, case-folded, one kind of quote, hyphens as spaces.
+
+``normalise`` keeps a map from every normalised character back to the original text, so hits
+are reported at their place in what the reader sees.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+_APOSTROPHES = "’‘ʼ`´′ʹ＇"
+_QUOTES = "“”„‟«»″〝〞＂"
+_DASHES = "-‐‑‒–—―−﹘﹣－"
+_SPACES = (
+    "\t\n\r\x0b\x0c\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+_TABLE = str.maketrans(
+    {
+        **{c: "'" for c in _APOSTROPHES},
+        **{c: '"' for c in _QUOTES},
+        **{c: " " for c in _DASHES},
+        **{c: " " for c in _SPACES},
+        "ё": "е",  # Russian texts write е for ё more often than not
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NormText:
+    """Normalised text plus, for each of its characters, the index of the original character."""
+
+    text: str
+    offsets: tuple[int, ...] | None
+    """None when the normalisation kept every character in place (the common case)."""
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        if self.offsets is None:
+            return start, end
+        return self.offsets[start], self.offsets[end - 1] + 1 if end > start else self.offsets[
+            start
+        ]
+
+
+def _char(c: str) -> str:
+    return unicodedata.normalize("NFKC", c).casefold().translate(_TABLE)
+
+
+def normalise(text: str) -> NormText:
+    """Normalise ``text`` for matching. Never raises."""
+    folded = text.casefold()
+    if len(folded) == len(text) and unicodedata.is_normalized("NFKC", text):
+        return NormText(folded.translate(_TABLE), None)
+    out: list[str] = []
+    offsets: list[int] = []
+    for index, c in enumerate(text):
+        for piece in _char(c):
+            out.append(piece)
+            offsets.append(index)
+    offsets.append(len(text))
+    return NormText("".join(out), tuple(offsets))
+
+
+def normalise_pattern(text: str) -> str:
+    """A query term or entity name in the form the matcher searches for (spaces collapsed)."""
+    return " ".join(normalise(text).text.split())
+
+
+def is_word_char(c: str) -> bool:
+    return c.isalnum() or unicodedata.category(c).startswith("M")
+
+
+def ends_word(text: str, end: int) -> bool:
+    """True if a match that stops at ``end`` ends a whole word (an English possessive counts)."""
+    if end >= len(text):
+        return True
+    c = text[end]
+    if c == "'":
+        # Zelensky's, Zelensky's: the possessive still names Zelensky; Ukrainian мар'яна does not.
+        nxt = text[end + 1 : end + 2]
+        if not nxt or not is_word_char(nxt):
+            return True
+        return nxt == "s" and (end + 2 >= len(text) or not is_word_char(text[end + 2]))
+    return not is_word_char(c)
+
+
+def starts_word(text: str, start: int) -> bool:
+    """True if a match that begins at ``start`` begins a whole word."""
+    if start == 0:
+        return True
+    c = text[start - 1]
+    if c == "'":
+        return start < 2 or not is_word_char(text[start - 2])
+    return not is_word_char(c)

@@ -1,0 +1,1 @@
+"""Services: the command service and the dispatcher that delivers queued alerts to sinks."""

@@ -1,0 +1,139 @@
+"""The dispatcher: reads queued alerts from the stream and hands each to its platform's sink.
+
+At-least-once from the stream, exactly-once to the chat: an entry is acknowledged only after
+the sink accepted it, and an idempotency record per alert id stops a redelivered entry from
+being posted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.models import AlertKind
+from peacewatch.services.sinks import Sink
+from peacewatch.store.alert_queue import AlertQueue, QueuedAlert
+
+log = logging.getLogger(__name__)
+
+DELIVERED_TTL = 30 * 86400
+
+
+@dataclass(slots=True)
+class DispatchStats:
+    delivered: int = 0
+    duplicates: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        queue: AlertQueue,
+        sinks: Mapping[str, Sink],
+        consumer: str = "dispatcher-1",
+        max_deliveries: int = 8,
+        retry_idle_ms: int = 5_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._queue = queue
+        self._sinks = dict(sinks)
+        self._consumer = consumer
+        self._max_deliveries = max_deliveries
+        self._retry_idle_ms = retry_idle_ms
+        self._clock = clock
+        self._blocked_until: dict[str, float] = {}
+        self.stats = DispatchStats()
+        self._stopping = asyncio.Event()
+
+    def add_sink(self, sink: Sink) -> None:
+        self._sinks[sink.platform] = sink
+
+    async def run_once(self, block_ms: int | None = None, claim: bool = True) -> int:
+        """Handle what is due now: retries of idle pending entries, then new entries.
+        Returns how many entries were handled."""
+        items: list[QueuedAlert] = []
+        if claim:
+            items.extend(await self._queue.claim_stale(self._consumer, self._retry_idle_ms))
+        items.extend(await self._queue.read(self._consumer, block_ms=block_ms))
+        for item in items:
+            await self._handle(item)
+        return len(items)
+
+    async def drain(self, rounds: int = 100) -> None:
+        """Deliver until nothing new is queued (used by the demo and tests); bounded."""
+        for _ in range(rounds):
+            if not await self.run_once(block_ms=None, claim=False):
+                return
+
+    async def run(self) -> None:
+        """Deliver until ``stop`` is called. A failing round is logged and the loop goes on."""
+        while not self._stopping.is_set():
+            try:
+                await self.run_once(block_ms=1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher round failed")
+                await asyncio.sleep(1.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _handle(self, item: QueuedAlert) -> None:
+        alert = item.alert
+        if alert is None:
+            await self._queue.dead_letter(item, "undecodable alert entry")
+            self.stats.dead += 1
+            return
+        if await self._queue.delivered_ref(alert.alert_id) is not None:
+            await self._queue.ack(item.message_id)  # a redelivery: posted before, never again
+            self.stats.duplicates += 1
+            return
+        destination = str(alert.destination)
+        sink = self._sinks.get(alert.destination.platform)
+        if sink is None:
+            await self._queue.record_failure(destination, "no sink for this platform")
+            await self._queue.dead_letter(
+                item, f"no sink for platform {alert.destination.platform}"
+            )
+            self.stats.dead += 1
+            return
+        if self._blocked_until.get(destination, 0.0) > self._clock():
+            return  # left pending; claimed again once it has been idle long enough
+        parent = None
+        if alert.kind is AlertKind.FOLLOWUP:
+            parent = await self._queue.thread_ref(alert.team_id, destination, alert.story_id)
+        try:
+            ref = await sink.deliver(alert, parent)
+        except RetryLater as exc:
+            self._blocked_until[destination] = self._clock() + exc.retry_after
+            await self._queue.record_failure(destination, str(exc))
+            self.stats.retried += 1
+            if item.deliveries >= self._max_deliveries:
+                await self._queue.dead_letter(item, f"gave up after {item.deliveries} tries: {exc}")
+                self.stats.dead += 1
+            return
+        except PermanentDelivery as exc:
+            await self._queue.record_failure(destination, str(exc))
+            await self._queue.dead_letter(item, str(exc))
+            self.stats.dead += 1
+            return
+        except Exception as exc:  # a sink bug must not stop the other destinations
+            log.exception("sink %s failed on alert %s", sink.platform, alert.alert_id)
+            await self._queue.record_failure(destination, f"{type(exc).__name__}: {exc}")
+            self.stats.retried += 1
+            return
+        await self._queue.mark_delivered(alert.alert_id, ref, DELIVERED_TTL)
+        if alert.kind is AlertKind.NEW or parent is None:
+            await self._queue.set_thread_ref(
+                alert.team_id, destination, alert.story_id, ref, DELIVERED_TTL
+            )
+        await self._queue.ack(item.message_id)
+        await self._queue.clear_failure(destination)
+        self.stats.delivered += 1

@@ -1,0 +1,39 @@
+"""Settings from the environment: the only module that reads it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Secrets are SecretStr so that they never print or log."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    data_dir: Path = Field(default=Path("data"), alias="PEACEWATCH_DATA_DIR")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    http_port: int = Field(default=3000, ge=0, le=65535, alias="PEACEWATCH_HTTP_PORT")
+    http_host: str = Field(default="0.0.0.0", alias="PEACEWATCH_HTTP_HOST")  # noqa: S104
+    log_level: str = Field(default="INFO", alias="PEACEWATCH_LOG_LEVEL")
+    allow_private_feeds: bool = Field(default=False, alias="PEACEWATCH_ALLOW_PRIVATE_FEEDS")
+    allow_networks: str = Field(default="", alias="PEACEWATCH_ALLOW_NETWORKS")
+    """Comma-separated CIDRs that feeds may use although they are private (self-hosted feeds)."""
+
+    slack_mode: Literal["socket", "http"] = Field(default="socket", alias="SLACK_MODE")
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str | None = Field(default=None, alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
+
+    discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
+    discord_application_id: str | None = Field(default=None, alias="DISCORD_APPLICATION_ID")
+    discord_api_url: str | None = Field(default=None, alias="DISCORD_API_URL")
+
+    def networks(self) -> tuple[str, ...]:
+        return tuple(n.strip() for n in self.allow_networks.split(",") if n.strip())

@@ -1,0 +1,45 @@
+"""`peacewatch status`: the health of the deployment whose store the settings name."""
+
+from __future__ import annotations
+
+from peacewatch.settings import Settings
+from peacewatch.status import collect
+from peacewatch.store.alert_queue import AlertQueue
+from peacewatch.store.articles import ArticleStore
+from peacewatch.store.embedded import connect
+from peacewatch.store.feeds import FeedStore
+from peacewatch.store.teams import TeamStore
+
+
+def format_status(status: object) -> str:
+    from peacewatch.status import Status
+
+    assert isinstance(status, Status)
+    lines = [
+        f"teams: {status.teams}   rules: {status.rules}   articles stored: {status.articles}",
+        "queue: " + "  ".join(f"{k}={v}" for k, v in status.queue.items()),
+    ]
+    if status.delivery_failures:
+        lines.append("delivery failures:")
+        lines.extend(f"  {dest}: {err}" for dest, err in sorted(status.delivery_failures.items()))
+    lines.append(f"feeds: {len(status.feeds)}")
+    for feed in status.feeds:
+        state = f"ERROR {feed.last_error}" if feed.last_error else "ok"
+        poll = feed.last_poll or "never"
+        lines.append(
+            f"  {feed.feed_id:<16} last poll {poll:<32} items {feed.items_seen:<6} {state}"
+            f"  {feed.url}"
+        )
+    return "\n".join(lines)
+
+
+async def print_status(settings: Settings) -> None:
+    handle = await connect(settings.redis_url, settings.data_dir)
+    try:
+        redis = handle.client
+        status = await collect(
+            FeedStore(redis), TeamStore(redis), AlertQueue(redis), ArticleStore(redis)
+        )
+    finally:
+        await handle.close()
+    print(format_status(status))

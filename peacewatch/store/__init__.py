@@ -1,0 +1,1 @@
+"""Redis: the embedded server, key names, and the stores built on them."""

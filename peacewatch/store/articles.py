@@ -1,0 +1,40 @@
+"""Articles in Redis: first-sighting claims and the stored history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+
+from peacewatch.models import Article
+from peacewatch.store import keys
+from peacewatch.store.codec import article_from_json, article_to_json
+
+
+class ArticleStore:
+    def __init__(self, redis: aioredis.Redis, retention: timedelta = timedelta(days=90)) -> None:
+        self._redis = redis
+        self._ttl = int(retention.total_seconds())
+
+    async def claim(self, article_id: str) -> bool:
+        """True the first time an article is seen (by any replica, across restarts)."""
+        return bool(await self._redis.set(keys.seen(article_id), "1", nx=True, ex=self._ttl))
+
+    async def save(self, article: Article) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.article(article.id), article_to_json(article), ex=self._ttl)
+            pipe.zadd(keys.articles_by_time(), {article.id: article.published.timestamp()})
+            await pipe.execute()
+
+    async def get(self, article_id: str) -> Article | None:
+        text = await self._redis.get(keys.article(article_id))
+        return article_from_json(text) if text else None
+
+    async def get_many(self, article_ids: list[str]) -> list[Article]:
+        if not article_ids:
+            return []
+        texts = await self._redis.mget([keys.article(a) for a in article_ids])
+        return [article_from_json(t) for t in texts if t]
+
+    async def count(self) -> int:
+        return int(await self._redis.zcard(keys.articles_by_time()))

@@ -1,0 +1,110 @@
+"""Feeds in Redis: their settings, HTTP validators, and health."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import redis.asyncio as aioredis
+
+from peacewatch.store import keys
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    id: str
+    url: str
+    interval: int = 600
+    """Seconds between polls."""
+    outlet: str = ""
+    team_id: str = ""
+    full_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class FeedStore:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def put(self, feed: FeedSpec) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.feeds_index(), feed.id)
+            pipe.set(keys.feed(feed.id), json.dumps(asdict(feed)))
+            await pipe.execute()
+
+    async def remove(self, feed_id: str) -> bool:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.srem(keys.feeds_index(), feed_id)
+            pipe.delete(keys.feed(feed_id), keys.feed_http(feed_id), keys.feed_health(feed_id))
+            removed, *_ = await pipe.execute()
+        return bool(removed)
+
+    async def all(self) -> list[FeedSpec]:
+        ids = sorted(await self._redis.smembers(keys.feeds_index()))
+        if not ids:
+            return []
+        texts = await self._redis.mget([keys.feed(i) for i in ids])
+        return [FeedSpec(**json.loads(t)) for t in texts if t]
+
+    async def validators(self, feed_id: str) -> Validators:
+        data = await self._redis.hgetall(keys.feed_http(feed_id))
+        return Validators(data.get("etag") or None, data.get("last_modified") or None)
+
+    async def set_validators(self, feed_id: str, validators: Validators) -> None:
+        mapping = {"etag": validators.etag or "", "last_modified": validators.last_modified or ""}
+        await self._redis.hset(keys.feed_http(feed_id), mapping=mapping)
+
+    async def has_polled(self, feed_id: str) -> bool:
+        """Whether the feed was ever read successfully (its first poll only records items)."""
+        return bool(await self._redis.hexists(keys.feed_health(feed_id), "last_ok"))
+
+    async def record_ok(self, feed_id: str, at: datetime, items: int, new: int) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(
+                keys.feed_health(feed_id),
+                mapping={"last_poll": at.isoformat(), "last_ok": at.isoformat(), "last_new": new},
+            )
+            pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
+            pipe.hincrby(keys.feed_health(feed_id), "items_seen", items)
+            pipe.hset(keys.feed_health(feed_id), "consecutive_failures", 0)
+            await pipe.execute()
+
+    async def record_not_modified(self, feed_id: str, at: datetime) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.feed_health(feed_id), mapping={"last_poll": at.isoformat()})
+            pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
+            pipe.hincrby(keys.feed_health(feed_id), "not_modified", 1)
+            pipe.hset(keys.feed_health(feed_id), "consecutive_failures", 0)
+            await pipe.execute()
+
+    async def record_error(self, feed_id: str, at: datetime, error: str) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(
+                keys.feed_health(feed_id),
+                mapping={
+                    "last_poll": at.isoformat(),
+                    "last_error": error[:500],
+                    "last_error_at": at.isoformat(),
+                },
+            )
+            pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
+            pipe.hincrby(keys.feed_health(feed_id), "failures", 1)
+            pipe.hincrby(keys.feed_health(feed_id), "consecutive_failures", 1)
+            await pipe.execute()
+
+    async def health(self, feed_id: str) -> dict[str, str]:
+        data: dict[str, str] = await self._redis.hgetall(keys.feed_health(feed_id))
+        return data
+
+    async def release_lease(self, feed_id: str) -> None:
+        await self._redis.delete(keys.feed_lease(feed_id))
+
+    async def acquire_lease(self, feed_id: str, owner: str, seconds: int) -> bool:
+        """One replica polls a feed per interval: the lease expires by itself."""
+        return bool(await self._redis.set(keys.feed_lease(feed_id), owner, nx=True, ex=seconds))

@@ -1,0 +1,158 @@
+"""Every Redis key peacewatch uses, formed in one place under a versioned prefix."""
+
+from __future__ import annotations
+
+PREFIX = "pw:v1:"
+
+
+def _k(*parts: str) -> str:
+    return PREFIX + ":".join(parts)
+
+
+# Feeds -----------------------------------------------------------------------------------------
+def feeds_index() -> str:
+    """Set of feed ids known to this deployment."""
+    return _k("feeds")
+
+
+def feed(feed_id: str) -> str:
+    """Hash: url, title, team, interval."""
+    return _k("feed", feed_id)
+
+
+def feed_http(feed_id: str) -> str:
+    """Hash: etag and last_modified of the last 200 answer."""
+    return _k("feed", feed_id, "http")
+
+
+def feed_health(feed_id: str) -> str:
+    """Hash: last_poll, last_ok, last_error, last_error_at, items_seen, polls, failures."""
+    return _k("feed", feed_id, "health")
+
+
+def feed_lease(feed_id: str) -> str:
+    """Poll lease, so that one replica polls a feed per interval."""
+    return _k("feed", feed_id, "lease")
+
+
+# Articles --------------------------------------------------------------------------------------
+def seen(article_id: str) -> str:
+    """First-sighting claim (SET NX with TTL)."""
+    return _k("seen", article_id)
+
+
+def article(article_id: str) -> str:
+    """JSON of a stored article."""
+    return _k("article", article_id)
+
+
+def articles_by_time() -> str:
+    """Sorted set: article id scored by published time (epoch seconds)."""
+    return _k("articles", "by_time")
+
+
+# Stories ---------------------------------------------------------------------------------------
+def story(story_id: str) -> str:
+    """Hash of a story: first article, outlets, first seen time."""
+    return _k("story", story_id)
+
+
+def story_members(story_id: str) -> str:
+    """Sorted set of article ids of one story, scored by published time."""
+    return _k("story", story_id, "articles")
+
+
+def story_band(band: str) -> str:
+    """Set of story ids sharing one LSH band signature."""
+    return _k("storyband", band)
+
+
+def stories_by_time() -> str:
+    return _k("stories", "by_time")
+
+
+# Teams and rules -------------------------------------------------------------------------------
+def teams() -> str:
+    return _k("teams")
+
+
+def team(team_id: str) -> str:
+    """Hash of team settings."""
+    return _k("team", team_id)
+
+
+def team_rules(team_id: str) -> str:
+    """Hash rule id -> rule JSON."""
+    return _k("team", team_id, "rules")
+
+
+def team_entities(team_id: str) -> str:
+    """Hash entity id -> entity JSON (the team's own additions)."""
+    return _k("team", team_id, "entities")
+
+
+def team_feeds(team_id: str) -> str:
+    return _k("team", team_id, "feeds")
+
+
+def team_admins(team_id: str) -> str:
+    return _k("team", team_id, "admins")
+
+
+def team_mutes(team_id: str) -> str:
+    """Hash rule id -> mute-until epoch seconds."""
+    return _k("team", team_id, "mutes")
+
+
+def team_alerts(team_id: str) -> str:
+    """Sorted set of alert JSON ids scored by time (history for latest/digest)."""
+    return _k("team", team_id, "alerts")
+
+
+def rules_version() -> str:
+    """Counter bumped on every rule change, so matchers know to recompile."""
+    return _k("rules", "version")
+
+
+# Alerts ----------------------------------------------------------------------------------------
+def alert_stream() -> str:
+    return _k("alerts", "stream")
+
+
+def alert_dead_letter() -> str:
+    return _k("alerts", "dlq")
+
+
+def delivered(alert_id: str) -> str:
+    """Idempotency record of a delivered alert: the platform's message reference."""
+    return _k("delivered", alert_id)
+
+
+def story_thread(team_id: str, destination: str, story_id: str) -> str:
+    """The message reference of a story's first alert in one destination (for follow-ups)."""
+    return _k("thread", team_id, destination, story_id)
+
+
+def channel_bucket(destination: str) -> str:
+    """Token bucket of one destination's send rate."""
+    return _k("rate", destination)
+
+
+def delivery_failures() -> str:
+    """Hash destination -> last failure text."""
+    return _k("delivery", "failures")
+
+
+def story_alerted(team_id: str, destination: str, story_id: str) -> str:
+    """Claim that a story's first alert for one destination was queued (later ones follow up)."""
+    return _k("alerted", team_id, destination, story_id)
+
+
+def story_pending(team_id: str, rule_id: str, story_id: str) -> str:
+    """Matched articles of a story still waiting for the rule's ``min_sources`` outlets."""
+    return _k("pending", team_id, rule_id, story_id)
+
+
+def alert_record(alert_id: str) -> str:
+    """JSON of an alert kept for the team's history (latest, digest)."""
+    return _k("alert", alert_id)

@@ -1,0 +1,40 @@
+"""`peacewatch stories`: group a JSON-lines file into stories as the pipeline would."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from peacewatch.app import entity_names
+from peacewatch.articles_io import LineError, read_articles
+from peacewatch.models import Article
+from peacewatch.pipeline.stories import StoryIndex
+from peacewatch.store.embedded import connect
+
+
+async def group_file(path: Path, out: TextIO, err: TextIO) -> bool:
+    """Write one {"article_id", "story_id"} line per article, in input order. Returns whether any
+    input line was broken (each is reported on ``err`` with its line number)."""
+    items: list[Article] = []
+    bad = False
+    with path.open(encoding="utf-8") as stream:
+        for item in read_articles(stream):
+            if isinstance(item, LineError):
+                err.write(f"{path}:{item.line}: {item.message}\n")
+                bad = True
+            else:
+                items.append(item)
+    with tempfile.TemporaryDirectory(prefix="peacewatch-stories-") as tmp:
+        handle = await connect(None, Path(tmp))  # a throwaway store: same code path as the bot
+        try:
+            index = StoryIndex(handle.client, entity_names=entity_names())
+            story_of: dict[str, str] = {}
+            for article in sorted(items, key=lambda a: a.published):
+                story_of[article.id] = (await index.assign(article)).story_id
+        finally:
+            await handle.close()
+    for article in items:
+        out.write(json.dumps({"article_id": article.id, "story_id": story_of[article.id]}) + "\n")
+    return bad

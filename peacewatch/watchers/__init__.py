@@ -1,0 +1,1 @@
+"""Watchers: fetch, parse and normalise feeds on a schedule."""

@@ -1,0 +1,128 @@
+"""Feed bytes to raw entries with feedparser, in a worker process so the event loop never blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from peacewatch.errors import ParseError
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One feed entry as the feed wrote it (HTML not yet reduced to text)."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    published: float | None
+    """Seconds since the epoch, UTC, or None when the feed gives no usable date."""
+    lang: str | None = None
+    source_title: str | None = None
+    source_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    link: str | None
+    lang: str | None
+    entries: tuple[RawEntry, ...]
+    bozo: str | None
+    """Why feedparser found the feed malformed, if it did (entries may still be usable)."""
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _time(entry: Any) -> float | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                return float(calendar.timegm(parsed))
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return None
+
+
+def _content(entry: Any) -> str:
+    parts = entry.get("content") or []
+    best = ""
+    for part in parts:
+        value = _str(part.get("value"))
+        if len(value) > len(best):
+            best = value
+    return best
+
+
+def _entry(entry: Any, feed_lang: str | None) -> RawEntry:
+    source = entry.get("source") or {}
+    return RawEntry(
+        guid=_str(entry.get("id")) or None,
+        link=_str(entry.get("link")) or None,
+        title=_str(entry.get("title")),
+        summary=_str(entry.get("summary")),
+        content=_content(entry),
+        published=_time(entry),
+        lang=_str(entry.get("language")) or feed_lang,
+        source_title=_str(source.get("title")) or None,
+        source_url=_str(source.get("href")) or _str(source.get("url")) or None,
+    )
+
+
+def parse_bytes(data: bytes) -> ParsedFeed:
+    """Parse feed bytes (never a URL or a str: feedparser would fetch or open it).
+
+    Raises ParseError when the bytes yield no entries and feedparser found them malformed.
+    A malformed feed that still yields entries is returned with ``bozo`` set.
+    """
+    import feedparser  # imported in the worker process
+
+    result = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    feed = result.get("feed", {})
+    lang = _str(feed.get("language")) or None
+    bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
+    entries = tuple(_entry(e, lang) for e in result.get("entries", []))
+    if not entries and bozo_exc is not None:
+        raise ParseError(f"not a feed: {type(bozo_exc).__name__}: {bozo_exc}")
+    if not entries and not feed.get("title") and result.get("version", "") == "":
+        raise ParseError("not a feed: no RSS or Atom elements found")
+    return ParsedFeed(
+        title=_str(feed.get("title")),
+        link=_str(feed.get("link")) or None,
+        lang=lang,
+        entries=entries,
+        bozo=f"{type(bozo_exc).__name__}: {bozo_exc}" if bozo_exc is not None else None,
+    )
+
+
+class FeedParserPool:
+    """A small process pool that runs ``parse_bytes`` off the event loop."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self._workers = workers
+        self._executor: Executor | None = None
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            # spawn, not fork: forking a process that runs an event loop and threads is unsafe
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        return self._executor
+
+    async def parse(self, data: bytes) -> ParsedFeed:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), parse_bytes, data)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

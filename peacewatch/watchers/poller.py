@@ -1,0 +1,97 @@
+"""One poll of one feed: conditional fetch, parse off the loop, normalise, hand to the pipeline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from peacewatch.errors import FeedError
+from peacewatch.pipeline.process import Pipeline
+from peacewatch.store.feeds import FeedSpec, FeedStore, Validators
+from peacewatch.watchers.fetch import Fetcher
+from peacewatch.watchers.normalise import normalise
+from peacewatch.watchers.parse import FeedParserPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    feed_id: str
+    status: Literal["ok", "not_modified", "error", "skipped"]
+    items: int = 0
+    new: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    backfill: timedelta | None = timedelta(hours=6)
+    """On a feed's first poll, alert only on items newer than this (None: alert on all)."""
+    max_age: timedelta | None = timedelta(days=7)
+    """On later polls, items older than this are recorded without alerting (None: no limit)."""
+
+
+class Poller:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        parser: FeedParserPool,
+        feeds: FeedStore,
+        pipeline: Pipeline,
+        policy: PollPolicy = PollPolicy(),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._fetcher = fetcher
+        self._parser = parser
+        self._feeds = feeds
+        self._pipeline = pipeline
+        self._policy = policy
+        self._clock = clock
+
+    async def poll(self, feed: FeedSpec) -> PollResult:
+        """Poll ``feed`` once. Never raises for a feed's own faults: they are recorded in its
+        health and returned as an ``error`` result, so one broken feed never stops the others."""
+        now = self._clock()
+        validators = await self._feeds.validators(feed.id)
+        try:
+            fetched = await self._fetcher.fetch(
+                feed.url, etag=validators.etag, last_modified=validators.last_modified
+            )
+            if fetched.not_modified:
+                await self._feeds.record_not_modified(feed.id, now)
+                return PollResult(feed.id, "not_modified")
+            parsed = await self._parser.parse(fetched.body)
+        except FeedError as exc:
+            log.warning("feed %s: %s", feed.id, exc)
+            await self._feeds.record_error(feed.id, now, str(exc))
+            return PollResult(feed.id, "error", error=str(exc))
+        first_poll = not await self._feeds.has_polled(feed.id)
+        window = self._policy.backfill if first_poll else self._policy.max_age
+        new = alerts = 0
+        for entry in parsed.entries:
+            try:
+                article = normalise(
+                    entry,
+                    feed_id=feed.id,
+                    feed_url=feed.url,
+                    feed_title=parsed.title,
+                    fetched_at=now,
+                    outlet=feed.outlet or None,
+                )
+                fresh = window is None or article.published >= now - window
+                result = await self._pipeline.ingest(article, alerts_enabled=fresh)
+            except Exception:  # one bad entry never stops the rest of the feed
+                log.exception("feed %s: entry %r failed", feed.id, entry.link or entry.guid)
+                continue
+            new += int(result.new)
+            alerts += len(result.alerts)
+        await self._feeds.set_validators(feed.id, Validators(fetched.etag, fetched.last_modified))
+        await self._feeds.record_ok(feed.id, now, len(parsed.entries), new)
+        if parsed.bozo:
+            log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)
+        return PollResult(feed.id, "ok", items=len(parsed.entries), new=new, alerts=alerts)
