@@ -7,6 +7,7 @@ import shutil
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,19 +50,19 @@ def _manifest() -> list[dict[str, Any]]:
 
 
 async def _poll_round(app: App, feed_ids: list[str], wait: float) -> list[PollResult]:
-    """Bring every feed's job forward and wait until each has reported one poll."""
+    """Bring each feed's job forward in turn and wait for its poll (one at a time, so the demo
+    tells the same story on every run)."""
     results: list[PollResult] = []
-    done = asyncio.Event()
+    for feed_id in feed_ids:
+        done = asyncio.Event()
 
-    async def on_result(result: PollResult) -> None:
-        results.append(result)
-        if len(results) >= len(feed_ids):
+        async def on_result(result: PollResult, done: asyncio.Event = done) -> None:
+            results.append(result)
             done.set()
 
-    app.scheduler.on_result = on_result
-    for feed_id in feed_ids:
+        app.scheduler.on_result = on_result
         await app.scheduler.run_now(feed_id)
-    await asyncio.wait_for(done.wait(), wait)
+        await asyncio.wait_for(done.wait(), wait)
     app.scheduler.on_result = None
     return results
 
@@ -97,7 +98,8 @@ async def run_demo(data_dir: Path, out: TextIO | None = None, wait: float = 50.0
         for feed in manifest:
             spec = FeedSpec(feed["id"], server.url(feed["id"]), 3600, feed["outlet"], DEMO_TEAM)
             await app.feeds.put(spec)
-            app.scheduler.schedule(spec, first_run=None)
+            # first run far ahead: each round brings the jobs forward explicitly
+            app.scheduler.schedule(spec, first_run=datetime.now(UTC) + timedelta(days=1))
             feed_ids.append(spec.id)
         out.write(
             f"peacewatch demo: {len(manifest)} sample feeds on 127.0.0.1:{server.port}, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,6 +26,7 @@ from peacewatch.pipeline.stories import StoryAssignment, StoryIndex
 from peacewatch.pipeline.summarise import summarise
 from peacewatch.rules.engine import RuleEngine
 from peacewatch.rules.rulefile import RuleSpec
+from peacewatch.services.gates import AlertGate
 from peacewatch.store import keys
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
@@ -87,8 +88,10 @@ class Pipeline:
         teams: TeamStore,
         queue: AlertQueue,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        gates: Sequence[AlertGate] = (),
     ) -> None:
         self._redis = redis
+        self.gates = list(gates)
         self._articles = articles
         self._stories = stories
         self._engines = engines
@@ -133,13 +136,24 @@ class Pipeline:
             for destination in spec.destinations():
                 grouped.setdefault((match.team_id, destination), []).append((match, spec))
         for (team_id, destination), items in grouped.items():
+            if await self._redis.exists(
+                keys.story_muted(team_id, str(destination), story.story_id)
+            ):
+                continue
             alert = await self._make_alert(team_id, destination, items, article, story, now)
             if alert is None:
                 continue
-            await self._queue.enqueue(alert)
             await self._teams.record_alert(team_id, alert_to_json(alert), now, alert.alert_id)
             result.alerts.append(alert)
+            if await self._admitted(alert, items[0][1]):
+                await self._queue.enqueue(alert)
         return result
+
+    async def _admitted(self, alert: Alert, rule: RuleSpec) -> bool:
+        for gate in self.gates:
+            if not await gate.admit(alert, rule):
+                return False
+        return True
 
     async def _make_alert(
         self,

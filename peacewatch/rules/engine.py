@@ -28,6 +28,10 @@ _FIELD_SEPARATOR = " \x00 "
 _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENTITY_FIELDS = ("actor", "place", "topic")
+_INFLECTIONS = frozenset(
+    # Polish case endings, German and Swedish genitive and definite endings.
+    "a u e y i ą ę em om ie ym owi ego emu ach ami ów s es en ens n".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +246,28 @@ class RuleEngine:
             text, len(title.text), len(title.text) + len(_FIELD_SEPARATOR), words, prefixes
         )
         return scan, title, body
+
+    def entities_of(self, article: Article) -> tuple[str, ...]:
+        """Ids of the dictionary entities that ``article`` names in its title or body, sorted.
+
+        Besides whole-word hits, a Latin-script name of four or more characters also counts
+        when its word goes on with a short inflectional ending of the Polish, German and Swedish
+        feeds (``Paryżu``, ``Zełenskiego``, ``Selenskyjs``); Cyrillic names have their inflected
+        forms in the automaton already.
+        """
+        scan, _, _ = self.scan(article)
+        entity_of = self._table.entity_of
+        found = {entity_of[p] for p in scan.word_hits if p in entity_of}
+        for pattern, spans in scan.prefix_hits.items():
+            entity = entity_of.get(pattern)
+            if entity is None or entity in found or len(self._table.strings[pattern]) < 4:
+                continue
+            for _, end in spans:
+                rest = _WORD.match(scan.text, end)
+                if rest is not None and rest.group() in _INFLECTIONS:
+                    found.add(entity)
+                    break
+        return tuple(sorted(found))
 
     def match(self, article: Article) -> list[Match]:
         """Every (team, rule) that the article satisfies, with the terms that fired."""

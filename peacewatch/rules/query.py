@@ -53,7 +53,6 @@ DEFAULT_NEAR = 10
 
 TermKind = Literal["word", "phrase", "prefix"]
 FIELDS = ("title", "source", "lang", "actor", "place", "topic")
-ENTITY_FIELDS = ("actor", "place", "topic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +159,7 @@ class _Lexer:
                 i = self._phrase(i)
             elif c == "-":
                 if i + 1 < self.n and (
-                    _is_word_char(q[i + 1]) or q[i + 1] in "(" or q[i + 1] in _QUOTES
+                    _is_word_char(q[i + 1]) or q[i + 1] == "(" or q[i + 1] in _QUOTES
                 ):
                     self.out.append(_Token(_NEG, "-", i + 1))
                     i += 1

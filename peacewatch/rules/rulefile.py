@@ -83,14 +83,17 @@ class Located:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
-def _node_at(root: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
+def _node_at(
+    root: yaml.Node | None, loc: tuple[int | str, ...], key_node: bool = False
+) -> yaml.Node | None:
+    """The YAML node at ``loc`` (the key's node rather than its value's with ``key_node``)."""
     node = root
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(node, yaml.MappingNode):
             found = None
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    found = value
+                    found = key if key_node and index == len(loc) - 1 else value
                     break
             if found is None:
                 return node
@@ -211,7 +214,7 @@ def _validation(
     out = []
     for err in exc.errors():
         loc = (*base, *err["loc"])
-        line, col = _where(_node_at(root, loc))
+        line, col = _where(_node_at(root, loc, key_node=err["type"] == "extra_forbidden"))
         field = ".".join(str(p) for p in err["loc"]) or "entry"
         out.append(Located(name, line, col, f"{base[0]}[{base[1]}].{field}: {err['msg']}"))
     return out

@@ -156,3 +156,85 @@ def story_pending(team_id: str, rule_id: str, story_id: str) -> str:
 def alert_record(alert_id: str) -> str:
     """JSON of an alert kept for the team's history (latest, digest)."""
     return _k("alert", alert_id)
+
+
+def story_muted(team_id: str, destination: str, story_id: str) -> str:
+    """A story muted in one destination ("Mute this story"): no more follow-ups there."""
+    return _k("muted", team_id, destination, story_id)
+
+
+# Slack -----------------------------------------------------------------------------------------
+def slack_installation(enterprise_id: str, team_id: str) -> str:
+    """JSON of the newest Slack installation of one workspace (``-`` for no enterprise)."""
+    return _k("slack", "installation", enterprise_id or "-", team_id or "-")
+
+
+def slack_bot(enterprise_id: str, team_id: str) -> str:
+    """JSON of the newest Slack bot installation of one workspace (``-`` for no enterprise)."""
+    return _k("slack", "bot", enterprise_id or "-", team_id or "-")
+
+
+def slack_oauth_state(state: str) -> str:
+    """A Slack OAuth state issued by the install page; consumed once, expires on its own."""
+    return _k("slack", "oauth_state", state)
+
+
+def slack_parent(ref: str) -> str:
+    """JSON of the alert posted as a Slack message, so its follow-ups can update its count."""
+    return _k("slack", "parent", ref)
+
+
+# History index and team settings ---------------------------------------------------------------
+def history_token(token: str) -> str:
+    """Sorted set of article ids whose text holds one normalised word token, scored by time."""
+    return _k("hist", "tok", token)
+
+
+def history_vocab() -> str:
+    """Sorted set (all scores 0) of every indexed token, for prefix lookups by ZRANGEBYLEX."""
+    return _k("hist", "vocab")
+
+
+def history_all() -> str:
+    """Sorted set of every indexed article id scored by published time."""
+    return _k("hist", "all")
+
+
+def history_tmp(query_id: str, n: int) -> str:
+    """Scratch set of one search (candidate sets combined on the server); expires by itself."""
+    return _k("hist", "tmp", query_id, str(n))
+
+
+def article_story(article_id: str) -> str:
+    """The story id an article was assigned to (written by the story index)."""
+    return PREFIX + "storyof:" + article_id
+
+
+def team_not_relevant(team_id: str) -> str:
+    """List of alert ids a team marked "not relevant", newest first (capped)."""
+    return _k("team", team_id, "not_relevant")
+
+
+def quiet_held(team_id: str) -> str:
+    """Sorted set of alert JSON held during a team's quiet hours, scored by release time."""
+    return _k("team", team_id, "quiet_held")
+
+
+def quiet_teams() -> str:
+    """Set of team ids that may have alerts held for quiet hours."""
+    return _k("quiet", "teams")
+
+
+def digest_held(team_id: str, period: str) -> str:
+    """Sorted set of alert JSON of ``hourly``/``daily`` digest rules, scored by creation time."""
+    return _k("team", team_id, "digest", period)
+
+
+def digest_teams() -> str:
+    """Set of ``team_id period`` entries that may have alerts held for a digest."""
+    return _k("digest", "teams")
+
+
+def team_release_lock(team_id: str, what: str) -> str:
+    """Short lock so that one replica at a time releases a team's held alerts."""
+    return _k("team", team_id, "lock", what)

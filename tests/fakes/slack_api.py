@@ -1,0 +1,388 @@
+"""A local fake of the Slack Web API (and Socket Mode, and response_url) for tests.
+
+    async with FakeSlack() as slack:
+        settings = Settings(SLACK_API_URL=slack.base_url, ...)
+        ...
+        assert slack.calls_to("chat.postMessage")[0].args["channel"] == "C1"
+
+A real aiohttp server on 127.0.0.1 with an OS-chosen port. It answers the Web API's JSON
+(``{"ok": true, ...}`` / ``{"ok": false, "error": ...}``) for the methods peacewatch uses,
+records every call with the token that made it, serves response_url endpoints and records
+what is posted to them, and misbehaves on request: HTTP 429 with Retry-After, or an error code,
+per channel; revoked tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """One Web API call: method, arguments (form or JSON), and the token it carried."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A JSON body posted to a response_url."""
+
+    path: str
+    body: dict[str, Any]
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    token: str | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeSlack:
+    """Slack's Web API on 127.0.0.1:0. ``base_url`` ends with '/' as the SDK expects."""
+
+    def __init__(self, valid_tokens: set[str] | None = None) -> None:
+        self.valid_tokens: set[str] | None = valid_tokens
+        """Tokens accepted; None accepts any token that is present."""
+        self.revoked: set[str] = set()
+        self.users: dict[str, dict[str, Any]] = {}
+        self.team_of_token: dict[str, str] = {}
+        self.oauth_grants: dict[str, dict[str, Any]] = {}
+        """``code`` -> the oauth.v2.access answer for it."""
+        self.calls: list[ApiCall] = []
+        self.messages: list[Message] = []
+        self.responses: list[Posted] = []
+        self.uploads: dict[str, bytes] = {}
+        self.socket_acks: list[dict[str, Any]] = []
+        self._channel_errors: dict[str, str] = {}
+        self._rate_limits: dict[str, int] = {}
+        self._ts = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- addresses -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._port is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str = "cmd") -> str:
+        return f"{self.url}/respond/{name}"
+
+    # -- behaviour -------------------------------------------------------------------------------
+
+    def add_user(self, user_id: str, name: str, *, admin: bool = False, owner: bool = False) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "name": name,
+            "is_admin": admin,
+            "is_owner": owner,
+            "deleted": False,
+        }
+
+    def fail_channel(self, channel: str, error: str) -> None:
+        """Posts to ``channel`` answer ``{"ok": false, "error": error}``."""
+        self._channel_errors[channel] = error
+
+    def rate_limit(self, channel: str, retry_after: int = 30) -> None:
+        """Posts to ``channel`` answer HTTP 429 with ``Retry-After`` until ``clear_rate_limit``."""
+        self._rate_limits[channel] = retry_after
+
+    def clear_rate_limit(self, channel: str) -> None:
+        self._rate_limits.pop(channel, None)
+
+    def push_envelope(self, envelope: dict[str, Any]) -> None:
+        """Send a Socket Mode envelope to the connected client."""
+        self._envelopes.put_nowait(envelope)
+
+    # -- what happened ---------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def top_level(self, channel: str | None = None) -> list[Message]:
+        return [
+            m
+            for m in self.messages
+            if m.thread_ts is None and (channel is None or m.channel == channel)
+        ]
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` is true (something arrived), or fail after ``timeout``."""
+
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        await asyncio.wait_for(_wait(), timeout)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        token = _token(request, args)
+        self.calls.append(ApiCall(method, args, token))
+        await self._notify()
+        if method == "oauth.v2.access":
+            grant = self.oauth_grants.get(str(args.get("code", "")))
+            if grant is None:
+                return _error("invalid_code")
+            return web.json_response({"ok": True, **grant})
+        if method == "apps.connections.open":
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"})
+        if not token:
+            return _error("not_authed")
+        if token in self.revoked:
+            return _error("token_revoked")
+        if self.valid_tokens is not None and token not in self.valid_tokens:
+            return _error("invalid_auth")
+        handler = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "users.info": self._users_info,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+        }.get(method)
+        if handler is None:
+            return _error("unknown_method")
+        return await handler(args, token)
+
+    async def _auth_test(self, args: dict[str, Any], token: str) -> web.Response:
+        team = self.team_of_token.get(token, "T1")
+        return web.json_response(
+            {
+                "ok": True,
+                "url": "https://fake.slack.test/",
+                "team": "Fake",
+                "team_id": team,
+                "user_id": "UBOT",
+                "bot_id": f"B{team}",
+                "is_enterprise_install": False,
+            }
+        )
+
+    def _channel_failure(self, channel: str) -> web.Response | None:
+        if channel in self._rate_limits:
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(self._rate_limits[channel])},
+            )
+        if channel in self._channel_errors:
+            return _error(self._channel_errors[channel])
+        return None
+
+    async def _post_message(self, args: dict[str, Any], token: str) -> web.Response:
+        channel = str(args.get("channel", ""))
+        failure = self._channel_failure(channel)
+        if failure is not None:
+            return failure
+        if not args.get("text") and not args.get("blocks"):
+            return _error("no_text")
+        ts = f"1700000000.{next(self._ts):06d}"
+        blocks = args.get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        thread = args.get("thread_ts")
+        message = Message(
+            channel, ts, str(args.get("text", "")), blocks, str(thread) if thread else None, token
+        )
+        self.messages.append(message)
+        await self._notify()
+        return web.json_response(
+            {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text}}
+        )
+
+    async def _update(self, args: dict[str, Any], token: str) -> web.Response:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        failure = self._channel_failure(channel)
+        if failure is not None:
+            return failure
+        for message in self.messages:
+            if message.channel == channel and message.ts == ts:
+                message.edits.append(args)
+                await self._notify()
+                return web.json_response({"ok": True, "channel": channel, "ts": ts})
+        return _error("message_not_found")
+
+    async def _users_info(self, args: dict[str, Any], token: str) -> web.Response:
+        user = self.users.get(str(args.get("user", "")))
+        if user is None:
+            return _error("user_not_found")
+        return web.json_response({"ok": True, "user": user})
+
+    async def _upload_url(self, args: dict[str, Any], token: str) -> web.Response:
+        file_id = f"F{next(self._ts)}"
+        return web.json_response(
+            {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        )
+
+    async def _complete_upload(self, args: dict[str, Any], token: str) -> web.Response:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        return web.json_response({"ok": True, "files": files or []})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        await self._notify()
+        return web.Response(text="OK")
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.responses.append(Posted(request.path, body))
+        await self._notify()
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+
+        async def feed() -> None:
+            while True:
+                await ws.send_json(await self._envelopes.get())
+
+        sender = asyncio.create_task(feed())
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self.socket_acks.append(json.loads(msg.data))
+                    await self._notify()
+        finally:
+            sender.cancel()
+        return ws
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.method != "POST" or not request.can_read_body:
+        return args
+    if request.content_type == "application/json":
+        body = await request.json()
+        args.update(body if isinstance(body, dict) else {})
+    elif request.content_type == "multipart/form-data":
+        form = await request.post()
+        args.update({k: v for k, v in form.items() if isinstance(v, str)})
+    else:
+        args.update(parse_qsl((await request.read()).decode()))
+    return args
+
+
+def _token(request: web.Request, args: dict[str, Any]) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header.removeprefix("Bearer ")
+    token = args.get("token")
+    return str(token) if token else None
+
+
+def _error(code: str) -> web.Response:
+    return web.json_response({"ok": False, "error": code})
+
+
+def sample_alert(
+    *,
+    alert_id: str = "a1",
+    story_id: str = "s1",
+    channel: str = "C1",
+    team_id: str = "slack:T1",
+    kind: str = "new",
+    outlets: tuple[str, ...] = ("BBC",),
+    headline: str = "Witkoff meets Umerov in Miami on security guarantees",
+    summary: str = "US envoy Steve Witkoff met Ukraine's Rustem Umerov. Talks covered Donbas.",
+    severity: str = "normal",
+    matched: tuple[str, ...] = ("witkoff", "security guarantees"),
+) -> Any:
+    """An Alert as the pipeline would queue it, to send to the fake."""
+    from datetime import UTC, datetime, timedelta
+
+    from peacewatch.models import Alert, AlertKind, Destination, Severity, SourceRef
+
+    start = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
+    sources = tuple(
+        SourceRef(
+            outlet=name,
+            source=f"{name.lower().replace(' ', '')}.example",
+            link=f"https://{name.lower().replace(' ', '')}.example/{story_id}/{i}",
+            published=start + timedelta(minutes=10 * i),
+            title=headline,
+        )
+        for i, name in enumerate(outlets)
+    )
+    return Alert(
+        alert_id=alert_id,
+        team_id=team_id,
+        rule_id="witkoff",
+        story_id=story_id,
+        article_id=f"art-{alert_id}",
+        destination=Destination("slack", channel),
+        headline=headline,
+        summary=summary,
+        link=sources[-1].link if sources else "https://example.org/",
+        matched=matched,
+        entities=("witkoff", "umerov"),
+        sources=sources,
+        severity=Severity(severity),
+        kind=AlertKind(kind),
+        outlet_count=len(outlets),
+        outlets=outlets,
+        created=start,
+    )

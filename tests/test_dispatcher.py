@@ -1,0 +1,153 @@
+"""The alert stream and dispatcher: acknowledged only after delivery, never posted twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.models import Alert, AlertKind, Destination, SourceRef
+from peacewatch.services.dispatcher import Dispatcher
+from peacewatch.store import keys
+from peacewatch.store.alert_queue import AlertQueue
+
+WHEN = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
+
+
+def make_alert(alert_id: str, channel: str = "C1", kind: AlertKind = AlertKind.NEW) -> Alert:
+    return Alert(
+        alert_id=alert_id,
+        team_id="t1",
+        rule_id="envoys",
+        story_id="story-1",
+        article_id=f"article-{alert_id}",
+        destination=Destination("test", channel),
+        headline="Witkoff, Kushner to attend Ukraine Coalition of the Willing meeting",
+        summary="Ukraine’s allies aim to hash out key details of a possible ceasefire deal.",
+        link="https://www.politico.eu/article/witkoff-kushner",
+        matched=("Witkoff",),
+        entities=("witkoff",),
+        sources=(SourceRef("POLITICO Europe", "politico.eu", "https://www.politico.eu/", WHEN),),
+        kind=kind,
+        created=WHEN,
+    )
+
+
+@dataclass
+class RecordingSink:
+    """A destination platform that records what it was sent and fails on demand."""
+
+    platform: str = "test"
+    posted: list[tuple[str, str | None]] = field(default_factory=list)
+    failures: dict[str, list[Exception]] = field(default_factory=dict)
+
+    async def deliver(self, alert: Alert, parent: str | None) -> str:
+        pending = self.failures.get(alert.destination.target)
+        if pending:
+            raise pending.pop(0)
+        self.posted.append((alert.alert_id, parent))
+        return f"msg-{len(self.posted)}"
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_redelivered_alert_is_posted_once(redis_client: Any) -> None:
+    queue = AlertQueue(redis_client)
+    sink = RecordingSink()
+    dispatcher = Dispatcher(queue, {"test": sink}, retry_idle_ms=0)
+    alert = make_alert("a1")
+    await queue.enqueue(alert)
+    await queue.enqueue(alert)  # the same work queued twice (e.g. by two replicas)
+    await dispatcher.drain()
+    assert sink.posted == [("a1", None)]
+    assert dispatcher.stats.duplicates == 1
+    assert (await queue.depth())["pending"] == 0
+
+
+async def test_followup_gets_the_parent_message_of_its_story(redis_client: Any) -> None:
+    queue = AlertQueue(redis_client)
+    sink = RecordingSink()
+    dispatcher = Dispatcher(queue, {"test": sink})
+    await queue.enqueue(make_alert("first"))
+    await queue.enqueue(make_alert("second", kind=AlertKind.FOLLOWUP))
+    await dispatcher.drain()
+    assert sink.posted == [("first", None), ("second", "msg-1")]
+
+
+async def test_retry_later_keeps_the_alert_queued_until_the_platform_is_back(
+    redis_client: Any,
+) -> None:
+    queue = AlertQueue(redis_client)
+    sink = RecordingSink(failures={"C1": [RetryLater("429 Too Many Requests", retry_after=30)]})
+    ticks = Ticks()
+    dispatcher = Dispatcher(queue, {"test": sink}, retry_idle_ms=0, clock=ticks)
+    await queue.enqueue(make_alert("a1"))
+    await queue.enqueue(make_alert("b1", channel="C2"))
+    await dispatcher.run_once()
+    assert sink.posted == [("b1", None)]  # the other channel is not held up
+    assert (await queue.depth())["pending"] == 1
+    assert "429" in (await queue.failures())["test:C1"]
+
+    await dispatcher.run_once()  # still inside Retry-After: left alone
+    assert sink.posted == [("b1", None)]
+    ticks.now += 31
+    await dispatcher.run_once()
+    await dispatcher.run_once()
+    assert sink.posted == [("b1", None), ("a1", None)]
+    assert (await queue.depth())["pending"] == 0
+    assert "test:C1" not in await queue.failures()
+
+
+async def test_permanent_failure_goes_to_dead_letters_and_is_reported(redis_client: Any) -> None:
+    queue = AlertQueue(redis_client)
+    sink = RecordingSink(failures={"gone": [PermanentDelivery("channel_not_found")]})
+    dispatcher = Dispatcher(queue, {"test": sink})
+    await queue.enqueue(make_alert("x", channel="gone"))
+    await queue.enqueue(make_alert("y", channel="C1"))
+    await dispatcher.drain()
+    assert sink.posted == [("y", None)]
+    depth = await queue.depth()
+    assert depth["dead"] == 1 and depth["pending"] == 0
+    assert (await queue.failures())["test:gone"] == "channel_not_found"
+    dead = await redis_client.xrange(keys.alert_dead_letter())
+    assert dead[0][1]["reason"] == "channel_not_found"
+
+
+async def test_a_crashed_consumers_alerts_are_claimed_and_delivered(redis_client: Any) -> None:
+    queue = AlertQueue(redis_client)
+    await queue.enqueue(make_alert("a1"))
+    taken = await queue.read("crashed-consumer")  # read, never acknowledged
+    assert [t.alert.alert_id for t in taken if t.alert] == ["a1"]
+    sink = RecordingSink()
+    dispatcher = Dispatcher(queue, {"test": sink}, consumer="survivor", retry_idle_ms=0)
+    await dispatcher.run_once()
+    assert sink.posted == [("a1", None)]
+    assert (await queue.depth())["pending"] == 0
+
+
+async def test_undecodable_and_unroutable_entries_go_to_dead_letters(redis_client: Any) -> None:
+    queue = AlertQueue(redis_client)
+    await redis_client.xadd(keys.alert_stream(), {"alert": "{not json"})
+    await queue.enqueue(replace(make_alert("z"), destination=Destination("nowhere", "x")))
+    dispatcher = Dispatcher(queue, {"test": RecordingSink()})
+    await dispatcher.drain()
+    assert (await queue.depth())["dead"] == 2
+    assert dispatcher.stats.dead == 2
+
+
+async def test_gives_up_after_max_deliveries(redis_client: Any) -> None:
+    queue = AlertQueue(redis_client)
+    sink = RecordingSink(failures={"C1": [RetryLater("down", retry_after=0)] * 5})
+    dispatcher = Dispatcher(queue, {"test": sink}, max_deliveries=3, retry_idle_ms=0)
+    await queue.enqueue(make_alert("a1"))
+    for _ in range(4):
+        await dispatcher.run_once()
+    assert sink.posted == []
+    assert (await queue.depth())["dead"] == 1

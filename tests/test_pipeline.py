@@ -1,0 +1,170 @@
+"""The pipeline end to end: feeds served over HTTP on 127.0.0.1 to the console sink."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peacewatch.rules.rulefile import RuleSpec
+from peacewatch.store.feeds import FeedSpec
+from peacewatch.watchers.fetch import FetchLimits
+from tests.fakes.feed_server import FeedServer
+from tests.helpers import SAMPLE_ITEMS, UNRELATED, Clock, dated, open_app, redis_url, rss
+
+NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
+RULE = RuleSpec(id="envoys", query="Witkoff OR Dmitriev", channels=["console:desk"])
+
+
+def headlines(out: io.StringIO) -> list[str]:
+    """Alert headlines printed by the console sink, in order."""
+    lines = out.getvalue().splitlines()
+    return [line.split("] ", 1)[1] for line in lines if line.startswith("console-")]
+
+
+@pytest.fixture
+async def server() -> Any:
+    async with FeedServer() as srv:
+        yield srv
+
+
+async def test_poll_alerts_then_one_new_item_then_conditional_304(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    # three items: one 10 h old (before the first poll's 6 h window), two recent, one unrelated
+    items = dated(SAMPLE_ITEMS[:3], NOW - timedelta(hours=10), timedelta(hours=4))
+    unrelated = {**UNRELATED, "published": NOW - timedelta(minutes=30)}
+    server.set_feed("/feed.xml", rss([*items, unrelated]))
+    out = io.StringIO()
+    clock = Clock(NOW)
+    app = await open_app(redis_url(redis_target), tmp_path, clock, out)
+    try:
+        await app.teams.put_rule("t1", RULE)
+        feed = FeedSpec("f1", server.url("/feed.xml"), 600, "Test outlet", "t1")
+        await app.feeds.put(feed)
+
+        first = await app.poller.poll(feed)
+        await app.dispatcher.drain()
+        assert first.status == "ok" and first.items == 4 and first.new == 4
+        # the 10-hour-old item is recorded but, on a feed's first poll, not alerted
+        assert headlines(out) == [items[1]["title"], items[2]["title"]]
+        assert await app.articles.count() == 4
+
+        newer = {**SAMPLE_ITEMS[3], "published": NOW + timedelta(minutes=5)}
+        server.set_feed("/feed.xml", rss([*items, unrelated, newer]))
+        clock.now = NOW + timedelta(minutes=10)
+        second = await app.poller.poll(feed)
+        await app.dispatcher.drain()
+        assert second.new == 1 and second.alerts == 1
+        assert headlines(out)[-1] == newer["title"]
+        assert len(headlines(out)) == 3
+
+        third = await app.poller.poll(feed)
+        await app.dispatcher.drain()
+        assert third.status == "not_modified"
+        last = server.requests_for("/feed.xml")[-1]
+        assert last.headers.get("If-None-Match"), "the poll was not conditional"
+        assert len(headlines(out)) == 3
+        health = await app.feeds.health("f1")
+        assert health["items_seen"] == "9" and health["not_modified"] == "1"
+    finally:
+        await app.close()
+
+
+async def test_restart_on_same_data_dir_never_repeats_an_alert(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS, NOW - timedelta(hours=3), timedelta(minutes=30))
+    # no ETag: every poll gets the whole feed again, so only the stored claims stop repeats
+    server.set_feed("/feed.xml", rss(items), etag=False)
+    feed = FeedSpec("f1", server.url("/feed.xml"), 600, "Test outlet", "t1")
+    out = io.StringIO()
+    app = await open_app(None, tmp_path, Clock(NOW), out)  # the embedded Redis, on disk
+    try:
+        await app.teams.put_rule("t1", RULE)
+        await app.feeds.put(feed)
+        await app.poller.poll(feed)
+        await app.dispatcher.drain()
+    finally:
+        await app.close()
+    before = len(headlines(out))
+    assert before == len(items)
+
+    app = await open_app(None, tmp_path, Clock(NOW + timedelta(minutes=5)), out)
+    try:
+        assert [f.id for f in await app.feeds.all()] == ["f1"]  # state survived the restart
+        result = await app.poller.poll(feed)
+        await app.dispatcher.drain()
+        assert result.status == "ok" and result.new == 0 and result.alerts == 0
+        assert len(headlines(out)) == before
+    finally:
+        await app.close()
+
+
+async def test_broken_feeds_leave_the_others_alerts_intact(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS[:2], NOW - timedelta(hours=1), timedelta(minutes=10))
+    server.set_feed("/good.xml", rss(items))
+    server.set_feed("/html", b"<html><body><p>Not a feed</p></body></html>", "text/html")
+    server.set_status("/500", 500)
+    server.set_hang("/hang")
+    out = io.StringIO()
+    limits = FetchLimits(total_timeout=1.0, connect_timeout=1.0)
+    app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), out, limits=limits)
+    try:
+        await app.teams.put_rule("t1", RULE)
+        feeds = [
+            FeedSpec(name, server.url(path), 600, "", "t1")
+            for name, path in [("good", "/good.xml"), ("html", "/html"), ("err", "/500"),
+                               ("hang", "/hang")]
+        ]  # fmt: skip
+        results = await asyncio.gather(*(app.poller.poll(f) for f in feeds))
+        await app.dispatcher.drain()
+        status = {r.feed_id: r for r in results}
+        assert status["good"].status == "ok" and status["good"].alerts == 2
+        assert headlines(out) == [i["title"] for i in items]
+        assert status["html"].status == "error" and "not a feed" in (status["html"].error or "")
+        assert status["err"].status == "error" and "500" in (status["err"].error or "")
+        assert status["hang"].status == "error"
+        for name in ("html", "err", "hang"):
+            health = await app.feeds.health(name)
+            assert health["failures"] == "1" and health["last_error"]
+        assert "last_error" not in await app.feeds.health("good")
+    finally:
+        await app.close()
+
+
+async def test_scheduler_runs_one_coalesced_job_per_feed(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=10))
+    server.set_feed("/a.xml", rss(items))
+    server.set_feed("/b.xml", rss(items))
+    app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO())
+    try:
+        done: list[str] = []
+        finished = asyncio.Event()
+
+        async def on_result(result: Any) -> None:
+            done.append(result.feed_id)
+            if len(done) == 2:
+                finished.set()
+
+        app.scheduler.on_result = on_result
+        for name in ("a", "b"):
+            await app.feeds.put(FeedSpec(name, server.url(f"/{name}.xml"), 900, "", "t1"))
+        await app.start()
+        assert app.scheduler.job_ids() == ["feed:a", "feed:b"]
+        job = app.scheduler._scheduler.get_job("feed:a")
+        assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time == 900
+        await asyncio.wait_for(finished.wait(), 10)
+        assert sorted(done) == ["a", "b"]
+        # the lease stops a second replica (or a second run) from polling in the same interval
+        assert not await app.feeds.acquire_lease("a", "other-replica", 60)
+    finally:
+        await app.close()

@@ -1,0 +1,223 @@
+"""Story clustering against a real Redis, on headlines and summaries copied from the samples."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import redis.asyncio as aioredis
+
+from peacewatch.models import Article
+from peacewatch.pipeline.stories import StoryIndex, group
+
+T0 = datetime(2025, 11, 21, 17, 9, tzinfo=UTC)
+ENTITIES = {
+    "Witkoff": "witkoff",
+    "Steve Witkoff": "witkoff",
+    "Уиткофф": "witkoff",
+    "Zelensky": "zelensky",
+    "Zelenskyy": "zelensky",
+    "Зеленский": "zelensky",
+    "Putin": "putin",
+    "Путин": "putin",
+    "Путиным": "putin",
+    "Kremlin": "kremlin",
+    "Кремль": "kremlin",
+}
+
+# Other reports of the same days (samples/items.jsonl): an index always holds some context, and
+# the rarity of a word is measured against it.
+CONTEXT = [
+    ("Russian Stock Market Rallies on News of Ukraine Peace Plan", "themoscowtimes.com"),
+    ("Kremlin Says It Has Received No New Peace Proposal From U.S.", "themoscowtimes.com"),
+    ("Russian envoy Kirill Dmitriev: Putin propagandist or key to peace with Ukraine?", "bbc.com"),
+    ("Trump's full 28-point Ukraine-Russia peace plan - Axios", "Axios"),
+    ("Putin Says U.S. Plan Could 'Lay Foundation' for Ukraine Peace Deal", "themoscowtimes.com"),
+    ("Draft of US-backed peace proposal for Ukraine - Reuters", "Reuters"),
+]
+
+
+def article(
+    aid: str,
+    title: str,
+    source: str,
+    at: datetime = T0,
+    summary: str = "",
+    outlet: str = "",
+) -> Article:
+    return Article(
+        id=aid,
+        title=title,
+        link=f"https://{source}/{aid}" if "." in source else "",
+        published=at,
+        source=source if "." in source else "",
+        outlet=outlet or source,
+        summary=summary,
+    )
+
+
+MT_DIGNITY = article(
+    "30b5b3579da46776",
+    "Ukraine Risks Losing Dignity or U.S. Support, Zelensky Says",
+    "themoscowtimes.com",
+    summary='The Ukrainian president said he would present "arguments" and "alternatives" to the '
+    "28-point proposal drafted by the Trump administration.",
+)
+CNN_DIGNITY = article(
+    "c73e2a77af7c3ff2",
+    "Ukraine faces losing dignity or US support with Trump’s plan to end war, Zelensky says - CNN",
+    "CNN",
+    at=T0 + timedelta(minutes=43),
+)
+MARKETS = article(
+    "809c58fa01e7a5a5",
+    "Russian Markets Slide After Putin-Trump Talks End Without Breakthrough",
+    "themoscowtimes.com",
+    summary="The Moscow Exchange index dropped 2%, erasing about 130 billion rubles "
+    "($1.6 billion) in market capitalization.",
+)
+WITKOFF = (
+    "'Significant progress' made in Russia, Ukraine peace talks: Witkoff",
+    "White House special envoy Steve Witkoff said Tuesday that the Trump administration has "
+    'made “significant progress" in peace talks with Russia and Ukraine.',
+)
+
+
+async def with_context(index: StoryIndex, at: datetime = T0) -> None:
+    for n, (title, source) in enumerate(CONTEXT):
+        await index.assign(article(f"ctx{n}", title, source, at - timedelta(hours=3, minutes=n)))
+
+
+async def test_same_story_from_two_outlets_is_one_story(redis_client: aioredis.Redis) -> None:
+    index = StoryIndex(redis_client)
+    await with_context(index)
+    first = await index.assign(MT_DIGNITY)
+    second = await index.assign(CNN_DIGNITY)
+    assert first.is_new and first.size == 1 and first.outlets == ("themoscowtimes.com",)
+    assert second.story_id == first.story_id
+    assert not second.is_new
+    assert second.size == 2
+    assert second.outlets == ("themoscowtimes.com", "CNN")
+    assert second.first_article_id == MT_DIGNITY.id
+    assert second.duplicate_of is None
+    assert await index.members(first.story_id) == [MT_DIGNITY.id, CNN_DIGNITY.id]
+
+
+async def test_syndicated_copy_is_marked(redis_client: aioredis.Redis) -> None:
+    index = StoryIndex(redis_client)
+    await with_context(index)
+    at = datetime(2025, 11, 22, 2, 13, tzinfo=UTC)
+    vk = article(
+        "324d9d963ffeaa12",
+        "Ukraina i samtal med Europa om fredsplan - Västerbottens-Kuriren",
+        "Västerbottens-Kuriren",
+        at,
+    )
+    gp = article(
+        "c8b5ab4baf6b29fb",
+        "Ukraina i samtal med Europa om fredsplan - GP",
+        "GP",
+        at + timedelta(hours=3),
+    )
+    first = await index.assign(vk)
+    copy = await index.assign(gp)
+    assert copy.story_id == first.story_id
+    assert copy.duplicate_of == vk.id
+    assert copy.outlets == ("Västerbottens-Kuriren", "GP")
+
+
+async def test_unrelated_article_starts_a_new_story(redis_client: aioredis.Redis) -> None:
+    index = StoryIndex(redis_client)
+    await with_context(index)
+    dignity = await index.assign(MT_DIGNITY)
+    markets = await index.assign(MARKETS)
+    assert markets.is_new
+    assert markets.story_id != dignity.story_id
+    assert markets.size == 1 and markets.duplicate_of is None
+
+
+async def test_same_entity_weeks_apart_stays_apart(redis_client: aioredis.Redis) -> None:
+    index = StoryIndex(redis_client, entity_names=ENTITIES)
+    jan6 = datetime(2026, 1, 6, 20, 29, tzinfo=UTC)
+    await with_context(index, jan6)
+    first = await index.assign(article("w1", *WITKOFF[:1], "thehill.com", jan6, WITKOFF[1]))
+    later = jan6 + timedelta(days=21)
+    await with_context(index, later)
+    second = await index.assign(article("w2", *WITKOFF[:1], "thehill.com", later, WITKOFF[1]))
+    assert second.is_new
+    assert second.story_id != first.story_id
+
+
+async def test_window_boundary(redis_client: aioredis.Redis) -> None:
+    index = StoryIndex(redis_client, window=timedelta(hours=48))
+    await with_context(index, T0 + timedelta(hours=27))  # context in the window of both ends
+    start = await index.assign(MT_DIGNITY)
+    inside = article("in", CNN_DIGNITY.title, "CNN", T0 + timedelta(hours=48))
+    outside = article(
+        "out", CNN_DIGNITY.title, "edition.cnn.com", T0 - timedelta(hours=48, seconds=1)
+    )
+    assert (await index.assign(inside)).story_id == start.story_id
+    # "out" is more than 48 h before both members, so it may not join them.
+    assert (await index.assign(outside)).story_id != start.story_id
+
+
+async def test_restart_keeps_stories_and_assign_is_idempotent(
+    redis_client: aioredis.Redis,
+) -> None:
+    first_index = StoryIndex(redis_client)
+    await with_context(first_index)
+    started = await first_index.assign(MT_DIGNITY)
+
+    restarted = StoryIndex(redis_client)  # a new process on the same Redis
+    joined = await restarted.assign(CNN_DIGNITY)
+    assert joined.story_id == started.story_id and joined.size == 2
+
+    again = await restarted.assign(CNN_DIGNITY)
+    assert again == joined  # same story, still size 2, still not new
+    replay_first = await restarted.assign(MT_DIGNITY)
+    assert replay_first.is_new and replay_first.size == 2  # it started the story
+
+
+async def test_out_of_order_arrival(redis_client: aioredis.Redis) -> None:
+    index = StoryIndex(redis_client)
+    await with_context(index)
+    later = await index.assign(CNN_DIGNITY)
+    earlier = await index.assign(MT_DIGNITY)
+    assert earlier.story_id == later.story_id
+    assert later.is_new and not earlier.is_new
+    # Members are ordered by publication time, not by arrival.
+    assert await index.members(later.story_id) == [MT_DIGNITY.id, CNN_DIGNITY.id]
+
+
+async def test_entities_join_reports_across_languages(redis_client: aioredis.Redis) -> None:
+    index = StoryIndex(redis_client, entity_names=ENTITIES)
+    await with_context(index)
+    en = article(
+        "en",
+        "Witkoff and Putin talk for five hours in the Kremlin on the 28-point plan",
+        "example.com",
+        summary="Steve Witkoff met Putin for five hours; Zelensky awaits the result.",
+    )
+    ru = article(
+        "ru",
+        "Уиткофф и Путин пять часов обсуждали в Кремле план из 28 пунктов",
+        "example.ru",
+        T0 + timedelta(hours=1),
+        summary="Уиткофф встретился с Путиным; Зеленский ждет итогов.",
+    )
+    assert (await index.assign(ru)).story_id == (await index.assign(en)).story_id
+
+    plain = StoryIndex(redis_client)  # without the dictionary nothing links the two scripts
+    ru2 = article("ru2", ru.title, "example.ru", T0 + timedelta(hours=1))
+    en2 = article("en2", en.title, "example.org", T0)
+    await plain.assign(ru2)
+    assert (await plain.assign(en2)).story_id != (await plain.assign(ru2)).story_id
+
+
+def test_group_in_memory_matches_the_index_on_the_simple_cases() -> None:
+    context = [
+        article(f"ctx{n}", title, source, T0 - timedelta(hours=3, minutes=n))
+        for n, (title, source) in enumerate(CONTEXT)
+    ]
+    stories = group([*context, MT_DIGNITY, CNN_DIGNITY, MARKETS])
+    assert stories[MT_DIGNITY.id] == stories[CNN_DIGNITY.id]
+    assert stories[MARKETS.id] != stories[MT_DIGNITY.id]
