@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peacewatch.errors import QuerySyntaxError
 from peacewatch.models import Article
 from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
 from peacewatch.rules.entities import Entity, builtin_dictionary
+from peacewatch.rules.explain import explain
 from peacewatch.rules.rulefile import RuleSpec
 
 WHEN = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
@@ -163,3 +166,36 @@ def test_terms_under_not_are_not_reported_as_matched() -> None:
     engine = RuleEngine.compile([TeamRuleSet("t", [RuleSpec(id="r", query="Witkoff OR -Putin")])])
     (m,) = engine.match(article("Witkoff"))
     assert m.matched == ("Witkoff",)
+
+
+ENGINE = RuleEngine.compile(
+    [
+        TeamRuleSet(
+            "t",
+            [
+                RuleSpec(id="a", query='Witkoff AND (Donbas OR "security guarantees") -opinion'),
+                RuleSpec(id="b", query="Zelensky NEAR/5 Putin"),
+                RuleSpec(id="c", query="negotiat* OR title:Dmitriev OR source:bbc.com"),
+            ],
+        )
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400), st.text(max_size=100))
+def test_matching_never_fails_on_any_text(body: str, title: str) -> None:
+    for m in ENGINE.match(article(title, body)):
+        for hit in m.hits:
+            text = title if hit.field == "title" else article(title, body).body
+            assert text[hit.start : hit.end] == hit.text
+
+
+def test_explain_says_why_term_by_term() -> None:
+    art = article("Witkoff in Moscow", "Opinion pieces aside, talks on Donbas went on.")
+    text = explain('Witkoff AND (Donbas OR "security guarantees") -opinion', art)
+    assert text.startswith("does not match")
+    assert "✓ Witkoff found: Witkoff" in text
+    assert '✗ "security guarantees" not found' in text
+    assert "✓ opinion found: Opinion" in text  # the NOT term is present, so no match
+    assert explain("Witkoff AND Donbas", art).startswith("MATCHES")

@@ -168,3 +168,19 @@ async def test_scheduler_runs_one_coalesced_job_per_feed(
         assert not await app.feeds.acquire_lease("a", "other-replica", 60)
     finally:
         await app.close()
+
+
+async def test_rules_recompile_when_a_team_changes_them(redis_client: Any) -> None:
+    from peacewatch.pipeline.process import EngineProvider
+    from peacewatch.store.teams import TeamStore
+
+    teams = TeamStore(redis_client)
+    provider = EngineProvider(teams)
+    await teams.put_rule("t1", RULE)
+    first = await provider.engine()
+    assert first is await provider.engine()  # unchanged rules: no recompile
+    await teams.put_rule("t1", RuleSpec(id="lavrov", query="Lavrov", channels=["console:x"]))
+    second = await provider.engine()
+    assert second is not first and second.rule_count == 2
+    await teams.remove_rule("t1", "envoys")
+    assert (await provider.engine()).rule_count == 1
