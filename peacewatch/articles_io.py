@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
 from peacewatch.models import Article
+from peacewatch.watchers.language import detect
 from peacewatch.watchers.normalise import article_id, canonical_link, domain_of
 from peacewatch.watchers.text import html_to_text
 
@@ -67,7 +68,7 @@ def article_from_dict(data: dict[str, Any]) -> Article:
         outlet=outlet or source,
         summary=summary,
         content=html_to_text(_text(data, "content")),
-        lang=(_text(data, "lang", "language") or None),
+        lang=_text(data, "lang", "language") or detect(f"{title}. {summary}"),
     )
 
 

@@ -145,3 +145,22 @@ async def test_parser_pool_runs_in_another_process() -> None:
             await pool.parse(b"<html></html>")
     finally:
         pool.close()
+
+
+def test_item_language_is_detected_when_the_feed_mixes_languages() -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>POLITICO</title>'
+        "<language>en-us</language>"
+        "<item><title>Witkoff, Kushner to attend Ukraine Coalition of the Willing meeting</title>"
+        "<description>Ukraine’s allies aim to hash out key details of a possible ceasefire deal."
+        "</description></item>"
+        "<item><title>Selenskyj trifft die Koalition der Willigen in Paris</title>"
+        "<description>Die Verbündeten der Ukraine beraten über Sicherheitsgarantien für das Land."
+        "</description></item>"
+        "<item><title>Віткофф зустрівся з Путіним у Москві</title>"
+        "<description>Спецпосланець США провів переговори про мирний план.</description></item>"
+        "<item><title>Ok</title></item>"
+        "</channel></rss>"
+    ).encode()
+    langs = [e.lang for e in parse_bytes(feed).entries]
+    assert langs == ["en", "de", "uk", "en"]  # too short to tell: the feed's own language

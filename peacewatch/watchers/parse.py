@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from peacewatch.errors import ParseError
+from peacewatch.watchers.language import detect
+from peacewatch.watchers.text import html_to_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,11 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _base(lang: str | None) -> str | None:
+    """``en`` of ``en-US``."""
+    return lang.split("-")[0].lower() if lang else None
+
+
 def _time(entry: Any) -> float | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
@@ -65,14 +72,18 @@ def _content(entry: Any) -> str:
 
 def _entry(entry: Any, feed_lang: str | None) -> RawEntry:
     source = entry.get("source") or {}
+    title, summary = _str(entry.get("title")), _str(entry.get("summary"))
+    lang = _str(entry.get("language")) or None
+    if lang is None:
+        lang = detect(html_to_text(f"{title}. {summary}"), _base(feed_lang))
     return RawEntry(
         guid=_str(entry.get("id")) or None,
         link=_str(entry.get("link")) or None,
-        title=_str(entry.get("title")),
-        summary=_str(entry.get("summary")),
+        title=title,
+        summary=summary,
         content=_content(entry),
         published=_time(entry),
-        lang=_str(entry.get("language")) or feed_lang,
+        lang=lang,
         source_title=_str(source.get("title")) or None,
         source_url=_str(source.get("href")) or _str(source.get("url")) or None,
     )
