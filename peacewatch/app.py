@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,7 +87,9 @@ class App:
         fetcher = Fetcher(policy, limits or FetchLimits())
         parser = FeedParserPool()
         poller = Poller(fetcher, parser, feeds, pipeline, poll_policy or PollPolicy(), clock)
-        dispatcher = Dispatcher(queue, {s.platform: s for s in sinks or []}, f"pw-{os.getpid()}")
+        dispatcher = Dispatcher(
+            queue, {s.platform: s for s in sinks or []}, f"{socket.gethostname()}-{os.getpid()}"
+        )
         scheduler = FeedScheduler(poller, feeds)
         return cls(
             settings, handle, feeds, teams, articles, queue, pipeline, fetcher, parser, poller,
