@@ -1,9 +1,12 @@
 """Story-clustering quality: pairwise precision, recall and F1 on hand-labelled sample stories.
 
 Runs :class:`peacewatch.pipeline.stories.StoryIndex` over the labelled items of
-``bench/data/stories_labelled.yaml`` in publication order against a real (embedded) Redis, and,
-in the same run, the baseline of exact-title dedup (items with identical case-folded titles form
-one cluster). Prints both, plus the clustering throughput.
+``bench/data/stories_labelled.yaml`` in publication order against a real (embedded) Redis, with
+the entity names the app passes (every name of the built-in dictionary, normalised), and, in the
+same run, the baseline of exact-title dedup (items with identical case-folded titles form one
+cluster). Scores both against the labelling as written and against its ``summit`` view (the
+file's ``views:``, which joins the stories of one summit: preview, leaked draft and outcome).
+Prints them, plus the clustering throughput.
 
     python bench/clusters.py [--samples ../shared/samples] [--threshold 0.5] [--show-errors]
 """
@@ -32,11 +35,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from peacewatch.app import entity_names  # noqa: E402
 from peacewatch.models import Article  # noqa: E402
 from peacewatch.pipeline.stories import DEFAULT_THRESHOLD, StoryIndex  # noqa: E402
 
 LABELS = ROOT / "bench" / "data" / "stories_labelled.yaml"
-ENTITIES = ROOT / "peacewatch" / "rules" / "data" / "entities.yaml"
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -59,10 +62,8 @@ def to_article(item: Mapping[str, object]) -> Article:
     link = str(item.get("link") or "")
     outlet = str(item.get("source_outlet") or "")
     host = urlsplit(link).hostname or ""
-    if host.endswith("news.google.com") or not host:
-        source = outlet  # aggregator links name the aggregator, not the paper
-    else:
-        source = host.removeprefix("www.")
+    # Aggregator links name the aggregator, not the paper.
+    source = outlet if host.endswith("news.google.com") or not host else host.removeprefix("www.")
     title = str(item.get("title") or "")
     summary = plain(item.get("summary"))  # type: ignore[arg-type]
     lang = str(item.get("language") or "")[:2] or None
@@ -82,6 +83,19 @@ def load(samples: Path) -> tuple[list[Article], dict[str, str]]:
     """The labelled articles in publication order, and article id -> gold story id."""
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
     gold = {item: story["id"] for story in labels["stories"] for item in story["items"]}
+    return _articles(samples, gold), gold
+
+
+def view(gold: Mapping[str, str], name: str) -> dict[str, str]:
+    """``gold`` with the story groups of the labelling's view ``name`` joined into one story."""
+    labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
+    joined = {}
+    for ids in labels.get("views", {}).get(name, []):
+        joined |= {story: ids[0] for story in ids}
+    return {item: joined.get(story, story) for item, story in gold.items()}
+
+
+def _articles(samples: Path, gold: Mapping[str, str]) -> list[Article]:
     items = {}
     with (samples / "items.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
@@ -91,19 +105,7 @@ def load(samples: Path) -> tuple[list[Article], dict[str, str]]:
     missing = set(gold) - set(items)
     if missing:
         raise SystemExit(f"labelled ids not in items.jsonl: {sorted(missing)[:5]}")
-    articles = sorted((to_article(i) for i in items.values()), key=lambda a: a.published)
-    return articles, gold
-
-
-def entity_names() -> dict[str, str] | None:
-    if not ENTITIES.exists():
-        return None
-    data = yaml.safe_load(ENTITIES.read_text(encoding="utf-8")) or {}
-    names: dict[str, str] = {}
-    for entity in data.get("entities", []):
-        for name in (entity["id"], *entity.get("names", [])):
-            names[str(name)] = str(entity["id"])
-    return names
+    return sorted((to_article(i) for i in items.values()), key=lambda a: a.published)
 
 
 @dataclass(frozen=True)
@@ -178,28 +180,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "samples")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--no-entities", action="store_true", help="ignore entities.yaml")
+    parser.add_argument("--no-entities", action="store_true", help="no entity dictionary")
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
 
     articles, gold = load(args.samples)
     names = None if args.no_entities else entity_names()
     predicted, elapsed, copies = asyncio.run(run_index(articles, args.threshold, names))
-    ours, base = score(predicted, gold), score(exact_title(articles), gold)
-
+    summit = view(gold, "summit")
     print(
-        f"labelled items: {len(articles)}, stories: {len(set(gold.values()))}, "
-        f"same-story pairs: {ours.true_pairs}, entity names: {len(names or {})}"
+        f"labelled items: {len(articles)}, stories: {len(set(gold.values()))} "
+        f"({len(set(summit.values()))} in the summit view), same-story pairs: "
+        f"{len(pairs(gold))} ({len(pairs(summit))}), entity names: {len(names or {})}"
     )
-    print(f"{'method':<22}{'precision':>10}{'recall':>10}{'F1':>8}{'pairs':>8}{'stories':>9}")
-    for label, s, assignment in (
-        (f"StoryIndex t={args.threshold:g}", ours, predicted),
-        ("exact-title baseline", base, exact_title(articles)),
+    print(
+        f"{'method':<22}{'labelling':<11}{'precision':>10}{'recall':>10}{'F1':>8}"
+        f"{'pairs':>8}{'stories':>9}"
+    )
+    for label, assignment in (
+        (f"StoryIndex t={args.threshold:g}", predicted),
+        ("exact-title baseline", exact_title(articles)),
     ):
-        print(
-            f"{label:<22}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>8.3f}"
-            f"{s.predicted_pairs:>8}{len(set(assignment.values())):>9}"
-        )
+        for labelling, truth in (("as labelled", gold), ("summit", summit)):
+            s = score(assignment, truth)
+            print(
+                f"{label:<22}{labelling:<11}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>8.3f}"
+                f"{s.predicted_pairs:>8}{len(set(assignment.values())):>9}"
+            )
     print(f"syndicated copies marked: {len(copies)}")
     print(f"throughput: {len(articles) / elapsed:,.0f} articles/s ({elapsed * 1000:.0f} ms in all)")
     if args.show_errors:

@@ -16,7 +16,10 @@ from peacewatch.pipeline.process import EngineProvider, Pipeline
 from peacewatch.pipeline.stories import StoryIndex
 from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.rules.textnorm import normalise_pattern
+from peacewatch.services.commands import CommandService
 from peacewatch.services.dispatcher import Dispatcher
+from peacewatch.services.gates import AlertGate
+from peacewatch.services.quiet import DigestGate, QuietHoursGate, build_due_digests
 from peacewatch.services.sinks import Sink
 from peacewatch.settings import Settings
 from peacewatch.store.alert_queue import AlertQueue
@@ -58,6 +61,9 @@ class App:
     poller: Poller
     dispatcher: Dispatcher
     scheduler: FeedScheduler
+    commands: CommandService
+    quiet: QuietHoursGate
+    clock: Callable[[], datetime]
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -80,7 +86,11 @@ class App:
         queue = AlertQueue(redis)
         await queue.ensure_group()
         stories = StoryIndex(redis, window=story_window, entity_names=entity_names())
-        pipeline = Pipeline(redis, articles, stories, EngineProvider(teams), teams, queue, clock)
+        quiet = QuietHoursGate(redis, clock)
+        gates: list[AlertGate] = [DigestGate(redis, clock), quiet]
+        pipeline = Pipeline(
+            redis, articles, stories, EngineProvider(teams), teams, queue, clock, gates
+        )
         policy = guard or GuardPolicy(
             allow_private=settings.allow_private_feeds, allow_networks=settings.networks()
         )
@@ -91,10 +101,45 @@ class App:
             queue, {s.platform: s for s in sinks or []}, f"{socket.gethostname()}-{os.getpid()}"
         )
         scheduler = FeedScheduler(poller, feeds)
-        return cls(
+        opened: list[App] = []
+
+        async def feeds_changed() -> None:
+            if opened:
+                await opened[0].sync_feeds()
+
+        commands = CommandService(
+            redis, fetcher=fetcher, clock=clock, on_feeds_changed=feeds_changed
+        )
+        app = cls(
             settings, handle, feeds, teams, articles, queue, pipeline, fetcher, parser, poller,
-            dispatcher, scheduler,
+            dispatcher, scheduler, commands, quiet, clock,
         )  # fmt: skip
+        opened.append(app)
+        return app
+
+    async def sync_feeds(self) -> None:
+        """Schedule feeds added since start (from chat) and drop the removed ones."""
+        known = {f.id: f for f in await self.feeds.all()}
+        scheduled = {j.removeprefix("feed:") for j in self.scheduler.job_ids()}
+        for feed_id in scheduled - set(known):
+            self.scheduler.unschedule(feed_id)
+        for feed_id in set(known) - scheduled:
+            self.scheduler.schedule(known[feed_id])
+
+    async def housekeeping(self) -> None:
+        """Release alerts held by quiet hours and send due digests (run every minute)."""
+        await self.quiet.release_due(self.queue)
+        await build_due_digests(self.redis.client, self.queue, self.clock)
+
+    async def _housekeeping_loop(self, every: float = 60.0) -> None:
+        while True:
+            try:
+                await self.housekeeping()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a failed round is logged; the next one tries again
+                log.exception("housekeeping failed")
+            await asyncio.sleep(every)
 
     async def apply_config(self, config: AppConfig) -> None:
         """Register the config's feeds and replace its team's rules with the config's."""
@@ -109,6 +154,7 @@ class App:
             self.scheduler.schedule(feed)
         self.scheduler.start()
         self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
+        self.tasks.append(asyncio.create_task(self._housekeeping_loop(), name="housekeeping"))
 
     async def close(self) -> None:
         """Stop in reverse order: scheduler, dispatcher, HTTP client, parser pool, Redis."""
@@ -117,6 +163,7 @@ class App:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.commands.close()
         await self.fetcher.close()
         await asyncio.to_thread(self.parser.close)
         await self.redis.close()

@@ -9,8 +9,9 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -25,9 +26,12 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(no_args_is_help=True, help="Check, explain, import and export rules.")
 feeds_app = typer.Typer(no_args_is_help=True, help="Check feeds.")
+discord_app = typer.Typer(no_args_is_help=True, help="Discord set-up steps.")
 app.add_typer(rules_app, name="rules")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(discord_app, name="discord")
 
+T = TypeVar("T")
 EXIT_RUNTIME = 1
 EXIT_INPUT = 2
 
@@ -197,6 +201,71 @@ def rules_explain(
             typer.echo(explain(rule, item))
         except InputError as exc:
             raise _fail(str(exc), EXIT_INPUT) from exc
+
+
+@rules_app.command("import")
+def rules_import(
+    file: Annotated[Path, typer.Argument(help="rules YAML")],
+    team: Annotated[str, typer.Option(help="team id, e.g. slack:T0123 or discord:4455")],
+) -> None:
+    """Replace a team's rules and entities with those of a rules file (all or nothing)."""
+    from peacewatch.services.rules_io import import_rules
+
+    errors = asyncio.run(_with_store(lambda redis: import_rules(redis, team, file)))
+    for error in errors:
+        typer.echo(error, err=True)
+    if errors:
+        raise typer.Exit(EXIT_INPUT)
+    typer.echo(f"imported {file} into team {team}", err=True)
+
+
+@rules_app.command("export")
+def rules_export(
+    file: Annotated[Path, typer.Argument(help="where to write the YAML ('-' for stdout)")],
+    team: Annotated[str, typer.Option(help="team id")],
+) -> None:
+    """Write a team's rules and entities as a rules file."""
+    from peacewatch.services.rules_io import export_rules
+
+    text = asyncio.run(_with_store(lambda redis: export_rules(redis, team)))
+    if str(file) == "-":
+        typer.echo(text, nl=False)
+    else:
+        file.write_text(text, encoding="utf-8")
+
+
+async def _with_store(work: Callable[[Any], Awaitable[T]]) -> T:
+    from peacewatch.settings import Settings
+    from peacewatch.store.embedded import connect
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    try:
+        handle = await connect(settings.redis_url, settings.data_dir)
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_RUNTIME) from exc
+    try:
+        return await work(handle.client)
+    finally:
+        await handle.close()
+
+
+@discord_app.command("sync")
+def discord_sync(
+    guild: Annotated[int | None, typer.Option(help="sync to one guild at once (testing)")] = None,
+) -> None:
+    """Register the /peacewatch app commands with Discord (run after install or upgrade)."""
+    from peacewatch.bot.discord_adapter import sync_commands
+    from peacewatch.settings import Settings
+
+    settings = _settings()
+    assert isinstance(settings, Settings)
+    try:
+        names = asyncio.run(sync_commands(settings, guild))
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_INPUT) from exc
+    where = f"guild {guild}" if guild else "all guilds (global; may take up to an hour)"
+    typer.echo(f"synced {', '.join(names)} to {where}")
 
 
 @feeds_app.command("check")

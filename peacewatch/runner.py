@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from peacewatch.app import App
 from peacewatch.bot.console import ConsoleSink
@@ -19,8 +21,6 @@ log = logging.getLogger(__name__)
 
 
 def _policy(config: AppConfig) -> PollPolicy:
-    from datetime import timedelta
-
     return PollPolicy(
         backfill=timedelta(hours=config.backfill_hours)
         if config.backfill_hours is not None
@@ -29,18 +29,45 @@ def _policy(config: AppConfig) -> PollPolicy:
     )
 
 
-async def run_forever(settings: Settings, config_path: Path | None) -> None:
-    from datetime import timedelta
+class Adapter(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
+
+def _chat_adapters(settings: Settings, app: App, http: HttpServer) -> list[Adapter]:
+    """The chat adapters the settings configure; their sinks join the dispatcher."""
+    adapters: list[Adapter] = []
+    slack_configured = settings.slack_bot_token or (
+        settings.slack_client_id and settings.slack_client_secret
+    )
+    if slack_configured:
+        from peacewatch.bot.slack_adapter import SlackAdapter
+
+        slack = SlackAdapter(settings, app.commands, app.redis.client)
+        slack.mount(http.app)
+        app.dispatcher.add_sink(slack.sink)
+        adapters.append(slack)
+    if settings.discord_token:
+        from peacewatch.bot.discord_adapter import DiscordAdapter
+
+        discord = DiscordAdapter(settings, app.commands)
+        app.dispatcher.add_sink(discord.sink)
+        app.dispatcher.add_sink(discord.webhook_sink)
+        adapters.append(discord)
+    return adapters
+
+
+async def run_forever(settings: Settings, config_path: Path | None) -> None:
+    """Run until SIGINT or SIGTERM, then stop in order. Raises ConfigError for bad config."""
     config = load_config(config_path) if config_path else AppConfig()
-    sinks = [ConsoleSink()]
     app = await App.open(
         settings,
         poll_policy=_policy(config),
         story_window=timedelta(hours=config.story_window_hours),
-        sinks=list(sinks),
+        sinks=[ConsoleSink()],
     )
-    http = None
+    http: HttpServer | None = None
+    adapters: list[Adapter] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -53,14 +80,20 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
             return status.metrics()
 
         http = HttpServer(settings.http_host, settings.http_port, metrics)
+        adapters = _chat_adapters(settings, app, http)
         await http.start()
+        for adapter in adapters:
+            await adapter.start()
         await app.start()
         log.info(
-            "peacewatch running: %d feeds, http on port %d", len(await app.feeds.all()), http.port
-        )
+            "peacewatch running: %d feeds, %d chat adapters, http on port %d",
+            len(await app.feeds.all()), len(adapters), http.port,
+        )  # fmt: skip
         await stop.wait()
         log.info("stopping")
     finally:
+        for adapter in reversed(adapters):
+            await adapter.stop()
         if http is not None:
             await http.stop()
         await app.close()

@@ -130,3 +130,38 @@ async def test_demo_shows_alerts_and_followups_from_real_samples(tmp_path: Path)
     # a second run starts clean and shows the same alerts again
     again = await run_demo(tmp_path, io.StringIO())
     assert again.alerts == summary.alerts
+
+
+def test_rules_import_export_round_trip(tmp_path: Path) -> None:
+    import os
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        'entities:\n  - id: bevz\n    kind: actor\n    names: ["Oleksandr Bevz", "Бевз"]\n' + RULES
+    )
+    env = {**os.environ, "PEACEWATCH_DATA_DIR": str(tmp_path / "data")}
+    env.pop("REDIS_URL", None)
+    imported = cli("rules", "import", str(rules), "--team", "slack:T1", env=env)
+    assert imported.returncode == 0, imported.stderr
+    exported = cli("rules", "export", "-", "--team", "slack:T1", env=env)
+    out = tmp_path / "out.yaml"
+    out.write_text(exported.stdout)
+    again = cli("rules", "import", str(out), "--team", "slack:T2", env=env)
+    assert again.returncode == 0, again.stderr
+    second = cli("rules", "export", "-", "--team", "slack:T2", env=env)
+    assert second.stdout == exported.stdout
+    assert "witkoff-donbas" in exported.stdout and "Бевз" in exported.stdout
+    other = cli("rules", "export", "-", "--team", "slack:T9", env=env)
+    assert "witkoff" not in other.stdout  # another team sees nothing of it
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rules:\n  - id: x\n    query: 'a AND ('\n")
+    refused = cli("rules", "import", str(broken), "--team", "slack:T1", env=env)
+    assert refused.returncode == 2 and ":3:" in refused.stderr
+    still = cli("rules", "export", "-", "--team", "slack:T1", env=env)
+    assert still.stdout == exported.stdout  # a bad file changes nothing
+
+
+def test_discord_sync_needs_a_token(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PEACEWATCH_DATA_DIR": str(tmp_path)}
+    result = cli("discord", "sync", env=env)
+    assert result.returncode == 2 and "DISCORD_TOKEN" in result.stderr

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.blocks.basic_components import PlainTextObject
 from slack_sdk.models.blocks.blocks import HeaderBlock, SectionBlock
-from slack_sdk.errors import SlackObjectFormationError
 
 from peacewatch.bot.replies import Reply, ReplyItem
 from peacewatch.bot.slack_adapter.blocks import (
@@ -59,7 +59,7 @@ def test_alert_has_headline_summary_matches_outlets_severity_and_buttons() -> No
     assert "High" in flat
     assert "Reported by 2 outlets" in flat
     assert "<https://reuters.example/s1/1|Reuters> · 01 Dec 09:10 UTC" in flat
-    actions = [b for b in blocks if b["type"] == "actions"][0]["elements"]
+    actions = next(b for b in blocks if b["type"] == "actions")["elements"]
     assert [a["action_id"] for a in actions] == [ACTION_MUTE_STORY, ACTION_NOT_RELEVANT]
     assert [a["text"]["text"] for a in actions] == ["Mute this story", "Not relevant"]
     assert parse_button_value(actions[0]["value"]) == ("s1", "a1")
@@ -123,7 +123,7 @@ def test_reply_with_many_items_is_cut_to_fifty_blocks() -> None:
     message = reply_message(reply)
     blocks = validated(message)
     assert len(blocks) == MAX_BLOCKS
-    assert "…and 32 more" in str(blocks[-2])
+    assert "…and 33 more" in str(blocks[-2])
     assert blocks[-1]["elements"][0]["text"] == "Showing 80"
     assert len(message.text) <= MAX_FALLBACK_TEXT
 

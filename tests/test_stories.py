@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import redis.asyncio as aioredis
 
 from peacewatch.models import Article
-from peacewatch.pipeline.stories import StoryIndex, group
+from peacewatch.pipeline.stories import (
+    Background,
+    StoryIndex,
+    builtin_background,
+    entity_engine,
+    features,
+    group,
+)
 
 T0 = datetime(2025, 11, 21, 17, 9, tzinfo=UTC)
 ENTITIES = {
@@ -22,6 +29,9 @@ ENTITIES = {
     "Путиным": "putin",
     "Kremlin": "kremlin",
     "Кремль": "kremlin",
+    "Paris": "paris",
+    "Paryż": "paris",
+    "Zełenski": "zelensky",
 }
 
 # Other reports of the same days (samples/items.jsonl): an index always holds some context, and
@@ -221,3 +231,41 @@ def test_group_in_memory_matches_the_index_on_the_simple_cases() -> None:
     stories = group([*context, MT_DIGNITY, CNN_DIGNITY, MARKETS])
     assert stories[MT_DIGNITY.id] == stories[CNN_DIGNITY.id]
     assert stories[MARKETS.id] != stories[MT_DIGNITY.id]
+
+
+def test_inflected_entity_names_are_found() -> None:
+    engine = entity_engine(ENTITIES)
+    polish = article(
+        "pl",
+        'Zełenskiego wita Macron. "Koalicja chętnych" obraduje w Paryżu',
+        "tvn24.pl",
+        summary="Witkoff rozmawiał z Putinem.",
+    )
+    found = features(polish, engine)
+    assert {"e:zelensky", "e:paris"} <= found.title_tokens
+    assert {"e:witkoff", "e:putin"} <= found.tokens - found.title_tokens
+    # A name is not found inside another word, nor with an ending that is no inflection.
+    other = features(article("x", "Parisian tourists and a parish fete", "example.com"), engine)
+    assert not {t for t in other.tokens if t.startswith("e:")}
+
+
+def test_background_knows_common_words_at_a_fresh_start() -> None:
+    # Two different events whose headlines share only everyday words of the news.
+    money = article("m", "Government minister says police will get more money", "a.com")
+    chief = article(
+        "c", "Government minister: police chief to step down", "b.com", T0 + timedelta(hours=1)
+    )
+    common = Background(1000, {"s:govern": 300, "s:minist": 300, "s:police": 300})
+    apart = group([money, chief], background=common)
+    assert apart[money.id] != apart[chief.id]
+    # Without a background, an empty index takes every word for a rare one.
+    together = group([money, chief], background=Background(0, {}))
+    assert together[money.id] == together[chief.id]
+
+
+def test_shipped_background_is_loaded() -> None:
+    background = builtin_background()
+    assert background.documents > 10_000
+    assert (
+        background.share("s:ukrain") > background.share("s:police") > background.share("s:zzzzzz")
+    )

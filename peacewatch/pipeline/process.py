@@ -31,6 +31,7 @@ from peacewatch.store import keys
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.codec import alert_to_json
+from peacewatch.store.history import HistoryIndex
 from peacewatch.store.teams import TeamStore
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,10 @@ class Pipeline:
         queue: AlertQueue,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         gates: Sequence[AlertGate] = (),
+        history: HistoryIndex | None = None,
     ) -> None:
         self._redis = redis
+        self._history = history or HistoryIndex(redis, clock=clock)
         self.gates = list(gates)
         self._articles = articles
         self._stories = stories
@@ -108,6 +111,7 @@ class Pipeline:
         if not await self._articles.claim(article.id):
             return IngestResult(new=False)
         await self._articles.save(article)
+        await self._history.index(article)
         story = await self._stories.assign(article)
         engine = await self._engines.engine()
         matches = engine.match(article)

@@ -2,21 +2,33 @@
 
 How an article finds its story
 ------------------------------
-Each article is reduced to :class:`Features`: its headline without the ``- Outlet`` suffix that
-news aggregators append, the salient word stems of headline and summary (function words of
-English, Swedish, German, Polish, Russian and Ukrainian dropped, words cut to six letters so that
-``guarantee``/``guarantees`` and ``Zelensky``/``Zelenskyy`` meet), the numbers it quotes, and the
-ids of the dictionary entities it names (``Witkoff`` and ``Уиткофф`` both give ``witkoff``),
-which is what lets reports in different languages meet.
+Each article is reduced to :class:`Features`: the salient word stems of its headline (without
+the ``- Outlet`` suffix that news aggregators append) and of its summary, the numbers it quotes,
+and the ids of the dictionary entities it names. Function words of English, Swedish, German,
+Polish, Russian and Ukrainian are dropped and words are cut to six letters, so that
+``guarantee``/``guarantees`` meet. Entities are found by the rule engine's matcher, with the
+inflected forms of Cyrillic names and the case endings of Polish and German ones (``Witkoff``,
+``Уиткоффом`` and ``Paryżu`` give ``witkoff`` and ``paris``); they, and the numbers, are what
+lets reports in different languages meet.
 
-Candidates come from an inverted index of those tokens in Redis (one sorted set per token,
-scored by publication time), read only for tokens that are rare in the window: a token carried
-by every article of the day (``ukraine``) finds nothing useful. The candidates are then scored
-with rapidfuzz's ``token_set_ratio`` on the headlines and an IDF-weighted overlap of the
-tokens (the IDF comes from the same index), and the article joins the story of its best match
-if the score reaches ``threshold``.
+Each token is weighted by its rarity (IDF). Rarity is measured in the window's own articles,
+with a background table of a general news corpus as the prior
+(``peacewatch/pipeline/data/idf.json``, built by ``scripts/build_idf.py``): a freshly started
+index already knows that ``ukraine`` says less than ``geneva``, and once the window holds
+enough articles its own counts decide. Headline tokens weigh more than summary tokens, since
+many feeds carry a headline only and a summary often opens with background.
 
-Time window: an article joins a story only through a member published within ``window`` of it
+Candidates come from an inverted index of the tokens in Redis (one sorted set per token,
+scored by publication time), read only for tokens that are rare in the window. A candidate
+story is scored by the cosine between the article and the story's centroid (the mean of its
+members' weighted token vectors): a story told by many outlets has a stable core of entities
+and words, which one stray member does not move much, and a short headline that shares two
+rare words with that core scores well even when it shares little with any single member. The
+score is damped until the shared tokens carry enough rare weight (two headlines that share
+only "Ukraine" and "talks" are not one story); the article joins the best story whose score
+reaches ``threshold``.
+
+Time window: an article joins a story only through members published within ``window`` of it
 (before or after: feeds deliver out of order). A story therefore lives on while outlets keep
 reporting it, and two similar events weeks apart stay two stories.
 
@@ -29,6 +41,7 @@ two stories for one event at the same moment, and a restarted process finds its 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -38,6 +51,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
@@ -49,29 +63,65 @@ from peacewatch.store import keys
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-__all__ = ["Features", "StoryAssignment", "StoryIndex", "features", "group", "similarity"]
+    from peacewatch.rules.engine import RuleEngine
 
-DEFAULT_THRESHOLD = 0.55
+__all__ = [
+    "Background",
+    "Features",
+    "StoryAssignment",
+    "StoryIndex",
+    "features",
+    "group",
+    "similarity",
+]
+
+DEFAULT_THRESHOLD = 0.3
 RETENTION = timedelta(days=14)
 """How long story state stays in Redis after its last write."""
 STEM = 6
-MAX_INDEX_TOKENS = 48
+MAX_INDEX_TOKENS = 64
 MAX_CANDIDATES = 40
+"""Articles read from the index per assignment (the most rare tokens shared first)."""
+MAX_STORIES = 8
+"""Stories of those candidates that are scored as a whole."""
 RARE_SHARE = 0.2
-"""A token carried by more than this share of the window's articles is not used to find candidates."""
-IDF_PRIOR = 50
-EVIDENCE = 10.0
-"""Shared IDF weight (about four rare words) below which a similarity is scaled down."""
-LINKAGE = 3
-"""A story's score is the mean of the article's best similarities to up to this many members."""
+"""Tokens carried by more than this share of the window's articles do not find candidates."""
+PRIOR_WEIGHT = 10.0
+"""Pseudo-articles of background frequency added to the window's counts."""
+UNSEEN_SHARE = 0.5
+"""A token the background never saw counts as seen in this share of one background article."""
+IDF_CAP = 3.0
+"""Rarity beyond this (one article in 20) says no more: past it, it is mostly a word's oddity,
+and one odd word in a headline must not outweigh the three common ones it shares with a story."""
+BODY_WEIGHT = 0.5
+"""Weight of a summary token against a headline token."""
+ENTITY_WEIGHT = 1.0
+"""Weight of an entity id against a word (its rarity already speaks for it)."""
+EVIDENCE = 8.0
+"""Shared IDF weight (three or four uncommon tokens) below which a score is scaled down."""
+NAMED_EVIDENCE = 4
+"""Shared entities and numbers that let two reports with almost no word in common meet."""
 MAX_MEMBER_FEATURES = 64
 """Members whose features a story keeps for comparison; later members still join it."""
+SUMMARY_CHARS = 400
 
 # Function words and newsroom filler of the languages the feeds carry. They say nothing about
 # which event a report is about, and in a small window the IDF alone cannot yet tell.
-_STOPWORDS = frozenset(
-    ["the", "and", "for", "with", "from", "that", "this", "these", "those", "have", "has", "had", "will", "would", "could", "should", "about", "after", "before", "over", "into", "than", "then", "them", "they", "their", "there", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "how", "not", "are", "was", "were", "been", "being", "its", "it's", "his", "her", "him", "she", "our", "out", "off", "more", "most", "also", "just", "only", "very", "can", "may", "might", "must", "says", "said", "say", "new", "news", "live", "latest", "update", "updates", "video", "watch", "analysis", "opinion", "report", "reports", "here", "what's", "amid", "ahead", "against", "under", "during", "och", "att", "som", "med", "den", "det", "för", "från", "till", "inte", "har", "hade", "ska", "kan", "vill", "efter", "inför", "mot", "enligt", "eller", "också", "när", "där", "här", "vad", "hur", "men", "var", "blir", "blev", "nya", "nytt", "direkt", "uppgifter", "der", "die", "das", "und", "mit", "von", "für", "auf", "ist", "nicht", "ein", "eine", "einen", "dem", "den", "des", "zum", "zur", "sich", "auch", "nach", "bei", "aus", "wie", "als", "noch", "über", "vor", "wird", "werden", "hat", "sind", "nie", "się", "jest", "oraz", "dla", "przez", "przed", "jak", "czy", "już", "tak", "ale", "który", "która", "które", "jego", "jej", "ich", "może", "będzie", "został", "została", "po", "od", "do", "na", "za", "ze", "we", "что", "это", "как", "для", "так", "его", "она", "они", "при", "или", "уже", "еще", "был", "была", "были", "будет", "после", "перед", "также", "що", "це", "як", "для", "вже", "був", "була", "були", "буде", "після", "перед", "також", "або",]
-)
+_STOPWORD_TEXT = """
+the and for with from that this these those have has had will would could should about after
+before over into than then them they their there what when where which while who whom whose
+why how not are was were been being its it's his her him she our out off more most also just
+only very can may might must says said say new news live latest update updates video watch
+analysis opinion report reports here what's amid ahead against under during submitted link
+comments och att som med den det för från till inte har hade ska kan vill efter inför mot
+enligt eller också när där här vad hur men var blir blev nya nytt direkt uppgifter der die das
+und mit von für auf ist nicht ein eine einen dem den des zum zur sich auch nach bei aus wie als
+noch über vor wird werden hat sind nie się jest oraz dla przez przed jak czy już tak ale który
+która które jego jej ich może będzie został została po od do na za ze we что это как для так
+его она они при или уже еще был была были будет после перед также що це як для вже був була
+були буде після перед також або
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD = re.compile(r"\w+")
 _APOSTROPHES = str.maketrans({c: "" for c in "'’‘ʼ`´"} | {"ё": "е"})
 
@@ -103,7 +153,8 @@ class Features:
     """Normalised headline without the aggregator's ``- Outlet`` suffix."""
     summary: str
     """Normalised start of the summary (for spotting syndicated copies)."""
-    title_stems: tuple[str, ...]
+    title_tokens: frozenset[str]
+    """The tokens of the headline (a subset of ``tokens``)."""
     tokens: frozenset[str]
     """Stems (``s:``), entity ids (``e:``) and numbers (``n:``) of headline and summary."""
 
@@ -114,25 +165,22 @@ class Features:
                 self.published,
                 self.title,
                 self.summary,
-                list(self.title_stems),
-                sorted(self.tokens),
+                sorted(self.title_tokens),
+                sorted(self.tokens - self.title_tokens),
             ],
             ensure_ascii=False,
         )
 
     @classmethod
     def from_json(cls, text: str) -> Features:
-        aid, published, title, summary, title_stems, tokens = json.loads(text)
-        return cls(aid, float(published), title, summary, tuple(title_stems), frozenset(tokens))
+        aid, published, title, summary, head, rest = json.loads(text)
+        head_set = frozenset(head)
+        return cls(aid, float(published), title, summary, head_set, head_set | frozenset(rest))
 
 
 # Features --------------------------------------------------------------------------------------
 def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(_norm(text))
 
 
 def strip_outlet_suffix(title: str, outlet: str, source: str) -> str:
@@ -153,88 +201,168 @@ def _squash(text: str) -> str:
     return "".join(_WORD.findall(_norm(text)))
 
 
-class _EntityMatcher:
-    """Whole-word, case-folded lookup of entity names (name -> entity id)."""
+def entity_engine(names: Mapping[str, str]) -> RuleEngine:
+    """The rule engine's matcher over ``names`` (name -> entity id), without rules."""
+    from peacewatch.rules.engine import RuleEngine
+    from peacewatch.rules.entities import Entity, EntityDictionary
 
-    def __init__(self, names: Mapping[str, str]) -> None:
-        self._names: dict[tuple[str, ...], str] = {}
-        for name, entity_id in names.items():
-            words = tuple(_words(name))
-            if words:
-                self._names[words] = entity_id
-        self._longest = max((len(w) for w in self._names), default=0)
-
-    def find(self, words: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        if not self._names:
-            return found
-        for start in range(len(words)):
-            for size in range(1, min(self._longest, len(words) - start) + 1):
-                entity = self._names.get(tuple(words[start : start + size]))
-                if entity is not None:
-                    found.add(entity)
-        return found
+    by_id: dict[str, list[str]] = {}
+    for name, entity_id in names.items():
+        if name.strip():
+            by_id.setdefault(entity_id, []).append(name)
+    dictionary = EntityDictionary(Entity(e, "actor", tuple(n)) for e, n in by_id.items())
+    return RuleEngine.compile([], dictionary=dictionary)
 
 
-def _stems(words: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for word in words:
-        if word.isdigit() or word in _STOPWORDS or len(word) < 3:
-            continue
-        out.append(word[:STEM])
+def _summary_text(article: Article, title: str) -> str:
+    summary = article.summary[:SUMMARY_CHARS]
+    # Google News repeats the headline at the start of its summary.
+    if title and _squash(summary).startswith(_squash(title)):
+        summary = summary[len(title) :]
+    return summary
+
+
+def _text_tokens(text: str) -> set[str]:
+    out: set[str] = set()
+    for word in _WORD.findall(_norm(text)):
+        if word.isdigit():
+            number = word.lstrip("0")
+            if number:
+                out.add("n:" + number)
+        elif word not in _STOPWORDS and len(word) >= 3:
+            out.add("s:" + word[:STEM])
     return out
 
 
-def features(article: Article, entities: _EntityMatcher | None = None) -> Features:
+def _with_entities(tokens: set[str], entity_ids: Iterable[str]) -> set[str]:
+    """``tokens`` plus the entities, less the stems that spell an entity's id: ``Putin`` is
+    one piece of evidence, not two."""
+    out = set(tokens)
+    for entity in entity_ids:
+        out.add("e:" + entity)
+        out.difference_update("s:" + w[:STEM] for w in entity.split("_") if len(w) >= 3)
+    return out
+
+
+def features(article: Article, entities: RuleEngine | None = None) -> Features:
     """The features of ``article`` (pure; never raises)."""
-    title = _norm(strip_outlet_suffix(article.title, article.outlet, article.source))
-    summary = _norm(article.summary[:600])
-    title_words = _WORD.findall(title)
-    summary_words = _WORD.findall(summary)
-    title_stems = _stems(title_words)
-    tokens = {"s:" + s for s in (*title_stems, *_stems(summary_words))}
-    tokens.update("n:" + w.lstrip("0") for w in (*title_words, *summary_words) if w.isdigit())
-    tokens.discard("n:")
+    title = strip_outlet_suffix(article.title, article.outlet, article.source)
+    summary = _summary_text(article, title)
+    head = _text_tokens(title)
+    body = _text_tokens(summary)
     if entities is not None:
-        tokens.update("e:" + e for e in entities.find([*title_words, ".", *summary_words]))
+        probe = Article(article.id, title, "", article.published, "", summary="")
+        head = _with_entities(head, entities.entities_of(probe))
+        probe = Article(article.id, "", "", article.published, "", summary=summary)
+        body = _with_entities(body, entities.entities_of(probe))
     return Features(
         article_id=article.id,
         published=article.published.timestamp(),
-        title=" ".join(title_words),
-        summary=" ".join(summary_words[:60]),
-        title_stems=tuple(dict.fromkeys(title_stems)),
-        tokens=frozenset(tokens),
+        title=" ".join(_WORD.findall(_norm(title))),
+        summary=" ".join(_WORD.findall(_norm(summary))[:60]),
+        title_tokens=frozenset(head),
+        tokens=frozenset(head | body),
     )
 
 
+# Rarity ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Background:
+    """Document frequencies of tokens in a general news corpus: the prior of every IDF."""
+
+    documents: int
+    frequency: Mapping[str, int]
+
+    def share(self, token: str) -> float:
+        if self.documents <= 0:
+            return 0.01
+        return (self.frequency.get(token, 0) + UNSEEN_SHARE) / (self.documents + 1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Background:
+        data = json.loads(text)
+        return cls(int(data["documents"]), {str(k): int(v) for k, v in data["df"].items()})
+
+
+@functools.cache
+def builtin_background() -> Background:
+    """The background shipped with the package, or an empty one if it is missing."""
+    try:
+        path = resources.files("peacewatch.pipeline") / "data" / "idf.json"
+        return Background.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return Background(0, {})
+
+
+def idf_table(
+    tokens: Iterable[str], counts: Mapping[str, int], total: int, background: Background
+) -> dict[str, float]:
+    """Inverse document frequency of ``tokens`` in a window of ``total`` articles.
+
+    ``PRIOR_WEIGHT`` pseudo-articles with the background's frequencies are added to the
+    window's counts, so that an index with few articles (after a fresh start) still knows
+    common words from rare ones, and a large window speaks for itself.
+    """
+    out: dict[str, float] = {}
+    for t in tokens:
+        share = (counts.get(t, 0) + PRIOR_WEIGHT * background.share(t)) / (total + PRIOR_WEIGHT)
+        out[t] = min(IDF_CAP, max(0.0, -math.log(min(share, 1.0))))
+    return out
+
+
 # Scoring ---------------------------------------------------------------------------------------
-def _weight(token: str, idf: Mapping[str, float]) -> float:
-    base = idf.get(token, 1.0)
-    return base * 1.5 if token.startswith("e:") else base
+def _weights(feats: Features, idf: Mapping[str, float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for t in feats.tokens:
+        w = idf.get(t, 0.0) * (1.0 if t in feats.title_tokens else BODY_WEIGHT)
+        out[t] = w * ENTITY_WEIGHT if t.startswith("e:") else w
+    return out
+
+
+def story_score(article: Features, members: Sequence[Features], idf: Mapping[str, float]) -> float:
+    """How well ``article`` fits a story of ``members``, from 0 to 1.
+
+    Two shares, each token counted by the share of members that carry it: how much of the
+    article's weight the story carries, and how much of the story's weighted vocabulary the
+    article carries; their geometric mean is damped until the shared tokens carry enough rare
+    weight (``EVIDENCE``). Reports with almost no word in common are also scored on their
+    entities and numbers alone.
+    """
+    if not members:
+        return 0.0
+    carried: Counter[str] = Counter(t for m in members for t in m.tokens)
+    shared = [t for t in article.tokens if t in carried]
+    score = _shares(_weights(article, idf), carried, shared, len(members), idf)
+    named = [t for t in shared if not t.startswith("s:")]
+    if len(named) >= NAMED_EVIDENCE and len(shared) == len(named):
+        # No word in common but the same actors, places and figures: one event told in
+        # two languages. Within one language the words already speak.
+        weights = {t: w for t, w in _weights(article, idf).items() if not t.startswith("s:")}
+        story = {t: c for t, c in carried.items() if not t.startswith("s:")}
+        score = max(score, _shares(weights, story, named, len(members), idf))
+    return score
+
+
+def _shares(
+    weights: Mapping[str, float],
+    carried: Mapping[str, int],
+    shared: Sequence[str],
+    n: int,
+    idf: Mapping[str, float],
+) -> float:
+    if not shared:
+        return 0.0
+    cover = sum(weights[t] * carried[t] / n for t in shared) / (sum(weights.values()) or 1.0)
+    vocabulary = {t: idf.get(t, 0.0) * c / n for t, c in carried.items()}
+    back = sum(vocabulary[t] for t in shared) / (sum(vocabulary.values()) or 1.0)
+    evidence = min(1.0, sum(idf.get(t, 0.0) for t in shared) / EVIDENCE)
+    return math.sqrt(cover * back) * evidence
 
 
 def similarity(a: Features, b: Features, idf: Mapping[str, float]) -> float:
-    """How likely ``a`` and ``b`` report one event, from 0 to 1.
-
-    Two signals, the stronger wins: rapidfuzz's token-set ratio of the headline stems, and the
-    IDF-weighted overlap of all tokens (shared weight over the geometric mean of both weights).
-    Both are damped until the shared tokens carry enough rare weight: two short headlines that
-    share only "Ukraine" and "talks" are not one story.
-    """
-    shared = a.tokens & b.tokens
-    if not shared:
-        return 0.0
-    w_shared = sum(_weight(t, idf) for t in shared)
-    w_a = sum(_weight(t, idf) for t in a.tokens)
-    w_b = sum(_weight(t, idf) for t in b.tokens)
-    overlap = w_shared / max(math.sqrt(w_a * w_b), 1e-9) * min(1.0, w_shared / EVIDENCE)
-    title = 0.0
-    if a.title_stems and b.title_stems:
-        ratio = fuzz.token_set_ratio(" ".join(a.title_stems), " ".join(b.title_stems)) / 100
-        shared_title = set(a.title_stems) & set(b.title_stems)
-        mass = sum(idf.get("s:" + s, 1.0) for s in shared_title)
-        title = ratio * min(1.0, mass / EVIDENCE)
-    return max(title, overlap)
+    """How likely ``a`` and ``b`` report one event, from 0 to 1 (the score of ``a`` against a
+    story of ``b`` alone)."""
+    return story_score(a, [b], idf)
 
 
 def is_copy(a: Features, b: Features) -> bool:
@@ -249,48 +377,36 @@ def is_copy(a: Features, b: Features) -> bool:
     )
 
 
-def idf_table(tokens: Iterable[str], counts: Mapping[str, int], total: int) -> dict[str, float]:
-    """Smoothed inverse document frequency of ``tokens`` in a window of ``total`` articles.
-
-    ``IDF_PRIOR`` articles that share nothing are added, so that an index with few articles
-    (after a fresh start) treats an unseen word as rare rather than as common.
-    """
-    return {t: math.log((total + IDF_PRIOR) / (counts.get(t, 0) + 1)) for t in tokens}
-
-
 def _window_ok(a: Features, b: Features, window: timedelta) -> bool:
     return abs(a.published - b.published) <= window.total_seconds()
 
 
-def best_match(
+def best_story(
     article: Features,
-    candidates: Iterable[tuple[str, Features]],
+    stories: Mapping[str, Sequence[Features]],
     idf: Mapping[str, float],
     window: timedelta,
     threshold: float,
 ) -> tuple[str | None, str | None]:
-    """(story id, duplicate-of article id) of the best candidate story, or (None, None).
+    """(story id, duplicate-of article id) of the best-fitting story, or (None, None).
 
-    A story scores the mean of the article's top ``LINKAGE`` similarities to its members: one
-    close member is not enough to pull an article into a story that is otherwise about
-    something else (the chaining of single-link clustering).
+    Only members within ``window`` of the article count.
     """
-    per_story: dict[str, list[tuple[float, Features]]] = {}
-    for story_id, member in candidates:
-        if member.article_id == article.article_id or not _window_ok(article, member, window):
-            continue
-        per_story.setdefault(story_id, []).append((similarity(article, member, idf), member))
-    best: tuple[float, str, Features] | None = None
-    for story_id, scored in per_story.items():
-        scored.sort(key=lambda sm: -sm[0])
-        top = scored[:LINKAGE]
-        score = sum(s for s, _ in top) / len(top)
+    best: tuple[float, str, list[Features]] | None = None
+    for story_id, members in stories.items():
+        near = [
+            m
+            for m in members
+            if m.article_id != article.article_id and _window_ok(article, m, window)
+        ]
+        score = story_score(article, near, idf)
         if score >= threshold and (best is None or score > best[0]):
-            best = (score, story_id, top[0][1])
+            best = (score, story_id, near)
     if best is None:
         return None, None
-    _, story_id, member = best
-    return story_id, member.article_id if is_copy(article, member) else None
+    _, story_id, near = best
+    copied = next((m.article_id for m in near if is_copy(article, m)), None)
+    return story_id, copied
 
 
 def story_id_for(article_id: str) -> str:
@@ -302,34 +418,58 @@ def _outlet(article: Article) -> str:
     return article.source or article.outlet
 
 
+def _rare_limit(total: int) -> float:
+    return max(3.0, RARE_SHARE * total)
+
+
+def _stories_of(evidence: Mapping[tuple[str, str], float]) -> list[str]:
+    """Story ids of the ``MAX_CANDIDATES`` candidate articles with the most rare weight in
+    common with the article, best first, at most ``MAX_STORIES`` of them."""
+    out: list[str] = []
+    ranked = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))
+    for (story_id, _), _ in ranked[:MAX_CANDIDATES]:
+        if story_id not in out:
+            out.append(story_id)
+    return out[:MAX_STORIES]
+
+
 # In memory -------------------------------------------------------------------------------------
 def group(
     articles: Iterable[Article],
     window: timedelta = timedelta(hours=48),
     entity_names: Mapping[str, str] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    background: Background | None = None,
 ) -> dict[str, str]:
     """Article id -> story id for ``articles`` taken in the order given, without Redis.
 
     The same decisions as :class:`StoryIndex` (same features, candidates, scores and window).
     """
-    matcher = _EntityMatcher(entity_names) if entity_names else None
+    engine = entity_engine(entity_names) if entity_names else None
+    prior = builtin_background() if background is None else background
     assigned: dict[str, str] = {}
     seen: list[tuple[str, Features]] = []
+    members: dict[str, list[Features]] = {}
     for article in articles:
         if article.id in assigned:
             continue
-        feats = features(article, matcher)
+        feats = features(article, engine)
         near = [(s, f) for s, f in seen if _window_ok(feats, f, window)]
         counts: Counter[str] = Counter(t for _, f in near for t in f.tokens)
-        idf = idf_table(feats.tokens, counts, len(near))
-        rare = {t for t in feats.tokens if counts[t] <= max(3, RARE_SHARE * len(near))}
-        pool = [(s, f) for s, f in near if f.tokens & rare]
-        pool.sort(key=lambda sf: -sum(idf[t] for t in sf[1].tokens & rare))
-        story, _ = best_match(feats, pool[:MAX_CANDIDATES], idf, window, threshold)
+        rare = {t for t in feats.tokens if 0 < counts[t] <= _rare_limit(len(near))}
+        idf_rare = idf_table(rare, counts, len(near), prior)
+        evidence: dict[tuple[str, str], float] = {}
+        for s, f in near:
+            for t in f.tokens & rare:
+                evidence[(s, f.article_id)] = evidence.get((s, f.article_id), 0.0) + idf_rare[t]
+        chosen = {s: members[s][:MAX_MEMBER_FEATURES] for s in _stories_of(evidence)}
+        vocabulary = feats.tokens.union(*(f.tokens for fs in chosen.values() for f in fs))
+        idf = idf_table(vocabulary, counts, len(near), prior)
+        story, _ = best_story(feats, chosen, idf, window, threshold)
         story = story or story_id_for(article.id)
         assigned[article.id] = story
         seen.append((story, feats))
+        members.setdefault(story, []).append(feats)
     return assigned
 
 
@@ -356,18 +496,19 @@ def _all_key() -> str:
 
 def _index_tokens(feats: Features) -> list[str]:
     # Entities, numbers and headline words say most about the event; summary words come last.
-    title = {"s:" + s for s in feats.title_stems}
-    ranked = sorted(feats.tokens, key=lambda t: (t[0] != "e", t[0] != "n", t not in title, t))
+    ranked = sorted(
+        feats.tokens, key=lambda t: (t[0] != "e", t not in feats.title_tokens, t[0] != "n", t)
+    )
     return ranked[:MAX_INDEX_TOKENS]
 
 
 class StoryIndex:
     """Assigns articles to stories; the state lives in Redis and is shared by every replica.
 
-    ``window``: an article joins a story only through a member published within ``window`` of
-    it, earlier or later. ``entity_names``: dictionary names -> entity id (case-folded,
-    whole-word), the cross-language signal; optional. ``threshold``: the similarity (0-1) an
-    article needs to join a story; lower merges more.
+    ``window``: an article joins a story only through members published within ``window`` of
+    it, earlier or later. ``entity_names``: normalised dictionary names -> entity id, the
+    cross-language signal; optional. ``threshold``: the score (0-1) an article needs to join a
+    story; lower merges more.
     """
 
     def __init__(
@@ -382,7 +523,8 @@ class StoryIndex:
         self._redis = redis
         self._window = window
         self._threshold = threshold
-        self._matcher = _EntityMatcher(entity_names) if entity_names else None
+        self._engine = entity_engine(entity_names) if entity_names else None
+        self._background = builtin_background()
         self._ttl = int((RETENTION + window).total_seconds())
 
     async def assign(self, article: Article) -> StoryAssignment:
@@ -394,9 +536,10 @@ class StoryIndex:
         """
         from redis.exceptions import RedisError
 
+        feats = features(article, self._engine)
         try:
             async with self._redis.lock(_lock_key(), timeout=30, blocking_timeout=30):
-                return await self._assign_locked(article)
+                return await self._assign_locked(article, feats)
         except RedisError as exc:
             raise StoreError(f"story assignment of {article.id} failed: {exc}") from exc
 
@@ -409,49 +552,58 @@ class StoryIndex:
         except RedisError as exc:
             raise StoreError(f"could not read story {story_id}: {exc}") from exc
 
-    async def _assign_locked(self, article: Article) -> StoryAssignment:
+    async def _assign_locked(self, article: Article, feats: Features) -> StoryAssignment:
         known = await self._redis.get(_article_story_key(article.id))
         if known:
-            story_id, _, duplicate_of = str(known).partition(" ")
-            return await self._describe(story_id, article.id, duplicate_of or None)
-        feats = features(article, self._matcher)
+            known_story, _, copy_of = str(known).partition(" ")
+            return await self._describe(known_story, article.id, copy_of or None)
         story_id, duplicate_of = await self._find(feats)
         is_new = story_id is None
-        story_id = story_id or story_id_for(article.id)
-        await self._add(story_id, feats, _outlet(article), is_new, duplicate_of)
-        return await self._describe(story_id, article.id, duplicate_of)
+        chosen = story_id or story_id_for(article.id)
+        await self._add(chosen, feats, _outlet(article), is_new, duplicate_of)
+        return await self._describe(chosen, article.id, duplicate_of)
+
+    async def _counts(self, tokens: Sequence[str], low: float, high: float) -> list[int]:
+        pipe = self._redis.pipeline(transaction=False)
+        for token in tokens:
+            pipe.zcount(_token_key(token), low, high)
+        return [int(c) for c in await pipe.execute()]
 
     async def _find(self, feats: Features) -> tuple[str | None, str | None]:
         window = self._window.total_seconds()
         low, high = feats.published - window, feats.published + window
         tokens = _index_tokens(feats)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.zcount(_all_key(), low, high)
-        for token in tokens:
-            pipe.zcount(_token_key(token), low, high)
-        total, *found = await pipe.execute()
-        counts = dict(zip(tokens, (int(c) for c in found), strict=True))
-        idf = idf_table(feats.tokens, counts, int(total))
-        rare = [t for t in tokens if 0 < counts[t] <= max(3, RARE_SHARE * int(total))]
+        total = int(await self._redis.zcount(_all_key(), low, high))
+        counts = dict(zip(tokens, await self._counts(tokens, low, high), strict=True))
+        rare = [t for t in tokens if 0 < counts[t] <= _rare_limit(total)]
         if not rare:
             return None, None
+        idf_rare = idf_table(rare, counts, total, self._background)
         pipe = self._redis.pipeline(transaction=False)
         for token in rare:
             pipe.zrangebyscore(_token_key(token), low, high)
-        evidence: Counter[str] = Counter()
+        evidence: dict[tuple[str, str], float] = {}
         for token, entries in zip(rare, await pipe.execute(), strict=True):
             for entry in entries:
-                evidence[str(entry)] += idf[token]  # type: ignore[assignment]
-        chosen = [entry.split(" ", 1) for entry, _ in evidence.most_common(MAX_CANDIDATES)]
+                story_id, _, article_id = str(entry).partition(" ")
+                key = (story_id, article_id)
+                evidence[key] = evidence.get(key, 0.0) + idf_rare[token]
+        story_ids = _stories_of(evidence)
         pipe = self._redis.pipeline(transaction=False)
-        for story_id, article_id in chosen:
-            pipe.hget(keys.story(story_id), "m:" + article_id)
-        candidates = [
-            (story_id, Features.from_json(raw))
-            for (story_id, _), raw in zip(chosen, await pipe.execute(), strict=True)
-            if raw
-        ]
-        return best_match(feats, candidates, idf, self._window, self._threshold)
+        for story_id in story_ids:
+            pipe.hgetall(keys.story(story_id))
+        stories: dict[str, list[Features]] = {}
+        for story_id, fields in zip(story_ids, await pipe.execute(), strict=True):
+            stories[story_id] = sorted(
+                (Features.from_json(v) for k, v in fields.items() if str(k).startswith("m:")),
+                key=lambda f: f.published,
+            )
+        unknown = sorted(
+            {t for fs in stories.values() for f in fs for t in f.tokens} - counts.keys()
+        )
+        counts.update(zip(unknown, await self._counts(unknown, low, high), strict=True))
+        idf = idf_table(counts, counts, total, self._background)
+        return best_story(feats, stories, idf, self._window, self._threshold)
 
     async def _add(
         self, story_id: str, feats: Features, outlet: str, is_new: bool, duplicate_of: str | None
@@ -459,7 +611,7 @@ class StoryIndex:
         story_key, members_key = keys.story(story_id), keys.story_members(story_id)
         outlets: list[str] = []
         if not is_new:
-            raw, size = await asyncio_gather_story(self._redis, story_key, members_key)
+            raw, size = await _outlets_and_size(self._redis, story_key, members_key)
             outlets = json.loads(raw) if raw else []
         else:
             size = 0
@@ -506,7 +658,7 @@ class StoryIndex:
         )
 
 
-async def asyncio_gather_story(
+async def _outlets_and_size(
     redis: aioredis.Redis, story_key: str, members_key: str
 ) -> tuple[str | None, int]:
     pipe = redis.pipeline(transaction=False)

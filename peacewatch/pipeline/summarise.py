@@ -4,41 +4,71 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from rapidfuzz import fuzz
 
 from peacewatch.models import Article, Hit
 
+__all__ = [
+    "MAX_CHARS",
+    "MAX_SENTENCES",
+    "Candidate",
+    "Sentence",
+    "candidates",
+    "clip",
+    "content_tokens",
+    "join_sentences",
+    "language_code",
+    "near_duplicate",
+    "sentences",
+    "summarise",
+    "term_forms",
+]
+
 MAX_SENTENCES = 3
 MAX_CHARS = 600
-_PYSBD_LANGS = frozenset(
-    [
-        "en",
-        "hi",
-        "mr",
-        "zh",
-        "es",
-        "am",
-        "ar",
-        "hy",
-        "bg",
-        "ur",
-        "ru",
-        "pl",
-        "fa",
-        "nl",
-        "da",
-        "fr",
-        "my",
-        "el",
-        "it",
-        "ja",
-        "de",
-        "kk",
-        "sk",
-    ]
+SCAN_CHARS = 6000
+"""Only the first this many characters of a body are split: the lead of a news article holds its
+summary, and sentence splitting costs about 15 µs a character, on the event loop."""
+NEAR_DUPLICATE = 85.0
+"""rapidfuzz token-set ratio (0-100) from which two sentences say the same thing."""
+
+_PYSBD_LANG_TEXT = "en hi mr zh es am ar hy bg ur ru pl fa nl da fr my el it ja de kk sk"
+_PYSBD_LANGS = frozenset(_PYSBD_LANG_TEXT.split())
+# pysbd has no rules for these; a language with the same punctuation splits them well.
+_PYSBD_STANDIN = {"uk": "ru", "be": "ru", "sv": "da", "no": "da", "nb": "da", "pt": "es"}
+_WORD = re.compile(r"\w{3,}")
+_STEM = 6
+_STOPWORD_TEXT = """
+    the and for that with from this have has had was were are been will would could should
+    said says say also about after before into over than then them they their there these those
+    what when where which while who whom whose why how its his her our your not but all any can
+    more most some such only other one two new very just like out off per via
+    и в во на не что как это по из за от для но то же бы ли его ее её их они она он мы вы
+    так уже еще ещё при до со об или а также этот эта эти был была были будет
+    і та що це як від для але щоб які який яка також вже ще або бути був була було
+    der die das und ist nicht mit von den dem des ein eine einer auf für sich auch
+    les des une est pas que qui dans pour par sur avec
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_URL = re.compile(r"https?://|www\.\w|[\w.+-]+@[\w-]+\.\w", re.IGNORECASE)
+# Feed furniture that pysbd hands back as sentences; matched at the start of a sentence.
+_BOILERPLATE = re.compile(
+    r"^(continue reading|read more|read the full|subscribe|sign up|follow us|click here|"
+    r"watch:|listen:|photo:|image:|advertisement|what we know on day|the post .* appeared first)",
+    re.IGNORECASE,
 )
-_TOKEN = re.compile(r"\w{3,}")
+_TRUNCATION = re.compile(r"\s*(\[\s*(?:…|\.\.\.)\s*\]|\(\s*(?:…|\.\.\.)\s*\))\s*$")
+_DATELINE = re.compile(
+    r"^[A-ZА-ЯІЇЄҐ][A-ZА-ЯІЇЄҐ.'’ -]{1,40}(?:,[\w.' -]{1,40})?\s*"
+    r"\((?:AFP|AP|Reuters|dpa|ANSA|EFE|PAP|Ukrinform|Interfax|TASS|РИА Новости|Укрінформ)\)"
+    r"\s*(?:--|[-–—:])\s*"
+)
+_SYMBOLS = frozenset(("So", "Sk", "Sm", "Cs", "Co"))
+_TERMINAL = frozenset(".!?…:;\"'”’»)]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +78,29 @@ class Sentence:
     end: int
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence of an article that could go into a summary."""
+
+    index: int
+    """Position among the article's sentences, 0 for the first."""
+    sentence: Sentence
+    tokens: frozenset[str]
+    junk: bool
+    """Too short to say anything, or a cut-off ending."""
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text
+
+
+def language_code(lang: str | None) -> str:
+    """The primary language subtag of ``lang`` in lower case (``en-US`` → ``en``), ``en`` if
+    unknown."""
+    code = re.split(r"[-_]", (lang or "").strip().lower(), maxsplit=1)[0]
+    return code or "en"
+
+
 @functools.lru_cache(maxsize=32)
 def _segmenter(lang: str) -> object:
     import pysbd
@@ -55,35 +108,176 @@ def _segmenter(lang: str) -> object:
     return pysbd.Segmenter(language=lang, clean=False, char_span=True)
 
 
+@functools.lru_cache(maxsize=512)
+def _split(text: str, code: str) -> tuple[Sentence, ...]:
+    # The same article is split again for every alert of its story; the cache saves that work.
+    segmenter = _segmenter(code)
+    out = []
+    offset = 0
+    # A line break ends a sentence even without punctuation (a standfirst, a heading, a list
+    # item); pysbd alone would run such a line into the next paragraph.
+    for line in text.split("\n"):
+        for span in segmenter.segment(line):  # type: ignore[attr-defined]
+            sent = span.sent.strip()
+            if sent:
+                start = line.find(sent, span.start)
+                start = offset + (span.start if start < 0 else start)
+                out.append(Sentence(sent, start, start + len(sent)))
+        offset += len(line) + 1
+    return tuple(out)
+
+
 def sentences(text: str, lang: str | None = None) -> list[Sentence]:
     """Sentences of ``text`` with their character spans, split by pysbd."""
     if not text.strip():
         return []
-    code = (lang or "en").lower()
-    code = (
-        "ru" if code == "uk" else code
-    )  # pysbd has no Ukrainian; Russian rules fit its punctuation
-    segmenter = _segmenter(code if code in _PYSBD_LANGS else "en")
-    out = []
-    for span in segmenter.segment(text):  # type: ignore[attr-defined]
-        sent = span.sent.strip()
-        if sent:
-            start = text.find(sent, span.start)
-            start = span.start if start < 0 else start
-            out.append(Sentence(sent, start, start + len(sent)))
-    return out
+    code = language_code(lang)
+    code = _PYSBD_STANDIN.get(code, code)
+    return list(_split(text, code if code in _PYSBD_LANGS else "en"))
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis."""
+    """``text`` with whitespace collapsed, cut to at most ``limit`` characters with an ellipsis.
+
+    The cut falls between words; only a single word longer than the whole limit is cut inside.
+    """
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
+    if limit <= 1:
+        return "…" if limit == 1 else ""
     cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
+    if text[limit - 1] != " ":  # the limit falls inside a word: drop that word
+        space = cut.rfind(" ")
+        if space > 0:
+            cut = cut[:space]
     return cut.rstrip(" ,;:-–—") + "…"
+
+
+def content_tokens(text: str) -> frozenset[str]:
+    """The content words of ``text``, case-folded and cut to a common stem, for overlap measures
+    that do not care about inflection (``deploy``/``deploying``, ``переговоры``/``переговорах``)."""
+    return frozenset(
+        word[:_STEM]
+        for word in (w.casefold() for w in _WORD.findall(text))
+        if word not in _STOPWORDS
+    )
+
+
+def near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE) -> bool:
+    """Whether two sentences say the same thing: one's words are (nearly) all in the other."""
+    return fuzz.token_set_ratio(a, b, processor=str.casefold, score_cutoff=threshold) > 0
+
+
+def _is_furniture(sent: Sentence) -> bool:
+    """A link, a sign-up line, a run of hashtags or an emoji-led line: never part of a summary."""
+    words = sent.text.split()
+    if not any(ch.isalpha() for ch in sent.text):
+        return True
+    if _URL.search(sent.text) or _BOILERPLATE.match(sent.text):
+        return True
+    if sum(w.startswith(("#", "@")) for w in words) * 2 >= len(words):
+        return True
+    return unicodedata.category(sent.text[0]) in _SYMBOLS
+
+
+def _is_weak(sent: Sentence, text: str, last: bool) -> bool:
+    """Too short to say anything, or the stump of a body that stops mid-sentence (feeds cut
+    descriptions at a fixed length): used only when nothing better is there."""
+    if len(sent.text.split()) < 3:
+        return True
+    return last and sent.end >= len(text.rstrip()) and sent.text[-1] not in _TERMINAL
+
+
+def _scan_text(body: str) -> str:
+    body = _TRUNCATION.sub("", body)
+    if len(body) <= SCAN_CHARS:
+        return body
+    head = body[:SCAN_CHARS]
+    cut = max(head.rfind("\n"), head.rfind(". "))
+    return head[: cut + 1] if cut > SCAN_CHARS // 2 else head
+
+
+def candidates(article: Article) -> list[Candidate]:
+    """The sentences of the article body (its lead, for very long bodies) that could go into a
+    summary; weak ones are marked ``junk``, feed furniture is left out.
+
+    Offsets are those of ``article.body``, so body hits can be placed in them.
+    """
+    text = _scan_text(article.body)
+    sents = sentences(text, article.lang)
+    return [
+        Candidate(i, s, content_tokens(s.text), _is_weak(s, text, i == len(sents) - 1))
+        for i, s in enumerate(sents)
+        if not _is_furniture(s)
+    ]
+
+
+def term_forms(hits: Iterable[Hit]) -> dict[str, set[str]]:
+    """For each matched term, the case-folded surface forms it was found as."""
+    forms: dict[str, set[str]] = {}
+    for hit in hits:
+        if hit.text.strip():
+            forms.setdefault(hit.term, set()).add(hit.text.strip().casefold())
+    return forms
+
+
+def terms_in(cand: Candidate, body_hits: Sequence[Hit], forms: dict[str, set[str]]) -> set[str]:
+    """The matched terms that occur in the candidate sentence: by hit offset, or, for terms
+    found elsewhere (the title, another article of the story), by one of their surface forms."""
+    span = cand.sentence
+    found = {h.term for h in body_hits if span.start <= h.start < span.end}
+    folded = span.text.casefold()
+    found.update(
+        term
+        for term, texts in forms.items()
+        if term not in found and any(t in folded for t in texts)
+    )
+    return found
+
+
+def centrality(cand: Candidate, others: Iterable[frozenset[str]]) -> float:
+    """Share of the candidate's content words that the other texts also use (0-1)."""
+    if not cand.tokens:
+        return 0.0
+    union: set[str] = set()
+    for tokens in others:
+        union.update(tokens)
+    return len(cand.tokens & union) / len(cand.tokens)
+
+
+def pick(
+    scored: Sequence[tuple[float, Candidate]], max_sentences: int, max_chars: int
+) -> list[Candidate]:
+    """The best candidates that fit ``max_chars`` together, skipping near-duplicates of one
+    another, and junk unless nothing else is left."""
+    ranked = sorted(scored, key=lambda s: (s[1].junk, -s[0], s[1].index))
+    chosen: list[Candidate] = []
+    total = 0
+    for _, cand in ranked:
+        if len(chosen) >= max_sentences or (cand.junk and chosen):
+            break
+        length = len(cand.text) + 2  # with the space and the full stop join_sentences may add
+        if total + length > max_chars + 2:
+            continue
+        if any(near_duplicate(cand.text, c.text) for c in chosen):
+            continue
+        chosen.append(cand)
+        total += length
+    if not chosen and ranked:
+        chosen = [ranked[0][1]]  # every sentence is over the limit: the best one, clipped
+    return chosen
+
+
+def join_sentences(texts: Iterable[str]) -> str:
+    """Sentences joined by a space; one that lacks end punctuation (a standfirst, a heading) gets
+    a full stop so that it does not run into the next. A wire dateline that opens a sentence
+    (``PARIS (AFP) --``) is dropped: the alert names its source anyway."""
+    parts = [_DATELINE.sub("", t).strip() for t in texts]
+    parts = [t for t in parts if t]
+    return " ".join(
+        t if i == len(parts) - 1 or t[-1] in _TERMINAL else t + "." for i, t in enumerate(parts)
+    )
 
 
 def summarise(
@@ -94,31 +288,22 @@ def summarise(
 ) -> str:
     """Up to ``max_sentences`` sentences of the article body, in their original order, at most
     ``max_chars`` characters, never cutting a word. Sentences that hold matched terms come first,
-    then early ones and ones that share words with the headline."""
-    body = article.body
-    sents = sentences(body, article.lang)
-    if not sents:
+    then early ones, ones that share words with the headline, and ones central to the article."""
+    cands = candidates(article)
+    if not cands:
         return ""
     body_hits = [h for h in hits if h.field == "body"]
-    title_tokens = {t.casefold() for t in _TOKEN.findall(article.title)}
-    scored: list[tuple[float, int]] = []
-    for index, sent in enumerate(sents):
-        terms = {h.term for h in body_hits if sent.start <= h.start < sent.end}
-        tokens = {t.casefold() for t in _TOKEN.findall(sent.text)}
-        overlap = len(tokens & title_tokens) / (len(title_tokens) or 1)
-        score = 3.0 * len(terms) + 1.5 * overlap + 1.0 / (1 + index)
-        if len(sent.text) < 25:
-            score -= 1.0  # fragments such as bylines or "Read more"
-        scored.append((score, index))
-    chosen: list[int] = []
-    total = 0
-    for _, index in sorted(scored, key=lambda s: (-s[0], s[1])):
-        length = len(sents[index].text) + (1 if chosen else 0)
-        if len(chosen) >= max_sentences:
-            break
-        if chosen and total + length > max_chars:
-            continue
-        chosen.append(index)
-        total += length
-    text = " ".join(sents[i].text for i in sorted(chosen))
+    forms = term_forms(hits)
+    title_tokens = content_tokens(article.title)
+    scored: list[tuple[float, Candidate]] = []
+    for cand in cands:
+        terms = terms_in(cand, body_hits, forms)
+        overlap = len(cand.tokens & title_tokens) / (len(title_tokens) or 1)
+        central = centrality(cand, (c.tokens for c in cands if c is not cand))
+        score = 3.0 * len(terms) + 1.5 * overlap + 1.0 / (1 + cand.index) + 0.5 * central
+        if len(cand.text) < 25:
+            score -= 1.0  # fragments such as bylines or datelines
+        scored.append((score, cand))
+    chosen = pick(scored, max_sentences, max_chars)
+    text = join_sentences(c.text for c in sorted(chosen, key=lambda c: c.index))
     return clip(text, max_chars)

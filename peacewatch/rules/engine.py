@@ -28,9 +28,10 @@ _FIELD_SEPARATOR = " \x00 "
 _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENTITY_FIELDS = ("actor", "place", "topic")
+# Polish case endings, German and Swedish genitive and definite endings.
 _INFLECTIONS = frozenset(
-    # Polish case endings, German and Swedish genitive and definite endings.
-    "a u e y i ą ę em om ie ym owi ego emu ach ami ów s es en ens n".split()
+    {"a", "u", "e", "y", "i", "ą", "ę", "em", "om", "ie", "ym", "owi", "ego", "emu", "ach"}
+    | {"ami", "ów", "s", "es", "en", "ens", "n"}
 )
 
 

@@ -1,8 +1,9 @@
-"""Teams in Redis: their rules, their own entities, mutes and match history."""
+"""Teams in Redis: rules, own entities and feeds, admins, mutes, settings and alert history."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import redis.asyncio as aioredis
@@ -10,6 +11,48 @@ import redis.asyncio as aioredis
 from peacewatch.rules.engine import TeamRuleSet
 from peacewatch.rules.rulefile import EntitySpec, RuleSpec
 from peacewatch.store import keys
+
+NOT_RELEVANT_KEPT = 1000
+"""How many "not relevant" alert ids a team keeps (the newest)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSettings:
+    """Per-team settings kept in the team hash; empty strings mean "not set"."""
+
+    timezone: str = "UTC"
+    """An IANA zone name (``Europe/Kyiv``): quiet hours and daily digests use local time."""
+    quiet_start: str = ""
+    """``HH:MM`` local time when quiet hours begin (empty: no quiet hours)."""
+    quiet_end: str = ""
+    digest_time: str = "08:00"
+    """``HH:MM`` local time when the daily digest goes out."""
+    retention_days: int = 90
+    """How far back the team's questions (search, test, trend) may look."""
+
+    @classmethod
+    def from_hash(cls, data: dict[str, str]) -> TeamSettings:
+        default = cls()
+        try:
+            retention = int(data.get("retention_days") or default.retention_days)
+        except ValueError:
+            retention = default.retention_days
+        return cls(
+            timezone=data.get("timezone") or default.timezone,
+            quiet_start=data.get("quiet_start", ""),
+            quiet_end=data.get("quiet_end", ""),
+            digest_time=data.get("digest_time") or default.digest_time,
+            retention_days=max(1, retention),
+        )
+
+    def to_hash(self) -> dict[str, str]:
+        return {
+            "timezone": self.timezone,
+            "quiet_start": self.quiet_start,
+            "quiet_end": self.quiet_end,
+            "digest_time": self.digest_time,
+            "retention_days": str(self.retention_days),
+        }
 
 
 class TeamStore:
@@ -106,6 +149,95 @@ class TeamStore:
     async def team_info(self, team_id: str) -> dict[str, str]:
         data: dict[str, str] = await self._redis.hgetall(keys.team(team_id))
         return data
+
+    # Admins ------------------------------------------------------------------------------------
+    async def admins(self, team_id: str) -> list[str]:
+        return sorted(await self._redis.smembers(keys.team_admins(team_id)))
+
+    async def is_admin(self, team_id: str, user_id: str) -> bool:
+        return bool(await self._redis.sismember(keys.team_admins(team_id), user_id))
+
+    async def add_admin(self, team_id: str, user_id: str) -> bool:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.teams(), team_id)
+            pipe.sadd(keys.team_admins(team_id), user_id)
+            _, added = await pipe.execute()
+        return bool(added)
+
+    async def remove_admin(self, team_id: str, user_id: str) -> bool:
+        return bool(await self._redis.srem(keys.team_admins(team_id), user_id))
+
+    # Feeds a team added --------------------------------------------------------------------------
+    async def feed_ids(self, team_id: str) -> list[str]:
+        return sorted(await self._redis.smembers(keys.team_feeds(team_id)))
+
+    async def add_feed(self, team_id: str, feed_id: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.teams(), team_id)
+            pipe.sadd(keys.team_feeds(team_id), feed_id)
+            await pipe.execute()
+
+    async def remove_feed(self, team_id: str, feed_id: str) -> bool:
+        return bool(await self._redis.srem(keys.team_feeds(team_id), feed_id))
+
+    # Rules -----------------------------------------------------------------------------------
+    async def rule(self, team_id: str, rule_id: str) -> RuleSpec | None:
+        text = await self._redis.hget(keys.team_rules(team_id), rule_id)
+        return RuleSpec.model_validate_json(text) if text else None
+
+    async def subscribe(self, team_id: str, rule_id: str, channel: str) -> RuleSpec | None:
+        """Add ``channel`` to a rule's channels; None when the team has no such rule."""
+        rule = await self.rule(team_id, rule_id)
+        if rule is None:
+            return None
+        if channel not in rule.channels:
+            rule = rule.model_copy(update={"channels": [*rule.channels, channel]})
+            await self.put_rule(team_id, rule)
+        return rule
+
+    # Settings ----------------------------------------------------------------------------------
+    async def settings(self, team_id: str) -> TeamSettings:
+        return TeamSettings.from_hash(await self.team_info(team_id))
+
+    async def put_settings(self, team_id: str, settings: TeamSettings) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.teams(), team_id)
+            pipe.hset(keys.team(team_id), mapping=settings.to_hash())
+            await pipe.execute()
+
+    async def update_settings(self, team_id: str, **changes: str | int) -> TeamSettings:
+        settings = replace(await self.settings(team_id), **changes)  # type: ignore[arg-type]
+        await self.put_settings(team_id, settings)
+        return settings
+
+    # Feedback ----------------------------------------------------------------------------------
+    async def record_not_relevant(self, team_id: str, alert_id: str) -> int:
+        """Remember an alert the team marked not relevant; returns how many are kept."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lrem(keys.team_not_relevant(team_id), 0, alert_id)
+            pipe.lpush(keys.team_not_relevant(team_id), alert_id)
+            pipe.ltrim(keys.team_not_relevant(team_id), 0, NOT_RELEVANT_KEPT - 1)
+            pipe.llen(keys.team_not_relevant(team_id))
+            *_, length = await pipe.execute()
+        return int(length)
+
+    async def not_relevant(self, team_id: str, limit: int = 100) -> list[str]:
+        return list(await self._redis.lrange(keys.team_not_relevant(team_id), 0, limit - 1))
+
+    async def not_relevant_count(self, team_id: str) -> int:
+        return int(await self._redis.llen(keys.team_not_relevant(team_id)))
+
+    async def alerts_between(
+        self, team_id: str, start: datetime, end: datetime, limit: int = 500
+    ) -> list[str]:
+        """JSON of the team's alerts recorded in [start, end], newest first."""
+        ids = await self._redis.zrevrangebyscore(
+            keys.team_alerts(team_id), end.timestamp(), start.timestamp(), start=0, num=limit
+        )
+        if not ids:
+            return []
+        texts = await self._redis.mget([keys.alert_record(i) for i in ids])
+        return [t for t in texts if t]
 
     @staticmethod
     def rule_json(rule: RuleSpec) -> str:

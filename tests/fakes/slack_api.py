@@ -71,6 +71,7 @@ class FakeSlack:
         self.socket_acks: list[dict[str, Any]] = []
         self._channel_errors: dict[str, str] = {}
         self._rate_limits: dict[str, int] = {}
+        self._refuse_blocks: set[str] = set()
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -122,7 +123,9 @@ class FakeSlack:
 
     # -- behaviour -------------------------------------------------------------------------------
 
-    def add_user(self, user_id: str, name: str, *, admin: bool = False, owner: bool = False) -> None:
+    def add_user(
+        self, user_id: str, name: str, *, admin: bool = False, owner: bool = False
+    ) -> None:
         self.users[user_id] = {
             "id": user_id,
             "name": name,
@@ -134,6 +137,10 @@ class FakeSlack:
     def fail_channel(self, channel: str, error: str) -> None:
         """Posts to ``channel`` answer ``{"ok": false, "error": error}``."""
         self._channel_errors[channel] = error
+
+    def refuse_blocks(self, channel: str) -> None:
+        """Posts with blocks to ``channel`` answer ``invalid_blocks``; plain text goes through."""
+        self._refuse_blocks.add(channel)
 
     def rate_limit(self, channel: str, retry_after: int = 30) -> None:
         """Posts to ``channel`` answer HTTP 429 with ``Retry-After`` until ``clear_rate_limit``."""
@@ -158,14 +165,14 @@ class FakeSlack:
             if m.thread_ts is None and (channel is None or m.channel == channel)
         ]
 
-    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
-        """Wait until ``predicate()`` is true (something arrived), or fail after ``timeout``."""
+    async def wait_for(self, predicate: Any, limit: float = 5.0) -> None:
+        """Wait until ``predicate()`` is true (something arrived), or fail after ``limit`` s."""
 
         async def _wait() -> None:
             async with self._changed:
                 await self._changed.wait_for(predicate)
 
-        await asyncio.wait_for(_wait(), timeout)
+        await asyncio.wait_for(_wait(), limit)
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -236,6 +243,8 @@ class FakeSlack:
             return failure
         if not args.get("text") and not args.get("blocks"):
             return _error("no_text")
+        if channel in self._refuse_blocks and args.get("blocks"):
+            return _error("invalid_blocks")
         ts = f"1700000000.{next(self._ts):06d}"
         blocks = args.get("blocks") or []
         if isinstance(blocks, str):

@@ -1,0 +1,104 @@
+"""The Discord adapter: the one place that imports discord.py (sinks, app commands, lifecycle)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from peacewatch.bot.discord_adapter.client import (
+    PeacewatchClient,
+    api_base,
+    apply_api_base,
+)
+from peacewatch.bot.discord_adapter.commands import install, settings_app_id, sync_commands
+from peacewatch.bot.discord_adapter.sink import DiscordSink
+from peacewatch.bot.discord_adapter.webhook import (
+    WebhookClient,
+    WebhookSink,
+    parse_webhook_url,
+    validate_webhook,
+)
+from peacewatch.errors import ConfigError, PermanentDelivery, RetryLater
+from peacewatch.services.sinks import Sink
+from peacewatch.settings import Settings
+
+if TYPE_CHECKING:
+    from peacewatch.services.commands import CommandService
+
+__all__ = [
+    "DiscordAdapter",
+    "DiscordSink",
+    "WebhookSink",
+    "parse_webhook_url",
+    "sync_commands",
+    "validate_webhook",
+]
+
+log = logging.getLogger(__name__)
+
+
+class DiscordAdapter:
+    """The bot (REST and gateway), its alert sinks and its ``/peacewatch`` commands.
+
+    Creating it sets discord.py's REST base URL from DISCORD_API_URL for the whole process.
+    Commands are registered with Discord only by ``sync_commands`` (``peacewatch discord
+    sync``), never on start.
+    """
+
+    def __init__(self, settings: Settings, commands: CommandService) -> None:
+        apply_api_base(api_base(settings))
+        self._token = settings.discord_token.get_secret_value() if settings.discord_token else None
+        self._client = PeacewatchClient(commands, application_id=settings_app_id(settings))
+        install(self._client)
+        self._sink = DiscordSink(self._client, self._token)
+        self._webhooks = WebhookClient(api_base(settings))
+        self._webhook_sink = WebhookSink(self._webhooks)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def sink(self) -> Sink:
+        """Alerts for ``discord:<channel_id>`` destinations."""
+        return self._sink
+
+    @property
+    def webhook_sink(self) -> Sink:
+        """Alerts for ``discordhook:<webhook URL>`` destinations."""
+        return self._webhook_sink
+
+    @property
+    def client(self) -> PeacewatchClient:
+        return self._client
+
+    async def validate_webhook(self, url: str) -> str | None:
+        """None when ``url`` is a webhook Discord knows, else what is wrong with it."""
+        return await self._webhook_sink.validate(url)
+
+    async def start(self) -> None:
+        """Log in, then keep a gateway connection (for commands and buttons) in the background.
+
+        Raises ConfigError when Discord rejects DISCORD_TOKEN. When Discord cannot be reached,
+        the login is retried in the background; alerts wait in the queue meanwhile.
+        """
+        if self._token is None:
+            log.info("DISCORD_TOKEN is not set: the Discord bot stays off (webhooks still work)")
+            return
+        try:
+            await self._client.ensure_login(self._token)
+        except PermanentDelivery as exc:
+            raise ConfigError(str(exc)) from exc
+        except RetryLater as exc:
+            log.warning("Discord is unreachable (%s); retrying in the background", exc)
+        self._task = asyncio.create_task(
+            self._client.run_gateway(self._token), name="discord-gateway"
+        )
+
+    async def stop(self) -> None:
+        await self._client.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._webhooks.close()

@@ -1,0 +1,227 @@
+"""Delivers alerts to Discord channels as a bot: embeds, story threads, outlet counts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+from discord.http import Route
+
+from peacewatch.bot.discord_adapter import embeds
+from peacewatch.bot.discord_adapter.client import (
+    CANNOT_SEND_IN_NON_TEXT,
+    MISSING_PERMISSIONS,
+    UNKNOWN_CHANNEL,
+    UNKNOWN_MESSAGE,
+    PeacewatchClient,
+    as_delivery_error,
+    error_code,
+    payload_of,
+)
+from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.models import Alert, AlertKind
+
+log = logging.getLogger(__name__)
+
+THREAD_ARCHIVE_MINUTES = 1440
+
+
+@dataclass(slots=True)
+class ChannelPacer:
+    """A token bucket per channel (Discord allows about 5 messages per 5 s in one channel).
+
+    ``wait_for`` takes a token and says how long to wait before using it; a wait longer than
+    ``max_wait`` takes nothing and raises RetryLater, so one busy channel never holds up the
+    dispatcher's other destinations.
+    """
+
+    rate: float = 1.0
+    burst: float = 5.0
+    max_wait: float = 2.0
+    clock: Callable[[], float] = time.monotonic
+    _state: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def wait_for(self, channel: str) -> float:
+        now = self.clock()
+        tokens, last = self._state.get(channel, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+        if wait > self.max_wait:
+            raise RetryLater(f"pacing channel {channel}", retry_after=wait)
+        self._state[channel] = (tokens - 1.0, now)
+        return wait
+
+
+def parse_ref(ref: str) -> tuple[int, int]:
+    """``"channel_id/message_id"`` as two ints; PermanentDelivery if it is not one."""
+    channel, _, message = ref.partition("/")
+    if not channel.isdigit() or not message.isdigit():
+        raise PermanentDelivery(f"not a Discord message reference: {ref!r}")
+    return int(channel), int(message)
+
+
+class DiscordSink:
+    """Posts alerts with the bot's token.
+
+    A new alert is an embed with feedback buttons (in a forum channel: a new post). A follow-up
+    goes into a thread started from the alert's message (Discord gives that thread the
+    message's id), and the alert's embed is then edited with the new outlet count. References
+    are ``"channel_id/message_id"``.
+    """
+
+    platform = "discord"
+
+    def __init__(
+        self,
+        client: PeacewatchClient,
+        token: str | None,
+        pacer: ChannelPacer | None = None,
+        deadline: float = 20.0,
+    ) -> None:
+        self._client = client
+        self._token = token
+        self._pacer = pacer or ChannelPacer()
+        self._deadline = deadline
+        self._forums: set[int] = set()
+
+    async def deliver(self, alert: Alert, parent: str | None) -> str:
+        if not self._token:
+            raise PermanentDelivery("DISCORD_TOKEN is not set")
+        try:
+            channel_id = int(alert.destination.target)
+        except ValueError as exc:
+            raise PermanentDelivery(f"not a Discord channel id: {alert.destination}") from exc
+        try:
+            # discord.py retries 5xx answers with growing sleeps; the deadline bounds them.
+            async with asyncio.timeout(self._deadline):
+                await self._client.ensure_login(self._token)
+                if alert.kind is AlertKind.FOLLOWUP and parent is not None:
+                    return await self._followup(alert, parent)
+                return await self._post_new(alert, channel_id)
+        except (PermanentDelivery, RetryLater):
+            raise
+        except Exception as exc:
+            raise as_delivery_error(exc, f"posting to {alert.destination}") from exc
+
+    async def _request(self, route: Route, **kwargs: Any) -> dict[str, Any]:
+        return payload_of(await self._client.http.request(route, **kwargs))
+
+    async def _send(self, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        wait = self._pacer.wait_for(str(channel_id))
+        if wait > 0:
+            await asyncio.sleep(wait)
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        return await self._request(route, json=payload)
+
+    async def _post_new(self, alert: Alert, channel_id: int) -> str:
+        embed = embeds.alert_embed(alert)
+        payload = {
+            "embeds": [embeds.as_dict(embed)],
+            "components": embeds.alert_components(alert),
+            "allowed_mentions": {"parse": []},
+        }
+        if channel_id not in self._forums:
+            try:
+                message = await self._send(channel_id, payload)
+                return f"{message['channel_id']}/{message['id']}"
+            except discord.HTTPException as exc:
+                if error_code(exc) != CANNOT_SEND_IN_NON_TEXT:
+                    raise
+                self._forums.add(channel_id)
+        # A forum channel takes posts, not messages: the story becomes a post.
+        route = Route("POST", "/channels/{channel_id}/threads", channel_id=channel_id)
+        thread = await self._request(
+            route,
+            json={
+                "name": embeds.thread_name(alert),
+                "auto_archive_duration": THREAD_ARCHIVE_MINUTES,
+                "message": payload,
+            },
+        )
+        starter = thread.get("message") or {}
+        return f"{thread['id']}/{starter.get('id', thread['id'])}"
+
+    async def _followup(self, alert: Alert, parent: str) -> str:
+        channel_id, message_id = parent_ids = parse_ref(parent)
+        payload = {
+            "embeds": [embeds.as_dict(embeds.followup_embed(alert))],
+            "allowed_mentions": {"parse": []},
+        }
+        # A thread started from a message has the message's id; a forum post's starter
+        # message has the post's id, so its reference has channel == message.
+        thread_id = message_id
+        try:
+            posted = await self._send(thread_id, payload)
+        except discord.NotFound as exc:
+            if error_code(exc) != UNKNOWN_CHANNEL or channel_id == message_id:
+                raise
+            posted = await self._start_thread_and_post(alert, parent_ids, payload)
+        await self._update_outlets(alert, channel_id, message_id)
+        return f"{posted['channel_id']}/{posted['id']}"
+
+    async def _start_thread_and_post(
+        self, alert: Alert, parent: tuple[int, int], payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        channel_id, message_id = parent
+        route = Route(
+            "POST",
+            "/channels/{channel_id}/messages/{message_id}/threads",
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+        try:
+            thread = await self._request(
+                route,
+                json={
+                    "name": embeds.thread_name(alert),
+                    "auto_archive_duration": THREAD_ARCHIVE_MINUTES,
+                },
+            )
+        except discord.HTTPException as exc:
+            code = error_code(exc)
+            if code == MISSING_PERMISSIONS:
+                # May post but not open threads: the follow-up becomes a reply to the alert.
+                reference = {"message_id": str(message_id), "fail_if_not_exists": False}
+                fallback = {**payload, "message_reference": reference}
+            elif code == UNKNOWN_MESSAGE:
+                fallback = payload  # the alert was deleted; the follow-up still reaches the channel
+            else:
+                raise
+            log.info("no thread for story %s in %s: %s", alert.story_id, channel_id, exc.text)
+            return await self._send(channel_id, fallback)
+        return await self._send(int(thread["id"]), payload)
+
+    async def _update_outlets(self, alert: Alert, channel_id: int, message_id: int) -> None:
+        """Edit the alert's embed with the story's outlet count. Best effort: the follow-up is
+        already posted, so a failure here must not make the dispatcher post it again."""
+        try:
+            route = Route(
+                "GET",
+                "/channels/{channel_id}/messages/{message_id}",
+                channel_id=channel_id,
+                message_id=message_id,
+            )
+            message = await self._request(route)
+            posted = message.get("embeds") or []
+            if not posted:
+                return
+            updated = [embeds.with_outlets(posted[0], alert), *posted[1:]]
+            route = Route(
+                "PATCH",
+                "/channels/{channel_id}/messages/{message_id}",
+                channel_id=channel_id,
+                message_id=message_id,
+            )
+            await self._request(route, json={"embeds": updated})
+        except Exception as exc:
+            log.warning(
+                "could not update the outlet count of %s/%s: %s",
+                channel_id,
+                message_id,
+                as_delivery_error(exc, "editing the alert"),
+            )

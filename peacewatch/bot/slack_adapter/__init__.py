@@ -1,0 +1,20 @@
+"""The Slack adapter: alerts as Block Kit, /peacewatch commands, Socket Mode or HTTP mode.
+
+The app uses ``SlackAdapter`` only; the rest is exported for tests and tools.
+"""
+
+from __future__ import annotations
+
+from peacewatch.bot.slack_adapter.adapter import SlackAdapter, bolt_config
+from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore, RedisOAuthStateStore
+from peacewatch.bot.slack_adapter.sink import ChannelPacer, SlackSink, SlackTokens
+
+__all__ = [
+    "ChannelPacer",
+    "RedisInstallationStore",
+    "RedisOAuthStateStore",
+    "SlackAdapter",
+    "SlackSink",
+    "SlackTokens",
+    "bolt_config",
+]

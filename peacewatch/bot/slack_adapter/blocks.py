@@ -1,0 +1,245 @@
+"""Block Kit rendering of alerts and command replies, kept inside Slack's size limits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from peacewatch.bot.replies import Reply, ReplyItem
+from peacewatch.models import Alert, AlertKind, Severity
+from peacewatch.pipeline.render import alert_text, outlets_line
+
+Block = dict[str, Any]
+
+# Slack's published limits (docs.slack.dev, Block Kit reference and chat.postMessage).
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_FALLBACK_TEXT = 4000
+
+ACTION_MUTE_STORY = "pw_mute_story"
+ACTION_NOT_RELEVANT = "pw_not_relevant"
+FEEDBACK_ACTIONS = {ACTION_MUTE_STORY: "mute_story", ACTION_NOT_RELEVANT: "not_relevant"}
+
+SEVERITY_LABEL = {
+    Severity.LOW: ":white_circle: Low",
+    Severity.NORMAL: ":large_blue_circle: Normal",
+    Severity.HIGH: ":red_circle: High",
+}
+_MAX_OUTLET_LINES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """What ``chat.postMessage`` / ``chat.update`` / ``respond`` need: fallback text and blocks."""
+
+    text: str
+    blocks: tuple[Block, ...]
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": list(self.blocks)}
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, with an ellipsis when something was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def escape(text: str) -> str:
+    """Text safe inside mrkdwn: Slack reads ``&``, ``<`` and ``>`` as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link; the label loses the characters that would end the link early."""
+    label = escape(label.replace("|", "¦")) or url
+    if not url.startswith(("http://", "https://")):
+        return label
+    return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{label}>"
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}}
+
+
+def _context(*texts: str) -> Block:
+    elements = [{"type": "mrkdwn", "text": clip(t, MAX_SECTION_TEXT)} for t in texts if t][
+        :MAX_CONTEXT_ELEMENTS
+    ]
+    return {"type": "context", "elements": elements}
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%d %b %H:%M UTC")
+
+
+def button_value(alert: Alert) -> str:
+    """The buttons' value: the story and alert ids the feedback command needs."""
+    return clip(json.dumps({"story": alert.story_id, "alert": alert.alert_id}), MAX_BUTTON_VALUE)
+
+
+def parse_button_value(value: str) -> tuple[str, str]:
+    """``(story_id, alert_id)`` from a button value; ValueError if it is not ours."""
+    data = json.loads(value)
+    if not isinstance(data, dict) or not isinstance(data.get("story"), str):
+        raise ValueError("not a peacewatch button value")
+    alert_id = data.get("alert", "")
+    return data["story"], alert_id if isinstance(alert_id, str) else ""
+
+
+def _buttons(alert: Alert) -> Block:
+    value = button_value(alert)
+    return {
+        "type": "actions",
+        "block_id": "pw_feedback",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ACTION_MUTE_STORY,
+                "text": {"type": "plain_text", "text": "Mute this story"},
+                "value": value,
+            },
+            {
+                "type": "button",
+                "action_id": ACTION_NOT_RELEVANT,
+                "text": {"type": "plain_text", "text": "Not relevant"},
+                "value": value,
+            },
+        ],
+    }
+
+
+def _outlets_section(alert: Alert) -> Block:
+    count = alert.outlet_count
+    lines = [f"*Reported by {count} outlets*" if count > 1 else "*Source*"]
+    for source in alert.sources[:_MAX_OUTLET_LINES]:
+        name = source.outlet or source.source or "link"
+        lines.append(f"• {link(source.link, name)} · {_when(source.published)}")
+    listed = {s.outlet or s.source for s in alert.sources[:_MAX_OUTLET_LINES]}
+    others = [o for o in alert.outlets if o not in listed]
+    if others:
+        lines.append("Also: " + escape(", ".join(others[:20])))
+    if not alert.sources and not others:
+        lines.append(escape(outlets_line(alert)))
+    return _section("\n".join(lines))
+
+
+def _matched_fields(alert: Alert) -> Block:
+    fields = [{"type": "mrkdwn", "text": f"*Severity*\n{SEVERITY_LABEL[alert.severity]}"}]
+    if alert.matched:
+        terms = escape(", ".join(alert.matched))
+        fields.append({"type": "mrkdwn", "text": clip(f"*Matched*\n{terms}", MAX_FIELD_TEXT)})
+    if alert.entities:
+        actors = escape(", ".join(alert.entities))
+        fields.append({"type": "mrkdwn", "text": clip(f"*Actors*\n{actors}", MAX_FIELD_TEXT)})
+    return {"type": "section", "fields": fields[:MAX_FIELDS]}
+
+
+def fallback_text(alert: Alert) -> str:
+    """The plain-text rendering shown in notifications and by clients without Block Kit."""
+    return clip(alert_text(alert), MAX_FALLBACK_TEXT)
+
+
+def alert_message(alert: Alert) -> SlackMessage:
+    """The top-level message of a story: headline, summary, what matched, outlets, buttons."""
+    blocks: list[Block] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": clip(alert.headline or "News alert", MAX_HEADER_TEXT),
+            },
+        }
+    ]
+    body = f"*{link(alert.link, alert.headline or alert.link)}*"
+    if alert.summary:
+        body += "\n" + escape(alert.summary)
+    blocks.append(_section(body))
+    blocks.append(_matched_fields(alert))
+    blocks.append(_outlets_section(alert))
+    blocks.append(_context(f"Rule `{escape(alert.rule_id)}` · story `{escape(alert.story_id)}`"))
+    blocks.append(_buttons(alert))
+    return SlackMessage(fallback_text(alert), tuple(blocks[:MAX_BLOCKS]))
+
+
+def followup_message(alert: Alert) -> SlackMessage:
+    """A later article of the story, posted in the thread of its first alert."""
+    newest = alert.sources[-1] if alert.sources else None
+    outlet = (newest.outlet or newest.source) if newest else ""
+    body = f"*Follow-up:* *{link(alert.link, alert.headline or alert.link)}*"
+    if alert.summary:
+        body += "\n" + escape(alert.summary)
+    notes = []
+    if outlet and newest is not None:
+        notes.append(f"{escape(outlet)} · {_when(newest.published)}")
+    notes.append(f"Reported by {alert.outlet_count} outlets" if alert.outlet_count > 1 else "")
+    if alert.matched:
+        notes.append("Matched: " + escape(", ".join(alert.matched)))
+    blocks = [_section(body)]
+    if any(notes):
+        blocks.append(_context(*notes))
+    blocks.append(_buttons(alert))
+    return SlackMessage(fallback_text(alert), tuple(blocks))
+
+
+def render_alert(alert: Alert, threaded: bool) -> SlackMessage:
+    """The message for ``alert``: a thread reply for a follow-up with a parent, else top level."""
+    if alert.kind is AlertKind.FOLLOWUP and threaded:
+        return followup_message(alert)
+    return alert_message(alert)
+
+
+def _item_block(item: ReplyItem) -> Block:
+    title = link(item.link, item.title) if item.link else escape(item.title)
+    parts = [f"*{title}*"]
+    if item.text:
+        parts.append(escape(item.text))
+    if item.meta:
+        parts.append(f"_{escape(item.meta)}_")
+    return _section("\n".join(parts))
+
+
+def reply_text(reply: Reply) -> str:
+    """A plain-text rendering of a command reply (fallback and notifications)."""
+    lines = [reply.title]
+    if reply.text:
+        lines.append(reply.text)
+    for item in reply.items:
+        entry = f"• {item.title}"
+        if item.link:
+            entry += f" <{item.link}>"
+        lines.append(entry)
+        if item.text:
+            lines.append(f"  {item.text}")
+        if item.meta:
+            lines.append(f"  {item.meta}")
+    if reply.footer:
+        lines.append(reply.footer)
+    return clip("\n".join(lines), MAX_FALLBACK_TEXT)
+
+
+def reply_message(reply: Reply) -> SlackMessage:
+    """A command reply as blocks: title and text, one section per item, footer as context."""
+    icon = ":warning: " if reply.error else ""
+    head = f"{icon}*{escape(reply.title)}*"
+    if reply.text:
+        head += "\n" + escape(reply.text)
+    blocks: list[Block] = [_section(head)]
+    room = MAX_BLOCKS - 3  # the head, "…and N more" and the footer
+    items = list(reply.items)
+    for item in items[:room]:
+        blocks.append(_item_block(item))
+    if len(items) > room:
+        blocks.append(_context(f"…and {len(items) - room} more"))
+    if reply.footer:
+        blocks.append(_context(escape(reply.footer)))
+    return SlackMessage(reply_text(reply), tuple(blocks[:MAX_BLOCKS]))

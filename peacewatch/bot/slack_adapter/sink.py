@@ -1,0 +1,245 @@
+"""The Slack sink: posts alerts with chat.postMessage, threads follow-ups, paces each channel."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from peacewatch.bot.slack_adapter.blocks import SlackMessage, render_alert
+from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore
+from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.models import Alert, AlertKind
+from peacewatch.store import keys
+from peacewatch.store.codec import alert_from_json, alert_to_json
+
+log = logging.getLogger(__name__)
+
+PARENT_TTL_SECONDS = 30 * 86400
+DEFAULT_RETRY_AFTER = 5.0
+
+# Errors after which the same call can never succeed: the channel or the grant is gone.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "token_revoked",
+        "token_expired",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "missing_scope",
+        "no_permission",
+        "restricted_action",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+# Errors about the rich content only: the alert still goes out as plain text.
+CONTENT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
+
+
+class ChannelPacer:
+    """At most one message per ``interval`` seconds to each channel (Slack asks for 1/s).
+
+    A slot is reserved before waiting, so concurrent posts to one channel queue up one
+    interval apart; other channels are not slowed. Clock and sleep are injectable.
+    """
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._next: dict[str, float] = {}
+
+    async def wait(self, channel: str) -> None:
+        now = self._clock()
+        slot = max(now, self._next.get(channel, now))
+        self._next[channel] = slot + self._interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+class SlackTokens:
+    """The bot token for a team: its workspace's installation, else the single-workspace token."""
+
+    def __init__(self, bot_token: str | None, installations: RedisInstallationStore | None) -> None:
+        self._bot_token = bot_token
+        self._installations = installations
+
+    async def token_for(self, team_id: str) -> str:
+        """Raises PermanentDelivery when no token can act for the team."""
+        platform, _, workspace = team_id.partition(":")
+        if self._installations is not None and platform == "slack" and workspace:
+            bot = await self._installations.async_find_bot(enterprise_id=None, team_id=workspace)
+            if bot is not None and bot.bot_token:
+                return str(bot.bot_token)
+        if self._bot_token:
+            return self._bot_token
+        raise PermanentDelivery(f"no Slack installation for team {team_id}; install the app there")
+
+
+def parse_ref(ref: str) -> tuple[str, str] | None:
+    """``(channel, ts)`` of a message reference made by this sink, or None."""
+    channel, sep, ts = ref.rpartition(":")
+    if not sep or not channel or not ts:
+        return None
+    return channel, ts
+
+
+def make_ref(channel: str, ts: str) -> str:
+    return f"{channel}:{ts}"
+
+
+def classify(exc: SlackApiError, method: str) -> RetryLater | PermanentDelivery:
+    """The delivery error a failed Web API call means for the dispatcher."""
+    status = exc.response.status_code
+    error = str(exc.response.get("error", "") or "")
+    if status == 429 or error == "ratelimited":
+        header = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+        try:
+            retry_after = max(float(header), 1.0) if header is not None else DEFAULT_RETRY_AFTER
+        except ValueError:
+            retry_after = DEFAULT_RETRY_AFTER
+        return RetryLater(f"slack {method}: rate limited", retry_after)
+    if error in PERMANENT_ERRORS:
+        return PermanentDelivery(f"slack {method}: {error}")
+    # Outages and errors we do not know: keep the alert queued; the dispatcher gives up
+    # after its delivery limit, so an unknown permanent error still ends in the dead letter.
+    return RetryLater(f"slack {method}: {error or f'HTTP {status}'}", DEFAULT_RETRY_AFTER)
+
+
+class SlackSink:
+    """Delivers alerts to Slack channels (``slack:C0123ABCD`` destinations).
+
+    A NEW alert is a top-level message whose reference (``channel:ts``) the dispatcher keeps
+    as the story's thread parent; a FOLLOWUP goes into that thread and the parent is edited to
+    show the new outlet count. The parent's alert is kept in Redis for that edit.
+    """
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        tokens: SlackTokens,
+        redis: aioredis.Redis,
+        *,
+        base_url: str = AsyncWebClient.BASE_URL,
+        pacer: ChannelPacer | None = None,
+        timeout: int = 15,
+    ) -> None:
+        self._tokens = tokens
+        self._redis = redis
+        self._base_url = base_url
+        self._pacer = pacer or ChannelPacer()
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._client: AsyncWebClient | None = None
+
+    def _web(self) -> AsyncWebClient:
+        if self._client is None:
+            # One session for every post (a new connection per post costs tens of ms), and no
+            # built-in retries: a 429 must reach the dispatcher, which keeps the alert queued.
+            self._session = aiohttp.ClientSession()
+            self._client = AsyncWebClient(
+                base_url=self._base_url,
+                session=self._session,
+                timeout=self._timeout,
+                retry_handlers=[],
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self._session = None
+        self._client = None
+
+    async def deliver(self, alert: Alert, parent: str | None) -> str:
+        token = await self._tokens.token_for(alert.team_id)
+        thread = parse_ref(parent) if parent and alert.kind is AlertKind.FOLLOWUP else None
+        message = render_alert(alert, threaded=thread is not None)
+        channel = thread[0] if thread else alert.destination.target
+        await self._pacer.wait(f"{alert.team_id}/{channel}")
+        response = await self._post(token, channel, message, thread[1] if thread else None)
+        ts = str(response["ts"])
+        ref = make_ref(str(response.get("channel") or channel), ts)
+        if thread is not None and parent is not None:
+            await self._update_parent(token, parent, thread, alert)
+        else:
+            await self._redis.set(
+                keys.slack_parent(ref), alert_to_json(alert), ex=PARENT_TTL_SECONDS
+            )
+        return ref
+
+    async def _post(
+        self, token: str, channel: str, message: SlackMessage, thread_ts: str | None
+    ) -> AsyncSlackResponse:
+        args: dict[str, Any] = {
+            "token": token,
+            "channel": channel,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
+        try:
+            return await self._call("chat.postMessage", **args, **message.kwargs())
+        except SlackApiError as exc:
+            if str(exc.response.get("error", "")) not in CONTENT_ERRORS:
+                raise classify(exc, "chat.postMessage") from exc
+            log.warning("Slack refused the blocks of an alert; sending plain text")
+        try:
+            return await self._call("chat.postMessage", **args, text=message.text)
+        except SlackApiError as exc:
+            raise classify(exc, "chat.postMessage") from exc
+
+    async def _call(self, method: str, **kwargs: Any) -> AsyncSlackResponse:
+        try:
+            return await self._web().api_call(method, json=kwargs)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"slack {method}: {type(exc).__name__}", DEFAULT_RETRY_AFTER) from exc
+
+    async def _update_parent(
+        self, token: str, parent: str, thread: tuple[str, str], alert: Alert
+    ) -> None:
+        """Edit the story's first message to the new outlet count. The follow-up is already
+        posted, so a failure here is logged and never retried (that would post it twice)."""
+        raw = await self._redis.get(keys.slack_parent(parent))
+        if not raw:
+            log.info("no stored parent for %s; outlet count not updated", parent)
+            return
+        first = alert_from_json(raw)
+        links = {s.link for s in first.sources}
+        updated = dataclasses.replace(
+            first,
+            outlet_count=max(first.outlet_count, alert.outlet_count),
+            outlets=alert.outlets or first.outlets,
+            sources=first.sources + tuple(s for s in alert.sources if s.link not in links),
+        )
+        message = render_alert(updated, threaded=False)
+        try:
+            await self._call(
+                "chat.update", token=token, channel=thread[0], ts=thread[1], **message.kwargs()
+            )
+        except (SlackApiError, RetryLater) as exc:
+            log.warning("could not update the parent message %s: %s", parent, exc)
+            return
+        await self._redis.set(
+            keys.slack_parent(parent), alert_to_json(updated), ex=PARENT_TTL_SECONDS
+        )

@@ -1,0 +1,434 @@
+"""The searchable history of articles: an inverted word index in Redis, verified by the matcher.
+
+How a search runs
+-----------------
+Every stored article is indexed under each distinct word of its normalised headline and body
+(the same normalisation the rule matcher uses), under ``src:`` tokens for its domain and outlet
+and a ``lang:`` token: one Redis sorted set per token, article ids scored by publication time.
+
+A query is compiled by the real :class:`~peacewatch.rules.engine.RuleEngine` as a one-rule
+team. Its tree is turned into a plan over those sets: a term is the union of the strings it
+stands for (an entity's every name and inflected form), a phrase the intersection of its words,
+``prefix*`` the union of the vocabulary's words with that prefix, AND an intersection, OR a
+union. NOT and anything the index cannot narrow are left unconstrained, so the plan only ever
+over-approximates. Redis combines the sets (``ZINTERSTORE``/``ZUNIONSTORE`` in one pipeline)
+and returns the candidates of the time range, newest first; each candidate is then matched by
+the compiled engine, so a result is exactly what the rule language means.
+
+Why a word of a matched pattern is always a token of the article: a hit starts and ends on word
+boundaries, so every maximal run of word characters inside the pattern is also a maximal run in
+the text; only a ``prefix*`` pattern's last run may be the start of a longer word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import sys
+import unicodedata
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from peacewatch.errors import InputError
+from peacewatch.models import Article, Match
+from peacewatch.rules import query as q
+from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
+from peacewatch.rules.entities import Entity, builtin_dictionary
+from peacewatch.rules.rulefile import RuleSpec
+from peacewatch.rules.textnorm import normalise, normalise_pattern
+from peacewatch.store import keys
+from peacewatch.store.codec import article_from_json
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+__all__ = ["Found", "HistoryIndex", "SearchResult", "tokens_of", "word_tokens"]
+
+MAX_TOKEN = 64
+"""Longer word runs are not indexed (and do not narrow a search)."""
+MAX_PREFIX_WORDS = 500
+"""A ``prefix*`` that starts more indexed words than this does not narrow a search."""
+MAX_VERIFY = 1_500
+"""Candidates matched per search by default (newest first); beyond, totals are estimated from
+the share of matches among the candidates read, which keeps a search's cost bounded."""
+_BATCH = 250
+_ENGINE_CACHE = 64
+_TMP_TTL = 60
+_SEARCH_TEAM = "search"
+# KEYS: all, vocab, one set per token; ARGV: score, article id, the tokens (same order).
+_INDEX_SCRIPT = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+for i = 3, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[1], ARGV[2])
+  redis.call('ZADD', KEYS[2], 0, ARGV[i])
+end
+return #KEYS - 2
+"""
+_SEARCH_RULE = "q"
+
+
+@functools.cache
+def _word_pattern() -> re.Pattern[str]:
+    # The matcher's word characters are str.isalnum() plus combining marks (textnorm). \w is
+    # isalnum() plus "_", so "_" is blanked before matching and the marks are added as ranges
+    # (found once by scanning the planes that have any; ranges keep the class fast).
+    spans: list[list[int]] = []
+    for block in (range(0x20000), range(0xE0100, 0xE01F0)):
+        for cp in block:
+            c = chr(cp)
+            if unicodedata.category(c).startswith("M") and not c.isalnum():
+                if spans and spans[-1][1] == cp - 1:
+                    spans[-1][1] = cp
+                else:
+                    spans.append([cp, cp])
+    marks = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in spans
+    )
+    return re.compile(r"[\w" + marks + "]+")
+
+
+def word_tokens(normalised: str) -> list[str]:
+    """The maximal runs of word characters of already normalised text, in order."""
+    return _word_pattern().findall(normalised.replace("_", " "))
+
+
+def _source_tokens(article: Article) -> set[str]:
+    out: set[str] = set()
+    domain = article.source.lower()
+    if domain:
+        labels = domain.split(".")
+        out.update("src:" + label for label in labels if label)
+        out.update("src:" + ".".join(labels[i:]) for i in range(len(labels)))
+    out.update("src:" + word for word in normalise_pattern(article.outlet).split())
+    return out
+
+
+def tokens_of(article: Article) -> set[str]:
+    """Every index token of an article: its words, ``src:`` and ``lang:`` tokens."""
+    words = word_tokens(normalise(article.title).text) + word_tokens(normalise(article.body).text)
+    out = {w for w in words if len(w) <= MAX_TOKEN}
+    out |= {t for t in _source_tokens(article) if len(t) <= MAX_TOKEN + 4}
+    out.add("lang:" + (article.lang or "").lower())
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One article a query matched, with the terms that fired."""
+
+    article: Article
+    match: Match
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: tuple[tuple[str, float], ...]
+    """(article id, published epoch seconds) of every verified match, newest first."""
+    found: tuple[Found, ...]
+    """The newest ``keep`` matches in full."""
+    candidates: int
+    """Articles of the time range the index could not rule out."""
+    verified: int
+    """Candidates matched by the engine (the newest ones)."""
+
+    @property
+    def exact(self) -> bool:
+        """Every candidate was verified, so ``total`` is a count, not an estimate."""
+        return self.verified >= self.candidates
+
+    @property
+    def total(self) -> int:
+        """Matches in the range: counted, or estimated when not every candidate was read."""
+        if self.exact or not self.verified:
+            return len(self.hits)
+        return round(len(self.hits) * self.candidates / self.verified)
+
+
+# Plans: ("k", key) one set; ("and", parts) / ("or", parts); None means "any article".
+_Plan = tuple[str, object]
+_NOTHING: _Plan = ("or", ())
+
+
+def _all(parts: Iterable[_Plan | None]) -> _Plan | None:
+    kept = [p for p in parts if p is not None]
+    if any(p == _NOTHING for p in kept):
+        return _NOTHING
+    unique = list(dict.fromkeys(kept))
+    if not unique:
+        return None
+    return unique[0] if len(unique) == 1 else ("and", tuple(unique))
+
+
+def _any(parts: Iterable[_Plan | None]) -> _Plan | None:
+    kept: list[_Plan] = []
+    for part in parts:
+        if part is None:
+            return None
+        if part != _NOTHING:
+            kept.append(part)
+    unique = list(dict.fromkeys(kept))
+    if not unique:
+        return _NOTHING
+    return unique[0] if len(unique) == 1 else ("or", tuple(unique))
+
+
+class _Planner:
+    """Turns a compiled one-rule engine into a candidate plan."""
+
+    def __init__(self, engine: RuleEngine) -> None:
+        # The engine's compiled terms are read directly: they are exactly the strings the
+        # matcher will look for, entity names and Cyrillic inflections included.
+        rule = engine._rules[0]
+        self.node = rule.node
+        self.terms = rule.terms
+        self.strings = engine._table.strings
+
+    def prefixes(self) -> set[str]:
+        out: set[str] = set()
+        for compiled in self.terms.values():
+            for index in compiled.prefixes:
+                words = word_tokens(self.strings[index])
+                if words and len(words[-1]) <= MAX_TOKEN:
+                    out.add(words[-1])
+        return out
+
+    def plan(self, expansions: dict[str, list[str] | None]) -> _Plan | None:
+        return self._node(self.node, expansions)
+
+    def _node(self, node: q.Node, expansions: dict[str, list[str] | None]) -> _Plan | None:
+        if isinstance(node, q.Term):
+            return self._term(node, expansions)
+        if isinstance(node, q.Near):
+            return _all([self._term(node.left, expansions), self._term(node.right, expansions)])
+        if isinstance(node, q.Not):
+            return None
+        parts = [self._node(item, expansions) for item in node.items]
+        return _all(parts) if isinstance(node, q.And) else _any(parts)
+
+    def _term(self, term: q.Term, expansions: dict[str, list[str] | None]) -> _Plan | None:
+        if term.field == "source":
+            return ("k", keys.history_token("src:" + term.text.lower().removeprefix("www.")))
+        if term.field == "lang":
+            return ("k", keys.history_token("lang:" + term.text.lower()))
+        compiled = self.terms.get(term)
+        if compiled is None:
+            return None
+        parts: list[_Plan | None] = []
+        for index in compiled.words:
+            parts.append(_all(_word(w) for w in word_tokens(self.strings[index])))
+        for index in compiled.prefixes:
+            words = word_tokens(self.strings[index])
+            if not words:
+                parts.append(None)
+                continue
+            expanded = expansions.get(words[-1])
+            last = (
+                None if expanded is None else _any(("k", keys.history_token(w)) for w in expanded)
+            )
+            parts.append(_all([*(_word(w) for w in words[:-1]), last]))
+        return _any(parts)
+
+
+def _word(word: str) -> _Plan | None:
+    return ("k", keys.history_token(word)) if len(word) <= MAX_TOKEN else None
+
+
+class HistoryIndex:
+    """Indexes stored articles and answers queries over them.
+
+    ``retention``: how long index entries are kept: ``prune`` (run daily by the app) drops the
+    entries of articles published longer ago than that."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        retention: timedelta = timedelta(days=90),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._redis = redis
+        self._retention = retention
+        self._clock = clock
+        self._engines: OrderedDict[tuple[str, tuple[Entity, ...]], RuleEngine] = OrderedDict()
+
+    async def index(self, article: Article) -> None:
+        """Add an article (already saved by the ArticleStore) to the index. Idempotent."""
+        tokens = sorted(tokens_of(article))
+        # One script call instead of a ZADD per token: the client's per-command cost dominated.
+        await self._redis.eval(
+            _INDEX_SCRIPT,
+            2 + len(tokens),
+            keys.history_all(),
+            keys.history_vocab(),
+            *(keys.history_token(t) for t in tokens),
+            repr(article.published.timestamp()),
+            article.id,
+            *tokens,
+        )
+
+    async def prune(self) -> int:
+        """Drop index entries older than the retention; returns how many tokens emptied."""
+        cutoff = (self._clock() - self._retention).timestamp()
+        emptied = 0
+        cursor = 0
+        for _ in range(1_000_000):  # bounded: one round per 1,000 vocabulary words
+            cursor, entries = await self._redis.zscan(keys.history_vocab(), cursor, count=1000)
+            words = [w for w, _ in entries]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for word in words:
+                    pipe.zremrangebyscore(keys.history_token(word), "-inf", f"({cutoff}")
+                    pipe.exists(keys.history_token(word))
+                replies = await pipe.execute()
+            gone = [w for w, alive in zip(words, replies[1::2], strict=True) if not alive]
+            if gone:
+                await self._redis.zrem(keys.history_vocab(), *gone)
+                emptied += len(gone)
+            if int(cursor) == 0:
+                break
+        await self._redis.zremrangebyscore(keys.history_all(), "-inf", f"({cutoff}")
+        return emptied
+
+    async def engine_for(self, query: str, entities: Sequence[Entity] = ()) -> RuleEngine:
+        """The query compiled as a one-rule engine (cached). Raises QuerySyntaxError."""
+        key = (query, tuple(entities))
+        engine = self._engines.get(key)
+        if engine is not None:
+            self._engines.move_to_end(key)
+            return engine
+        validate_query(query, builtin_dictionary().extended(entities))
+        spec = RuleSpec(id=_SEARCH_RULE, query=query)
+        engine = await asyncio.to_thread(
+            RuleEngine.compile, [TeamRuleSet(_SEARCH_TEAM, [spec], tuple(entities))]
+        )
+        if engine.errors or engine.rule_count != 1:
+            raise InputError(engine.errors[0].message if engine.errors else "query not compiled")
+        self._engines[key] = engine
+        while len(self._engines) > _ENGINE_CACHE:
+            self._engines.popitem(last=False)
+        return engine
+
+    async def search(
+        self,
+        query: str,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        keep: int = 10,
+        entities: Sequence[Entity] = (),
+        max_verify: int = MAX_VERIFY,
+    ) -> SearchResult:
+        """Articles published in [since, until] that ``query`` matches, newest first.
+
+        At most ``max_verify`` candidates (the newest) are matched; ``SearchResult.exact``
+        says whether that was all of them.
+
+        Raises QuerySyntaxError (with the column) or InputError when the query is not valid."""
+        engine = await self.engine_for(query, entities)
+        planner = _Planner(engine)
+        expansions = await self._expand(planner.prefixes())
+        plan = planner.plan(expansions)
+        until = until or self._clock()
+        if plan is None:
+            ids = await self._range(keys.history_all(), since, until)
+        else:
+            ids = await self._run(plan, since, until)
+        return await self._verify(engine, ids, keep, max_verify)
+
+    async def scan(
+        self,
+        query: str,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        keep: int = 10,
+        entities: Sequence[Entity] = (),
+        max_verify: int | None = None,
+    ) -> SearchResult:
+        """The answer of ``search`` by matching every article of the range, without the index
+        (the baseline it is measured and tested against)."""
+        engine = await self.engine_for(query, entities)
+        ids = await self._range(keys.history_all(), since, until or self._clock())
+        return await self._verify(engine, ids, keep, max_verify or len(ids))
+
+    async def _expand(self, prefixes: set[str]) -> dict[str, list[str] | None]:
+        if not prefixes:
+            return {}
+        ordered = sorted(prefixes)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for prefix in ordered:
+                pipe.zrangebylex(
+                    keys.history_vocab(),
+                    "[" + prefix,
+                    "[" + prefix + chr(sys.maxunicode),
+                    start=0,
+                    num=MAX_PREFIX_WORDS + 1,
+                )
+            replies = await pipe.execute()
+        return {
+            prefix: (list(words) if len(words) <= MAX_PREFIX_WORDS else None)
+            for prefix, words in zip(ordered, replies, strict=True)
+        }
+
+    async def _range(self, key: str, since: datetime, until: datetime) -> list[tuple[str, float]]:
+        pairs = await self._redis.zrevrangebyscore(
+            key, until.timestamp(), since.timestamp(), withscores=True
+        )
+        return [(str(a), float(s)) for a, s in pairs]
+
+    async def _run(self, plan: _Plan, since: datetime, until: datetime) -> list[tuple[str, float]]:
+        query_id = uuid.uuid4().hex
+        temps: list[str] = []
+        async with self._redis.pipeline(transaction=False) as pipe:
+
+            def emit(part: _Plan) -> str:
+                kind, body = part
+                if kind == "k":
+                    assert isinstance(body, str)
+                    return body
+                assert isinstance(body, tuple)
+                sources = [emit(p) for p in body]
+                target = keys.history_tmp(query_id, len(temps))
+                temps.append(target)
+                if not sources:
+                    return target  # never written: the empty set
+                if kind == "and":
+                    pipe.zinterstore(target, sources, aggregate="MAX")
+                else:
+                    pipe.zunionstore(target, sources, aggregate="MAX")
+                pipe.expire(target, _TMP_TTL)
+                return target
+
+            final = emit(plan)
+            pipe.zrevrangebyscore(final, until.timestamp(), since.timestamp(), withscores=True)
+            if temps:
+                pipe.delete(*temps)
+            replies = await pipe.execute()
+        pairs = replies[-2] if temps else replies[-1]
+        return [(str(a), float(s)) for a, s in pairs]
+
+    async def _verify(
+        self, engine: RuleEngine, ids: list[tuple[str, float]], keep: int, max_verify: int
+    ) -> SearchResult:
+        candidates = len(ids)
+        ids = ids[: max(1, max_verify)]
+        hits: list[tuple[str, float]] = []
+        found: list[Found] = []
+        for start in range(0, len(ids), _BATCH):
+            batch = ids[start : start + _BATCH]
+            texts = await self._redis.mget([keys.article(a) for a, _ in batch])
+            for (article_id, score), text in zip(batch, texts, strict=True):
+                if not text:
+                    continue  # expired from the article store
+                article = article_from_json(text)
+                matches = engine.match(article)
+                if not matches:
+                    continue
+                hits.append((article_id, score))
+                if len(found) < keep:
+                    found.append(Found(article, matches[0]))
+        return SearchResult(tuple(hits), tuple(found), candidates, len(ids))

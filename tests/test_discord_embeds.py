@@ -1,0 +1,141 @@
+"""Discord embeds of alerts and replies: content, colours, buttons, and Discord's size limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import discord
+
+from peacewatch.bot.discord_adapter import embeds
+from peacewatch.bot.replies import Reply, ReplyItem
+from peacewatch.models import Alert, AlertKind, Destination, Severity, SourceRef
+
+WHEN = datetime(2025, 11, 25, 9, 30, tzinfo=UTC)
+
+
+def make_alert(**changes: object) -> Alert:
+    fields: dict[str, object] = {
+        "alert_id": "a" * 32,
+        "team_id": "discord:1",
+        "rule_id": "witkoff-donbas",
+        "story_id": "0123456789abcdef",
+        "article_id": "art1",
+        "destination": Destination("discord", "123"),
+        "headline": "Trump Says Envoy Witkoff Will Meet Putin in Moscow",
+        "summary": "The U.S. leader said Washington was now very close to striking a deal.",
+        "link": "https://www.themoscowtimes.com/2025/11/25/witkoff-a91231",
+        "matched": ("Witkoff", "Putin"),
+        "entities": ("witkoff", "putin"),
+        "sources": (
+            SourceRef("The Moscow Times", "themoscowtimes.com", "https://mt.example/1", WHEN),
+        ),
+        "severity": Severity.HIGH,
+        "outlets": ("The Moscow Times",),
+    }
+    fields.update(changes)
+    return Alert(**fields)  # type: ignore[arg-type]
+
+
+def test_alert_embed_has_headline_link_summary_fields_colour_and_time() -> None:
+    embed = embeds.alert_embed(make_alert())
+    data = embed.to_dict()
+    assert data["title"] == "Trump Says Envoy Witkoff Will Meet Putin in Moscow"
+    assert data["url"] == "https://www.themoscowtimes.com/2025/11/25/witkoff-a91231"
+    assert "very close" in data["description"]
+    assert data["color"] == 0xD93025  # high severity is red
+    fields = {f["name"]: f["value"] for f in data["fields"]}
+    assert fields["Actors"] == "witkoff, putin"
+    assert fields["Matched"] == "Witkoff, Putin"
+    assert fields["Outlets"] == "Source: The Moscow Times"
+    assert "[The Moscow Times](https://mt.example/1)" in fields["Sources"]
+    assert data["timestamp"].startswith("2025-11-25T09:30")
+    assert "witkoff-donbas" in data["footer"]["text"]
+
+
+def test_severity_sets_the_colour() -> None:
+    low = embeds.alert_embed(make_alert(severity=Severity.LOW)).colour
+    normal = embeds.alert_embed(make_alert(severity=Severity.NORMAL)).colour
+    assert len({low, normal, embeds.alert_embed(make_alert()).colour}) == 3
+
+
+def test_huge_alert_stays_within_every_discord_limit() -> None:
+    sources = tuple(
+        SourceRef(f"Outlet {i} " + "x" * 300, f"o{i}.example", f"https://o{i}.example/a", WHEN)
+        for i in range(40)
+    )
+    alert = make_alert(
+        headline="H" * 1000,
+        summary="word " * 3000,
+        matched=tuple(f"term{i}" * 20 for i in range(200)),
+        entities=tuple(f"actor{i}" * 20 for i in range(200)),
+        sources=sources,
+        outlets=tuple(s.outlet for s in sources),
+        outlet_count=40,
+    )
+    for embed in (embeds.alert_embed(alert), embeds.followup_embed(alert)):
+        assert len(embed.title or "") <= embeds.TITLE_MAX
+        assert len(embed.description or "") <= embeds.DESCRIPTION_MAX
+        assert len(embed.fields) <= embeds.FIELDS_MAX
+        assert all(len(f.value or "") <= embeds.FIELD_VALUE_MAX for f in embed.fields)
+        assert len(embed) <= embeds.EMBED_TOTAL_MAX
+        assert (embed.title or "").endswith("…")
+
+
+def test_buttons_carry_story_and_alert_in_their_custom_ids() -> None:
+    rows = embeds.alert_components(make_alert())
+    buttons = rows[0]["components"]
+    ids = [b.get("custom_id") for b in buttons if b.get("custom_id")]
+    assert ids == [
+        "pw:fb:mute_story:0123456789abcdef:" + "a" * 32,
+        "pw:fb:not_relevant:0123456789abcdef:" + "a" * 32,
+    ]
+    assert [b["label"] for b in buttons] == ["Mute this story", "Not relevant", "Read"]
+    for custom_id in ids:
+        assert len(custom_id) <= embeds.CUSTOM_ID_MAX
+        found = embeds.FEEDBACK_ID_RE.fullmatch(custom_id)
+        assert found and found["story"] == "0123456789abcdef" and found["alert"] == "a" * 32
+
+
+def test_a_long_alert_id_is_left_out_of_the_custom_id() -> None:
+    custom_id = embeds.feedback_custom_id("mute_story", "s" * 16, "b" * 90)
+    assert custom_id == "pw:fb:mute_story:" + "s" * 16 + ":"
+    assert embeds.FEEDBACK_ID_RE.fullmatch(custom_id)
+
+
+def test_with_outlets_edits_only_the_outlet_count() -> None:
+    posted = embeds.as_dict(embeds.alert_embed(make_alert()))
+    later = make_alert(
+        kind=AlertKind.FOLLOWUP, outlet_count=3, outlets=("The Moscow Times", "BBC", "Politico")
+    )
+    updated = embeds.with_outlets(posted, later)
+    fields = {f["name"]: f["value"] for f in updated["fields"]}
+    assert fields["Outlets"] == "Reported by 3 outlets: The Moscow Times, BBC, Politico"
+    assert updated["title"] == posted["title"]
+    assert [f["name"] for f in updated["fields"]] == [f["name"] for f in posted["fields"]]
+
+
+def test_reply_items_become_fields_within_limits() -> None:
+    items = tuple(
+        ReplyItem(title=f"Story {i} " + "t" * 300, link=f"https://x.example/{i}", text="y" * 2000)
+        for i in range(40)
+    )
+    reply = Reply(title="Search: witkoff", text="40 stories", items=items, footer="page 1")
+    [embed] = embeds.reply_embeds(reply)
+    assert len(embed) <= embeds.EMBED_TOTAL_MAX
+    assert 0 < len(embed.fields) <= embeds.FIELDS_MAX
+    assert all(len(f.name or "") <= embeds.FIELD_NAME_MAX for f in embed.fields)
+    assert "more not shown" in (embed.footer.text or "")
+    assert "https://x.example/0" in (embed.fields[0].value or "")
+
+
+def test_error_reply_and_image_attachment() -> None:
+    [error] = embeds.reply_embeds(Reply.fail("Only admins can change rules", hint="ask one"))
+    assert error.colour == embeds.ERROR_COLOUR
+    assert error.footer.text == "ask one"
+    chart = Reply(title="Trend", image=b"\x89PNG fake", image_name="trend witkoff")
+    [embed] = embeds.reply_embeds(chart)
+    file = embeds.reply_file(chart)
+    assert isinstance(file, discord.File)
+    assert file.filename == "trend_witkoff.png"
+    assert embed.image.url == "attachment://trend_witkoff.png"
+    assert embeds.reply_file(Reply(title="no image")) is None

@@ -1,0 +1,245 @@
+"""The Slack sink against a local fake Web API, driven by the real dispatcher and alert queue."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from slack_sdk.models.blocks import Block
+from slack_sdk.oauth.installation_store.models.installation import Installation
+
+from peacewatch.bot.slack_adapter import (
+    ChannelPacer,
+    RedisInstallationStore,
+    SlackSink,
+    SlackTokens,
+)
+from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.services.dispatcher import Dispatcher
+from peacewatch.store import keys
+from peacewatch.store.alert_queue import AlertQueue
+from tests.fakes.slack_api import FakeSlack, sample_alert
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps (or the test says so)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(valid_tokens={"xoxb-one", "xoxb-T2"}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def time_() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+async def sink(
+    slack: FakeSlack, redis_client: aioredis.Redis, time_: FakeTime
+) -> AsyncIterator[SlackSink]:
+    pacer = ChannelPacer(clock=time_.clock, sleep=time_.sleep)
+    out = SlackSink(
+        SlackTokens("xoxb-one", None), redis_client, base_url=slack.base_url, pacer=pacer
+    )
+    yield out
+    await out.close()
+
+
+def dispatcher_for(redis_client: aioredis.Redis, sink: SlackSink, time_: FakeTime) -> Dispatcher:
+    return Dispatcher(AlertQueue(redis_client), {"slack": sink}, retry_idle_ms=0, clock=time_.clock)
+
+
+async def test_alert_then_followup_in_thread_and_parent_updated(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    queue = AlertQueue(redis_client)
+    dispatcher = dispatcher_for(redis_client, sink, time_)
+    await queue.enqueue(sample_alert(alert_id="a1", outlets=("BBC",)))
+    await queue.enqueue(
+        sample_alert(alert_id="a2", kind="followup", outlets=("BBC", "Reuters", "Meduza"))
+    )
+    await dispatcher.drain()
+
+    assert dispatcher.stats.delivered == 2
+    posts = slack.calls_to("chat.postMessage")
+    assert len(posts) == 2
+    parent, reply = slack.messages
+    assert parent.channel == "C1" and parent.thread_ts is None and parent.token == "xoxb-one"
+    assert reply.channel == "C1" and reply.thread_ts == parent.ts
+    assert "Follow-up" in str(reply.blocks)
+    for message in (parent, reply):
+        assert message.text and all(Block.parse(b).to_dict() for b in message.blocks)
+    # the parent now says how many outlets carry the story, and lists the new ones
+    assert len(parent.edits) == 1
+    edit = parent.edits[0]
+    assert edit["ts"] == parent.ts and edit["channel"] == "C1"
+    assert "Reported by 3 outlets" in str(edit["blocks"])
+    assert "Reuters" in str(edit["blocks"]) and "Reported by 3 outlets" in edit["text"]
+    assert edit["blocks"][0]["text"]["text"] == parent.blocks[0]["text"]["text"]
+    # posting to one channel is paced: the second message waited for its slot
+    assert time_.sleeps == [1.0]
+    ref = await redis_client.get(keys.delivered("a1"))
+    assert ref == f"C1:{parent.ts}"
+
+
+async def test_redelivered_alert_is_not_posted_twice(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    queue = AlertQueue(redis_client)
+    dispatcher = dispatcher_for(redis_client, sink, time_)
+    await queue.enqueue(sample_alert(alert_id="a1"))
+    await queue.enqueue(sample_alert(alert_id="a1"))
+    await dispatcher.drain()
+    assert len(slack.messages) == 1 and dispatcher.stats.duplicates == 1
+
+
+async def test_429_waits_in_the_queue_and_goes_out_once(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    slack.rate_limit("C1", retry_after=7)
+    with pytest.raises(RetryLater) as caught:
+        await sink.deliver(sample_alert(alert_id="direct"), None)
+    assert caught.value.retry_after == 7.0  # from the Retry-After header
+    assert len(slack.calls_to("chat.postMessage")) == 1  # the SDK did not retry by itself
+
+    queue = AlertQueue(redis_client)
+    dispatcher = dispatcher_for(redis_client, sink, time_)
+    await queue.enqueue(sample_alert(alert_id="a1"))
+    await dispatcher.drain()
+    assert dispatcher.stats.retried == 1 and not slack.messages
+
+    slack.clear_rate_limit("C1")
+    await dispatcher.run_once(claim=True)  # still inside Retry-After: left alone
+    assert not slack.messages
+    time_.now += 7.5
+    await dispatcher.run_once(claim=True)
+    await dispatcher.run_once(claim=True)
+    assert len(slack.messages) == 1 and dispatcher.stats.delivered == 1
+    assert await redis_client.xlen(keys.alert_dead_letter()) == 0
+
+
+async def test_missing_channel_is_dead_lettered_and_other_channels_still_get_alerts(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    slack.fail_channel("CGONE", "channel_not_found")
+    slack.fail_channel("CNOTIN", "not_in_channel")
+    queue = AlertQueue(redis_client)
+    dispatcher = dispatcher_for(redis_client, sink, time_)
+    await queue.enqueue(sample_alert(alert_id="a1", channel="CGONE"))
+    await queue.enqueue(sample_alert(alert_id="a2", channel="CNOTIN"))
+    await queue.enqueue(sample_alert(alert_id="a3", channel="C2"))
+    await dispatcher.drain()
+
+    assert [m.channel for m in slack.messages] == ["C2"]
+    assert dispatcher.stats.dead == 2 and dispatcher.stats.delivered == 1
+    dead = await redis_client.xrange(keys.alert_dead_letter())
+    reasons = sorted(fields["reason"] for _id, fields in dead)
+    assert reasons == ["slack chat.postMessage: channel_not_found",
+                       "slack chat.postMessage: not_in_channel"]  # fmt: skip
+    failures = await redis_client.hgetall(keys.delivery_failures())
+    assert "channel_not_found" in failures["slack:CGONE"]
+    assert time_.sleeps == []  # different channels are not paced against each other
+
+
+async def test_revoked_token_is_permanent(slack: FakeSlack, sink: SlackSink) -> None:
+    slack.revoked.add("xoxb-one")
+    with pytest.raises(PermanentDelivery, match="token_revoked"):
+        await sink.deliver(sample_alert(), None)
+
+
+async def test_refused_blocks_fall_back_to_plain_text(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis
+) -> None:
+    slack.refuse_blocks("CB")
+    ref = await sink.deliver(sample_alert(channel="CB"), None)
+    posts = slack.calls_to("chat.postMessage")
+    assert len(posts) == 2 and "blocks" in posts[0].args and "blocks" not in posts[1].args
+    (message,) = slack.messages
+    assert message.text.startswith("• [NORMAL] Witkoff") and ref == f"CB:{message.ts}"
+
+
+async def test_followup_without_a_parent_is_a_top_level_alert(
+    slack: FakeSlack, sink: SlackSink
+) -> None:
+    ref = await sink.deliver(sample_alert(kind="followup", outlets=("BBC", "Reuters")), None)
+    (message,) = slack.messages
+    assert message.thread_ts is None and message.blocks[0]["type"] == "header"
+    assert ref == f"C1:{message.ts}"
+
+
+async def test_many_workspaces_each_use_their_own_installation(
+    slack: FakeSlack, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    store = RedisInstallationStore(redis_client)
+    await store.async_save(
+        Installation(app_id="A1", team_id="T2", bot_token="xoxb-T2", bot_id="B2", user_id="U9")
+    )
+    sink = SlackSink(
+        SlackTokens(None, store),
+        redis_client,
+        base_url=slack.base_url,
+        pacer=ChannelPacer(clock=time_.clock, sleep=time_.sleep),
+    )
+    try:
+        await sink.deliver(sample_alert(team_id="slack:T2"), None)
+        assert slack.messages[0].token == "xoxb-T2"
+        with pytest.raises(PermanentDelivery, match="no Slack installation"):
+            await sink.deliver(sample_alert(team_id="slack:T3"), None)
+        await store.async_delete_all(enterprise_id=None, team_id="T2")
+        with pytest.raises(PermanentDelivery):
+            await sink.deliver(sample_alert(team_id="slack:T2"), None)
+    finally:
+        await sink.close()
+    assert len(slack.messages) == 1
+
+
+async def test_installation_store_round_trip(redis_client: aioredis.Redis) -> None:
+    store = RedisInstallationStore(redis_client)
+    original = Installation(
+        app_id="A1",
+        team_id="T2",
+        team_name="Two",
+        bot_token="xoxb-T2",
+        bot_id="B2",
+        bot_user_id="UB2",
+        bot_scopes=["chat:write", "commands"],
+        user_id="U9",
+    )
+    await store.async_save(original)
+    found = await store.async_find_installation(enterprise_id=None, team_id="T2")
+    assert found is not None and found.bot_token == "xoxb-T2" and found.team_name == "Two"
+    assert found.bot_scopes == ["chat:write", "commands"]
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T2")
+    assert bot is not None and bot.bot_user_id == "UB2"
+    # bolt asks with the enterprise id of a Grid workspace: the workspace's record answers
+    in_grid = await store.async_find_bot(enterprise_id="E1", team_id="T2")
+    assert in_grid is not None and in_grid.bot_token == "xoxb-T2"
+    assert await store.async_find_bot(enterprise_id=None, team_id="T3") is None
+    assert await redis_client.exists(keys.slack_bot("", "T2")) == 1
+
+
+async def test_pacer_spaces_one_channel_only() -> None:
+    time_ = FakeTime()
+    pacer = ChannelPacer(interval=1.0, clock=time_.clock, sleep=time_.sleep)
+    for _ in range(3):
+        await pacer.wait("C1")
+    await pacer.wait("C2")
+    assert time_.sleeps == [1.0, 1.0]
+    time_.now += 5
+    await pacer.wait("C1")
+    assert time_.sleeps == [1.0, 1.0]
