@@ -77,7 +77,13 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
 
         async def metrics() -> dict[str, float]:
             status = await collect(app.feeds, app.teams, app.queue, app.articles)
-            return status.metrics()
+            stats = app.dispatcher.stats
+            return {
+                **status.metrics(),
+                "alerts_delivered_total": stats.delivered,
+                "alerts_retried_total": stats.retried,
+                "alerts_dead_total": stats.dead,
+            }
 
         http = HttpServer(settings.http_host, settings.http_port, metrics)
         adapters = _chat_adapters(settings, app, http)

@@ -1,0 +1,75 @@
+"""`peacewatch run` as an operator runs it: feeds from a config, /healthz, /metrics, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+from tests.fakes.feed_server import FeedServer
+from tests.helpers import SAMPLE_ITEMS, dated, rss
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_run_polls_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
+    items = dated(SAMPLE_ITEMS[:2], datetime.now(UTC) - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as server:
+        server.set_feed("/feed.xml", rss(items))
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            "feeds:\n"
+            f"  - {{id: local, url: '{server.url('/feed.xml')}', interval: 600}}\n"
+            "rules:\n"
+            "  - {id: envoys, query: 'Witkoff OR Dmitriev', channels: ['console:desk']}\n"
+        )
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
+            "PEACEWATCH_DATA_DIR": str(tmp_path / "data"),
+            "PEACEWATCH_HTTP_PORT": str(port),
+            "PEACEWATCH_HTTP_HOST": "127.0.0.1",
+            "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
+        }
+        env.pop("REDIS_URL", None)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "peacewatch", "run", "--config", str(config),
+            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            metrics = ""
+            async with aiohttp.ClientSession() as http:
+                for _ in range(100):  # up to ~20 s for start-up and the first poll
+                    await asyncio.sleep(0.2)
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                            metrics = await resp.text()
+                        if "peacewatch_alerts_delivered_total 2" in metrics:
+                            break
+                    except aiohttp.ClientError:
+                        continue
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    assert resp.status == 200 and (await resp.json())["ok"] is True
+            assert "peacewatch_feeds 1" in metrics and "peacewatch_rules 1" in metrics
+            assert "peacewatch_articles 2" in metrics
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, stderr.decode()[-2000:]
+        out = stdout.decode()
+        assert items[0]["title"] in out and items[1]["title"] in out  # alerts on the console
+        assert "stopping" in stderr.decode()
+    assert not any(p.name == "redis.socket" for p in (tmp_path / "data").glob("*"))
+    assert (tmp_path / "data" / "appendonly.aof").exists()  # the embedded Redis kept its data
