@@ -89,7 +89,7 @@ def load(samples: Path) -> tuple[list[Article], dict[str, str]]:
 def view(gold: Mapping[str, str], name: str) -> dict[str, str]:
     """``gold`` with the story groups of the labelling's view ``name`` joined into one story."""
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
-    joined = {}
+    joined: dict[str, str] = {}
     for ids in labels.get("views", {}).get(name, []):
         joined |= {story: ids[0] for story in ids}
     return {item: joined.get(story, story) for item, story in gold.items()}

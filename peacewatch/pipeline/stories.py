@@ -14,18 +14,23 @@ lets reports in different languages meet.
 Each token is weighted by its rarity (IDF). Rarity is measured in the window's own articles,
 with a background table of a general news corpus as the prior
 (``peacewatch/pipeline/data/idf.json``, built by ``scripts/build_idf.py``): a freshly started
-index already knows that ``ukraine`` says less than ``geneva``, and once the window holds
-enough articles its own counts decide. Headline tokens weigh more than summary tokens, since
-many feeds carry a headline only and a summary often opens with background.
+index already knows the everyday words of the news (``year``, ``president``) from the rare
+ones, and once the window holds enough articles its own counts decide. Rarity is capped
+(``IDF_CAP``): past one article in twenty, a word's rarity is mostly its oddity. Headline
+tokens weigh more than summary tokens, since many feeds carry a headline only and a summary
+often opens with background.
 
 Candidates come from an inverted index of the tokens in Redis (one sorted set per token,
-scored by publication time), read only for tokens that are rare in the window. A candidate
-story is scored by the cosine between the article and the story's centroid (the mean of its
-members' weighted token vectors): a story told by many outlets has a stable core of entities
-and words, which one stray member does not move much, and a short headline that shares two
-rare words with that core scores well even when it shares little with any single member. The
-score is damped until the shared tokens carry enough rare weight (two headlines that share
-only "Ukraine" and "talks" are not one story); the article joins the best story whose score
+scored by publication time), read only for tokens that are rare in the window; the stories of
+the best candidates are then scored as a whole. A story's score for an article weighs each
+token by the share of the story's members that carry it, and takes the geometric mean of two
+shares: how much of the article's weight the story carries, and how much of the story's
+weighted vocabulary the article carries. A story told by many outlets thus has a stable core
+that one stray member does not move, and a short headline that carries that core scores well
+even when it shares little with any single member. The score is damped until the shared tokens
+carry enough rare weight (two headlines that share only "Ukraine" and "talks" are not one
+story); reports with no word in common but several shared entities and numbers (one event in
+two languages) are also scored on those alone. The article joins the best story whose score
 reaches ``threshold``.
 
 Time window: an article joins a story only through members published within ``window`` of it
