@@ -8,16 +8,17 @@ article grows with its length and its hits, not with the number of rules.
 
 from __future__ import annotations
 
-import bisect
 import difflib
+import functools
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import ahocorasick_rs
 
 from peacewatch.errors import InputError, QuerySyntaxError
 from peacewatch.models import Article, Hit, Match
+from peacewatch.rules import compiled as c
 from peacewatch.rules import query as q
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
 from peacewatch.rules.morph import surface_forms
@@ -51,43 +52,14 @@ class RuleError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class _CTerm:
-    """A compiled text term: the automaton strings it stands for."""
-
-    label: str
-    words: tuple[int, ...]
-    """Pattern indexes that must be whole words."""
-    prefixes: tuple[int, ...]
-    """Pattern indexes that must start a word (``prefix*``)."""
-    title_only: bool
-    entity: str | None = None
-
-
 @dataclass(slots=True)
 class _Rule:
     team_id: str
     rule_id: str
     spec: RuleSpec
-    node: q.Node
-    terms: dict[q.Term, _CTerm] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _Scan:
-    """What one scan of one article found."""
-
-    text: str
-    title_len: int
-    body_start: int
-    word_hits: dict[int, list[tuple[int, int]]]
-    prefix_hits: dict[int, list[tuple[int, int]]]
-    _word_starts: list[int] | None = None
-
-    def word_index(self, pos: int) -> int:
-        if self._word_starts is None:
-            self._word_starts = [m.start() for m in _WORD.finditer(self.text)]
-        return bisect.bisect_right(self._word_starts, pos) - 1
+    node: c.Node
+    labels: tuple[c.TermRef, ...]
+    """Every text term of the query, in query order (for reporting what fired)."""
 
 
 def _suggest(name: str, options: Iterable[str]) -> str:
@@ -110,10 +82,14 @@ class _PatternTable:
         return found
 
 
-def _forms(name: str) -> set[str]:
+@functools.lru_cache(maxsize=65536)
+def _forms(name: str) -> frozenset[str]:
+    """The patterns of a name: itself, plus its inflected forms when it is Cyrillic."""
     if _CYRILLIC.search(name):
-        return {normalise_pattern(f) for f in surface_forms(name)} | {normalise_pattern(name)}
-    return {normalise_pattern(name)}
+        forms = {normalise_pattern(f) for f in surface_forms(name)} | {normalise_pattern(name)}
+    else:
+        forms = {normalise_pattern(name)}
+    return frozenset(f for f in forms if f)
 
 
 class RuleEngine:
@@ -121,8 +97,12 @@ class RuleEngine:
 
     def __init__(self) -> None:
         self._table = _PatternTable()
+        self._terms: list[c.CTerm] = []
+        self._term_ids: dict[tuple[object, ...], int] = {}
+        self._entity_patterns: dict[tuple[str, int], frozenset[int]] = {}
         self._rules: list[_Rule] = []
-        self._rules_by_pattern: dict[int, list[int]] = {}
+        self._by_word: dict[int, list[int]] = {}
+        self._by_prefix: dict[int, list[int]] = {}
         self._always: list[int] = []
         self._rule_index: dict[tuple[str, str], int] = {}
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
@@ -140,11 +120,11 @@ class RuleEngine:
         if dictionary is not None:
             engine.dictionary = dictionary
         for entity in engine.dictionary.entities():
-            engine._add_entity_names(entity)
+            engine._entity_names(entity)
         for team in teams:
             team_dict = engine.dictionary.extended(team.entities)
             for entity in team.entities:
-                engine._add_entity_names(entity)
+                engine._entity_names(entity)
             for spec in team.rules:
                 try:
                     engine._add_rule(team.team_id, spec, team_dict)
@@ -156,33 +136,64 @@ class RuleEngine:
             )
         return engine
 
-    def _add_entity_names(self, entity: Entity) -> None:
-        for name in entity.names:
-            for form in _forms(name):
-                self._table.entity_of.setdefault(self._table.add(form), entity.id)
+    def _entity_names(self, entity: Entity) -> frozenset[int]:
+        """The pattern indexes of every name of ``entity`` (computed once per entity)."""
+        key = (entity.id, id(entity))
+        found = self._entity_patterns.get(key)
+        if found is None:
+            patterns: set[int] = set()
+            for name in entity.names:
+                for form in _forms(name):
+                    index = self._table.add(form)
+                    self._table.entity_of.setdefault(index, entity.id)
+                    patterns.add(index)
+            found = frozenset(patterns)
+            self._entity_patterns[key] = found
+        return found
+
+    def _term_id(self, key: tuple[object, ...], make: Callable[[], c.CTerm]) -> int:
+        found = self._term_ids.get(key)
+        if found is None:
+            found = len(self._terms)
+            self._terms.append(make())
+            self._term_ids[key] = found
+        return found
 
     def _add_rule(self, team_id: str, spec: RuleSpec, dictionary: EntityDictionary) -> None:
-        node = q.parse(spec.query)
-        rule = _Rule(team_id, spec.id, spec, node)
-        for term in q.terms(node):
-            compiled = self._compile_term(term, dictionary)
-            if compiled is not None:
-                rule.terms[term] = compiled
+        labels: list[c.TermRef] = []
+        node = self._compile_node(q.parse(spec.query), dictionary, labels)
         index = len(self._rules)
-        self._rules.append(rule)
+        self._rules.append(_Rule(team_id, spec.id, spec, node, tuple(labels)))
         self._rule_index[(team_id, spec.id)] = index
-        if _needs_hit(node):
-            patterns = {p for t in rule.terms.values() for p in (*t.words, *t.prefixes)}
-            for pattern in patterns:
-                self._rules_by_pattern.setdefault(pattern, []).append(index)
-        else:
+        needed = c.trigger(node, self._terms)
+        if needed is None:
             self._always.append(index)
+            return
+        for pattern, is_prefix in needed:
+            (self._by_prefix if is_prefix else self._by_word).setdefault(pattern, []).append(index)
 
-    def _compile_term(self, term: q.Term, dictionary: EntityDictionary) -> _CTerm | None:
-        if term.field in ("source", "lang"):
-            return None
+    def _compile_node(
+        self, node: q.Node, dictionary: EntityDictionary, labels: list[c.TermRef]
+    ) -> c.Node:
+        if isinstance(node, q.Term):
+            if node.field in ("source", "lang"):
+                return c.Field(node.field, node.text.lower())
+            ref = self._compile_term(node, dictionary)
+            labels.append(ref)
+            return ref
+        if isinstance(node, q.And):
+            return c.AllOf(tuple(self._compile_node(i, dictionary, labels) for i in node.items))
+        if isinstance(node, q.Or):
+            return c.AnyOf(tuple(self._compile_node(i, dictionary, labels) for i in node.items))
+        if isinstance(node, q.Not):
+            return c.NoneOf(self._compile_node(node.item, dictionary, []))
+        left = self._compile_term(node.left, dictionary)
+        right = self._compile_term(node.right, dictionary)
+        labels.extend((left, right))
+        return c.Near(left, right, node.distance)
+
+    def _compile_term(self, term: q.Term, dictionary: EntityDictionary) -> c.TermRef:
         title_only = term.field == "title"
-        label = term.text
         if term.field in _ENTITY_FIELDS:
             entity = dictionary.get(term.text)
             if entity is None or entity.kind != term.field:
@@ -191,29 +202,43 @@ class RuleEngine:
                     f"unknown {term.field} {term.text!r}{_suggest(term.text.lower(), known)}",
                     term.column,
                 )
-            return self._entity_term(entity, f"{term.field}:{entity.id}", title_only)
+            return self._entity_ref(entity, f"{term.field}:{entity.id}", title_only)
         if term.kind == "prefix":
             pattern = normalise_pattern(term.text)
             if not pattern:
                 raise QuerySyntaxError("a prefix needs at least one letter", term.column)
-            return _CTerm(f"{label}*", (), (self._table.add(pattern),), title_only)
+            tid = self._term_id(
+                ("prefix", pattern, title_only),
+                lambda: c.CTerm(
+                    f"{term.text}*", frozenset(), frozenset({self._table.add(pattern)}), title_only
+                ),
+            )
+            return c.TermRef(tid, f"{term.text}*")
         if term.kind == "word":
             entity = dictionary.lookup(term.text)
             if entity is not None:
-                return self._entity_term(entity, label, title_only)
-            patterns = tuple(sorted(self._table.add(f) for f in _forms(term.text) if f))
+                return self._entity_ref(entity, term.text, title_only)
+            forms = _forms(term.text)
         else:
             pattern = normalise_pattern(term.text)
-            patterns = (self._table.add(pattern),) if pattern else ()
-        if not patterns:
+            forms = frozenset({pattern}) if pattern else frozenset()
+        if not forms:
             raise QuerySyntaxError(f"term {term.text!r} has no letters or digits", term.column)
-        return _CTerm(label, patterns, (), title_only)
+        tid = self._term_id(
+            (term.kind, forms, title_only),
+            lambda: c.CTerm(
+                term.text, frozenset(self._table.add(f) for f in forms), frozenset(), title_only
+            ),
+        )
+        return c.TermRef(tid, term.text)
 
-    def _entity_term(self, entity: Entity, label: str, title_only: bool) -> _CTerm:
-        patterns: set[int] = set()
-        for name in (*entity.names,):
-            patterns.update(self._table.add(f) for f in _forms(name) if f)
-        return _CTerm(label, tuple(sorted(patterns)), (), title_only, entity.id)
+    def _entity_ref(self, entity: Entity, label: str, title_only: bool) -> c.TermRef:
+        patterns = self._entity_names(entity)
+        tid = self._term_id(
+            ("entity", entity.id, id(entity), title_only),
+            lambda: c.CTerm(label, patterns, frozenset(), title_only, entity.id),
+        )
+        return c.TermRef(tid, label)
 
     # Matching ----------------------------------------------------------------------------------
     def rule_spec(self, team_id: str, rule_id: str) -> RuleSpec | None:
@@ -228,7 +253,8 @@ class RuleEngine:
     def pattern_count(self) -> int:
         return len(self._table.strings)
 
-    def scan(self, article: Article) -> tuple[_Scan, NormText, NormText]:
+    def scan(self, article: Article) -> tuple[c.Scan, NormText, NormText]:
+        """One pass of the automaton over the normalised title and body."""
         title = normalise(article.title)
         body = normalise(article.body)
         text = title.text + _FIELD_SEPARATOR + body.text
@@ -243,7 +269,7 @@ class RuleEngine:
                 prefixes.setdefault(pattern, []).append((start, end))
                 if ends_word(text, end):
                     words.setdefault(pattern, []).append((start, end))
-        scan = _Scan(
+        scan = c.Scan(
             text, len(title.text), len(title.text) + len(_FIELD_SEPARATOR), words, prefixes
         )
         return scan, title, body
@@ -274,50 +300,48 @@ class RuleEngine:
         """Every (team, rule) that the article satisfies, with the terms that fired."""
         scan, title, body = self.scan(article)
         candidates: set[int] = set(self._always)
-        for pattern in (*scan.word_hits, *scan.prefix_hits):
-            candidates.update(self._rules_by_pattern.get(pattern, ()))
+        for pattern in scan.word_hits.keys() & self._by_word.keys():
+            candidates.update(self._by_word[pattern])
+        for pattern in scan.prefix_hits.keys() & self._by_prefix.keys():
+            candidates.update(self._by_prefix[pattern])
         if not candidates:
             return []
-        entities = tuple(
-            sorted({self._table.entity_of[p] for p in scan.word_hits if p in self._table.entity_of})
-        )
+        ctx = c.Context(scan, article, self._terms)
+        entity_of = self._table.entity_of
+        entities = tuple(sorted({entity_of[p] for p in scan.word_hits.keys() & entity_of.keys()}))
+        hits: dict[c.TermRef, tuple[Hit, ...]] = {}
         matches = []
         for index in sorted(candidates):
             rule = self._rules[index]
-            fired: dict[q.Term, list[tuple[int, int]]] = {}
-            if _evaluate(rule.node, rule, scan, article, fired, positive=True):
-                matches.append(self._match(rule, article, scan, title, body, fired, entities))
+            if c.evaluate(rule.node, ctx):
+                fired: dict[c.TermRef, list[tuple[int, int]]] = {}
+                c.fired(rule.node, ctx, fired)
+                matches.append(self._match(rule, article, scan, title, body, fired, entities, hits))
         return matches
 
     def _match(
         self,
         rule: _Rule,
         article: Article,
-        scan: _Scan,
+        scan: c.Scan,
         title: NormText,
         body: NormText,
-        fired: dict[q.Term, list[tuple[int, int]]],
+        fired: dict[c.TermRef, list[tuple[int, int]]],
         entities: tuple[str, ...],
+        cache: dict[c.TermRef, tuple[Hit, ...]],
     ) -> Match:
         hits: list[Hit] = []
         labels: list[str] = []
-        for term in q.terms(rule.node):
-            spans = fired.get(term)
-            if not spans:
+        for ref in rule.labels:
+            spans = fired.get(ref)
+            if not spans or ref.label in labels:
                 continue
-            compiled = rule.terms.get(term)
-            label = compiled.label if compiled else f"{term.field}:{term.text}"
-            if label not in labels:
-                labels.append(label)
-            for start, end in spans:
-                if end <= scan.title_len:
-                    o_start, o_end = title.original_span(start, end)
-                    hits.append(Hit(label, "title", o_start, o_end, article.title[o_start:o_end]))
-                elif start >= scan.body_start:
-                    o_start, o_end = body.original_span(
-                        start - scan.body_start, end - scan.body_start
-                    )
-                    hits.append(Hit(label, "body", o_start, o_end, article.body[o_start:o_end]))
+            labels.append(ref.label)
+            found = cache.get(ref)
+            if found is None or len(found) != len(spans):
+                found = tuple(self._hits(ref.label, spans, article, scan, title, body))
+                cache[ref] = found
+            hits.extend(found)
         return Match(
             team_id=rule.team_id,
             rule_id=rule.rule_id,
@@ -327,104 +351,25 @@ class RuleEngine:
             entities=entities,
         )
 
-
-def _needs_hit(node: q.Node) -> bool:
-    """Whether the query can only be true when some text term is found."""
-    if isinstance(node, q.Term):
-        return node.field not in ("source", "lang")
-    if isinstance(node, q.And):
-        return any(_needs_hit(item) for item in node.items)
-    if isinstance(node, q.Or):
-        return all(_needs_hit(item) for item in node.items)
-    return not isinstance(node, q.Not)  # a Near needs both its terms
-
-
-def _term_spans(term: q.Term, rule: _Rule, scan: _Scan) -> list[tuple[int, int]]:
-    compiled = rule.terms.get(term)
-    if compiled is None:
-        return []
-    spans: list[tuple[int, int]] = []
-    for pattern in compiled.words:
-        spans.extend(scan.word_hits.get(pattern, ()))
-    for pattern in compiled.prefixes:
-        spans.extend(scan.prefix_hits.get(pattern, ()))
-    if compiled.title_only:
-        spans = [s for s in spans if s[1] <= scan.title_len]
-    return spans
-
-
-def _source_matches(value: str, article: Article) -> bool:
-    value = value.lower().removeprefix("www.")
-    domain = article.source.lower()
-    if "." in value:
-        return domain == value or domain.endswith("." + value)
-    return value in domain.split(".") or value in normalise_pattern(article.outlet).split()
-
-
-def _evaluate(
-    node: q.Node,
-    rule: _Rule,
-    scan: _Scan,
-    article: Article,
-    fired: dict[q.Term, list[tuple[int, int]]],
-    positive: bool,
-) -> bool:
-    if isinstance(node, q.Term):
-        if node.field == "source":
-            return _source_matches(node.text, article)
-        if node.field == "lang":
-            return (article.lang or "").lower() == node.text.lower()
-        spans = _term_spans(node, rule, scan)
-        if spans and positive:
-            fired[node] = spans
-        return bool(spans)
-    if isinstance(node, q.And):
-        # evaluate every item (not short-circuit) only while positive, to report all fired terms
-        result = True
-        for item in node.items:
-            if not _evaluate(item, rule, scan, article, fired, positive):
-                result = False
-                if not positive:
-                    return False
-        return result
-    if isinstance(node, q.Or):
-        result = False
-        for item in node.items:
-            if _evaluate(item, rule, scan, article, fired, positive):
-                result = True
-        return result
-    if isinstance(node, q.Not):
-        return not _evaluate(node.item, rule, scan, article, fired, positive=False)
-    return _near(node, rule, scan, fired, positive)
-
-
-def _near(
-    node: q.Near,
-    rule: _Rule,
-    scan: _Scan,
-    fired: dict[q.Term, list[tuple[int, int]]],
-    positive: bool,
-) -> bool:
-    left = _term_spans(node.left, rule, scan)
-    right = _term_spans(node.right, rule, scan)
-    if not left or not right:
-        return False
-    found_left: list[tuple[int, int]] = []
-    found_right: list[tuple[int, int]] = []
-    for ls, le in left:
-        l_first, l_last = scan.word_index(ls), scan.word_index(le - 1)
-        for rs, re_ in right:
-            r_first, r_last = scan.word_index(rs), scan.word_index(re_ - 1)
-            gap = r_first - l_last if r_first >= l_first else l_first - r_last
-            if (ls, le) != (rs, re_) and 0 <= gap <= node.distance:
-                found_left.append((ls, le))
-                found_right.append((rs, re_))
-    if not found_left:
-        return False
-    if positive:
-        fired[node.left] = sorted(set(found_left))
-        fired[node.right] = sorted(set(found_right))
-    return True
+    @staticmethod
+    def _hits(
+        label: str,
+        spans: list[tuple[int, int]],
+        article: Article,
+        scan: c.Scan,
+        title: NormText,
+        body: NormText,
+    ) -> list[Hit]:
+        """Hits at their place in the article's own title and body text."""
+        out = []
+        for start, end in spans:
+            if end <= scan.title_len:
+                o_start, o_end = title.original_span(start, end)
+                out.append(Hit(label, "title", o_start, o_end, article.title[o_start:o_end]))
+            elif start >= scan.body_start:
+                o_start, o_end = body.original_span(start - scan.body_start, end - scan.body_start)
+                out.append(Hit(label, "body", o_start, o_end, article.body[o_start:o_end]))
+        return out
 
 
 def validate_query(query: str, dictionary: EntityDictionary) -> q.Node:

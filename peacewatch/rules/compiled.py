@@ -1,0 +1,213 @@
+"""Compiled queries and their evaluation over one scanned article.
+
+A compiled query is a small tree whose leaves are integer term ids. Evaluation asks, per
+article, only whether a term is present (memoised per term id across every rule), and computes
+where a term was found only for rules that matched, for reporting.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+from peacewatch.models import Article
+from peacewatch.rules.textnorm import normalise_pattern
+
+_WORD = re.compile(r"\w+")
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CTerm:
+    """A compiled text term: the automaton patterns it stands for."""
+
+    label: str
+    words: frozenset[int]
+    """Pattern indexes that must be whole words."""
+    prefixes: frozenset[int]
+    """Pattern indexes that must start a word (``prefix*``)."""
+    title_only: bool
+    entity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TermRef:
+    tid: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    """``source`` or ``lang``."""
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoneOf:
+    item: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    left: TermRef
+    right: TermRef
+    distance: int
+
+
+Node = TermRef | Field | AllOf | AnyOf | NoneOf | Near
+Trigger = frozenset[tuple[int, bool]]
+"""(pattern index, is a prefix pattern) pairs, any one of which a match must contain."""
+
+
+@dataclass(slots=True)
+class Scan:
+    """What one scan of one article found: the normalised text and boundary-checked hits."""
+
+    text: str
+    title_len: int
+    body_start: int
+    word_hits: dict[int, list[Span]]
+    prefix_hits: dict[int, list[Span]]
+    _word_starts: list[int] | None = None
+
+    def word_index(self, pos: int) -> int:
+        if self._word_starts is None:
+            self._word_starts = [m.start() for m in _WORD.finditer(self.text)]
+        return bisect.bisect_right(self._word_starts, pos) - 1
+
+
+@dataclass(slots=True)
+class Context:
+    """Per-article memo shared by every rule evaluated on that article."""
+
+    scan: Scan
+    article: Article
+    terms: list[CTerm]
+    _present: dict[int, bool] = field(default_factory=dict)
+    _spans: dict[int, list[Span]] = field(default_factory=dict)
+
+    def present(self, tid: int) -> bool:
+        found = self._present.get(tid)
+        if found is None:
+            term = self.terms[tid]
+            if term.title_only:
+                found = bool(self.spans(tid))
+            else:
+                found = not term.words.isdisjoint(self.scan.word_hits) or (
+                    bool(term.prefixes) and not term.prefixes.isdisjoint(self.scan.prefix_hits)
+                )
+            self._present[tid] = found
+        return found
+
+    def spans(self, tid: int) -> list[Span]:
+        found = self._spans.get(tid)
+        if found is None:
+            term = self.terms[tid]
+            found = []
+            for pattern in term.words & self.scan.word_hits.keys():
+                found.extend(self.scan.word_hits[pattern])
+            if term.prefixes:
+                for pattern in term.prefixes & self.scan.prefix_hits.keys():
+                    found.extend(self.scan.prefix_hits[pattern])
+            if term.title_only:
+                found = [s for s in found if s[1] <= self.scan.title_len]
+            found.sort()
+            self._spans[tid] = found
+        return found
+
+
+def source_matches(value: str, article: Article) -> bool:
+    value = value.lower().removeprefix("www.")
+    domain = article.source.lower()
+    if "." in value:
+        return domain == value or domain.endswith("." + value)
+    return value in domain.split(".") or value in normalise_pattern(article.outlet).split()
+
+
+def evaluate(node: Node, ctx: Context) -> bool:
+    """Whether the article satisfies ``node`` (short-circuiting; nothing recorded)."""
+    if isinstance(node, TermRef):
+        return ctx.present(node.tid)
+    if isinstance(node, AllOf):
+        return all(evaluate(item, ctx) for item in node.items)
+    if isinstance(node, AnyOf):
+        return any(evaluate(item, ctx) for item in node.items)
+    if isinstance(node, NoneOf):
+        return not evaluate(node.item, ctx)
+    if isinstance(node, Field):
+        if node.name == "source":
+            return source_matches(node.value, ctx.article)
+        return (ctx.article.lang or "").lower() == node.value
+    return bool(near_spans(node, ctx)[0])
+
+
+def near_spans(node: Near, ctx: Context) -> tuple[list[Span], list[Span]]:
+    """The spans of each side that lie within the distance of the other; empty if none."""
+    if not (ctx.present(node.left.tid) and ctx.present(node.right.tid)):
+        return [], []
+    scan = ctx.scan
+    found_left: set[Span] = set()
+    found_right: set[Span] = set()
+    for ls, le in ctx.spans(node.left.tid):
+        l_first, l_last = scan.word_index(ls), scan.word_index(le - 1)
+        for rs, re_ in ctx.spans(node.right.tid):
+            if (ls, le) == (rs, re_):
+                continue
+            r_first, r_last = scan.word_index(rs), scan.word_index(re_ - 1)
+            gap = r_first - l_last if r_first >= l_first else l_first - r_last
+            if 0 <= gap <= node.distance:
+                found_left.add((ls, le))
+                found_right.add((rs, re_))
+    if not found_left:
+        return [], []
+    return sorted(found_left), sorted(found_right)
+
+
+def fired(node: Node, ctx: Context, out: dict[TermRef, list[Span]]) -> None:
+    """Record the terms that make a matched query true (never those under NOT)."""
+    if isinstance(node, TermRef):
+        if ctx.present(node.tid):
+            out.setdefault(node, ctx.spans(node.tid))
+    elif isinstance(node, AllOf | AnyOf):
+        for item in node.items:
+            fired(item, ctx, out)
+    elif isinstance(node, Near):
+        left, right = near_spans(node, ctx)
+        if left:
+            out.setdefault(node.left, left)
+            out.setdefault(node.right, right)
+
+
+def trigger(node: Node, terms: list[CTerm]) -> Trigger | None:
+    """Patterns of which a match must contain at least one, or None when the query can be
+    true without any (field conditions, negations): such a rule is evaluated for every article.
+
+    For AND the smallest set among the parts will do, so a rule is looked at only when its
+    most specific required term is found, not whenever any of its terms is."""
+    if isinstance(node, TermRef):
+        term = terms[node.tid]
+        return frozenset({(p, False) for p in term.words} | {(p, True) for p in term.prefixes})
+    if isinstance(node, AnyOf):
+        parts = [trigger(item, terms) for item in node.items]
+        if any(p is None for p in parts):
+            return None
+        return frozenset().union(*(p for p in parts if p is not None))
+    if isinstance(node, AllOf):
+        options = [t for t in (trigger(item, terms) for item in node.items) if t is not None]
+        return min(options, key=len) if options else None
+    if isinstance(node, Near):
+        sides = [trigger(node.left, terms), trigger(node.right, terms)]
+        return min((s for s in sides if s is not None), key=len, default=None)
+    return None
