@@ -34,8 +34,7 @@ _QUERY_WORDS = frozenset({"and", "or", "not", "near"})
 
 # Function words of the corpus languages (English, Polish, German) plus the newswire verbs and
 # feed boilerplate that no one puts in a watch rule.
-STOPWORDS = frozenset(
-    """
+_STOPWORDS = """
     the and for are but not you all any can had her was one our out has his how its may new now
     old see two way who did get him let put say she too use that with have this will your from
     they know want been good much some time very when come here just like long make many more
@@ -54,8 +53,8 @@ STOPWORDS = frozenset(
     się nie jest jak ale już jego jej ich przez dla tak był była było były będzie może
     oraz które który która także tylko jeszcze lub czy gdy tym tego tej przy pod nad przed
     roku lat temu według
-    """.split()
-)
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 @dataclass(frozen=True, slots=True)
