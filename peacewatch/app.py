@@ -26,6 +26,7 @@ from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.embedded import RedisHandle, connect
 from peacewatch.store.feeds import FeedStore
+from peacewatch.store.history import HistoryIndex
 from peacewatch.store.teams import TeamStore
 from peacewatch.watchers.fetch import Fetcher, FetchLimits
 from peacewatch.watchers.guard import GuardPolicy
@@ -65,6 +66,7 @@ class App:
     quiet: QuietHoursGate
     clock: Callable[[], datetime]
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    pruned_at: datetime | None = None
 
     @classmethod
     async def open(
@@ -127,9 +129,14 @@ class App:
             self.scheduler.schedule(known[feed_id])
 
     async def housekeeping(self) -> None:
-        """Release alerts held by quiet hours and send due digests (run every minute)."""
+        """Release alerts held by quiet hours and send due digests (run every minute); drop
+        history past its retention (once a day)."""
         await self.quiet.release_due(self.queue)
         await build_due_digests(self.redis.client, self.queue, self.clock)
+        now = self.clock()
+        if self.pruned_at is None or now - self.pruned_at >= timedelta(days=1):
+            await HistoryIndex(self.redis.client, clock=self.clock).prune()
+            self.pruned_at = now
 
     async def _housekeeping_loop(self, every: float = 60.0) -> None:
         while True:

@@ -203,3 +203,14 @@ async def test_the_pipeline_indexes_what_it_ingests(redis_client: aioredis.Redis
     result = await index.search("Lavrov", ALL_TIME)
     assert result.total == len([a for a in sample_articles() if "Lavrov" in a.title + a.body])
     assert result.total > 0
+
+
+async def test_a_bounded_search_returns_the_newest_matches_and_estimates_the_rest(
+    history: HistoryIndex,
+) -> None:
+    full = await history.scan("Witkoff OR Putin OR Trump", ALL_TIME)
+    bounded = await history.search("Witkoff OR Putin OR Trump", ALL_TIME, max_verify=3)
+    assert not bounded.exact and bounded.verified == 3
+    assert bounded.hits == full.hits[: len(bounded.hits)]
+    # The rest is estimated from an evenly spread sample (here: every remaining candidate).
+    assert bounded.total == full.total

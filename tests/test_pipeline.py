@@ -184,3 +184,34 @@ async def test_rules_recompile_when_a_team_changes_them(redis_client: Any) -> No
     assert second is not first and second.rule_count == 2
     await teams.remove_rule("t1", "envoys")
     assert (await provider.engine()).rule_count == 1
+
+
+async def test_quiet_hours_hold_alerts_until_housekeeping_after_they_end(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    from peacewatch.bot.replies import Caller
+
+    night = datetime(2026, 1, 6, 23, 0, tzinfo=UTC)
+    items = dated(SAMPLE_ITEMS[:1], night - timedelta(minutes=30), timedelta(minutes=1))
+    server.set_feed("/feed.xml", rss(items))
+    out = io.StringIO()
+    clock = Clock(night)
+    app = await open_app(redis_url(redis_target), tmp_path, clock, out)
+    try:
+        admin = Caller("cli", "t1", "u1", "console:desk", platform_admin=True)
+        reply = await app.commands.quiet(admin, "22:00-07:00 UTC")
+        assert not reply.error, reply.text
+        await app.teams.put_rule("t1", RULE)
+        feed = FeedSpec("f1", server.url("/feed.xml"), 600, "", "t1")
+        result = await app.poller.poll(feed)
+        await app.dispatcher.drain()
+        assert result.alerts == 1 and headlines(out) == []  # held during quiet hours
+        await app.housekeeping()
+        await app.dispatcher.drain()
+        assert headlines(out) == []  # still night
+        clock.now = datetime(2026, 1, 7, 7, 1, tzinfo=UTC)
+        await app.housekeeping()
+        await app.dispatcher.drain()
+        assert headlines(out) == [items[0]["title"]]
+    finally:
+        await app.close()

@@ -30,7 +30,7 @@ __all__ = [
 
 MAX_SENTENCES = 3
 MAX_CHARS = 600
-SCAN_CHARS = 6000
+SCAN_CHARS = 4000
 """Only the first this many characters of a body are split: the lead of a news article holds its
 summary, and sentence splitting costs about 15 µs a character, on the event loop."""
 NEAR_DUPLICATE = 85.0

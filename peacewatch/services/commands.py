@@ -240,8 +240,8 @@ class CommandService:
             matches = engine.match(article)
             items.append(describe(article, matches[0] if matches else None, len(members)))
         stories = len(groups)
-        if not result.exact:  # estimated from the newest candidates, like the article count
-            stories = max(stories, round(stories * result.candidates / max(1, result.verified)))
+        if not result.exact and result.hits:  # scaled like the estimated article count
+            stories = max(stories, round(stories * result.total / len(result.hits)))
         return items, stories, result.total, result.exact, note
 
     @staticmethod

@@ -6,14 +6,15 @@ Every stored article is indexed under each distinct word of its normalised headl
 (the same normalisation the rule matcher uses), under ``src:`` tokens for its domain and outlet
 and a ``lang:`` token: one Redis sorted set per token, article ids scored by publication time.
 
-A query is compiled by the real :class:`~peacewatch.rules.engine.RuleEngine` as a one-rule
-team. Its tree is turned into a plan over those sets: a term is the union of the strings it
-stands for (an entity's every name and inflected form), a phrase the intersection of its words,
+A query is parsed, and its tree is turned into a plan over those sets: a term is the union of
+the strings it stands for (an entity's every name, a Cyrillic name's inflected forms), a
+phrase the intersection of its words,
 ``prefix*`` the union of the vocabulary's words with that prefix, AND an intersection, OR a
 union. NOT and anything the index cannot narrow are left unconstrained, so the plan only ever
 over-approximates. Redis combines the sets (``ZINTERSTORE``/``ZUNIONSTORE`` in one pipeline)
 and returns the candidates of the time range, newest first; each candidate is then matched by
-the compiled engine, so a result is exactly what the rule language means.
+the real :class:`~peacewatch.rules.engine.RuleEngine` compiled for the query alone, so a result
+is exactly what the rule language means.
 
 Why a word of a matched pattern is always a token of the article: a hit starts and ends on word
 boundaries, so every maximal run of word characters inside the pattern is also a maximal run in
@@ -38,7 +39,8 @@ from peacewatch.errors import InputError
 from peacewatch.models import Article, Match
 from peacewatch.rules import query as q
 from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
-from peacewatch.rules.entities import Entity, builtin_dictionary
+from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
+from peacewatch.rules.morph import surface_forms
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.rules.textnorm import normalise, normalise_pattern
 from peacewatch.store import keys
@@ -53,10 +55,12 @@ MAX_TOKEN = 64
 """Longer word runs are not indexed (and do not narrow a search)."""
 MAX_PREFIX_WORDS = 500
 """A ``prefix*`` that starts more indexed words than this does not narrow a search."""
-MAX_VERIFY = 1_500
-"""Candidates matched per search by default (newest first); beyond, totals are estimated from
-the share of matches among the candidates read, which keeps a search's cost bounded."""
-_BATCH = 250
+MAX_VERIFY = 500
+"""Newest candidates matched per search by default; their matches are returned."""
+SAMPLE = 500
+"""Older candidates, evenly spread, matched to estimate the total beyond ``MAX_VERIFY``: a
+search's cost stays bounded however many articles the range holds."""
+_BATCH = 500
 _ENGINE_CACHE = 64
 _TMP_TTL = 60
 _SEARCH_TEAM = "search"
@@ -129,13 +133,17 @@ class Found:
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     hits: tuple[tuple[str, float], ...]
-    """(article id, published epoch seconds) of every verified match, newest first."""
+    """(article id, published epoch seconds) of the matches among the verified (newest)
+    candidates, newest first: exactly the newest matches of the range."""
     found: tuple[Found, ...]
     """The newest ``keep`` matches in full."""
     candidates: int
     """Articles of the time range the index could not rule out."""
     verified: int
-    """Candidates matched by the engine (the newest ones)."""
+    """The newest candidates matched by the engine."""
+    estimate: int
+    """Matches in the whole range: counted when every candidate was verified, else the verified
+    matches plus an evenly spread sample's share of the rest."""
 
     @property
     def exact(self) -> bool:
@@ -144,10 +152,7 @@ class SearchResult:
 
     @property
     def total(self) -> int:
-        """Matches in the range: counted, or estimated when not every candidate was read."""
-        if self.exact or not self.verified:
-            return len(self.hits)
-        return round(len(self.hits) * self.candidates / self.verified)
+        return len(self.hits) if self.exact else max(len(self.hits), self.estimate)
 
 
 # Plans: ("k", key) one set; ("and", parts) / ("or", parts); None means "any article".
@@ -178,22 +183,58 @@ def _any(parts: Iterable[_Plan | None]) -> _Plan | None:
     return unique[0] if len(unique) == 1 else ("or", tuple(unique))
 
 
-class _Planner:
-    """Turns a compiled one-rule engine into a candidate plan."""
+_ENTITY_FIELDS = ("actor", "place", "topic")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
-    def __init__(self, engine: RuleEngine) -> None:
-        # The engine's compiled terms are read directly: they are exactly the strings the
-        # matcher will look for, entity names and Cyrillic inflections included.
-        rule = engine._rules[0]
-        self.node = rule.node
-        self.terms = rule.terms
-        self.strings = engine._table.strings
+
+@functools.lru_cache(maxsize=4096)
+def _forms(name: str) -> frozenset[str]:
+    """The strings the matcher looks for when a query names ``name``: the name itself and, for
+    a Cyrillic name, its inflected forms (as the rule engine expands them)."""
+    forms = {normalise_pattern(name)}
+    if _CYRILLIC.search(name):
+        forms |= {normalise_pattern(f) for f in surface_forms(name)}
+    return frozenset(f for f in forms if f)
+
+
+class _Planner:
+    """Turns a parsed query into a candidate plan over the token sets."""
+
+    def __init__(self, node: q.Node, dictionary: EntityDictionary) -> None:
+        self.node = node
+        self.dictionary = dictionary
+        self._patterns: dict[q.Term, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def patterns(self, term: q.Term) -> tuple[frozenset[str], frozenset[str]]:
+        """(whole-word patterns, prefix patterns) a text term stands for."""
+        found = self._patterns.get(term)
+        if found is not None:
+            return found
+        words: frozenset[str] = frozenset()
+        prefixes: frozenset[str] = frozenset()
+        entity = None
+        if term.field in _ENTITY_FIELDS:
+            entity = self.dictionary.get(term.text)
+        elif term.kind == "word":
+            entity = self.dictionary.lookup(term.text)
+            words = _forms(term.text) if entity is None else words
+        elif term.kind == "prefix":
+            prefixes = frozenset({normalise_pattern(term.text)})
+        else:
+            words = frozenset({normalise_pattern(term.text)})
+        if entity is not None:
+            words = frozenset(f for name in entity.names for f in _forms(name))
+        found = (words, prefixes)
+        self._patterns[term] = found
+        return found
 
     def prefixes(self) -> set[str]:
         out: set[str] = set()
-        for compiled in self.terms.values():
-            for index in compiled.prefixes:
-                words = word_tokens(self.strings[index])
+        for term in q.terms(self.node):
+            if term.field in ("source", "lang"):
+                continue
+            for pattern in self.patterns(term)[1]:
+                words = word_tokens(pattern)
                 if words and len(words[-1]) <= MAX_TOKEN:
                     out.add(words[-1])
         return out
@@ -216,22 +257,20 @@ class _Planner:
             return ("k", keys.history_token("src:" + term.text.lower().removeprefix("www.")))
         if term.field == "lang":
             return ("k", keys.history_token("lang:" + term.text.lower()))
-        compiled = self.terms.get(term)
-        if compiled is None:
-            return None
+        words, prefixes = self.patterns(term)
         parts: list[_Plan | None] = []
-        for index in compiled.words:
-            parts.append(_all(_word(w) for w in word_tokens(self.strings[index])))
-        for index in compiled.prefixes:
-            words = word_tokens(self.strings[index])
-            if not words:
+        for pattern in sorted(words):
+            parts.append(_all(_word(w) for w in word_tokens(pattern)))
+        for pattern in sorted(prefixes):
+            runs = word_tokens(pattern)
+            if not runs:
                 parts.append(None)
                 continue
-            expanded = expansions.get(words[-1])
+            expanded = expansions.get(runs[-1])
             last = (
                 None if expanded is None else _any(("k", keys.history_token(w)) for w in expanded)
             )
-            parts.append(_all([*(_word(w) for w in words[:-1]), last]))
+            parts.append(_all([*(_word(w) for w in runs[:-1]), last]))
         return _any(parts)
 
 
@@ -329,7 +368,7 @@ class HistoryIndex:
 
         Raises QuerySyntaxError (with the column) or InputError when the query is not valid."""
         engine = await self.engine_for(query, entities)
-        planner = _Planner(engine)
+        planner = _Planner(q.parse(query), builtin_dictionary().extended(entities))
         expansions = await self._expand(planner.prefixes())
         plan = planner.plan(expansions)
         until = until or self._clock()
@@ -414,21 +453,34 @@ class HistoryIndex:
     async def _verify(
         self, engine: RuleEngine, ids: list[tuple[str, float]], keep: int, max_verify: int
     ) -> SearchResult:
-        candidates = len(ids)
-        ids = ids[: max(1, max_verify)]
+        head = ids[: max(1, max_verify)]
+        rest = ids[len(head) :]
         hits: list[tuple[str, float]] = []
         found: list[Found] = []
+        for article_id, score, article, matches in await self._matched(engine, head):
+            if matches:
+                hits.append((article_id, score))
+                if len(found) < keep:
+                    found.append(Found(article, matches[0]))
+        estimate = len(hits)
+        if rest:
+            step = max(1, len(rest) // SAMPLE)
+            sample = rest[::step][:SAMPLE]
+            matched = [m for *_, m in await self._matched(engine, sample)]
+            if matched:
+                estimate += round(len(rest) * sum(1 for m in matched if m) / len(matched))
+        return SearchResult(tuple(hits), tuple(found), len(ids), len(head), estimate)
+
+    async def _matched(
+        self, engine: RuleEngine, ids: list[tuple[str, float]]
+    ) -> list[tuple[str, float, Article, list[Match]]]:
+        """Each stored article of ``ids`` with the engine's matches (expired ones left out)."""
+        out = []
         for start in range(0, len(ids), _BATCH):
             batch = ids[start : start + _BATCH]
             texts = await self._redis.mget([keys.article(a) for a, _ in batch])
             for (article_id, score), text in zip(batch, texts, strict=True):
-                if not text:
-                    continue  # expired from the article store
-                article = article_from_json(text)
-                matches = engine.match(article)
-                if not matches:
-                    continue
-                hits.append((article_id, score))
-                if len(found) < keep:
-                    found.append(Found(article, matches[0]))
-        return SearchResult(tuple(hits), tuple(found), candidates, len(ids))
+                if text:
+                    article = article_from_json(text)
+                    out.append((article_id, score, article, engine.match(article)))
+        return out
