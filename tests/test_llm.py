@@ -15,8 +15,14 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from peacewatch.errors import ConfigError
 from peacewatch.models import Article, Hit
-from peacewatch.pipeline.llm import ExtractiveSummariser, LlmSummariser, Summariser
+from peacewatch.pipeline.llm import (
+    ExtractiveSummariser,
+    LlmSummariser,
+    Summariser,
+    build_summariser,
+)
 from peacewatch.pipeline.summarise import sentences, summarise
 
 KEY = "sk-test-9f8e7d6c5b4a"
@@ -242,3 +248,18 @@ async def test_the_extractive_summariser_is_the_plain_summary() -> None:
     )
     short: Summariser = ExtractiveSummariser(max_sentences=1, max_chars=200)
     assert len(sentences(await short.summarise(article))) == 1
+
+
+async def test_the_settings_choose_the_summariser(chat: tuple[FakeChat, str]) -> None:
+    fake, url = chat
+    assert isinstance(build_summariser("extractive"), ExtractiveSummariser)
+    llm = build_summariser("LLM", url, SecretStr(KEY), "m", timeout=5)
+    assert isinstance(llm, LlmSummariser)
+    async with llm:
+        assert await llm.summarise(news()) == ANSWER
+    assert len(fake.requests) == 1
+    for bad in (("abstractive",), ("llm", None, KEY, "m"), ("llm", url, KEY, None)):
+        with pytest.raises(ConfigError):
+            build_summariser(*bad)
+    with pytest.raises(ConfigError, match="http"):
+        build_summariser("llm", "127.0.0.1:8080/v1", KEY, "m")

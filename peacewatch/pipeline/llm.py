@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import aiohttp
 from pydantic import SecretStr
 
+from peacewatch.errors import ConfigError
 from peacewatch.models import Article, Hit
 from peacewatch.pipeline.summarise import (
     MAX_CHARS,
@@ -26,7 +27,7 @@ from peacewatch.pipeline.summarise import (
     summarise,
 )
 
-__all__ = ["ExtractiveSummariser", "LlmSummariser", "Summariser"]
+__all__ = ["ExtractiveSummariser", "LlmSummariser", "Summariser", "build_summariser"]
 
 log = logging.getLogger(__name__)
 
@@ -254,3 +255,26 @@ def _content(body: bytes) -> str:
     if not isinstance(content, str):
         raise _BadAnswer("the answer has no text")
     return content
+
+
+def build_summariser(
+    kind: str,
+    base_url: str | None = None,
+    api_key: SecretStr | str | None = None,
+    model: str | None = None,
+    timeout: float = 20.0,
+) -> ExtractiveSummariser | LlmSummariser:
+    """The summariser the settings ask for: ``extractive`` (the default, no network) or ``llm``.
+
+    Raises :class:`ConfigError` for another kind, or for ``llm`` without a URL or a model.
+    """
+    kind = kind.strip().lower()
+    if kind == "extractive":
+        return ExtractiveSummariser()
+    if kind != "llm":
+        raise ConfigError(f"summariser {kind!r} is not one of: extractive, llm")
+    if not base_url or not model:
+        raise ConfigError("the llm summariser needs PEACEWATCH_LLM_URL and PEACEWATCH_LLM_MODEL")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PEACEWATCH_LLM_URL must be an http(s) URL, not {base_url!r}")
+    return LlmSummariser(base_url, api_key, model, timeout=timeout)

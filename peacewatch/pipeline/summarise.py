@@ -15,17 +15,22 @@ from peacewatch.models import Article, Hit
 __all__ = [
     "MAX_CHARS",
     "MAX_SENTENCES",
+    "NEAR_DUPLICATE",
+    "SCAN_CHARS",
     "Candidate",
     "Sentence",
     "candidates",
+    "centrality",
     "clip",
     "content_tokens",
     "join_sentences",
     "language_code",
     "near_duplicate",
+    "pick",
     "sentences",
     "summarise",
     "term_forms",
+    "terms_in",
 ]
 
 MAX_SENTENCES = 3
@@ -231,9 +236,15 @@ def terms_in(cand: Candidate, body_hits: Sequence[Hit], forms: dict[str, set[str
     found.update(
         term
         for term, texts in forms.items()
-        if term not in found and any(t in folded for t in texts)
+        if term not in found and any(_contains(folded, t) for t in texts)
     )
     return found
+
+
+def _contains(text: str, form: str) -> bool:
+    if len(form) >= 4:
+        return form in text  # a prefix of an inflected form counts (переговор- in переговорах)
+    return re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) is not None  # "UN" not in "under"
 
 
 def centrality(cand: Candidate, others: Iterable[frozenset[str]]) -> float:

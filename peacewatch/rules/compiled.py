@@ -95,8 +95,15 @@ class Context:
     scan: Scan
     article: Article
     terms: list[CTerm]
+    _words: set[int] = field(default_factory=set)
+    _prefixes: set[int] = field(default_factory=set)
     _present: dict[int, bool] = field(default_factory=dict)
     _spans: dict[int, list[Span]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # sets, not dict views: isdisjoint then walks the smaller side instead of the dict
+        self._words = set(self.scan.word_hits)
+        self._prefixes = set(self.scan.prefix_hits)
 
     def present(self, tid: int) -> bool:
         found = self._present.get(tid)
@@ -105,8 +112,8 @@ class Context:
             if term.title_only:
                 found = bool(self.spans(tid))
             else:
-                found = not term.words.isdisjoint(self.scan.word_hits) or (
-                    bool(term.prefixes) and not term.prefixes.isdisjoint(self.scan.prefix_hits)
+                found = not term.words.isdisjoint(self._words) or (
+                    bool(term.prefixes) and not term.prefixes.isdisjoint(self._prefixes)
                 )
             self._present[tid] = found
         return found
@@ -190,7 +197,7 @@ def fired(node: Node, ctx: Context, out: dict[TermRef, list[Span]]) -> None:
             out.setdefault(node.right, right)
 
 
-def trigger(node: Node, terms: list[CTerm]) -> Trigger | None:
+def trigger(node: Node, terms: list[CTerm], strings: list[str]) -> Trigger | None:
     """Patterns of which a match must contain at least one, or None when the query can be
     true without any (field conditions, negations): such a rule is evaluated for every article.
 
@@ -200,14 +207,29 @@ def trigger(node: Node, terms: list[CTerm]) -> Trigger | None:
         term = terms[node.tid]
         return frozenset({(p, False) for p in term.words} | {(p, True) for p in term.prefixes})
     if isinstance(node, AnyOf):
-        parts = [trigger(item, terms) for item in node.items]
+        parts = [trigger(item, terms, strings) for item in node.items]
         if any(p is None for p in parts):
             return None
         return frozenset().union(*(p for p in parts if p is not None))
     if isinstance(node, AllOf):
-        options = [t for t in (trigger(item, terms) for item in node.items) if t is not None]
-        return min(options, key=len) if options else None
+        options = [
+            t for t in (trigger(item, terms, strings) for item in node.items) if t is not None
+        ]
+        return min(options, key=lambda t: _cost(t, strings)) if options else None
     if isinstance(node, Near):
-        sides = [trigger(node.left, terms), trigger(node.right, terms)]
-        return min((s for s in sides if s is not None), key=len, default=None)
+        sides = [trigger(node.left, terms, strings), trigger(node.right, terms, strings)]
+        return min(
+            (s for s in sides if s is not None), key=lambda t: _cost(t, strings), default=None
+        )
     return None
+
+
+def _cost(patterns: Trigger, strings: list[str]) -> float:
+    """A guess at how often a trigger set fires: phrases and long words are rarer than short
+    words, and prefixes fire more often than whole words."""
+    total = 0.0
+    for index, is_prefix in patterns:
+        text = strings[index]
+        base = 0.2 if " " in text else 1.0 + 8.0 / max(1, len(text))
+        total += base * (3.0 if is_prefix else 1.0)
+    return total

@@ -29,6 +29,7 @@ _FIELD_SEPARATOR = " \x00 "
 _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENTITY_FIELDS = ("actor", "place", "topic")
+_BREAKS = frozenset(' \t\n.,;:!?()[]{}"/\x00|<>«»')
 # Polish case endings, German and Swedish genitive and definite endings.
 _INFLECTIONS = frozenset(
     {"a", "u", "e", "y", "i", "ą", "ę", "em", "om", "ie", "ym", "owi", "ego", "emu", "ach"}
@@ -165,7 +166,7 @@ class RuleEngine:
         index = len(self._rules)
         self._rules.append(_Rule(team_id, spec.id, spec, node, tuple(labels)))
         self._rule_index[(team_id, spec.id)] = index
-        needed = c.trigger(node, self._terms)
+        needed = c.trigger(node, self._terms, self._table.strings)
         if needed is None:
             self._always.append(index)
             return
@@ -261,13 +262,17 @@ class RuleEngine:
         words: dict[int, list[tuple[int, int]]] = {}
         prefixes: dict[int, list[tuple[int, int]]] = {}
         if self._automaton is not None:
+            size = len(text)
             for pattern, start, end in self._automaton.find_matches_as_indexes(
                 text, overlapping=True
             ):
-                if not starts_word(text, start):
+                # the common cases inline (space or punctuation, a letter), the rest in textnorm
+                before = text[start - 1] if start else " "
+                if before not in _BREAKS and (before.isalnum() or not starts_word(text, start)):
                     continue
                 prefixes.setdefault(pattern, []).append((start, end))
-                if ends_word(text, end):
+                after = text[end] if end < size else " "
+                if after in _BREAKS or (not after.isalnum() and ends_word(text, end)):
                     words.setdefault(pattern, []).append((start, end))
         scan = c.Scan(
             text, len(title.text), len(title.text) + len(_FIELD_SEPARATOR), words, prefixes

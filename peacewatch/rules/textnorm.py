@@ -24,6 +24,10 @@ _TABLE = str.maketrans(
         **{c: " " for c in _DASHES},
         **{c: " " for c in _SPACES},
         "ё": "е",  # Russian texts write е for ё more often than not
+        "Ё": "Е",
+        "…": ".",  # NFKC makes it three characters; one keeps offsets in place
+        "\u00ad": " ",  # soft hyphen
+        "\ufeff": " ",
     }
 )
 
@@ -50,8 +54,9 @@ def _char(c: str) -> str:
 
 def normalise(text: str) -> NormText:
     """Normalise ``text`` for matching. Never raises."""
-    folded = text.casefold()
-    if len(folded) == len(text) and unicodedata.is_normalized("NFKC", text):
+    mapped = text.translate(_TABLE)  # one character for one: offsets stay in place
+    folded = mapped.casefold()
+    if len(folded) == len(text) and (mapped.isascii() or unicodedata.is_normalized("NFKC", mapped)):
         return NormText(folded.translate(_TABLE), None)
     out: list[str] = []
     offsets: list[int] = []

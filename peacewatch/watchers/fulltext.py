@@ -102,7 +102,8 @@ async def fetch_full_text(
     or dead URL, an error status, a page that is not HTML, markup the extractor trips on): they
     are logged and give None, and the article keeps the feed's text.
     """
-    module = _trafilatura()
+    # The first import takes about half a second (lxml and friends): not on the event loop.
+    module = await asyncio.to_thread(_trafilatura)
     if module is None:
         return None
     shown = redact_url(url)
