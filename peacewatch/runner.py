@@ -53,6 +53,7 @@ def _chat_adapters(settings: Settings, app: App, http: HttpServer) -> list[Adapt
         discord = DiscordAdapter(settings, app.commands)
         app.dispatcher.add_sink(discord.sink)
         app.dispatcher.add_sink(discord.webhook_sink)
+        app.commands.destination_checks["discordhook"] = discord.validate_webhook
         adapters.append(discord)
     return adapters
 

@@ -164,6 +164,15 @@ class CommandService:
         self._queue = AlertQueue(redis)
         self._history = history or HistoryIndex(redis, clock=clock)
         self._news_search_url = news_search_url
+        self.destination_checks: dict[str, Callable[[str], Awaitable[str | None]]] = {}
+        """Per platform, a check of a new destination (the Discord adapter checks webhooks)."""
+
+    async def _check_destination(self, destination: str) -> str | None:
+        """What is wrong with a destination, by its platform's own check (webhooks are
+        fetched once), or None."""
+        platform, _, target = destination.partition(":")
+        check = self.destination_checks.get(platform)
+        return await check(target) if check is not None else None
 
     async def close(self) -> None:
         """Close the fetcher if this service made it."""
@@ -469,6 +478,8 @@ class CommandService:
         if not query:
             return Reply.fail("The rule needs a query.", hint=example)
         destination = p.parse_channel(channel, caller.platform) if channel else caller.channel
+        if (invalid := await self._check_destination(destination)) is not None:
+            return Reply.fail(invalid, hint=example)
         entities = await self._entities(caller.team_id)
         try:
             validate_query(query, builtin_dictionary().extended(entities))
@@ -492,7 +503,7 @@ class CommandService:
         verb = "Updated" if existing else "Added"
         return Reply(
             title=f"{verb} rule {rule.id}",
-            text=f"`{rule.query}` → {', '.join(rule.channels)}",
+            text=f"`{rule.query}` → {', '.join(map(p.show_destination, rule.channels))}",
             footer=f"See what it would have caught: {CMD} rules test {clip(query, 120)}",
             ephemeral=True,
         )
@@ -510,7 +521,7 @@ class CommandService:
         chosen = rules[(page - 1) * PAGE : page * PAGE]
         items = []
         for rule in chosen:
-            meta = ["channels: " + (", ".join(rule.channels) or "none")]
+            meta = ["channels: " + (", ".join(map(p.show_destination, rule.channels)) or "none")]
             until = mutes.get(rule.id, 0.0)
             if until > now:
                 meta.append("muted until " + _when(datetime.fromtimestamp(until, UTC)))
@@ -597,12 +608,14 @@ class CommandService:
         if (refused := await self._refuse(caller)) is not None:
             return refused
         destination = p.parse_channel(channel, caller.platform)
+        if (invalid := await self._check_destination(destination)) is not None:
+            return Reply.fail(invalid, hint=f"{CMD} subscribe {rule_id} <#C0123ABCD>")
         rule = await self._teams.subscribe(caller.team_id, rule_id, destination)
         if rule is None:
             return await self._no_rule(caller, rule_id)
         return Reply(
-            title=f"{rule_id} now also posts to {destination}",
-            text="Channels: " + ", ".join(rule.channels),
+            title=f"{rule_id} now also posts to {p.show_destination(destination)}",
+            text="Channels: " + ", ".join(map(p.show_destination, rule.channels)),
             ephemeral=True,
         )
 

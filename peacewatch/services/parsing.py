@@ -16,6 +16,9 @@ _SLACK_ESCAPED = re.compile(r"^<#([A-Z0-9]{2,32})(?:\|[^>]*)?>$")
 _DISCORD_MENTION = re.compile(r"^<#(\d{5,25})>$")
 _SLACK_ID = re.compile(r"^[A-Z0-9]{2,32}$")
 _DISCORD_ID = re.compile(r"^\d{5,25}$")
+_DISCORD_WEBHOOK = re.compile(
+    r"^https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/\d{5,25}/[\w-]{20,100}$"
+)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3])[:.h]?([0-5]\d)$")
 _QUOTES = "\"'“”„‟«»"
 CHANNEL_HINT = (
@@ -71,12 +74,23 @@ def parse_channel(text: str, platform: str) -> str:
         return f"{platform}:{target}"
     if text.startswith("#"):
         raise InputError(f"{text[:60]!r} names a channel without its id. {CHANNEL_HINT}")
+    hook = text.removeprefix("discordhook:").strip("<>")
+    if _DISCORD_WEBHOOK.match(hook):
+        return f"discordhook:{hook}"
     name, sep, target = text.partition(":")
     if sep and name.lower() == "slack" and _SLACK_ID.match(target):
         return f"slack:{target}"
     if sep and name.lower() == "discord" and _DISCORD_ID.match(target):
         return f"discord:{target}"
     raise InputError(f"{text[:60]!r} is not a channel. {CHANNEL_HINT}")
+
+
+def show_destination(destination: str) -> str:
+    """A destination as it may be shown in a channel: a webhook's secret token is masked."""
+    if destination.startswith("discordhook:"):
+        head, _, _token = destination.rpartition("/")
+        return f"{head}/…"
+    return destination
 
 
 def parse_clock(text: str) -> time:
