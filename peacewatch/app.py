@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from peacewatch.config import AppConfig
+from peacewatch.pipeline.llm import LlmSummariser, build_summariser
 from peacewatch.pipeline.process import EngineProvider, Pipeline
 from peacewatch.pipeline.stories import StoryIndex
 from peacewatch.rules.entities import builtin_dictionary
@@ -90,9 +91,14 @@ class App:
         stories = StoryIndex(redis, window=story_window, entity_names=entity_names())
         quiet = QuietHoursGate(redis, clock)
         gates: list[AlertGate] = [DigestGate(redis, clock), quiet]
+        summariser = build_summariser(
+            settings.summariser, settings.llm_url, settings.llm_api_key, settings.llm_model,
+            settings.llm_timeout,
+        )  # fmt: skip
         pipeline = Pipeline(
-            redis, articles, stories, EngineProvider(teams), teams, queue, clock, gates
-        )
+            redis, articles, stories, EngineProvider(teams), teams, queue, clock, gates,
+            summariser=summariser,
+        )  # fmt: skip
         policy = guard or GuardPolicy(
             allow_private=settings.allow_private_feeds, allow_networks=settings.networks()
         )
@@ -171,6 +177,8 @@ class App:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.commands.close()
+        if isinstance(self.pipeline.summariser, LlmSummariser):
+            await self.pipeline.summariser.close()
         await self.fetcher.close()
         await asyncio.to_thread(self.parser.close)
         await self.redis.close()

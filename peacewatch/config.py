@@ -21,6 +21,8 @@ class FeedConfig(BaseModel):
     outlet: str = ""
     interval: int = Field(default=600, ge=10, le=86400)
     """Seconds between polls."""
+    full_text: bool = False
+    """Fetch each new item's page and extract its text (for feeds that give only a teaser)."""
 
     @field_validator("url")
     @classmethod
@@ -31,7 +33,7 @@ class FeedConfig(BaseModel):
 
     def to_spec(self, team_id: str) -> FeedSpec:
         feed_id = self.id or "f" + hashlib.sha256(self.url.encode()).hexdigest()[:12]
-        return FeedSpec(feed_id, self.url, self.interval, self.outlet, team_id)
+        return FeedSpec(feed_id, self.url, self.interval, self.outlet, team_id, self.full_text)
 
 
 class AppConfig(BaseModel):

@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     allow_networks: str = Field(default="", alias="PEACEWATCH_ALLOW_NETWORKS")
     """Comma-separated CIDRs that feeds may use although they are private (self-hosted feeds)."""
 
+    summariser: Literal["extractive", "llm"] = Field(
+        default="extractive", alias="PEACEWATCH_SUMMARISER"
+    )
+    llm_url: str | None = Field(default=None, alias="PEACEWATCH_LLM_URL")
+    """An OpenAI-compatible endpoint including its version, e.g. http://localhost:11434/v1."""
+    llm_api_key: SecretStr | None = Field(default=None, alias="PEACEWATCH_LLM_API_KEY")
+    llm_model: str | None = Field(default=None, alias="PEACEWATCH_LLM_MODEL")
+    llm_timeout: float = Field(default=20.0, gt=0, le=120, alias="PEACEWATCH_LLM_TIMEOUT")
+
     slack_mode: Literal["socket", "http"] = Field(default="socket", alias="SLACK_MODE")
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")

@@ -215,3 +215,78 @@ async def test_quiet_hours_hold_alerts_until_housekeeping_after_they_end(
         assert headlines(out) == [items[0]["title"]]
     finally:
         await app.close()
+
+
+PAGE = """<!doctype html><html><head><title>Talks</title></head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<article><h1>Envoys meet in Miami</h1>
+<p>Negotiators from both sides met in Miami on Sunday for a second day of talks on the draft
+peace framework, officials said.</p>
+<p>Kirill Dmitriev, the Kremlin's investment envoy, told reporters the discussions had been
+constructive and would continue in the coming days.</p>
+<p>European governments have asked to see the full text of the document before any meeting of
+leaders is scheduled.</p></article>
+<footer>Copyright. Subscribe to our newsletter.</footer></body></html>"""
+
+
+async def test_full_text_feed_matches_on_the_article_page(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    pytest.importorskip("trafilatura")
+    teaser = {
+        "title": "Envoys meet in Miami",
+        "summary": "Talks continue.",
+        "link": server.url("/article.html"),
+        "published": NOW - timedelta(minutes=20),
+    }
+    server.set_feed("/feed.xml", rss([teaser]))
+    server.set_feed("/article.html", PAGE.encode(), "text/html")
+    out = io.StringIO()
+    app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), out)
+    try:
+        await app.teams.put_rule("t1", RULE)  # Dmitriev is named only on the page
+        feed = FeedSpec("f1", server.url("/feed.xml"), 600, "", "t1", full_text=True)
+        result = await app.poller.poll(feed)
+        await app.dispatcher.drain()
+        assert result.alerts == 1
+        assert "Kirill Dmitriev" in out.getvalue()  # the summary comes from the page text
+        assert len(server.requests_for("/article.html")) == 1
+        await app.poller.poll(feed)  # a known item's page is not fetched again
+        assert len(server.requests_for("/article.html")) == 1
+    finally:
+        await app.close()
+
+
+async def test_second_outlet_becomes_a_followup_that_says_what_it_adds(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    first = {
+        "title": "Witkoff and Kushner Meet With Putin to Discuss Trump's Ukraine Peace Plan",
+        "summary": "Trump's special envoy and son-in-law are expected to personally seek "
+        "Putin's buy-in on the White House's peace framework.",
+        "link": "https://www.themoscowtimes.com/2025/12/02/a91303",
+        "published": NOW - timedelta(hours=2),
+    }
+    second = {
+        "title": "Witkoff and Kushner meet Putin in Moscow to discuss Trump's Ukraine peace plan",
+        "summary": "The talks in the Kremlin lasted five hours, Yuri Ushakov said afterwards. "
+        "Trump's special envoy and son-in-law sought Putin's buy-in on the peace framework.",
+        "link": "https://www.bbc.com/news/articles/c0example",
+        "published": NOW - timedelta(hours=1),
+    }
+    server.set_feed("/mt.xml", rss([first]))
+    server.set_feed("/bbc.xml", rss([second]))
+    out = io.StringIO()
+    app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), out)
+    try:
+        await app.teams.put_rule("t1", RULE)
+        await app.poller.poll(FeedSpec("mt", server.url("/mt.xml"), 600, "MT", "t1"))
+        await app.poller.poll(FeedSpec("bbc", server.url("/bbc.xml"), 600, "BBC", "t1"))
+        await app.dispatcher.drain()
+        text = out.getvalue()
+        assert headlines(out)[0] == first["title"]
+        assert "Follow-up (2 outlets now)" in text
+        assert "Adds: The talks in the Kremlin lasted five hours" in text
+        assert "[thread of console-1]" in text
+    finally:
+        await app.close()

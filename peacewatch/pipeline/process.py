@@ -21,9 +21,10 @@ from peacewatch.models import (
     Severity,
     SourceRef,
 )
+from peacewatch.pipeline.llm import ExtractiveSummariser, Summariser
 from peacewatch.pipeline.severity import severity_of
 from peacewatch.pipeline.stories import StoryAssignment, StoryIndex
-from peacewatch.pipeline.summarise import summarise
+from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
 from peacewatch.rules.engine import RuleEngine
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.gates import AlertGate
@@ -36,6 +37,8 @@ from peacewatch.store.teams import TeamStore
 
 log = logging.getLogger(__name__)
 STORY_TTL = 14 * 86400
+MAX_EARLIER = 20
+"""Earlier articles of a story read to summarise it or to tell what a follow-up adds."""
 
 
 class EngineProvider:
@@ -91,7 +94,10 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         gates: Sequence[AlertGate] = (),
         history: HistoryIndex | None = None,
+        summariser: Summariser | None = None,
     ) -> None:
+        self.summariser: Summariser = summariser or ExtractiveSummariser()
+        """Single-article summaries (an LLM when configured); stories are always extractive."""
         self._redis = redis
         self._history = history or HistoryIndex(redis, clock=clock)
         self.gates = list(gates)
@@ -101,6 +107,10 @@ class Pipeline:
         self._teams = teams
         self._queue = queue
         self._clock = clock
+
+    async def seen(self, article_id: str) -> bool:
+        """Whether an article was already processed (by any replica, before any restart)."""
+        return await self._articles.exists(article_id)
 
     async def ingest(self, article: Article, alerts_enabled: bool = True) -> IngestResult:
         """Process one article once: a repeat (same id, any replica, any restart) does nothing.
@@ -190,14 +200,23 @@ class Pipeline:
                 await self._redis.set(claim_key, severity.value, ex=STORY_TTL)  # escalation
             else:
                 kind = AlertKind.FOLLOWUP
-        elif story.size > 1:
-            # The story's first alert for this destination comes late (min_sources): show them all.
+        earlier: list[Article] = []
+        if story.size > 1:
             members = await self._stories.members(story.story_id)
-            earlier = await self._articles.get_many([m for m in members if m != article.id])
-            sources = [
-                self._source(a) for a in sorted(earlier, key=lambda a: a.published)
-            ] + sources
+            others = [m for m in members if m != article.id][-MAX_EARLIER:]
+            earlier = sorted(await self._articles.get_many(others), key=lambda a: a.published)
         rules = [m.rule_id for m, _ in items]
+        extra = {"rules": ",".join(rules)} if len(rules) > 1 else {}
+        if kind is AlertKind.FOLLOWUP:
+            summary = await self.summariser.summarise(article, hits)
+            if adds := what_it_adds(article, earlier):
+                extra["adds"] = adds
+        elif earlier:
+            # a first alert that comes late (min_sources) or an escalation: the whole story
+            summary = summarise_story([*earlier, article], {article.id: hits})
+            sources = [self._source(a) for a in earlier] + sources
+        else:
+            summary = await self.summariser.summarise(article, hits)
         return Alert(
             alert_id=alert_id(team_id, destination, article.id),
             team_id=team_id,
@@ -206,7 +225,7 @@ class Pipeline:
             article_id=article.id,
             destination=destination,
             headline=article.title or article.summary[:120],
-            summary=summarise(article, hits),
+            summary=summary,
             link=article.link,
             matched=tuple(matched),
             entities=match.entities,
@@ -217,7 +236,7 @@ class Pipeline:
             outlets=tuple(story.outlets),
             created=now,
             lang=article.lang,
-            extra={"rules": ",".join(rules)} if len(rules) > 1 else {},
+            extra=extra,
         )
 
     @staticmethod

@@ -28,6 +28,8 @@ def alert_text(alert: Alert) -> str:
         lines.append(f"{mark} [{alert.severity.value.upper()}] {alert.headline}")
     if alert.summary:
         lines.append(alert.summary)
+    if alert.extra.get("adds"):
+        lines.append(f"Adds: {alert.extra['adds']}")
     matched = ", ".join(alert.matched)
     rule = alert.rule_id
     lines.append(f"Matched: {matched}  (rule {rule}, team {alert.team_id})")

@@ -20,6 +20,9 @@ class ArticleStore:
         """True the first time an article is seen (by any replica, across restarts)."""
         return bool(await self._redis.set(keys.seen(article_id), "1", nx=True, ex=self._ttl))
 
+    async def exists(self, article_id: str) -> bool:
+        return bool(await self._redis.exists(keys.seen(article_id)))
+
     async def save(self, article: Article) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(keys.article(article.id), article_to_json(article), ex=self._ttl)

@@ -12,6 +12,7 @@ from peacewatch.errors import FeedError
 from peacewatch.pipeline.process import Pipeline
 from peacewatch.store.feeds import FeedSpec, FeedStore, Validators
 from peacewatch.watchers.fetch import Fetcher
+from peacewatch.watchers.fulltext import needs_full_text, with_full_text
 from peacewatch.watchers.normalise import normalise
 from peacewatch.watchers.parse import FeedParserPool
 
@@ -34,6 +35,9 @@ class PollPolicy:
     """On a feed's first poll, alert only on items newer than this (None: alert on all)."""
     max_age: timedelta | None = timedelta(days=7)
     """On later polls, items older than this are recorded without alerting (None: no limit)."""
+    full_text_pages: int = 10
+    """For feeds with ``full_text``, article pages fetched per poll at most (each may take the
+    whole fetch deadline)."""
 
 
 class Poller:
@@ -72,7 +76,7 @@ class Poller:
             return PollResult(feed.id, "error", error=str(exc))
         first_poll = not await self._feeds.has_polled(feed.id)
         window = self._policy.backfill if first_poll else self._policy.max_age
-        new = alerts = 0
+        new = alerts = pages = 0
         for entry in parsed.entries:
             try:
                 article = normalise(
@@ -84,6 +88,15 @@ class Poller:
                     outlet=feed.outlet or None,
                 )
                 fresh = window is None or article.published >= now - window
+                if (
+                    feed.full_text
+                    and fresh
+                    and pages < self._policy.full_text_pages
+                    and needs_full_text(article)
+                    and not await self._pipeline.seen(article.id)
+                ):
+                    pages += 1
+                    article = await with_full_text(self._fetcher, article)
                 result = await self._pipeline.ingest(article, alerts_enabled=fresh)
             except Exception:  # one bad entry never stops the rest of the feed
                 log.exception("feed %s: entry %r failed", feed.id, entry.link or entry.guid)

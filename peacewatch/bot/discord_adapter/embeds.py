@@ -135,6 +135,8 @@ def followup_embed(alert: Alert) -> discord.Embed:
         timestamp=_when(alert),
     )
     embed.set_author(name=clip(f"Follow-up · {outlet}" if outlet else "Follow-up", AUTHOR_MAX))
+    if alert.extra.get("adds"):
+        embed.add_field(name="Adds", value=clip(alert.extra["adds"], FIELD_VALUE_MAX), inline=False)
     if alert.matched:
         embed.add_field(name="Matched", value=clip(", ".join(alert.matched), FIELD_VALUE_MAX))
     embed.add_field(

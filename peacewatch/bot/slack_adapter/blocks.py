@@ -178,6 +178,8 @@ def followup_message(alert: Alert) -> SlackMessage:
     body = f"*Follow-up:* *{link(alert.link, alert.headline or alert.link)}*"
     if alert.summary:
         body += "\n" + escape(alert.summary)
+    if alert.extra.get("adds"):
+        body += "\n*Adds:* " + escape(alert.extra["adds"])
     notes = []
     if outlet and newest is not None:
         notes.append(f"{escape(outlet)} · {_when(newest.published)}")
