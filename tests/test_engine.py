@@ -199,3 +199,29 @@ def test_explain_says_why_term_by_term() -> None:
     assert '✗ "security guarantees" not found' in text
     assert "✓ opinion found: Opinion" in text  # the NOT term is present, so no match
     assert explain("Witkoff AND Donbas", art).startswith("MATCHES")
+
+
+def test_matches_stay_the_same_when_the_engine_reindexes_by_observed_frequency() -> None:
+    rules = [
+        RuleSpec(id="a", query="Trump AND Dmitriev"),
+        RuleSpec(id="b", query='"security guarantees" AND (Witkoff OR Kushner)'),
+        RuleSpec(id="c", query="Zelensky NEAR/6 Putin -opinion"),
+        RuleSpec(id="d", query="talks AND negotiat* AND title:Geneva"),
+    ]
+    engine = RuleEngine.compile([TeamRuleSet("t", rules)])
+    texts = [
+        article("Trump says deal close", "Donald Trump spoke to reporters about talks."),
+        article("Dmitriev in Miami", "Trump envoy Witkoff met Kirill Dmitriev."),
+        article("Geneva talks", "Negotiators met for talks on security guarantees; Kushner too."),
+        article("Zelensky rejects Putin demand", "Opinion aside, Zelensky said Putin lies."),
+        article("Zelensky and Putin", "Zelensky says Putin must stop the war."),
+    ]
+
+    def answer() -> list[list[str]]:
+        return [sorted(m.rule_id for m in engine.match(t)) for t in texts]
+
+    first = answer()
+    for _ in range(300):  # past the first re-indexing at 256 articles
+        after = answer()
+        assert after == first
+    assert first == [[], ["a"], ["b", "d"], [], ["c"]]

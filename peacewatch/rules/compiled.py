@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from peacewatch.models import Article
@@ -197,36 +198,35 @@ def fired(node: Node, ctx: Context, out: dict[TermRef, list[Span]]) -> None:
             out.setdefault(node.right, right)
 
 
-def trigger(node: Node, terms: list[CTerm], strings: list[str]) -> Trigger | None:
+Cost = Callable[[Trigger], float]
+
+
+def trigger(node: Node, terms: list[CTerm], cost: Cost) -> Trigger | None:
     """Patterns of which a match must contain at least one, or None when the query can be
     true without any (field conditions, negations): such a rule is evaluated for every article.
 
-    For AND the smallest set among the parts will do, so a rule is looked at only when its
-    most specific required term is found, not whenever any of its terms is."""
+    For AND the cheapest part will do (by ``cost``, a guess of how often a set fires), so a rule
+    is looked at only when its rarest required term is found, not whenever any term is."""
     if isinstance(node, TermRef):
         term = terms[node.tid]
         return frozenset({(p, False) for p in term.words} | {(p, True) for p in term.prefixes})
     if isinstance(node, AnyOf):
-        parts = [trigger(item, terms, strings) for item in node.items]
+        parts = [trigger(item, terms, cost) for item in node.items]
         if any(p is None for p in parts):
             return None
         return frozenset().union(*(p for p in parts if p is not None))
     if isinstance(node, AllOf):
-        options = [
-            t for t in (trigger(item, terms, strings) for item in node.items) if t is not None
-        ]
-        return min(options, key=lambda t: _cost(t, strings)) if options else None
+        options = [t for t in (trigger(item, terms, cost) for item in node.items) if t is not None]
+        return min(options, key=cost) if options else None
     if isinstance(node, Near):
-        sides = [trigger(node.left, terms, strings), trigger(node.right, terms, strings)]
-        return min(
-            (s for s in sides if s is not None), key=lambda t: _cost(t, strings), default=None
-        )
+        sides = [trigger(node.left, terms, cost), trigger(node.right, terms, cost)]
+        return min((s for s in sides if s is not None), key=cost, default=None)
     return None
 
 
-def _cost(patterns: Trigger, strings: list[str]) -> float:
-    """A guess at how often a trigger set fires: phrases and long words are rarer than short
-    words, and prefixes fire more often than whole words."""
+def guess_cost(patterns: Trigger, strings: list[str]) -> float:
+    """How often a trigger set fires, guessed from its text before any article is seen:
+    phrases and long words are rarer than short words; prefixes fire more than whole words."""
     total = 0.0
     for index, is_prefix in patterns:
         text = strings[index]

@@ -106,6 +106,9 @@ class RuleEngine:
         self._by_prefix: dict[int, list[int]] = {}
         self._always: list[int] = []
         self._rule_index: dict[tuple[str, str], int] = {}
+        self._hit_counts: dict[tuple[int, bool], int] = {}
+        self._articles_seen = 0
+        self._next_reindex = 256
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
         self.errors: list[RuleError] = []
         self.dictionary = builtin_dictionary()
@@ -166,12 +169,36 @@ class RuleEngine:
         index = len(self._rules)
         self._rules.append(_Rule(team_id, spec.id, spec, node, tuple(labels)))
         self._rule_index[(team_id, spec.id)] = index
-        needed = c.trigger(node, self._terms, self._table.strings)
+        self._index_rule(index, lambda t: c.guess_cost(t, self._table.strings))
+
+    def _index_rule(self, index: int, cost: c.Cost) -> None:
+        needed = c.trigger(self._rules[index].node, self._terms, cost)
         if needed is None:
             self._always.append(index)
             return
         for pattern, is_prefix in needed:
             (self._by_prefix if is_prefix else self._by_word).setdefault(pattern, []).append(index)
+
+    def _learn(self, scan: c.Scan) -> None:
+        """Count how often patterns are found; at 256, 1,024, 4,096, … articles, index every
+        rule again under the required term that has proved rarest in the news actually seen."""
+        counts = self._hit_counts
+        for pattern in scan.word_hits:
+            counts[(pattern, False)] = counts.get((pattern, False), 0) + 1
+        for pattern in scan.prefix_hits:
+            counts[(pattern, True)] = counts.get((pattern, True), 0) + 1
+        self._articles_seen += 1
+        if self._articles_seen < self._next_reindex:
+            return
+        self._next_reindex *= 4
+        strings = self._table.strings
+
+        def cost(patterns: c.Trigger) -> float:
+            return sum(counts.get(p, 0) for p in patterns) + 0.01 * c.guess_cost(patterns, strings)
+
+        self._by_word, self._by_prefix, self._always = {}, {}, []
+        for index in range(len(self._rules)):
+            self._index_rule(index, cost)
 
     def _compile_node(
         self, node: q.Node, dictionary: EntityDictionary, labels: list[c.TermRef]
@@ -304,6 +331,7 @@ class RuleEngine:
     def match(self, article: Article) -> list[Match]:
         """Every (team, rule) that the article satisfies, with the terms that fired."""
         scan, title, body = self.scan(article)
+        self._learn(scan)
         candidates: set[int] = set(self._always)
         for pattern in scan.word_hits.keys() & self._by_word.keys():
             candidates.update(self._by_word[pattern])
