@@ -223,13 +223,7 @@ class RuleEngine:
     def _compile_term(self, term: q.Term, dictionary: EntityDictionary) -> c.TermRef:
         title_only = term.field == "title"
         if term.field in _ENTITY_FIELDS:
-            entity = dictionary.get(term.text)
-            if entity is None or entity.kind != term.field:
-                known = [e.id for e in dictionary.entities() if e.kind == term.field]
-                raise QuerySyntaxError(
-                    f"unknown {term.field} {term.text!r}{_suggest(term.text.lower(), known)}",
-                    term.column,
-                )
+            entity = _named_entity(term, dictionary)
             return self._entity_ref(entity, f"{term.field}:{entity.id}", title_only)
         if term.kind == "prefix":
             pattern = normalise_pattern(term.text)
@@ -405,19 +399,25 @@ class RuleEngine:
         return out
 
 
+def _named_entity(term: q.Term, dictionary: EntityDictionary) -> Entity:
+    """The entity ``actor:ID`` (``place:``, ``topic:``) names; QuerySyntaxError if unknown."""
+    entity = dictionary.get(term.text)
+    if entity is None or entity.kind != term.field:
+        known = [e.id for e in dictionary.entities() if e.kind == term.field]
+        raise QuerySyntaxError(
+            f"unknown {term.field} {term.text!r}{_suggest(term.text.lower(), known)}",
+            term.column,
+        )
+    return entity
+
+
 def validate_query(query: str, dictionary: EntityDictionary) -> q.Node:
     """Parse a query and check what compiling it would check (entities exist, terms have
     letters). Raises QuerySyntaxError with the column of the offending term."""
     node = q.parse(query)
     for term in q.terms(node):
         if term.field in _ENTITY_FIELDS:
-            entity = dictionary.get(term.text)
-            if entity is None or entity.kind != term.field:
-                known = [e.id for e in dictionary.entities() if e.kind == term.field]
-                raise QuerySyntaxError(
-                    f"unknown {term.field} {term.text!r}{_suggest(term.text.lower(), known)}",
-                    term.column,
-                )
+            _named_entity(term, dictionary)
         elif term.field not in ("source", "lang") and not normalise_pattern(term.text).strip(
             " '\"*"
         ):
