@@ -237,9 +237,9 @@ class RuleEngine:
             )
             return c.TermRef(tid, f"{term.text}*")
         if term.kind == "word":
-            entity = dictionary.lookup(term.text)
-            if entity is not None:
-                return self._entity_ref(entity, term.text, title_only)
+            named = dictionary.lookup(term.text)
+            if named is not None:
+                return self._entity_ref(named, term.text, title_only)
             forms = _forms(term.text)
         else:
             pattern = normalise_pattern(term.text)
