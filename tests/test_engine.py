@@ -225,3 +225,9 @@ def test_matches_stay_the_same_when_the_engine_reindexes_by_observed_frequency()
         after = answer()
         assert after == first
     assert first == [[], ["a"], ["b", "d"], [], ["c"]]
+
+
+def test_two_names_of_one_entity_are_reported_once() -> None:
+    engine = RuleEngine.compile([TeamRuleSet("t", [RuleSpec(id="r", query="ceasefire OR truce")])])
+    (m,) = engine.match(article("Ceasefire talks resume"))
+    assert m.matched == ("ceasefire",)

@@ -286,6 +286,7 @@ async def test_second_outlet_becomes_a_followup_that_says_what_it_adds(
         text = out.getvalue()
         assert headlines(out)[0] == first["title"]
         assert "Follow-up (2 outlets now)" in text
+        assert "Reported by 2 outlets: MT, BBC" in text
         assert "Adds: The talks in the Kremlin lasted five hours" in text
         assert "[thread of console-1]" in text
     finally:

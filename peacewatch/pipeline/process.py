@@ -205,6 +205,8 @@ class Pipeline:
             members = await self._stories.members(story.story_id)
             others = [m for m in members if m != article.id][-MAX_EARLIER:]
             earlier = sorted(await self._articles.get_many(others), key=lambda a: a.published)
+        # every source of the story, this article last (follow-ups show it as the newest)
+        sources = [self._source(a) for a in earlier] + sources
         rules = [m.rule_id for m, _ in items]
         extra = {"rules": ",".join(rules)} if len(rules) > 1 else {}
         if kind is AlertKind.FOLLOWUP:
@@ -214,7 +216,6 @@ class Pipeline:
         elif earlier:
             # a first alert that comes late (min_sources) or an escalation: the whole story
             summary = summarise_story([*earlier, article], {article.id: hits})
-            sources = [self._source(a) for a in earlier] + sources
         else:
             summary = await self.summariser.summarise(article, hits)
         return Alert(

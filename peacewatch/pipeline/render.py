@@ -7,12 +7,23 @@ from peacewatch.models import Alert, AlertKind, Severity
 SEVERITY_MARK = {Severity.LOW: "·", Severity.NORMAL: "•", Severity.HIGH: "‼"}
 
 
-def outlets_line(alert: Alert) -> str:
-    names = list(alert.outlets)
+def outlet_names(alert: Alert) -> list[str]:
+    """The story's outlets by name where the alert knows it (else by domain), first first."""
+    known = {s.source: s.outlet for s in alert.sources if s.source and s.outlet}
+    names: list[str] = []
+    for outlet in alert.outlets:
+        name = known.get(outlet, outlet)
+        if name not in names:
+            names.append(name)
     for source in alert.sources:
         name = source.outlet or source.source
-        if name and name not in names and source.source not in names:
+        if name and name not in names and source.source not in alert.outlets:
             names.append(name)
+    return names
+
+
+def outlets_line(alert: Alert) -> str:
+    names = outlet_names(alert)
     if alert.outlet_count <= 1:
         return f"Source: {names[0] if names else 'unknown'}"
     return f"Reported by {alert.outlet_count} outlets: {', '.join(names[:8])}"
@@ -23,7 +34,8 @@ def alert_text(alert: Alert) -> str:
     mark = SEVERITY_MARK[alert.severity]
     lines = []
     if alert.kind is AlertKind.FOLLOWUP:
-        lines.append(f"{mark} Follow-up ({alert.outlet_count} outlets now): {alert.headline}")
+        count = f"{alert.outlet_count} outlet{'s' if alert.outlet_count != 1 else ''}"
+        lines.append(f"{mark} Follow-up ({count} now): {alert.headline}")
     else:
         lines.append(f"{mark} [{alert.severity.value.upper()}] {alert.headline}")
     if alert.summary:

@@ -359,10 +359,13 @@ class RuleEngine:
     ) -> Match:
         hits: list[Hit] = []
         labels: list[str] = []
+        reported: set[int] = set()
         for ref in rule.labels:
             spans = fired.get(ref)
-            if not spans or ref.label in labels:
+            # two terms that name one entity ("ceasefire OR truce") found it once: say it once
+            if not spans or ref.label in labels or ref.tid in reported:
                 continue
+            reported.add(ref.tid)
             labels.append(ref.label)
             found = cache.get(ref)
             if found is None or len(found) != len(spans):
