@@ -210,9 +210,12 @@ class Pipeline:
         rules = [m.rule_id for m, _ in items]
         extra = {"rules": ",".join(rules)} if len(rules) > 1 else {}
         if kind is AlertKind.FOLLOWUP:
-            summary = await self.summariser.summarise(article, hits)
+            # a follow-up says what the new outlet adds; its own summary only if nothing is new
             if adds := what_it_adds(article, earlier):
                 extra["adds"] = adds
+                summary = ""
+            else:
+                summary = await self.summariser.summarise(article, hits)
         elif earlier:
             # a first alert that comes late (min_sources) or an escalation: the whole story
             summary = summarise_story([*earlier, article], {article.id: hits})
