@@ -39,7 +39,8 @@ class FeedConfig(BaseModel):
 class AppConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    team: str = Field(default="default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    team: str = Field(default="default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$")
+    """The team the rules belong to: `slack:T0123` or `discord:1122...` for a chat team."""
     feeds: list[FeedConfig] = Field(default_factory=list)
     rules: list[RuleSpec] = Field(default_factory=list)
     entities: list[EntitySpec] = Field(default_factory=list)
