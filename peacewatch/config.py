@@ -8,7 +8,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from peacewatch.errors import ConfigError
+from peacewatch.errors import ConfigError, QuerySyntaxError
+from peacewatch.rules.engine import validate_query
+from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.rules.rulefile import EntitySpec, RuleSpec
 from peacewatch.store.feeds import FeedSpec
 
@@ -62,10 +64,20 @@ def load_config(path: Path) -> AppConfig:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
     try:
-        return AppConfig.model_validate(data)
+        config = AppConfig.model_validate(data)
     except ValidationError as exc:
         lines = [
             f"{path}: {'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
             for err in exc.errors()
         ]
         raise ConfigError("\n".join(lines)) from exc
+    dictionary = builtin_dictionary().extended(e.to_entity() for e in config.entities)
+    problems = []
+    for index, rule in enumerate(config.rules):
+        try:
+            validate_query(rule.query, dictionary)
+        except QuerySyntaxError as exc:
+            problems.append(f"{path}: rules.{index} ({rule.id}): query {exc}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return config
