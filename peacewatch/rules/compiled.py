@@ -233,3 +233,51 @@ def guess_cost(patterns: Trigger, strings: list[str]) -> float:
         base = 0.2 if " " in text else 1.0 + 8.0 / max(1, len(text))
         total += base * (3.0 if is_prefix else 1.0)
     return total
+
+
+Check = Callable[[Context], bool]
+
+
+def build(node: Node) -> Check:
+    """``evaluate`` for one query, built once as nested closures: no type dispatch per article."""
+    if isinstance(node, TermRef):
+        tid = node.tid
+
+        def term(ctx: Context) -> bool:
+            found = ctx._present.get(tid)
+            return ctx.present(tid) if found is None else found
+
+        return term
+    if isinstance(node, AllOf):
+        parts = tuple(build(item) for item in node.items)
+
+        def all_of(ctx: Context) -> bool:
+            for part in parts:  # noqa: SIM110 - a plain loop is faster than all() of a generator
+                if not part(ctx):
+                    return False
+            return True
+
+        return all_of
+    if isinstance(node, AnyOf):
+        options = tuple(build(item) for item in node.items)
+
+        def any_of(ctx: Context) -> bool:
+            for option in options:  # noqa: SIM110 - a plain loop is faster than any()
+                if option(ctx):
+                    return True
+            return False
+
+        return any_of
+    if isinstance(node, NoneOf):
+        inner = build(node.item)
+
+        def none_of(ctx: Context) -> bool:
+            return not inner(ctx)
+
+        return none_of
+    leaf = node
+
+    def other(ctx: Context) -> bool:  # fields and NEAR: rare, evaluated as they are
+        return evaluate(leaf, ctx)
+
+    return other

@@ -61,6 +61,7 @@ class _Rule:
     node: c.Node
     labels: tuple[c.TermRef, ...]
     """Every text term of the query, in query order (for reporting what fired)."""
+    check: c.Check
 
 
 def _suggest(name: str, options: Iterable[str]) -> str:
@@ -167,7 +168,7 @@ class RuleEngine:
         labels: list[c.TermRef] = []
         node = self._compile_node(q.parse(spec.query), dictionary, labels)
         index = len(self._rules)
-        self._rules.append(_Rule(team_id, spec.id, spec, node, tuple(labels)))
+        self._rules.append(_Rule(team_id, spec.id, spec, node, tuple(labels), c.build(node)))
         self._rule_index[(team_id, spec.id)] = index
         self._index_rule(index, lambda t: c.guess_cost(t, self._table.strings))
 
@@ -340,7 +341,7 @@ class RuleEngine:
         matches = []
         for index in sorted(candidates):
             rule = self._rules[index]
-            if c.evaluate(rule.node, ctx):
+            if rule.check(ctx):
                 fired: dict[c.TermRef, list[tuple[int, int]]] = {}
                 c.fired(rule.node, ctx, fired)
                 matches.append(self._match(rule, article, scan, title, body, fired, entities, hits))
