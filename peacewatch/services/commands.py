@@ -19,13 +19,14 @@ import io
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, ParamSpec
 from urllib.parse import quote_plus
 
 from peacewatch.bot.replies import Caller, Reply, ReplyItem
 from peacewatch.errors import FeedError, InputError, ParseError, QuerySyntaxError, UrlRefused
-from peacewatch.models import Alert, Article, Match
+from peacewatch.models import Alert, AlertKind, Article, Match
 from peacewatch.pipeline.summarise import clip, sentences, summarise
 from peacewatch.rules.engine import validate_query
 from peacewatch.rules.entities import Entity, builtin_dictionary
@@ -370,7 +371,10 @@ class CommandService:
             )
         best: dict[str, Alert] = {}
         rules: dict[str, set[str]] = {}
+        summaries: dict[str, str] = {}  # the story's own summary, from its first alert
         for alert in alerts:
+            if alert.kind is AlertKind.NEW and alert.summary:
+                summaries.setdefault(alert.story_id, alert.summary)
             named = {alert.rule_id, *filter(None, alert.extra.get("rules", "").split(","))}
             rules.setdefault(alert.story_id, set()).update(named)
             kept = best.get(alert.story_id)
@@ -389,7 +393,8 @@ class CommandService:
             meta = (
                 f"{alert.outlet_count} outlets · rules: {', '.join(sorted(rules[alert.story_id]))}"
             )
-            items.append(_item(alert.headline, alert.link, alert.summary, meta))
+            text = summaries.get(alert.story_id) or alert.summary or alert.extra.get("adds", "")
+            items.append(_item(alert.headline, alert.link, text, meta))
         footer = f"Top {len(items)} of {len(ranked)} stories, ranked by outlets and rules."
         return Reply(
             title=f"Digest of the last {period}: {_n(len(ranked), 'story')}",
@@ -915,7 +920,8 @@ class CommandService:
         except (InputError, ValueError) as exc:
             return Reply.fail(str(exc)[:500], hint=f"{CMD} help lists every command.")
         except Exception:  # a command is a task boundary: answer, log, and keep serving
-            log.exception("command failed", extra={"team": caller.team_id, "text": text[:200]})
+            shown = " ".join(p.show_destination(w) for w in text[:200].split())
+            log.exception("command failed", extra={"team": caller.team_id, "text": shown})
             return Reply.fail(
                 "Something went wrong on our side; the error is logged.", f"{CMD} status"
             )
@@ -984,7 +990,12 @@ def _naming_sentence(article: Article, match: Match | None) -> str:
     if not body_hits:
         return article.title
     first = min(body_hits, key=lambda h: h.start)
-    for sentence in sentences(article.body, article.lang):
+    # split only around the hit: sentence splitting a long body would stall the event loop
+    window_start = max(0, first.start - 2000)
+    for sentence in sentences(article.body[window_start : first.start + 2000], article.lang):
+        sentence = replace(
+            sentence, start=sentence.start + window_start, end=sentence.end + window_start
+        )
         if sentence.start <= first.start < sentence.end:
             return sentence.text
     return article.body[max(0, first.start - 100) : first.end + 150]

@@ -87,7 +87,7 @@ def parse_channel(text: str, platform: str) -> str:
 
 def show_destination(destination: str) -> str:
     """A destination as it may be shown in a channel: a webhook's secret token is masked."""
-    if destination.startswith("discordhook:"):
+    if destination.startswith("discordhook:") or "/webhooks/" in destination:
         head, _, _token = destination.rpartition("/")
         return f"{head}/…"
     return destination
