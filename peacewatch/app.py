@@ -171,6 +171,8 @@ class App:
 
     async def close(self) -> None:
         """Stop in reverse order: scheduler, dispatcher, HTTP client, parser pool, Redis."""
+        self.scheduler.pause()
+        await self.scheduler.drain()
         self.scheduler.shutdown()
         self.dispatcher.stop()
         for task in self.tasks:

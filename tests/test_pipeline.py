@@ -291,3 +291,34 @@ async def test_second_outlet_becomes_a_followup_that_says_what_it_adds(
         assert "[thread of console-1]" in text
     finally:
         await app.close()
+
+
+async def test_an_article_left_half_done_by_a_dead_process_is_handled_later(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    from peacewatch.store import keys
+    from peacewatch.watchers.normalise import article_id
+
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=1))
+    server.set_feed("/feed.xml", rss(items))
+    out = io.StringIO()
+    app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), out)
+    try:
+        await app.teams.put_rule("t1", RULE)
+        feed = FeedSpec("f1", server.url("/feed.xml"), 600, "", "t1")
+        held = article_id(items[0]["link"], items[0]["link"], "", "themoscowtimes.com")
+        # another replica claimed the article and died before finishing it
+        await redis_client.set(keys.seen(held), "processing", ex=600)
+        first = await app.poller.poll(feed)
+        await app.dispatcher.drain()
+        assert first.new == 0 and headlines(out) == []
+        await redis_client.delete(keys.seen(held))  # its lease lapses
+        second = await app.poller.poll(feed)
+        await app.dispatcher.drain()
+        assert second.status == "ok"  # not 304: the feed was read again
+        assert headlines(out) == [items[0]["title"]]
+        assert await redis_client.get(keys.seen(held)) == "done"
+        third = await app.poller.poll(feed)
+        assert third.status == "not_modified"
+    finally:
+        await app.close()

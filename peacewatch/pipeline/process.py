@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -72,6 +73,8 @@ class EngineProvider:
 class IngestResult:
     new: bool
     story: StoryAssignment | None = None
+    busy: bool = False
+    """Another process holds the article and has not finished it (it may have died)."""
     matches: list[Match] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
@@ -119,7 +122,19 @@ class Pipeline:
         only when ``alerts_enabled`` (a feed's first poll records what is there without alerting).
         """
         if not await self._articles.claim(article.id):
-            return IngestResult(new=False)
+            return IngestResult(new=False, busy=await self._articles.busy(article.id))
+        try:
+            result = await self._handle(article, alerts_enabled)
+        except BaseException:
+            with contextlib.suppress(Exception):  # if Redis is gone, the lease lapses by itself
+                await self._articles.release(article.id)
+            raise
+        await self._articles.done(article.id)
+        return result
+
+    async def _handle(self, article: Article, alerts_enabled: bool) -> IngestResult:
+        """Every step here may run again for the same article (after a crash or a failure):
+        stories, alert ids and the dispatcher's delivery records make repeats harmless."""
         await self._articles.save(article)
         await self._history.index(article)
         story = await self._stories.assign(article)
@@ -188,18 +203,26 @@ class Pipeline:
             (s.severity for _, s in items if s.severity), key=lambda s: s.rank, default=None
         )
         severity = severity_of(article, len(story.outlets), floor)
-        claim_key = keys.story_alerted(team_id, str(destination), story.story_id)
-        first = await self._redis.set(claim_key, severity.value, nx=True, ex=STORY_TTL)
+        this_alert = alert_id(team_id, destination, article.id)
         kind = AlertKind.NEW
         sources = [self._source(article)]
-        if not first:
-            if story.duplicate_of is not None and article.source in story.outlets[:-1]:
-                return None  # a syndicated copy from an outlet already in the story adds nothing
-            previous = Severity(await self._redis.get(claim_key) or "normal")
-            if severity is Severity.HIGH and previous.rank < Severity.HIGH.rank:
-                await self._redis.set(claim_key, severity.value, ex=STORY_TTL)  # escalation
-            else:
-                kind = AlertKind.FOLLOWUP
+        # Digest rules collect stories for later; they never make a thread to follow up in.
+        if any(spec.digest == "none" for _, spec in items):
+            claim_key = keys.story_alerted(team_id, str(destination), story.story_id)
+            claim = f"{this_alert} {severity.value}"
+            previous: Severity | None = None
+            first = await self._redis.set(claim_key, claim, nx=True, ex=STORY_TTL)
+            if not first:
+                owner, _, level = (await self._redis.get(claim_key) or "").partition(" ")
+                first = owner == this_alert  # the same article again, after a failure
+                previous = Severity(level) if level in Severity._value2member_map_ else None
+            if not first:
+                if story.duplicate_of is not None and article.source in story.outlets[:-1]:
+                    return None  # a syndicated copy from an outlet already in the story
+                if severity is Severity.HIGH and (previous or Severity.NORMAL) is not Severity.HIGH:
+                    await self._redis.set(claim_key, claim, ex=STORY_TTL)  # escalation: anew
+                else:
+                    kind = AlertKind.FOLLOWUP
         earlier: list[Article] = []
         if story.size > 1:
             members = await self._stories.members(story.story_id)
@@ -222,7 +245,7 @@ class Pipeline:
         else:
             summary = await self.summariser.summarise(article, hits)
         return Alert(
-            alert_id=alert_id(team_id, destination, article.id),
+            alert_id=this_alert,
             team_id=team_id,
             rule_id=match.rule_id,
             story_id=story.story_id,

@@ -16,9 +16,25 @@ class ArticleStore:
         self._redis = redis
         self._ttl = int(retention.total_seconds())
 
-    async def claim(self, article_id: str) -> bool:
-        """True the first time an article is seen (by any replica, across restarts)."""
-        return bool(await self._redis.set(keys.seen(article_id), "1", nx=True, ex=self._ttl))
+    async def claim(self, article_id: str, lease_seconds: int = 600) -> bool:
+        """True if this process may handle the article now: nobody finished it (any replica,
+        any restart) and nobody is handling it. The claim is a lease until ``done``: if the
+        process dies half-way, it lapses and the article is handled again on a later poll."""
+        return bool(
+            await self._redis.set(keys.seen(article_id), "processing", nx=True, ex=lease_seconds)
+        )
+
+    async def busy(self, article_id: str) -> bool:
+        """Whether someone holds the article's lease without having finished it."""
+        return await self._redis.get(keys.seen(article_id)) == "processing"
+
+    async def done(self, article_id: str) -> None:
+        """The article was handled completely: never handle it again within the retention."""
+        await self._redis.set(keys.seen(article_id), "done", ex=self._ttl)
+
+    async def release(self, article_id: str) -> None:
+        """Handling failed: let the next poll try the article again."""
+        await self._redis.delete(keys.seen(article_id))
 
     async def exists(self, article_id: str) -> bool:
         return bool(await self._redis.exists(keys.seen(article_id)))

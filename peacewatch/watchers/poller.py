@@ -76,7 +76,7 @@ class Poller:
             return PollResult(feed.id, "error", error=str(exc))
         first_poll = not await self._feeds.has_polled(feed.id)
         window = self._policy.backfill if first_poll else self._policy.max_age
-        new = alerts = pages = 0
+        new = alerts = pages = failed = 0
         for entry in parsed.entries:
             try:
                 article = normalise(
@@ -100,10 +100,16 @@ class Poller:
                 result = await self._pipeline.ingest(article, alerts_enabled=fresh)
             except Exception:  # one bad entry never stops the rest of the feed
                 log.exception("feed %s: entry %r failed", feed.id, entry.link or entry.guid)
+                failed += 1
                 continue
             new += int(result.new)
             alerts += len(result.alerts)
-        await self._feeds.set_validators(feed.id, Validators(fetched.etag, fetched.last_modified))
+            failed += int(result.busy)  # read the feed again until its holder finishes it
+        if not failed:
+            # with a failed entry, keep the old validators: the next poll reads the feed again
+            await self._feeds.set_validators(
+                feed.id, Validators(fetched.etag, fetched.last_modified)
+            )
         await self._feeds.record_ok(feed.id, now, len(parsed.entries), new)
         if parsed.bozo:
             log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -30,6 +32,7 @@ class FeedScheduler:
         self._poller = poller
         self._feeds = feeds
         self.on_result = on_result
+        self._running: set[asyncio.Task[Any]] = set()
         self._owner = owner or uuid.uuid4().hex
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
@@ -64,7 +67,22 @@ class FeedScheduler:
     def job_ids(self) -> list[str]:
         return sorted(job.id for job in self._scheduler.get_jobs())
 
+    def pause(self) -> None:
+        """Start no new poll (before ``drain`` at shutdown)."""
+        if self._scheduler.running:
+            self._scheduler.pause()
+
+    async def drain(self, within: float = 15.0) -> None:
+        """Wait (bounded) for polls under way to finish, so that none is cut off half-way."""
+        running = {t for t in self._running if not t.done()}
+        if running:
+            await asyncio.wait(running, timeout=within)
+
     async def _run(self, feed: FeedSpec) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         try:
             lease = max(5, int(feed.interval * 0.8))
             if not await self._feeds.acquire_lease(feed.id, self._owner, lease):
