@@ -26,7 +26,8 @@ class ArticleStore:
 
     async def busy(self, article_id: str) -> bool:
         """Whether someone holds the article's lease without having finished it."""
-        return await self._redis.get(keys.seen(article_id)) == "processing"
+        state: str | None = await self._redis.get(keys.seen(article_id))
+        return state == "processing"
 
     async def done(self, article_id: str) -> None:
         """The article was handled completely: never handle it again within the retention."""
