@@ -81,9 +81,11 @@ class DeliveryError(PeacewatchError):
 class RetryLater(DeliveryError):
     """A transient failure: the alert stays queued and is tried again later."""
 
-    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+    def __init__(self, message: str, retry_after: float = 5.0, counts: bool = True) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.counts = counts
+        """False for our own pacing: waiting for a slot is not a failed attempt."""
 
 
 class PermanentDelivery(DeliveryError):

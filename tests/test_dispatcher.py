@@ -151,3 +151,56 @@ async def test_gives_up_after_max_deliveries(redis_client: Any) -> None:
         await dispatcher.run_once()
     assert sink.posted == []
     assert (await queue.depth())["dead"] == 1
+
+
+async def test_pacing_waits_never_use_up_the_tries(redis_client: Any) -> None:
+    queue = AlertQueue(redis_client)
+    pacing = [RetryLater("pacing", retry_after=0, counts=False)] * 20
+    sink = RecordingSink(failures={"C1": list(pacing)})
+    dispatcher = Dispatcher(queue, {"test": sink}, max_deliveries=3, retry_idle_ms=0)
+    await queue.enqueue(make_alert("a1"))
+    for _ in range(25):
+        await dispatcher.run_once()
+    assert sink.posted == [("a1", None)]
+    assert (await queue.depth())["dead"] == 0
+
+
+async def test_two_dispatchers_with_a_slow_sink_post_once(redis_client: Any) -> None:
+    import asyncio
+
+    @dataclass
+    class SlowSink(RecordingSink):
+        async def deliver(self, alert: Alert, parent: str | None) -> str:
+            await asyncio.sleep(0.2)
+            return await RecordingSink.deliver(self, alert, parent)
+
+    sink = SlowSink()
+    first = Dispatcher(AlertQueue(redis_client), {"test": sink}, "a", retry_idle_ms=0)
+    second = Dispatcher(AlertQueue(redis_client), {"test": sink}, "b", retry_idle_ms=0)
+    queue = AlertQueue(redis_client)
+    for n in range(3):
+        await queue.enqueue(make_alert(f"x{n}", channel=f"C{n}"))
+
+    async def rounds(d: Dispatcher) -> None:
+        for _ in range(6):
+            await d.run_once()
+
+    await asyncio.gather(rounds(first), rounds(second))
+    assert sorted(a for a, _ in sink.posted) == ["x0", "x1", "x2"]
+
+
+async def test_a_followup_waits_for_its_parent_then_goes_into_its_thread(
+    redis_client: Any,
+) -> None:
+    queue = AlertQueue(redis_client)
+    sink = RecordingSink(failures={"C1": [RetryLater("down", retry_after=0)]})
+    dispatcher = Dispatcher(queue, {"test": sink}, retry_idle_ms=0)
+    parent = make_alert("first")
+    child = replace(make_alert("second", kind=AlertKind.FOLLOWUP), extra={"parent_alert": "first"})
+    await queue.enqueue(parent)
+    await queue.enqueue(child)
+    await dispatcher.run_once()  # the parent fails once; the follow-up must not go first
+    assert sink.posted == []
+    for _ in range(3):
+        await dispatcher.run_once()
+    assert sink.posted == [("first", None), ("second", "msg-1")]

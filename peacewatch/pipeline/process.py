@@ -205,6 +205,7 @@ class Pipeline:
         severity = severity_of(article, len(story.outlets), floor)
         this_alert = alert_id(team_id, destination, article.id)
         kind = AlertKind.NEW
+        parent_alert = ""
         sources = [self._source(article)]
         # Digest rules collect stories for later; they never make a thread to follow up in.
         if any(spec.digest == "none" for _, spec in items):
@@ -215,6 +216,7 @@ class Pipeline:
             if not first:
                 owner, _, level = (await self._redis.get(claim_key) or "").partition(" ")
                 first = owner == this_alert  # the same article again, after a failure
+                parent_alert = owner
                 previous = Severity(level) if level in Severity._value2member_map_ else None
             if not first:
                 if story.duplicate_of is not None and article.source in story.outlets[:-1]:
@@ -232,6 +234,8 @@ class Pipeline:
         sources = [self._source(a) for a in earlier] + sources
         rules = [m.rule_id for m, _ in items]
         extra = {"rules": ",".join(rules)} if len(rules) > 1 else {}
+        if kind is AlertKind.FOLLOWUP and parent_alert:
+            extra["parent_alert"] = parent_alert  # the dispatcher posts it after its parent
         if kind is AlertKind.FOLLOWUP:
             # a follow-up says what the new outlet adds; its own summary only if nothing is new
             if adds := what_it_adds(article, earlier):

@@ -14,13 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from peacewatch.errors import PermanentDelivery, RetryLater
-from peacewatch.models import AlertKind
+from peacewatch.models import Alert, AlertKind
 from peacewatch.services.sinks import Sink
 from peacewatch.store.alert_queue import AlertQueue, QueuedAlert
 
 log = logging.getLogger(__name__)
 
 DELIVERED_TTL = 30 * 86400
+SENDING_LOCK_MS = 120_000
+"""Longer than any sink takes to post (each has its own deadline well under this)."""
+PARENT_WAIT_ROUNDS = 6
+"""Rounds a follow-up waits for its story's first alert before it is posted on its own."""
 
 
 @dataclass(slots=True)
@@ -109,15 +113,35 @@ class Dispatcher:
         parent = None
         if alert.kind is AlertKind.FOLLOWUP:
             parent = await self._queue.thread_ref(alert.team_id, destination, alert.story_id)
+            if parent is None and await self._parent_pending(alert, item):
+                return  # its story's first alert is not out yet: post it after, in its thread
+        if not await self._queue.lock_sending(alert.alert_id, self._consumer, SENDING_LOCK_MS):
+            return  # another dispatcher is posting it right now
+        try:
+            await self._deliver(item, alert, sink, destination, parent)
+        finally:
+            await self._queue.unlock_sending(alert.alert_id)
+
+    async def _parent_pending(self, alert: Alert, item: QueuedAlert) -> bool:
+        """Whether a follow-up should wait for its parent (bounded: after a few rounds it is
+        posted on its own rather than never)."""
+        parent_alert = alert.extra.get("parent_alert", "")
+        if not parent_alert or await self._queue.delivered_ref(parent_alert) is not None:
+            return False
+        waited = await self._queue.waited(item.message_id)
+        return waited <= PARENT_WAIT_ROUNDS
+
+    async def _deliver(
+        self, item: QueuedAlert, alert: Alert, sink: Sink, destination: str, parent: str | None
+    ) -> None:
         try:
             ref = await sink.deliver(alert, parent)
         except RetryLater as exc:
             self._blocked_until[destination] = self._clock() + exc.retry_after
-            await self._queue.record_failure(destination, str(exc))
-            self.stats.retried += 1
-            if item.deliveries >= self._max_deliveries:
-                await self._queue.dead_letter(item, f"gave up after {item.deliveries} tries: {exc}")
-                self.stats.dead += 1
+            if exc.counts:
+                await self._queue.record_failure(destination, str(exc))
+                self.stats.retried += 1
+                await self._give_up_after(item, str(exc))
             return
         except PermanentDelivery as exc:
             await self._queue.record_failure(destination, str(exc))
@@ -128,6 +152,7 @@ class Dispatcher:
             log.exception("sink %s failed on alert %s", sink.platform, alert.alert_id)
             await self._queue.record_failure(destination, f"{type(exc).__name__}: {exc}")
             self.stats.retried += 1
+            await self._give_up_after(item, f"{type(exc).__name__}: {exc}")
             return
         await self._queue.mark_delivered(alert.alert_id, ref, DELIVERED_TTL)
         if alert.kind is AlertKind.NEW or parent is None:
@@ -137,3 +162,10 @@ class Dispatcher:
         await self._queue.ack(item.message_id)
         await self._queue.clear_failure(destination)
         self.stats.delivered += 1
+
+    async def _give_up_after(self, item: QueuedAlert, reason: str) -> None:
+        """Count a failed attempt; past the limit the entry goes to the dead letters."""
+        attempts = await self._queue.failed_attempt(item.message_id)
+        if attempts >= self._max_deliveries:
+            await self._queue.dead_letter(item, f"gave up after {attempts} tries: {reason}")
+            self.stats.dead += 1

@@ -30,6 +30,7 @@ class AlertQueue:
         self._max_len = max_len
         self._stream = keys.alert_stream()
         self._group_ready = False
+        self._claim_cursor = "0-0"
 
     async def ensure_group(self) -> None:
         if self._group_ready:
@@ -77,8 +78,15 @@ class AlertQueue:
         for a retry), now owned by ``consumer``."""
         await self.ensure_group()
         reply = await self._redis.xautoclaim(
-            self._stream, GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+            self._stream,
+            GROUP,
+            consumer,
+            min_idle_time=min_idle_ms,
+            start_id=self._claim_cursor,
+            count=count,
         )
+        # go on from where this round stopped, so entries behind a blocked batch get their turn
+        self._claim_cursor = str(reply[0]) if reply and reply[0] else "0-0"
         entries = reply[1] if len(reply) > 1 else []
         if not entries:
             return []
@@ -93,7 +101,25 @@ class AlertQueue:
         ]
 
     async def ack(self, message_id: str) -> None:
-        await self._redis.xack(self._stream, GROUP, message_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self._stream, GROUP, message_id)
+            pipe.hdel(keys.delivery_attempts(), message_id, f"wait:{message_id}")
+            await pipe.execute()
+
+    async def failed_attempt(self, message_id: str) -> int:
+        """Count one failed delivery of an entry; returns how many it has had."""
+        return int(await self._redis.hincrby(keys.delivery_attempts(), message_id, 1))
+
+    async def waited(self, message_id: str) -> int:
+        """Count one round an entry was held back on purpose (not a failure)."""
+        return int(await self._redis.hincrby(keys.delivery_attempts(), f"wait:{message_id}", 1))
+
+    async def lock_sending(self, alert_id: str, owner: str, ms: int) -> bool:
+        """Only one dispatcher may post an alert at a time (two replicas, a slow sink)."""
+        return bool(await self._redis.set(keys.sending(alert_id), owner, nx=True, px=ms))
+
+    async def unlock_sending(self, alert_id: str) -> None:
+        await self._redis.delete(keys.sending(alert_id))
 
     async def dead_letter(self, item: QueuedAlert, reason: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -104,6 +130,7 @@ class AlertQueue:
                 approximate=True,
             )
             pipe.xack(self._stream, GROUP, item.message_id)
+            pipe.hdel(keys.delivery_attempts(), item.message_id, f"wait:{item.message_id}")
             await pipe.execute()
 
     async def delivered_ref(self, alert_id: str) -> str | None:

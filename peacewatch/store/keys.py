@@ -238,3 +238,13 @@ def digest_teams() -> str:
 def team_release_lock(team_id: str, what: str) -> str:
     """Short lock so that one replica at a time releases a team's held alerts."""
     return _k("team", team_id, "lock", what)
+
+
+def delivery_attempts() -> str:
+    """Hash stream message id -> failed delivery attempts (pacing waits do not count)."""
+    return _k("delivery", "attempts")
+
+
+def sending(alert_id: str) -> str:
+    """Short lock held while one dispatcher posts an alert, so two never post it at once."""
+    return _k("sending", alert_id)

@@ -52,7 +52,7 @@ class ChannelPacer:
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
         if wait > self.max_wait:
-            raise RetryLater(f"pacing channel {channel}", retry_after=wait)
+            raise RetryLater(f"pacing channel {channel}", retry_after=wait, counts=False)
         self._state[channel] = (tokens - 1.0, now)
         return wait
 
