@@ -36,6 +36,8 @@ from peacewatch.watchers.poller import Poller, PollPolicy
 from peacewatch.watchers.scheduler import FeedScheduler
 
 log = logging.getLogger(__name__)
+RETENTION = timedelta(days=90)
+"""How long alert history is kept for ``latest`` and ``digest``."""
 
 
 def entity_names() -> dict[str, str]:
@@ -139,9 +141,12 @@ class App:
         history past its retention (once a day)."""
         await self.quiet.release_due(self.queue)
         await build_due_digests(self.redis.client, self.queue, self.clock)
+        await self.sync_feeds()  # feeds added or removed from chat through another replica
         now = self.clock()
         if self.pruned_at is None or now - self.pruned_at >= timedelta(days=1):
             await HistoryIndex(self.redis.client, clock=self.clock).prune()
+            await self.articles.prune(now)
+            await self.teams.prune_alerts(now - RETENTION)
             self.pruned_at = now
 
     async def _housekeeping_loop(self, every: float = 60.0) -> None:

@@ -322,3 +322,27 @@ async def test_an_article_left_half_done_by_a_dead_process_is_handled_later(
         assert third.status == "not_modified"
     finally:
         await app.close()
+
+
+async def test_housekeeping_trims_indexes_past_the_retention(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    from peacewatch.store import keys
+
+    items = dated(SAMPLE_ITEMS[:2], NOW - timedelta(hours=1), timedelta(minutes=1))
+    server.set_feed("/feed.xml", rss(items))
+    clock = Clock(NOW)
+    app = await open_app(redis_url(redis_target), tmp_path, clock, io.StringIO())
+    try:
+        await app.teams.put_rule("t1", RULE)
+        await app.poller.poll(FeedSpec("f1", server.url("/feed.xml"), 600, "", "t1"))
+        await app.housekeeping()
+        assert await redis_client.zcard(keys.articles_by_time()) == 2
+        assert await redis_client.zcard(keys.team_alerts("t1")) == 2
+        clock.now = NOW + timedelta(days=91)
+        app.pruned_at = None
+        await app.housekeeping()
+        assert await redis_client.zcard(keys.articles_by_time()) == 0
+        assert await redis_client.zcard(keys.team_alerts("t1")) == 0
+    finally:
+        await app.close()

@@ -337,7 +337,7 @@ class RuleEngine:
         ctx = c.Context(scan, article, self._terms)
         entity_of = self._table.entity_of
         entities = tuple(sorted({entity_of[p] for p in scan.word_hits.keys() & entity_of.keys()}))
-        hits: dict[c.TermRef, tuple[Hit, ...]] = {}
+        hits: dict[tuple[c.TermRef, tuple[tuple[int, int], ...]], tuple[Hit, ...]] = {}
         matches = []
         for index in sorted(candidates):
             rule = self._rules[index]
@@ -356,7 +356,7 @@ class RuleEngine:
         body: NormText,
         fired: dict[c.TermRef, list[tuple[int, int]]],
         entities: tuple[str, ...],
-        cache: dict[c.TermRef, tuple[Hit, ...]],
+        cache: dict[tuple[c.TermRef, tuple[tuple[int, int], ...]], tuple[Hit, ...]],
     ) -> Match:
         hits: list[Hit] = []
         labels: list[str] = []
@@ -368,10 +368,11 @@ class RuleEngine:
                 continue
             reported.add(ref.tid)
             labels.append(ref.label)
-            found = cache.get(ref)
-            if found is None or len(found) != len(spans):
+            key = (ref, tuple(spans))  # NEAR keeps only the spans near the other term
+            found = cache.get(key)
+            if found is None:
                 found = tuple(self._hits(ref.label, spans, article, scan, title, body))
-                cache[ref] = found
+                cache[key] = found
             hits.extend(found)
         return Match(
             team_id=rule.team_id,

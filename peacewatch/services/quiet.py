@@ -132,10 +132,13 @@ class QuietHoursGate:
                 continue  # another replica is releasing this team
             try:
                 due = await self._redis.zrangebyscore(keys.quiet_held(team_id), "-inf", now)
-                for raw in due:
+                held = [(alert_from_json(raw), raw) for raw in due]
+                # in the order they were made, so a story's first alert goes before its follow-ups
+                held.sort(key=lambda pair: pair[0].created or datetime.min.replace(tzinfo=UTC))
+                for alert, raw in held:
                     # Queue first, then forget: a crash in between repeats an alert id, which
                     # the dispatcher drops, instead of losing the alert.
-                    await queue.enqueue(alert_from_json(raw))
+                    await queue.enqueue(alert)
                     await self._redis.zrem(keys.quiet_held(team_id), raw)
                     released += 1
                 if not await self._redis.exists(keys.quiet_held(team_id)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 
@@ -55,6 +55,11 @@ class ArticleStore:
             return []
         texts = await self._redis.mget([keys.article(a) for a in article_ids])
         return [article_from_json(t) for t in texts if t]
+
+    async def prune(self, now: datetime) -> int:
+        """Drop index entries of articles past the retention (their records have expired)."""
+        cutoff = now.timestamp() - self._ttl
+        return int(await self._redis.zremrangebyscore(keys.articles_by_time(), "-inf", cutoff))
 
     async def count(self) -> int:
         return int(await self._redis.zcard(keys.articles_by_time()))

@@ -139,6 +139,17 @@ class TeamStore:
             pipe.set(keys.alert_record(alert_id), alert_json, ex=90 * 86400)
             await pipe.execute()
 
+    async def prune_alerts(self, before: datetime) -> int:
+        """Drop every team's alert history older than ``before`` (their records expire)."""
+        removed = 0
+        for team_id in await self.teams():
+            removed += int(
+                await self._redis.zremrangebyscore(
+                    keys.team_alerts(team_id), "-inf", before.timestamp()
+                )
+            )
+        return removed
+
     async def recent_alerts(self, team_id: str, limit: int = 10) -> list[str]:
         ids = await self._redis.zrevrange(keys.team_alerts(team_id), 0, limit - 1)
         if not ids:
