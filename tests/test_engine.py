@@ -231,3 +231,16 @@ def test_two_names_of_one_entity_are_reported_once() -> None:
     engine = RuleEngine.compile([TeamRuleSet("t", [RuleSpec(id="r", query="ceasefire OR truce")])])
     (m,) = engine.match(article("Ceasefire talks resume"))
     assert m.matched == ("ceasefire",)
+
+
+def test_a_teams_own_entities_are_not_shown_to_other_teams() -> None:
+    falcon = Entity("falcon", "topic", ("Project Falcon",))
+    engine = RuleEngine.compile(
+        [
+            TeamRuleSet("a", [RuleSpec(id="r", query="Ukraine")], (falcon,)),
+            TeamRuleSet("b", [RuleSpec(id="r", query="Ukraine")]),
+        ]
+    )
+    found = {m.team_id: m.entities for m in engine.match(article("Project Falcon in Ukraine"))}
+    assert "falcon" in found["a"]
+    assert "falcon" not in found["b"]

@@ -108,6 +108,7 @@ class RuleEngine:
         self._always: list[int] = []
         self._rule_index: dict[tuple[str, str], int] = {}
         self._hit_counts: dict[tuple[int, bool], int] = {}
+        self._team_entity_of: dict[str, dict[int, str]] = {}
         self._articles_seen = 0
         self._next_reindex = 256
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
@@ -128,8 +129,10 @@ class RuleEngine:
             engine._entity_names(entity)
         for team in teams:
             team_dict = engine.dictionary.extended(team.entities)
+            own = engine._team_entity_of.setdefault(team.team_id, {})
             for entity in team.entities:
-                engine._entity_names(entity)
+                for pattern in engine._entity_names(entity, shared=False):
+                    own.setdefault(pattern, entity.id)
             for spec in team.rules:
                 try:
                     engine._add_rule(team.team_id, spec, team_dict)
@@ -141,8 +144,11 @@ class RuleEngine:
             )
         return engine
 
-    def _entity_names(self, entity: Entity) -> frozenset[int]:
-        """The pattern indexes of every name of ``entity`` (computed once per entity)."""
+    def _entity_names(self, entity: Entity, shared: bool = True) -> frozenset[int]:
+        """The pattern indexes of every name of ``entity`` (computed once per entity).
+
+        Only shared (built-in) entities are reported in every team's matches; a team's own
+        entities are reported in that team's matches alone."""
         key = (entity.id, id(entity))
         found = self._entity_patterns.get(key)
         if found is None:
@@ -150,7 +156,8 @@ class RuleEngine:
             for name in entity.names:
                 for form in _forms(name):
                     index = self._table.add(form)
-                    self._table.entity_of.setdefault(index, entity.id)
+                    if shared:
+                        self._table.entity_of.setdefault(index, entity.id)
                     patterns.add(index)
             found = frozenset(patterns)
             self._entity_patterns[key] = found
@@ -338,13 +345,20 @@ class RuleEngine:
         entity_of = self._table.entity_of
         entities = tuple(sorted({entity_of[p] for p in scan.word_hits.keys() & entity_of.keys()}))
         hits: dict[tuple[c.TermRef, tuple[tuple[int, int], ...]], tuple[Hit, ...]] = {}
+        per_team: dict[str, tuple[str, ...]] = {}
         matches = []
         for index in sorted(candidates):
             rule = self._rules[index]
             if rule.check(ctx):
                 fired: dict[c.TermRef, list[tuple[int, int]]] = {}
                 c.fired(rule.node, ctx, fired)
-                matches.append(self._match(rule, article, scan, title, body, fired, entities, hits))
+                named = per_team.get(rule.team_id)
+                if named is None:
+                    own = self._team_entity_of.get(rule.team_id, {})
+                    extra = {own[p] for p in scan.word_hits.keys() & own.keys()}
+                    named = tuple(sorted(set(entities) | extra)) if extra else entities
+                    per_team[rule.team_id] = named
+                matches.append(self._match(rule, article, scan, title, body, fired, named, hits))
         return matches
 
     def _match(
