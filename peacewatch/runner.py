@@ -53,7 +53,8 @@ def _chat_adapters(settings: Settings, app: App, http: HttpServer) -> list[Adapt
         discord = DiscordAdapter(settings, app.commands)
         app.dispatcher.add_sink(discord.sink)
         app.dispatcher.add_sink(discord.webhook_sink)
-        app.commands.destination_checks["discordhook"] = discord.validate_webhook
+        app.commands.destination_checks["discordhook"] = discord.check_webhook
+        app.commands.destination_checks["discord"] = discord.check_channel
         adapters.append(discord)
     return adapters
 

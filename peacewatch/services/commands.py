@@ -69,6 +69,9 @@ NOT_ADMIN = "Only workspace admins and this team's peacewatch admins can change 
 NOT_ADMIN += "mutes, subscriptions and settings."
 NOT_ADMIN_HINT = f"Ask an admin to run it, or to add you with {CMD} admins add @you."
 
+_OWN_PLATFORMS = {"slack": ("slack",), "discord": ("discord", "discordhook")}
+"""Where a chat team's rules may post: its own platform's channels."""
+
 HELP: tuple[tuple[str, str], ...] = (
     ("latest [n]", "latest 5 — the team's newest alerts"),
     ("search QUERY [--since 7d]", 'search Witkoff AND (Donbas OR "security guarantees")'),
@@ -165,15 +168,19 @@ class CommandService:
         self._queue = AlertQueue(redis)
         self._history = history or HistoryIndex(redis, clock=clock)
         self._news_search_url = news_search_url
-        self.destination_checks: dict[str, Callable[[str], Awaitable[str | None]]] = {}
+        self.destination_checks: dict[str, Callable[[str, Caller], Awaitable[str | None]]] = {}
         """Per platform, a check of a new destination (the Discord adapter checks webhooks)."""
 
-    async def _check_destination(self, destination: str) -> str | None:
-        """What is wrong with a destination, by its platform's own check (webhooks are
-        fetched once), or None."""
+    async def _check_destination(self, destination: str, caller: Caller) -> str | None:
+        """What is wrong with a destination for this caller's team, or None: a team posts to
+        its own platform only, and the platform's check (a Discord channel must be in the
+        caller's server; a webhook must exist) has the last word."""
         platform, _, target = destination.partition(":")
+        allowed = _OWN_PLATFORMS.get(caller.platform)
+        if allowed is not None and platform not in allowed:
+            return f"A {caller.platform} team's rules can post to {' or '.join(allowed)} only."
         check = self.destination_checks.get(platform)
-        return await check(target) if check is not None else None
+        return await check(target, caller) if check is not None else None
 
     async def close(self) -> None:
         """Close the fetcher if this service made it."""
@@ -483,7 +490,7 @@ class CommandService:
         if not query:
             return Reply.fail("The rule needs a query.", hint=example)
         destination = p.parse_channel(channel, caller.platform) if channel else caller.channel
-        if (invalid := await self._check_destination(destination)) is not None:
+        if (invalid := await self._check_destination(destination, caller)) is not None:
             return Reply.fail(invalid, hint=example)
         entities = await self._entities(caller.team_id)
         try:
@@ -613,7 +620,7 @@ class CommandService:
         if (refused := await self._refuse(caller)) is not None:
             return refused
         destination = p.parse_channel(channel, caller.platform)
-        if (invalid := await self._check_destination(destination)) is not None:
+        if (invalid := await self._check_destination(destination, caller)) is not None:
             return Reply.fail(invalid, hint=f"{CMD} subscribe {rule_id} <#C0123ABCD>")
         rule = await self._teams.subscribe(caller.team_id, rule_id, destination)
         if rule is None:

@@ -130,6 +130,7 @@ class FakeDiscord:
         r.add_get(f"{API}/oauth2/applications/@me", self._application)
         r.add_get(f"{API}/gateway/bot", self._gateway_bot)
         r.add_get("/gateway", self._gateway)
+        r.add_get(f"{API}/channels/{{channel}}", self._get_channel)
         r.add_post(f"{API}/channels/{{channel}}/messages", self._create_message)
         r.add_get(f"{API}/channels/{{channel}}/messages/{{message}}", self._get_message)
         r.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self._edit_message)
@@ -292,6 +293,11 @@ class FakeDiscord:
                 "flags": 0,
             }
         )
+
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        channel_id = int(request.match_info["channel"])
+        refused = self._channel_check(request, channel_id)
+        return refused or self._ok(self.channels[channel_id])
 
     async def _create_message(self, request: web.Request) -> web.Response:
         channel_id = int(request.match_info["channel"])

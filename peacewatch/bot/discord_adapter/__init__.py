@@ -7,6 +7,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+import discord
+
 from peacewatch.bot.discord_adapter.client import (
     PeacewatchClient,
     api_base,
@@ -20,11 +22,12 @@ from peacewatch.bot.discord_adapter.webhook import (
     parse_webhook_url,
     validate_webhook,
 )
-from peacewatch.errors import ConfigError, PermanentDelivery, RetryLater
+from peacewatch.errors import ConfigError, DeliveryError, PermanentDelivery, RetryLater
 from peacewatch.services.sinks import Sink
 from peacewatch.settings import Settings
 
 if TYPE_CHECKING:
+    from peacewatch.bot.replies import Caller
     from peacewatch.services.commands import CommandService
 
 __all__ = [
@@ -74,6 +77,32 @@ class DiscordAdapter:
     async def validate_webhook(self, url: str) -> str | None:
         """None when ``url`` is a webhook Discord knows, else what is wrong with it."""
         return await self._webhook_sink.validate(url)
+
+    async def check_webhook(self, url: str, caller: Caller) -> str | None:
+        """The command service's check of a new ``discordhook:`` destination."""
+        return await self.validate_webhook(url)
+
+    async def check_channel(self, channel_id: str, caller: Caller) -> str | None:
+        """None when ``channel_id`` is a channel of the caller's own server that the bot can
+        see; else what is wrong (one bot serves many servers: a rule must never post into
+        another server's channel)."""
+        guild = caller.team_id.removeprefix("discord:")
+        if self._token is None:
+            return "DISCORD_TOKEN is not set, so Discord channels cannot be checked."
+        try:
+            await self._client.ensure_login(self._token)
+            data = await self._client.http.get_channel(int(channel_id))
+        except DeliveryError as exc:
+            return f"Discord could not be reached to check the channel: {exc}"
+        except (ValueError, discord.NotFound):
+            return f"Discord has no channel {channel_id} that the bot can see."
+        except discord.Forbidden:
+            return f"The bot may not see channel {channel_id}; invite it there first."
+        except discord.HTTPException as exc:
+            return f"Discord could not check channel {channel_id}: {exc.status}"
+        if str(data.get("guild_id")) != guild:
+            return f"Channel {channel_id} is not in this server."
+        return None
 
     async def start(self) -> None:
         """Log in, then keep a gateway connection (for commands and buttons) in the background.
