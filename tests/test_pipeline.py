@@ -346,3 +346,41 @@ async def test_housekeeping_trims_indexes_past_the_retention(
         assert await redis_client.zcard(keys.team_alerts("t1")) == 0
     finally:
         await app.close()
+
+
+async def test_min_sources_alert_fires_when_a_second_outlet_joins_the_story(
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    first = {
+        "title": "Witkoff and Kushner Meet With Putin to Discuss Trump's Ukraine Peace Plan",
+        "summary": "Trump's special envoy and son-in-law are expected to personally seek "
+        "Putin's buy-in on the White House's peace framework in Donbas talks.",
+        "link": "https://www.themoscowtimes.com/2025/12/02/a91303",
+        "published": NOW - timedelta(hours=2),
+    }
+    second = {  # the same event; it does not name Donbas, so it does not match the rule itself
+        "title": "Witkoff and Kushner meet Putin in Moscow to discuss Trump's Ukraine peace plan",
+        "summary": "Trump's special envoy and son-in-law sought Putin's buy-in on the peace "
+        "framework, the Kremlin said.",
+        "link": "https://www.bbc.com/news/articles/c0example",
+        "published": NOW - timedelta(hours=1),
+    }
+    server.set_feed("/mt.xml", rss([first]))
+    server.set_feed("/bbc.xml", rss([second]))
+    out = io.StringIO()
+    app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), out)
+    try:
+        rule = RuleSpec(
+            id="donbas", query="Witkoff AND Donbas", channels=["console:desk"], min_sources=2
+        )
+        await app.teams.put_rule("t1", rule)
+        one = await app.poller.poll(FeedSpec("mt", server.url("/mt.xml"), 600, "MT", "t1"))
+        await app.dispatcher.drain()
+        assert one.alerts == 0 and headlines(out) == []  # one outlet: the rule waits
+        two = await app.poller.poll(FeedSpec("bbc", server.url("/bbc.xml"), 600, "BBC", "t1"))
+        await app.dispatcher.drain()
+        assert two.alerts == 1
+        assert headlines(out) == [first["title"]]
+        assert "Reported by 2 outlets: MT, BBC" in out.getvalue()
+    finally:
+        await app.close()

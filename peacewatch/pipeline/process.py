@@ -141,7 +141,7 @@ class Pipeline:
         engine = await self._engines.engine()
         matches = engine.match(article)
         result = IngestResult(new=True, story=story, matches=matches)
-        if not alerts_enabled or not matches:
+        if not alerts_enabled:
             return result
         now = self._clock()
         grouped: dict[tuple[str, Destination], list[tuple[Match, RuleSpec]]] = {}
@@ -155,15 +155,65 @@ class Pipeline:
             if mutes[match.team_id].get(match.rule_id, 0.0) > now.timestamp():
                 continue
             if len(story.outlets) < spec.min_sources:
-                await self._redis.sadd(
-                    keys.story_pending(match.team_id, match.rule_id, story.story_id), article.id
-                )
-                await self._redis.expire(
-                    keys.story_pending(match.team_id, match.rule_id, story.story_id), STORY_TTL
-                )
+                await self._wait_for_sources(match, story)
                 continue
+            await self._redis.srem(
+                keys.story_waiting_rules(story.story_id), f"{match.team_id} {match.rule_id}"
+            )
             for destination in spec.destinations():
                 grouped.setdefault((match.team_id, destination), []).append((match, spec))
+        await self._queue_alerts(grouped, article, story, now, result)
+        await self._release_waiting(engine, article, story, now, result)
+        return result
+
+    async def _wait_for_sources(self, match: Match, story: StoryAssignment) -> None:
+        """Keep a match until its story has the rule's ``min_sources`` outlets."""
+        pending = keys.story_pending(match.team_id, match.rule_id, story.story_id)
+        waiting = keys.story_waiting_rules(story.story_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(pending, match.article_id)
+            pipe.expire(pending, STORY_TTL)
+            pipe.sadd(waiting, f"{match.team_id} {match.rule_id}")
+            pipe.expire(waiting, STORY_TTL)
+            await pipe.execute()
+
+    async def _release_waiting(
+        self,
+        engine: RuleEngine,
+        article: Article,
+        story: StoryAssignment,
+        now: datetime,
+        result: IngestResult,
+    ) -> None:
+        """A new outlet in a story may bring a waiting rule to its ``min_sources``, even when
+        the new article does not itself match that rule: alert with the rule's own article."""
+        if story.size < 2:
+            return
+        waiting = await self._redis.smembers(keys.story_waiting_rules(story.story_id))
+        for entry in sorted(waiting):
+            team_id, _, rule_id = entry.partition(" ")
+            spec = engine.rule_spec(team_id, rule_id)
+            if spec is None or len(story.outlets) < spec.min_sources:
+                continue
+            ids = await self._redis.smembers(keys.story_pending(team_id, rule_id, story.story_id))
+            held = await self._articles.get_many(sorted(ids))
+            await self._redis.srem(keys.story_waiting_rules(story.story_id), entry)
+            for earlier in sorted(held, key=lambda a: a.published, reverse=True):
+                found = [m for m in engine.match(earlier) if (m.team_id, m.rule_id) == (
+                    team_id, rule_id)]  # fmt: skip
+                if found:
+                    grouped = {(team_id, d): [(found[0], spec)] for d in spec.destinations()}
+                    await self._queue_alerts(grouped, earlier, story, now, result)
+                    break
+
+    async def _queue_alerts(
+        self,
+        grouped: dict[tuple[str, Destination], list[tuple[Match, RuleSpec]]],
+        article: Article,
+        story: StoryAssignment,
+        now: datetime,
+        result: IngestResult,
+    ) -> None:
         for (team_id, destination), items in grouped.items():
             if await self._redis.exists(
                 keys.story_muted(team_id, str(destination), story.story_id)
@@ -176,7 +226,6 @@ class Pipeline:
             result.alerts.append(alert)
             if await self._admitted(alert, items[0][1]):
                 await self._queue.enqueue(alert)
-        return result
 
     async def _admitted(self, alert: Alert, rule: RuleSpec) -> bool:
         for gate in self.gates:

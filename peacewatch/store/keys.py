@@ -248,3 +248,8 @@ def delivery_attempts() -> str:
 def sending(alert_id: str) -> str:
     """Short lock held while one dispatcher posts an alert, so two never post it at once."""
     return _k("sending", alert_id)
+
+
+def story_waiting_rules(story_id: str) -> str:
+    """Set of "team rule" pairs whose match in this story waits for ``min_sources`` outlets."""
+    return _k("waiting", story_id)
