@@ -43,8 +43,9 @@ MAX_EARLIER = 20
 
 
 class EngineProvider:
-    """The current compiled engine; recompiled off the event loop when a team's rules change,
-    while the previous engine keeps matching."""
+    """The current compiled engine; recompiled in a worker thread when a team's rules change
+    (the event loop keeps serving commands meanwhile; ingests wait for it, so a change applies
+    from the next article on)."""
 
     def __init__(self, teams: TeamStore) -> None:
         self._teams = teams
