@@ -147,6 +147,7 @@ class App:
             await HistoryIndex(self.redis.client, clock=self.clock).prune()
             await self.articles.prune(now)
             await self.teams.prune_alerts(now - RETENTION)
+            await self.queue.trim(int(now.timestamp() * 1000))
             self.pruned_at = now
 
     async def _housekeeping_loop(self, every: float = 60.0) -> None:

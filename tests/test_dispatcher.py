@@ -204,3 +204,20 @@ async def test_a_followup_waits_for_its_parent_then_goes_into_its_thread(
     for _ in range(3):
         await dispatcher.run_once()
     assert sink.posted == [("first", None), ("second", "msg-1")]
+
+
+async def test_trimming_keeps_every_alert_still_waiting(redis_client: Any) -> None:
+    import time
+
+    queue = AlertQueue(redis_client)
+    sink = RecordingSink(failures={"down": [RetryLater("outage", retry_after=3600)]})
+    dispatcher = Dispatcher(queue, {"test": sink})
+    await queue.enqueue(make_alert("sent"))
+    await queue.enqueue(make_alert("waiting", channel="down"))
+    await dispatcher.run_once()
+    assert (await queue.depth())["pending"] == 1
+    later = int(time.time() * 1000) + 8 * 86_400_000  # a week past both
+    await queue.trim(later)
+    depth = await queue.depth()
+    # the delivered alert is gone; the one waiting out the outage is kept
+    assert depth["pending"] == 1 and depth["stream"] == 1

@@ -25,9 +25,8 @@ class QueuedAlert:
 
 
 class AlertQueue:
-    def __init__(self, redis: aioredis.Redis, max_len: int = 100_000) -> None:
+    def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
-        self._max_len = max_len
         self._stream = keys.alert_stream()
         self._group_ready = False
         self._claim_cursor = "0-0"
@@ -43,10 +42,19 @@ class AlertQueue:
         self._group_ready = True
 
     async def enqueue(self, alert: Alert) -> str:
-        message_id: str = await self._redis.xadd(
-            self._stream, {"alert": alert_to_json(alert)}, maxlen=self._max_len, approximate=True
-        )
+        message_id: str = await self._redis.xadd(self._stream, {"alert": alert_to_json(alert)})
         return message_id
+
+    async def trim(self, now_ms: int, keep_ms: int = 7 * 86_400_000) -> int:
+        """Drop acknowledged entries older than ``keep_ms``; never one still pending (an alert
+        waiting out an outage is kept however long it waits)."""
+        await self.ensure_group()
+        cutoff = now_ms - keep_ms
+        pending = await self._redis.xpending(self._stream, GROUP)
+        oldest = pending.get("min") if pending and pending.get("pending") else None
+        if oldest:
+            cutoff = min(cutoff, int(str(oldest).split("-")[0]))
+        return int(await self._redis.xtrim(self._stream, minid=f"{cutoff}-0", approximate=False))
 
     def _decode(self, message_id: str, fields: dict[str, str], deliveries: int = 1) -> QueuedAlert:
         raw = fields.get("alert", "")
