@@ -49,12 +49,14 @@ class AlertQueue:
         """Drop acknowledged entries older than ``keep_ms``; never one still pending (an alert
         waiting out an outage is kept however long it waits)."""
         await self.ensure_group()
-        cutoff = now_ms - keep_ms
+        minid = (now_ms - keep_ms, 0)
         pending = await self._redis.xpending(self._stream, GROUP)
-        oldest = pending.get("min") if pending and pending.get("pending") else None
-        if oldest:
-            cutoff = min(cutoff, int(str(oldest).split("-")[0]))
-        return int(await self._redis.xtrim(self._stream, minid=f"{cutoff}-0", approximate=False))
+        if pending and pending.get("pending") and pending.get("min"):
+            millis, _, seq = str(pending["min"]).partition("-")
+            minid = min(minid, (int(millis), int(seq or 0)))
+        return int(
+            await self._redis.xtrim(self._stream, minid=f"{minid[0]}-{minid[1]}", approximate=False)
+        )
 
     def _decode(self, message_id: str, fields: dict[str, str], deliveries: int = 1) -> QueuedAlert:
         raw = fields.get("alert", "")
