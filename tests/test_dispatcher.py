@@ -221,3 +221,24 @@ async def test_trimming_keeps_every_alert_still_waiting(redis_client: Any) -> No
     depth = await queue.depth()
     # the delivered alert is gone; the one waiting out the outage is kept
     assert depth["pending"] == 1 and depth["stream"] == 1
+
+
+async def test_a_slow_channel_does_not_hold_up_the_others(redis_client: Any) -> None:
+    import asyncio
+
+    @dataclass
+    class PacedSink(RecordingSink):
+        async def deliver(self, alert: Alert, parent: str | None) -> str:
+            if alert.destination.target == "busy":
+                await asyncio.sleep(0.1)  # e.g. one message per second per channel
+            return await RecordingSink.deliver(self, alert, parent)
+
+    queue = AlertQueue(redis_client)
+    sink = PacedSink()
+    for n in range(4):
+        await queue.enqueue(make_alert(f"busy{n}", channel="busy"))
+    await queue.enqueue(make_alert("quiet", channel="C2"))
+    await Dispatcher(queue, {"test": sink}).run_once()
+    order = [a for a, _ in sink.posted]
+    assert order.index("quiet") == 0  # not after the four paced ones
+    assert [a for a in order if a.startswith("busy")] == ["busy0", "busy1", "busy2", "busy3"]

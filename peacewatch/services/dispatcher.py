@@ -65,9 +65,23 @@ class Dispatcher:
         if claim:
             items.extend(await self._queue.claim_stale(self._consumer, self._retry_idle_ms))
         items.extend(await self._queue.read(self._consumer, block_ms=block_ms))
+        # One destination after another in order, destinations side by side: a channel that
+        # is paced or slow never holds up the others.
+        lanes: dict[str, list[QueuedAlert]] = {}
         for item in items:
-            await self._handle(item)
+            lane = str(item.alert.destination) if item.alert is not None else ""
+            lanes.setdefault(lane, []).append(item)
+        await asyncio.gather(*(self._handle_lane(lane) for lane in lanes.values()))
         return len(items)
+
+    async def _handle_lane(self, items: list[QueuedAlert]) -> None:
+        for item in items:
+            try:
+                await self._handle(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis trouble on one entry: it stays pending and comes back
+                log.exception("handling alert entry %s failed", item.message_id)
 
     async def drain(self, rounds: int = 100) -> None:
         """Deliver until nothing new is queued (used by the demo and tests); bounded."""
