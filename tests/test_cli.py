@@ -169,3 +169,25 @@ def test_discord_sync_needs_a_token(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PEACEWATCH_DATA_DIR": str(tmp_path)}
     result = cli("discord", "sync", env=env)
     assert result.returncode == 2 and "DISCORD_TOKEN" in result.stderr
+
+
+def test_rules_check_columns_count_yaml_escapes_and_block_scalars(tmp_path: Path) -> None:
+    rules = tmp_path / "r.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - id: a\n"
+        "    query: 'Putin''s AND (Donbas'\n"
+        "  - id: b\n"
+        '    query: "\\"Witkoff\\" AND (Donbas"\n'
+        "  - id: c\n"
+        "    query: >-\n"
+        "      Witkoff AND (Donbas\n"
+    )
+    result = cli("rules", "check", str(rules))
+    lines = result.stdout.splitlines()
+    source = rules.read_text().splitlines()
+    for text in lines:
+        _path, line, col, _message = text.split(":", 3)
+        row = source[int(line) - 1]
+        assert row[int(col) - 2 : int(col) - 1] == "s", (text, row)  # just after 'Donbas'
+    assert [t.split(":")[1] for t in lines] == ["3", "5", "8"]

@@ -116,11 +116,38 @@ def _where(node: yaml.Node | None) -> tuple[int, int]:
 def query_position(node: yaml.Node | None, error: QuerySyntaxError) -> tuple[int, int]:
     """The file position of a query error: the query scalar's position plus the error column."""
     line, column = _where(node)
-    if isinstance(node, yaml.ScalarNode) and node.style in (None, "", "'", '"'):
-        quote = 1 if node.style in ("'", '"') else 0
-        if node.start_mark.line == node.end_mark.line:
-            return line, column + quote + error.column - 1
-    return line, column
+    if not isinstance(node, yaml.ScalarNode):
+        return line, column
+    source = node.start_mark.buffer or ""
+    raw = source[node.start_mark.index : node.end_mark.index]
+    if node.style in ("|", ">"):
+        # the query starts on the line after the indicator, at the block's indentation
+        lines = raw.split("\n")[1:]
+        first = next((text for text in lines if text.strip()), "")
+        indent = len(first) - len(first.lstrip(" "))
+        offset = error.column - 1 if error.column - 1 <= len(first.strip()) else 0
+        return line + 1 + lines.index(first), indent + 1 + offset
+    if node.start_mark.line != node.end_mark.line:
+        return line, column
+    if node.style not in ("'", '"'):
+        return line, column + error.column - 1
+    return line, column + 1 + _raw_offset(raw[1:-1], node.style, error.column - 1)
+
+
+def _raw_offset(raw: str, style: str, wanted: int) -> int:
+    """Where the ``wanted``-th character of a quoted scalar's value stands in its source text
+    (``''`` in single quotes and backslash escapes in double quotes are one character each)."""
+    position = index = 0
+    while position < len(raw) and index < wanted:
+        if style == "'" and raw.startswith("''", position):
+            position += 2
+        elif style == '"' and raw[position] == "\\":
+            code = raw[position + 1 : position + 2]
+            position += {"x": 4, "u": 6, "U": 10}.get(code, 2)
+        else:
+            position += 1
+        index += 1
+    return position
 
 
 QueryCheck = Callable[[RuleSpec, RulesFile], None]
