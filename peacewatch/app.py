@@ -28,6 +28,7 @@ from peacewatch.store.articles import ArticleStore
 from peacewatch.store.embedded import RedisHandle, connect
 from peacewatch.store.feeds import FeedStore
 from peacewatch.store.history import HistoryIndex
+from peacewatch.store.ratelimit import SendRates
 from peacewatch.store.teams import TeamStore
 from peacewatch.watchers.fetch import Fetcher, FetchLimits
 from peacewatch.watchers.guard import GuardPolicy
@@ -108,7 +109,10 @@ class App:
         parser = FeedParserPool()
         poller = Poller(fetcher, parser, feeds, pipeline, poll_policy or PollPolicy(), clock)
         dispatcher = Dispatcher(
-            queue, {s.platform: s for s in sinks or []}, f"{socket.gethostname()}-{os.getpid()}"
+            queue,
+            {s.platform: s for s in sinks or []},
+            f"{socket.gethostname()}-{os.getpid()}",
+            rates=SendRates(redis),
         )
         scheduler = FeedScheduler(poller, feeds)
         opened: list[App] = []

@@ -242,3 +242,37 @@ async def test_a_slow_channel_does_not_hold_up_the_others(redis_client: Any) -> 
     order = [a for a, _ in sink.posted]
     assert order.index("quiet") == 0  # not after the four paced ones
     assert [a for a in order if a.startswith("busy")] == ["busy0", "busy1", "busy2", "busy3"]
+
+
+async def test_send_rate_per_channel_is_shared_by_replicas(redis_client: Any) -> None:
+    import asyncio
+    import time
+
+    from peacewatch.store.ratelimit import Rate, SendRates
+
+    stamps: list[float] = []
+
+    @dataclass
+    class StampSink(RecordingSink):
+        async def deliver(self, alert: Alert, parent: str | None) -> str:
+            stamps.append(time.monotonic())
+            return await RecordingSink.deliver(self, alert, parent)
+
+    sink = StampSink()
+    rates = {"test": Rate(per_second=5.0, burst=1)}
+    one = Dispatcher(AlertQueue(redis_client), {"test": sink}, "a",
+                     rates=SendRates(redis_client, rates))  # fmt: skip
+    two = Dispatcher(AlertQueue(redis_client), {"test": sink}, "b",
+                     rates=SendRates(redis_client, rates))  # fmt: skip
+    queue = AlertQueue(redis_client)
+    # each replica takes two of the four alerts; together they must keep to 5 a second
+    for n in range(2):
+        await queue.enqueue(make_alert(f"a{n}"))
+    first = asyncio.create_task(one.run_once(claim=False))
+    await asyncio.sleep(0.05)
+    for n in range(2, 4):
+        await queue.enqueue(make_alert(f"a{n}"))
+    await asyncio.gather(first, two.run_once(claim=False))
+    assert sorted(a for a, _ in sink.posted) == ["a0", "a1", "a2", "a3"]
+    gaps = [b - a for a, b in zip(sorted(stamps), sorted(stamps)[1:], strict=False)]
+    assert min(gaps) >= 0.15  # 5 per second, burst 1: about 0.2 s apart, whoever sends

@@ -17,12 +17,15 @@ from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind
 from peacewatch.services.sinks import Sink
 from peacewatch.store.alert_queue import AlertQueue, QueuedAlert
+from peacewatch.store.ratelimit import SendRates
 
 log = logging.getLogger(__name__)
 
 DELIVERED_TTL = 30 * 86400
 SENDING_LOCK_MS = 120_000
 """Longer than any sink takes to post (each has its own deadline well under this)."""
+MAX_RATE_WAIT = 5.0
+"""Longest wait for a send slot inside one round; a longer one leaves the entry pending."""
 PARENT_WAIT_ROUNDS = 6
 """Rounds a follow-up waits for its story's first alert before it is posted on its own."""
 
@@ -44,7 +47,9 @@ class Dispatcher:
         max_deliveries: int = 8,
         retry_idle_ms: int = 5_000,
         clock: Callable[[], float] = time.monotonic,
+        rates: SendRates | None = None,
     ) -> None:
+        self._rates = rates
         self._queue = queue
         self._sinks = dict(sinks)
         self._consumer = consumer
@@ -54,6 +59,22 @@ class Dispatcher:
         self._blocked_until: dict[str, float] = {}
         self.stats = DispatchStats()
         self._stopping = asyncio.Event()
+
+    async def _slot(self, item: QueuedAlert) -> bool:
+        """Wait for the destination's send rate (shared by all replicas in Redis); False when
+        the wait is long, so the entries stay pending and come back later."""
+        if self._rates is None or item.alert is None:
+            return True
+        destination = str(item.alert.destination)
+        for _ in range(3):
+            wait = await self._rates.take(destination)
+            if wait <= 0:
+                return True
+            if wait > MAX_RATE_WAIT:
+                self._blocked_until[destination] = self._clock() + wait
+                return False
+            await asyncio.sleep(wait)
+        return False
 
     def add_sink(self, sink: Sink) -> None:
         self._sinks[sink.platform] = sink
@@ -77,6 +98,8 @@ class Dispatcher:
     async def _handle_lane(self, items: list[QueuedAlert]) -> None:
         for item in items:
             try:
+                if not await self._slot(item):
+                    return  # the destination is busy for a while: the rest waits its turn
                 await self._handle(item)
             except asyncio.CancelledError:
                 raise
