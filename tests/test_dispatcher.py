@@ -274,5 +274,6 @@ async def test_send_rate_per_channel_is_shared_by_replicas(redis_client: Any) ->
         await queue.enqueue(make_alert(f"a{n}"))
     await asyncio.gather(first, two.run_once(claim=False))
     assert sorted(a for a, _ in sink.posted) == ["a0", "a1", "a2", "a3"]
-    gaps = [b - a for a, b in zip(sorted(stamps), sorted(stamps)[1:], strict=False)]
-    assert min(gaps) >= 0.15  # 5 per second, burst 1: about 0.2 s apart, whoever sends
+    # 5 per second, burst 1: four sends take at least 0.6 s, whichever replica sends them
+    # (without the shared bucket they go out within milliseconds)
+    assert max(stamps) - min(stamps) >= 0.45

@@ -23,13 +23,16 @@ from peacewatch.rules import query as q
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
 from peacewatch.rules.morph import surface_forms
 from peacewatch.rules.rulefile import RuleSpec
-from peacewatch.rules.textnorm import NormText, ends_word, normalise, normalise_pattern, starts_word
+from peacewatch.rules.textnorm import NormText, normalise, normalise_pattern
 
 _FIELD_SEPARATOR = " \x00 "
 _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENTITY_FIELDS = ("actor", "place", "topic")
-_BREAKS = frozenset(' \t\n.,;:!?()[]{}"/\x00|<>«»')
+# A word as readers see it: letters, digits and combining marks, with inner apostrophes
+# (o'brien, перемир'я) but not the English possessive, which ends the word (Zelensky's).
+_W = r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489])"
+_WHOLE_WORD = re.compile(rf"{_W}+(?:'(?!s(?!{_W})){_W}+)*")
 # Polish case endings, German and Swedish genitive and definite endings.
 _INFLECTIONS = frozenset(
     {"a", "u", "e", "y", "i", "ą", "ę", "em", "om", "ie", "ym", "owi", "ego", "emu", "ach"}
@@ -291,18 +294,20 @@ class RuleEngine:
         words: dict[int, list[tuple[int, int]]] = {}
         prefixes: dict[int, list[tuple[int, int]]] = {}
         if self._automaton is not None:
-            size = len(text)
+            # where words start and end, found once by the regex engine, so each raw hit of the
+            # automaton costs two set look-ups
+            starts: set[int] = set()
+            ends: set[int] = set()
+            for found in _WHOLE_WORD.finditer(text):
+                starts.add(found.start())
+                ends.add(found.end())
             for pattern, start, end in self._automaton.find_matches_as_indexes(
                 text, overlapping=True
             ):
-                # the common cases inline (space or punctuation, a letter), the rest in textnorm
-                before = text[start - 1] if start else " "
-                if before not in _BREAKS and (before.isalnum() or not starts_word(text, start)):
-                    continue
-                prefixes.setdefault(pattern, []).append((start, end))
-                after = text[end] if end < size else " "
-                if after in _BREAKS or (not after.isalnum() and ends_word(text, end)):
-                    words.setdefault(pattern, []).append((start, end))
+                if start in starts:
+                    prefixes.setdefault(pattern, []).append((start, end))
+                    if end in ends:
+                        words.setdefault(pattern, []).append((start, end))
         scan = c.Scan(
             text, len(title.text), len(title.text) + len(_FIELD_SEPARATOR), words, prefixes
         )

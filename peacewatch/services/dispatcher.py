@@ -66,15 +66,16 @@ class Dispatcher:
         if self._rates is None or item.alert is None:
             return True
         destination = str(item.alert.destination)
-        for _ in range(3):
+        waited = 0.0
+        while True:  # bounded: every round waits, and the waits add up to MAX_RATE_WAIT at most
             wait = await self._rates.take(destination)
             if wait <= 0:
                 return True
-            if wait > MAX_RATE_WAIT:
+            if waited + wait > MAX_RATE_WAIT:
                 self._blocked_until[destination] = self._clock() + wait
                 return False
             await asyncio.sleep(wait)
-        return False
+            waited += wait
 
     def add_sink(self, sink: Sink) -> None:
         self._sinks[sink.platform] = sink
