@@ -191,3 +191,17 @@ def test_rules_check_columns_count_yaml_escapes_and_block_scalars(tmp_path: Path
         row = source[int(line) - 1]
         assert row[int(col) - 2 : int(col) - 1] == "s", (text, row)  # just after 'Donbas'
     assert [t.split(":")[1] for t in lines] == ["3", "5", "8"]
+
+
+def test_status_reports_the_deployment(tmp_path: Path) -> None:
+    import os
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    env = {**os.environ, "PEACEWATCH_DATA_DIR": str(tmp_path / "data")}
+    env.pop("REDIS_URL", None)
+    assert cli("rules", "import", str(rules), "--team", "slack:T1", env=env).returncode == 0
+    result = cli("status", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "teams: 1   rules: 2" in result.stdout
+    assert "queue: stream=0" in result.stdout and "feeds: 0" in result.stdout
