@@ -34,8 +34,10 @@ def alert_text(alert: Alert) -> str:
     mark = SEVERITY_MARK[alert.severity]
     lines = []
     if alert.kind is AlertKind.FOLLOWUP:
-        count = f"{alert.outlet_count} outlet{'s' if alert.outlet_count != 1 else ''}"
-        lines.append(f"{mark} Follow-up ({count} now): {alert.headline}")
+        if alert.outlet_count > 1:
+            lines.append(f"{mark} Follow-up ({alert.outlet_count} outlets now): {alert.headline}")
+        else:
+            lines.append(f"{mark} Update from the same outlet: {alert.headline}")
     else:
         lines.append(f"{mark} [{alert.severity.value.upper()}] {alert.headline}")
     if alert.summary:
