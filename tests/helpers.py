@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -46,6 +48,16 @@ UNRELATED = {
     "summary": "A strong earthquake struck southern Alaska on Friday, officials said.",
     "link": "https://example.org/alaska-quake",
 }
+
+
+def samples_dir() -> Path:
+    """The shared sample archive: PEACEWATCH_SAMPLES, else ../shared/samples beside the
+    repository (where CI puts it), else the workplace's copy."""
+    given = os.environ.get("PEACEWATCH_SAMPLES")
+    if given:
+        return Path(given)
+    beside = Path(__file__).resolve().parents[2] / "shared" / "samples"
+    return beside if beside.exists() else Path("/work/shared/samples")
 
 
 def rss(items: list[dict[str, Any]], title: str = "Test feed") -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,12 +21,14 @@ import feedparser
 import pytest
 import yaml
 
+from tests.helpers import samples_dir
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = Path(str(resources.files("peacewatch.demo")))
 FEEDS = DEMO / "feeds"
 RULES = DEMO / "rules.yaml"
 BUILD_SCRIPT = REPO / "scripts" / "build_demo_feeds.py"
-SAMPLES = Path(os.environ.get("PEACEWATCH_SAMPLES", "/work/shared/samples"))
+SAMPLES = samples_dir()
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import json
-import os
 import re
 import unicodedata
 from collections import Counter
@@ -14,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.helpers import samples_dir
 
 KINDS = frozenset({"actor", "place", "topic"})
 ID_PATTERN = re.compile(r"[a-z0-9_-]+")
@@ -234,7 +235,7 @@ MENTION_PATTERNS: dict[str, str] = {
     "prisoner_exchange": r"\bprisoner (?:swap|exchange)",
 }
 
-SAMPLES_ITEMS = Path(os.environ.get("PEACEWATCH_SAMPLES", "/work/shared/samples"), "items.jsonl")
+SAMPLES_ITEMS = samples_dir() / "items.jsonl"
 
 
 def _entities_text() -> str:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,8 +17,9 @@ from peacewatch.models import Article, Hit
 from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
 from peacewatch.pipeline.summarise import clip, language_code, sentences, summarise
 from peacewatch.watchers.text import html_to_text
+from tests.helpers import samples_dir
 
-SAMPLES = Path(os.environ.get("PEACEWATCH_SAMPLES", "/work/shared/samples"))
+SAMPLES = samples_dir()
 
 # Verbatim from ../shared/samples/items.jsonl (keyed by the item id there).
 ITEMS: dict[str, dict[str, str]] = {
