@@ -9,7 +9,6 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from peacewatch.config import AppConfig
 from peacewatch.pipeline.llm import LlmSummariser, build_summariser
@@ -194,7 +193,3 @@ class App:
         await self.fetcher.close()
         await asyncio.to_thread(self.parser.close)
         await self.redis.close()
-
-
-def data_dir_for_demo(base: Path) -> Path:
-    return base / "demo"

@@ -26,6 +26,25 @@ def headlines(out: io.StringIO) -> list[str]:
     return [line.split("] ", 1)[1] for line in lines if line.startswith("console-")]
 
 
+def one_event_two_outlets(
+    mt_summary: str, bbc_summary: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Moscow Times and the BBC on the Witkoff-Kushner visit to Putin, an hour apart."""
+    first = {
+        "title": "Witkoff and Kushner Meet With Putin to Discuss Trump's Ukraine Peace Plan",
+        "summary": mt_summary,
+        "link": "https://www.themoscowtimes.com/2025/12/02/a91303",
+        "published": NOW - timedelta(hours=2),
+    }
+    second = {
+        "title": "Witkoff and Kushner meet Putin in Moscow to discuss Trump's Ukraine peace plan",
+        "summary": bbc_summary,
+        "link": "https://www.bbc.com/news/articles/c0example",
+        "published": NOW - timedelta(hours=1),
+    }
+    return first, second
+
+
 @pytest.fixture
 async def server() -> Any:
     async with FeedServer() as srv:
@@ -260,20 +279,12 @@ async def test_full_text_feed_matches_on_the_article_page(
 async def test_second_outlet_becomes_a_followup_that_says_what_it_adds(
     server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
-    first = {
-        "title": "Witkoff and Kushner Meet With Putin to Discuss Trump's Ukraine Peace Plan",
-        "summary": "Trump's special envoy and son-in-law are expected to personally seek "
+    first, second = one_event_two_outlets(
+        "Trump's special envoy and son-in-law are expected to personally seek "
         "Putin's buy-in on the White House's peace framework.",
-        "link": "https://www.themoscowtimes.com/2025/12/02/a91303",
-        "published": NOW - timedelta(hours=2),
-    }
-    second = {
-        "title": "Witkoff and Kushner meet Putin in Moscow to discuss Trump's Ukraine peace plan",
-        "summary": "The talks in the Kremlin lasted five hours, Yuri Ushakov said afterwards. "
+        "The talks in the Kremlin lasted five hours, Yuri Ushakov said afterwards. "
         "Trump's special envoy and son-in-law sought Putin's buy-in on the peace framework.",
-        "link": "https://www.bbc.com/news/articles/c0example",
-        "published": NOW - timedelta(hours=1),
-    }
+    )
     server.set_feed("/mt.xml", rss([first]))
     server.set_feed("/bbc.xml", rss([second]))
     out = io.StringIO()
@@ -351,20 +362,13 @@ async def test_housekeeping_trims_indexes_past_the_retention(
 async def test_min_sources_alert_fires_when_a_second_outlet_joins_the_story(
     server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
-    first = {
-        "title": "Witkoff and Kushner Meet With Putin to Discuss Trump's Ukraine Peace Plan",
-        "summary": "Trump's special envoy and son-in-law are expected to personally seek "
+    # the same event; the second does not name Donbas, so it does not match the rule itself
+    first, second = one_event_two_outlets(
+        "Trump's special envoy and son-in-law are expected to personally seek "
         "Putin's buy-in on the White House's peace framework in Donbas talks.",
-        "link": "https://www.themoscowtimes.com/2025/12/02/a91303",
-        "published": NOW - timedelta(hours=2),
-    }
-    second = {  # the same event; it does not name Donbas, so it does not match the rule itself
-        "title": "Witkoff and Kushner meet Putin in Moscow to discuss Trump's Ukraine peace plan",
-        "summary": "Trump's special envoy and son-in-law sought Putin's buy-in on the peace "
+        "Trump's special envoy and son-in-law sought Putin's buy-in on the peace "
         "framework, the Kremlin said.",
-        "link": "https://www.bbc.com/news/articles/c0example",
-        "published": NOW - timedelta(hours=1),
-    }
+    )
     server.set_feed("/mt.xml", rss([first]))
     server.set_feed("/bbc.xml", rss([second]))
     out = io.StringIO()

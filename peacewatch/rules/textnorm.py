@@ -71,31 +71,3 @@ def normalise(text: str) -> NormText:
 def normalise_pattern(text: str) -> str:
     """A query term or entity name in the form the matcher searches for (spaces collapsed)."""
     return " ".join(normalise(text).text.split())
-
-
-def is_word_char(c: str) -> bool:
-    return c.isalnum() or unicodedata.category(c).startswith("M")
-
-
-def ends_word(text: str, end: int) -> bool:
-    """True if a match that stops at ``end`` ends a whole word (an English possessive counts)."""
-    if end >= len(text):
-        return True
-    c = text[end]
-    if c == "'":
-        # Zelensky's, Zelensky's: the possessive still names Zelensky; Ukrainian мар'яна does not.
-        nxt = text[end + 1 : end + 2]
-        if not nxt or not is_word_char(nxt):
-            return True
-        return nxt == "s" and (end + 2 >= len(text) or not is_word_char(text[end + 2]))
-    return not is_word_char(c)
-
-
-def starts_word(text: str, start: int) -> bool:
-    """True if a match that begins at ``start`` begins a whole word."""
-    if start == 0:
-        return True
-    c = text[start - 1]
-    if c == "'":
-        return start < 2 or not is_word_char(text[start - 2])
-    return not is_word_char(c)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -249,7 +248,3 @@ class TeamStore:
             return []
         texts = await self._redis.mget([keys.alert_record(i) for i in ids])
         return [t for t in texts if t]
-
-    @staticmethod
-    def rule_json(rule: RuleSpec) -> str:
-        return json.dumps(rule.model_dump(mode="json"))
