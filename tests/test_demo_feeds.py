@@ -220,7 +220,7 @@ def _rules() -> list[dict[str, Any]]:
 
 def test_rules_file_has_the_documented_fields() -> None:
     rules = _rules()
-    assert 5 <= len(rules) <= 8
+    assert 5 <= len(rules) <= 10
     assert len({r["id"] for r in rules}) == len(rules)
     for rule in rules:
         assert set(rule) == {"id", "query", "channels", "min_sources", "digest"}

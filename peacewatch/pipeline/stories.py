@@ -22,16 +22,22 @@ often opens with background.
 
 Candidates come from an inverted index of the tokens in Redis (one sorted set per token,
 scored by publication time), read only for tokens that are rare in the window; the stories of
-the best candidates are then scored as a whole. A story's score for an article weighs each
-token by the share of the story's members that carry it, and takes the geometric mean of two
-shares: how much of the article's weight the story carries, and how much of the story's
-weighted vocabulary the article carries. A story told by many outlets thus has a stable core
-that one stray member does not move, and a short headline that carries that core scores well
-even when it shares little with any single member. The score is damped until the shared tokens
-carry enough rare weight (two headlines that share only "Ukraine" and "talks" are not one
-story); reports with no word in common but several shared entities and numbers (one event in
-two languages) are also scored on those alone. The article joins the best story whose score
-reaches ``threshold``.
+the best candidates are then scored as a whole.
+
+Whether an article joins a candidate story is decided by the story model
+(:mod:`peacewatch.pipeline.story_model`): a logistic model over a few signals, fitted on
+hand-labelled stories. The main signal is the story-level word score: each token weighed by the
+share of the story's members that carry it, the geometric mean of how much of the article's
+weight the story carries and how much of the story's weighted vocabulary the article carries,
+damped until the shared tokens carry enough rare weight (two headlines that share only
+"Ukraine" and "talks" are not one story); reports with no word in common but several shared
+entities and numbers (one event in two languages) are also scored on those alone. Beside it:
+the best score against a single member, that score again weighed by how close in time the
+article is to the story (news of one development comes in a burst), whether the languages
+differ, and the story's size. Time never joins reports on its own: below a word score of
+``WORD_FLOOR`` an article starts a story of its own. The article joins the story with the
+highest probability if it reaches the model's threshold; a copy of a member's headline or text
+always joins that member's story.
 
 Time window: an article joins a story only through members published within ``window`` of it
 (before or after: feeds deliver out of order). A story therefore lives on while outlets keep
@@ -63,6 +69,7 @@ from rapidfuzz import fuzz
 
 from peacewatch.errors import StoreError
 from peacewatch.models import Article
+from peacewatch.pipeline.story_model import StoryModel, builtin_model
 from peacewatch.store import keys
 
 if TYPE_CHECKING:
@@ -75,12 +82,12 @@ __all__ = [
     "Features",
     "StoryAssignment",
     "StoryIndex",
+    "decisions",
     "features",
     "group",
     "similarity",
 ]
 
-DEFAULT_THRESHOLD = 0.3
 RETENTION = timedelta(days=14)
 """How long story state stays in Redis after its last write."""
 STEM = 6
@@ -109,6 +116,11 @@ NAMED_EVIDENCE = 4
 MAX_MEMBER_FEATURES = 64
 """Members whose features a story keeps for comparison; later members still join it."""
 SUMMARY_CHARS = 400
+WORD_FLOOR = 0.1
+"""The word score (story or best single member) below which an article never joins a story."""
+BURST_HOURS = 12.0
+"""Time scale of a news burst: the word score counts in full at once, by 1/e twelve hours on."""
+"""The word score (story or best single member) below which an article never joins a story."""
 
 # Function words and newsroom filler of the languages the feeds carry. They say nothing about
 # which event a report is about, and in a small window the IDF alone cannot yet tell.
@@ -162,6 +174,8 @@ class Features:
     """The tokens of the headline (a subset of ``tokens``)."""
     tokens: frozenset[str]
     """Stems (``s:``), entity ids (``e:``) and numbers (``n:``) of headline and summary."""
+    lang: str = ""
+    """Two-letter language code, empty when unknown."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -172,15 +186,19 @@ class Features:
                 self.summary,
                 sorted(self.title_tokens),
                 sorted(self.tokens - self.title_tokens),
+                self.lang,
             ],
             ensure_ascii=False,
         )
 
     @classmethod
     def from_json(cls, text: str) -> Features:
-        aid, published, title, summary, head, rest = json.loads(text)
+        aid, published, title, summary, head, rest, *more = json.loads(text)
         head_set = frozenset(head)
-        return cls(aid, float(published), title, summary, head_set, head_set | frozenset(rest))
+        lang = str(more[0]) if more else ""
+        return cls(
+            aid, float(published), title, summary, head_set, head_set | frozenset(rest), lang
+        )
 
 
 # Features --------------------------------------------------------------------------------------
@@ -267,6 +285,7 @@ def features(article: Article, entities: RuleEngine | None = None) -> Features:
         summary=" ".join(_WORD.findall(_norm(summary))[:60]),
         title_tokens=frozenset(head),
         tokens=frozenset(head | body),
+        lang=(article.lang or "")[:2].lower(),
     )
 
 
@@ -324,8 +343,10 @@ def _weights(feats: Features, idf: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def story_score(article: Features, members: Sequence[Features], idf: Mapping[str, float]) -> float:
-    """How well ``article`` fits a story of ``members``, from 0 to 1.
+def lexical_score(
+    article: Features, members: Sequence[Features], idf: Mapping[str, float]
+) -> float:
+    """How well the words, names and figures of ``article`` fit a story of ``members``, 0 to 1.
 
     Two shares, each token counted by the share of members that carry it: how much of the
     article's weight the story carries, and how much of the story's weighted vocabulary the
@@ -365,9 +386,46 @@ def _shares(
 
 
 def similarity(a: Features, b: Features, idf: Mapping[str, float]) -> float:
-    """How likely ``a`` and ``b`` report one event, from 0 to 1 (the score of ``a`` against a
-    story of ``b`` alone)."""
-    return story_score(a, [b], idf)
+    """The word score of ``a`` against a story of ``b`` alone, from 0 to 1."""
+    return lexical_score(a, [b], idf)
+
+
+def story_signals(
+    article: Features, members: Sequence[Features], idf: Mapping[str, float]
+) -> dict[str, float]:
+    """The signals of :mod:`peacewatch.pipeline.story_model` for ``article`` and a story of
+    ``members`` (at least one)."""
+    carried = {t for m in members for t in m.tokens}
+    shared = article.tokens & carried
+    hours = min(abs(article.published - m.published) for m in members) / 3600
+    # An unknown language counts as the same: most reports a feed carries share its language.
+    same = sum(1 for m in members if not (article.lang and m.lang) or m.lang == article.lang)
+    lexical = lexical_score(article, members, idf)
+    closest = max(similarity(article, m, idf) for m in members)
+    return {
+        "lexical": lexical,
+        "closest": closest,
+        "burst": max(lexical, closest) * math.exp(-hours / BURST_HOURS),
+        "shared_weight": math.log1p(sum(idf.get(t, 0.0) for t in shared)),
+        "same_language": same / len(members),
+        "shared_numbers": float(min(3, sum(1 for t in shared if t.startswith("n:")))),
+        "members": math.log1p(len(members)),
+    }
+
+
+def story_score(
+    article: Features,
+    members: Sequence[Features],
+    idf: Mapping[str, float],
+    model: StoryModel | None = None,
+) -> float:
+    """The probability (0-1) that ``article`` reports the story of ``members``."""
+    if not members:
+        return 0.0
+    signals = story_signals(article, members, idf)
+    if max(signals["lexical"], signals["closest"]) < WORD_FLOOR:
+        return 0.0  # time and language alone never make two reports one story
+    return (model or builtin_model()).probability(signals)
 
 
 def is_copy(a: Features, b: Features) -> bool:
@@ -386,32 +444,41 @@ def _window_ok(a: Features, b: Features, window: timedelta) -> bool:
     return abs(a.published - b.published) <= window.total_seconds()
 
 
+def near_members(
+    article: Features, members: Iterable[Features], window: timedelta
+) -> list[Features]:
+    """The members of a story that ``article`` may join it through."""
+    return [
+        m for m in members if m.article_id != article.article_id and _window_ok(article, m, window)
+    ]
+
+
 def best_story(
     article: Features,
     stories: Mapping[str, Sequence[Features]],
     idf: Mapping[str, float],
     window: timedelta,
-    threshold: float,
+    threshold: float | None = None,
+    model: StoryModel | None = None,
 ) -> tuple[str | None, str | None]:
     """(story id, duplicate-of article id) of the best-fitting story, or (None, None).
 
-    Only members within ``window`` of the article count.
+    Only members within ``window`` of the article count. ``threshold``: the probability a
+    story needs; by default the model's.
     """
-    best: tuple[float, str, list[Features]] | None = None
+    model = model or builtin_model()
+    threshold = model.threshold if threshold is None else threshold
+    best: tuple[float, str, str | None] | None = None
     for story_id, members in stories.items():
-        near = [
-            m
-            for m in members
-            if m.article_id != article.article_id and _window_ok(article, m, window)
-        ]
-        score = story_score(article, near, idf)
+        near = near_members(article, members, window)
+        copied = next((m.article_id for m in near if is_copy(article, m)), None)
+        # A copy of a member's headline or text is that story, however late it comes.
+        score = 1.0 if copied else story_score(article, near, idf, model)
         if score >= threshold and (best is None or score > best[0]):
-            best = (score, story_id, near)
+            best = (score, story_id, copied)
     if best is None:
         return None, None
-    _, story_id, near = best
-    copied = next((m.article_id for m in near if is_copy(article, m)), None)
-    return story_id, copied
+    return best[1], best[2]
 
 
 def story_id_for(article_id: str) -> str:
@@ -439,43 +506,87 @@ def _stories_of(evidence: Mapping[tuple[str, str], float]) -> list[str]:
 
 
 # In memory -------------------------------------------------------------------------------------
+class _Memory:
+    """The state of an in-memory index: the articles seen and the story of each."""
+
+    def __init__(self, window: timedelta, engine: RuleEngine | None, prior: Background) -> None:
+        self.window, self.engine, self.prior = window, engine, prior
+        self.seen: list[tuple[str, Features]] = []
+        self.members: dict[str, list[Features]] = {}
+
+    def candidates(self, feats: Features) -> tuple[dict[str, list[Features]], dict[str, float]]:
+        """The candidate stories of ``feats`` (as :class:`StoryIndex` finds them) and the IDF."""
+        near = [(s, f) for s, f in self.seen if _window_ok(feats, f, self.window)]
+        counts: Counter[str] = Counter(t for _, f in near for t in f.tokens)
+        rare = {t for t in feats.tokens if 0 < counts[t] <= _rare_limit(len(near))}
+        idf_rare = idf_table(rare, counts, len(near), self.prior)
+        evidence: dict[tuple[str, str], float] = {}
+        for s, f in near:
+            for t in f.tokens & rare:
+                evidence[(s, f.article_id)] = evidence.get((s, f.article_id), 0.0) + idf_rare[t]
+        chosen = {s: self.members[s][:MAX_MEMBER_FEATURES] for s in _stories_of(evidence)}
+        vocabulary = feats.tokens.union(*(f.tokens for fs in chosen.values() for f in fs))
+        return chosen, idf_table(vocabulary, counts, len(near), self.prior)
+
+    def add(self, story: str, feats: Features) -> None:
+        self.seen.append((story, feats))
+        self.members.setdefault(story, []).append(feats)
+
+
 def group(
     articles: Iterable[Article],
     window: timedelta = timedelta(hours=48),
     entity_names: Mapping[str, str] | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     background: Background | None = None,
+    model: StoryModel | None = None,
 ) -> dict[str, str]:
     """Article id -> story id for ``articles`` taken in the order given, without Redis.
 
     The same decisions as :class:`StoryIndex` (same features, candidates, scores and window).
     """
     engine = entity_engine(entity_names) if entity_names else None
-    prior = builtin_background() if background is None else background
+    memory = _Memory(window, engine, builtin_background() if background is None else background)
     assigned: dict[str, str] = {}
-    seen: list[tuple[str, Features]] = []
-    members: dict[str, list[Features]] = {}
     for article in articles:
         if article.id in assigned:
             continue
         feats = features(article, engine)
-        near = [(s, f) for s, f in seen if _window_ok(feats, f, window)]
-        counts: Counter[str] = Counter(t for _, f in near for t in f.tokens)
-        rare = {t for t in feats.tokens if 0 < counts[t] <= _rare_limit(len(near))}
-        idf_rare = idf_table(rare, counts, len(near), prior)
-        evidence: dict[tuple[str, str], float] = {}
-        for s, f in near:
-            for t in f.tokens & rare:
-                evidence[(s, f.article_id)] = evidence.get((s, f.article_id), 0.0) + idf_rare[t]
-        chosen = {s: members[s][:MAX_MEMBER_FEATURES] for s in _stories_of(evidence)}
-        vocabulary = feats.tokens.union(*(f.tokens for fs in chosen.values() for f in fs))
-        idf = idf_table(vocabulary, counts, len(near), prior)
-        story, _ = best_story(feats, chosen, idf, window, threshold)
+        chosen, idf = memory.candidates(feats)
+        story, _ = best_story(feats, chosen, idf, window, threshold, model)
         story = story or story_id_for(article.id)
         assigned[article.id] = story
-        seen.append((story, feats))
-        members.setdefault(story, []).append(feats)
+        memory.add(story, feats)
     return assigned
+
+
+def decisions(
+    articles: Iterable[Article],
+    gold: Mapping[str, str],
+    window: timedelta = timedelta(hours=48),
+    entity_names: Mapping[str, str] | None = None,
+) -> list[tuple[str, dict[str, float], bool]]:
+    """The choices an online clustering faces on labelled ``articles``, for fitting a model.
+
+    Articles are taken in the order given and placed in their labelled story (``gold``:
+    article id -> story id); before that, each is scored against every candidate story the
+    index finds for it. Rows: (article id, signals, whether the candidate is its story).
+    """
+    engine = entity_engine(entity_names) if entity_names else None
+    memory = _Memory(window, engine, builtin_background())
+    rows: list[tuple[str, dict[str, float], bool]] = []
+    for article in articles:
+        feats = features(article, engine)
+        chosen, idf = memory.candidates(feats)
+        for story, members in chosen.items():
+            near = near_members(feats, members, window)
+            if not near:
+                continue
+            signals = story_signals(feats, near, idf)
+            if max(signals["lexical"], signals["closest"]) >= WORD_FLOOR:
+                rows.append((article.id, signals, story == gold[article.id]))
+        memory.add(gold[article.id], feats)
+    return rows
 
 
 # In Redis --------------------------------------------------------------------------------------
@@ -512,8 +623,9 @@ class StoryIndex:
 
     ``window``: an article joins a story only through members published within ``window`` of
     it, earlier or later. ``entity_names``: normalised dictionary names -> entity id, the
-    cross-language signal; optional. ``threshold``: the score (0-1) an article needs to join a
-    story; lower merges more.
+    cross-language signal; optional. ``model``: the story model (default: the shipped one).
+    ``threshold``: the probability an article needs to join a story (default: the model's);
+    lower merges more.
     """
 
     def __init__(
@@ -521,13 +633,15 @@ class StoryIndex:
         redis: aioredis.Redis,
         window: timedelta = timedelta(hours=48),
         entity_names: Mapping[str, str] | None = None,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
+        model: StoryModel | None = None,
     ) -> None:
         if window <= timedelta(0):
             raise ValueError("the story window must be positive")
         self._redis = redis
         self._window = window
-        self._threshold = threshold
+        self._model = model or builtin_model()
+        self._threshold = self._model.threshold if threshold is None else threshold
         self._engine = entity_engine(entity_names) if entity_names else None
         self._background = builtin_background()
         self._ttl = int((RETENTION + window).total_seconds())
@@ -608,7 +722,7 @@ class StoryIndex:
         )
         counts.update(zip(unknown, await self._counts(unknown, low, high), strict=True))
         idf = idf_table(counts, counts, total, self._background)
-        return best_story(feats, stories, idf, self._window, self._threshold)
+        return best_story(feats, stories, idf, self._window, self._threshold, self._model)
 
     async def _add(
         self, story_id: str, feats: Features, outlet: str, is_new: bool, duplicate_of: str | None
