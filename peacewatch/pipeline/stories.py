@@ -52,6 +52,7 @@ two stories for one event at the same moment, and a restarted process finds its 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
@@ -507,29 +508,49 @@ def _stories_of(evidence: Mapping[tuple[str, str], float]) -> list[str]:
 
 # In memory -------------------------------------------------------------------------------------
 class _Memory:
-    """The state of an in-memory index: the articles seen and the story of each."""
+    """The state of an in-memory index, kept as :class:`StoryIndex` keeps it in Redis: the
+    articles of each token in publication order, and the members of each story."""
 
     def __init__(self, window: timedelta, engine: RuleEngine | None, prior: Background) -> None:
         self.window, self.engine, self.prior = window, engine, prior
-        self.seen: list[tuple[str, Features]] = []
+        self.times: list[float] = []
+        self.postings: dict[str, list[tuple[float, str, str]]] = {}
         self.members: dict[str, list[Features]] = {}
+
+    def _count(self, token: str, low: float, high: float) -> int:
+        entries = self.postings.get(token, [])
+        return bisect.bisect_right(entries, (high, "\uffff")) - bisect.bisect_left(
+            entries, (low, "")
+        )
 
     def candidates(self, feats: Features) -> tuple[dict[str, list[Features]], dict[str, float]]:
         """The candidate stories of ``feats`` (as :class:`StoryIndex` finds them) and the IDF."""
-        near = [(s, f) for s, f in self.seen if _window_ok(feats, f, self.window)]
-        counts: Counter[str] = Counter(t for _, f in near for t in f.tokens)
-        rare = {t for t in feats.tokens if 0 < counts[t] <= _rare_limit(len(near))}
-        idf_rare = idf_table(rare, counts, len(near), self.prior)
+        span = self.window.total_seconds()
+        low, high = feats.published - span, feats.published + span
+        total = bisect.bisect_right(self.times, high) - bisect.bisect_left(self.times, low)
+        counts = {t: self._count(t, low, high) for t in _index_tokens(feats)}
+        rare = [t for t, c in counts.items() if 0 < c <= _rare_limit(total)]
+        idf_rare = idf_table(rare, counts, total, self.prior)
         evidence: dict[tuple[str, str], float] = {}
-        for s, f in near:
-            for t in f.tokens & rare:
-                evidence[(s, f.article_id)] = evidence.get((s, f.article_id), 0.0) + idf_rare[t]
+        for token in rare:
+            entries = self.postings[token]
+            start = bisect.bisect_left(entries, (low, ""))
+            for published, story, article_id in entries[start:]:
+                if published > high:
+                    break
+                key = (story, article_id)
+                evidence[key] = evidence.get(key, 0.0) + idf_rare[token]
         chosen = {s: self.members[s][:MAX_MEMBER_FEATURES] for s in _stories_of(evidence)}
         vocabulary = feats.tokens.union(*(f.tokens for fs in chosen.values() for f in fs))
-        return chosen, idf_table(vocabulary, counts, len(near), self.prior)
+        counts |= {t: self._count(t, low, high) for t in vocabulary - counts.keys()}
+        return chosen, idf_table(vocabulary, counts, total, self.prior)
 
     def add(self, story: str, feats: Features) -> None:
-        self.seen.append((story, feats))
+        bisect.insort(self.times, feats.published)
+        for token in _index_tokens(feats):
+            bisect.insort(
+                self.postings.setdefault(token, []), (feats.published, story, feats.article_id)
+            )
         self.members.setdefault(story, []).append(feats)
 
 
