@@ -42,7 +42,7 @@ from peacewatch.pipeline.story_model import SIGNALS, StoryModel, builtin_model  
 
 LABELS = ROOT / "bench" / "data" / "stories_labelled.yaml"
 MODEL = ROOT / "peacewatch" / "pipeline" / "data" / "story_model.json"
-THRESHOLD = 0.25
+THRESHOLD = 0.5
 """The probability an article needs to join a story, written into the fitted model. Chosen on
 this set: B-cubed F1 is best near it, and the pairwise F1 of both labellings gains most."""
 _TAG = re.compile(r"<[^>]+>")

@@ -78,6 +78,7 @@ class App:
         *,
         poll_policy: PollPolicy | None = None,
         story_window: timedelta = timedelta(hours=48),
+        story_threshold: float | None = None,
         sinks: list[Sink] | None = None,
         guard: GuardPolicy | None = None,
         limits: FetchLimits | None = None,
@@ -90,7 +91,9 @@ class App:
         articles = ArticleStore(redis)
         queue = AlertQueue(redis)
         await queue.ensure_group()
-        stories = StoryIndex(redis, window=story_window, entity_names=entity_names())
+        stories = StoryIndex(
+            redis, window=story_window, entity_names=entity_names(), threshold=story_threshold
+        )
         quiet = QuietHoursGate(redis, clock)
         gates: list[AlertGate] = [DigestGate(redis, clock), quiet]
         summariser = build_summariser(

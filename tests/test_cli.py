@@ -121,6 +121,10 @@ def test_bad_config_exits_2_with_the_field(tmp_path: Path) -> None:
     result = cli("run", "--config", str(config), env=env)
     assert result.returncode == 2
     assert "rules.0 (r1): query 1:20: expected ')' after 'Donbas'" in result.stderr
+    config.write_text("story_threshold: 1.5\n")
+    result = cli("run", "--config", str(config), env=env)
+    assert result.returncode == 2
+    assert "story_threshold" in result.stderr and "less than 1" in result.stderr
 
 
 async def test_demo_shows_alerts_and_followups_from_real_samples(tmp_path: Path) -> None:

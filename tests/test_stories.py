@@ -112,6 +112,13 @@ async def test_same_story_from_two_outlets_is_one_story(redis_client: aioredis.R
     assert await index.members(first.story_id) == [MT_DIGNITY.id, CNN_DIGNITY.id]
 
 
+async def test_a_higher_threshold_keeps_a_paraphrase_apart(redis_client: aioredis.Redis) -> None:
+    strict = StoryIndex(redis_client, threshold=0.99)
+    await with_context(strict)
+    first = await strict.assign(MT_DIGNITY)
+    assert (await strict.assign(CNN_DIGNITY)).story_id != first.story_id
+
+
 async def test_syndicated_copy_is_marked(redis_client: aioredis.Redis) -> None:
     index = StoryIndex(redis_client)
     await with_context(index)

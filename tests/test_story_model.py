@@ -18,6 +18,7 @@ from peacewatch.pipeline.stories import (
     builtin_background,
     decisions,
     features,
+    headline_similarity,
     idf_table,
     story_score,
     story_signals,
@@ -65,10 +66,21 @@ def test_signals_of_a_paraphrase_and_of_another_event() -> None:
     other = story_signals(c, [a], idf)
     assert set(same) == set(SIGNALS)
     assert same["lexical"] > other["lexical"] and same["closest"] > other["closest"]
-    words = max(same["lexical"], same["closest"])
+    words = max(same["lexical"], same["closest"], same["headline"])
     assert same["burst"] == pytest.approx(words * math.exp(-1 / 12))
     assert same["same_language"] == 1.0 and same["members"] == pytest.approx(math.log1p(1))
     assert story_score(b, [a], idf) > builtin_model().threshold > story_score(c, [a], idf)
+
+
+def test_headline_similarity_weighs_the_rare_words_both_headlines_carry() -> None:
+    a, b, c = (features(x) for x in (UK_FRANCE, SAME, OTHER))
+    idf = idf_of(a, b, c)
+    assert headline_similarity(a, a, idf) == pytest.approx(1.0)
+    assert headline_similarity(a, b, idf) == pytest.approx(headline_similarity(b, a, idf))
+    assert headline_similarity(a, b, idf) > 0.3 > headline_similarity(a, c, idf)
+    shared = sum(idf[t] for t in a.title_tokens & b.title_tokens)
+    total = sum(idf[t] for t in a.title_tokens) + sum(idf[t] for t in b.title_tokens)
+    assert headline_similarity(a, b, idf) == pytest.approx(2 * shared / total)
 
 
 def test_time_apart_lowers_the_probability() -> None:

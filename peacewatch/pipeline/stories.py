@@ -391,6 +391,17 @@ def similarity(a: Features, b: Features, idf: Mapping[str, float]) -> float:
     return lexical_score(a, [b], idf)
 
 
+def headline_similarity(a: Features, b: Features, idf: Mapping[str, float]) -> float:
+    """How much of their weight two headlines share (weighted Dice, 0 to 1): two outlets'
+    headlines of one development often share most of their rare words while their summaries
+    open with different background."""
+    total = sum(idf.get(t, 0.0) for t in a.title_tokens) + sum(
+        idf.get(t, 0.0) for t in b.title_tokens
+    )
+    shared = sum(idf.get(t, 0.0) for t in a.title_tokens & b.title_tokens)
+    return 2 * shared / total if total else 0.0
+
+
 def story_signals(
     article: Features, members: Sequence[Features], idf: Mapping[str, float]
 ) -> dict[str, float]:
@@ -403,15 +414,21 @@ def story_signals(
     same = sum(1 for m in members if not (article.lang and m.lang) or m.lang == article.lang)
     lexical = lexical_score(article, members, idf)
     closest = max(similarity(article, m, idf) for m in members)
+    headline = max(headline_similarity(article, m, idf) for m in members)
     return {
         "lexical": lexical,
         "closest": closest,
-        "burst": max(lexical, closest) * math.exp(-hours / BURST_HOURS),
+        "headline": headline,
+        "burst": max(lexical, closest, headline) * math.exp(-hours / BURST_HOURS),
         "shared_weight": math.log1p(sum(idf.get(t, 0.0) for t in shared)),
         "same_language": same / len(members),
         "shared_numbers": float(min(3, sum(1 for t in shared if t.startswith("n:")))),
         "members": math.log1p(len(members)),
     }
+
+
+def _words(signals: Mapping[str, float]) -> float:
+    return max(signals["lexical"], signals["closest"], signals["headline"])
 
 
 def story_score(
@@ -424,7 +441,7 @@ def story_score(
     if not members:
         return 0.0
     signals = story_signals(article, members, idf)
-    if max(signals["lexical"], signals["closest"]) < WORD_FLOOR:
+    if _words(signals) < WORD_FLOOR:
         return 0.0  # time and language alone never make two reports one story
     return (model or builtin_model()).probability(signals)
 
@@ -604,7 +621,7 @@ def decisions(
             if not near:
                 continue
             signals = story_signals(feats, near, idf)
-            if max(signals["lexical"], signals["closest"]) >= WORD_FLOOR:
+            if _words(signals) >= WORD_FLOOR:
                 rows.append((article.id, signals, story == gold[article.id]))
         memory.add(gold[article.id], feats)
     return rows

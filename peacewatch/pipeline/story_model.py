@@ -41,6 +41,7 @@ __all__ = ["SIGNALS", "StoryModel", "builtin_model"]
 SIGNALS = (
     "lexical",
     "closest",
+    "headline",
     "shared_weight",
     "burst",
     "same_language",
@@ -53,6 +54,7 @@ _FALLBACK = {
     "weights": {
         "lexical": 2.06,
         "closest": 2.13,
+        "headline": 0.0,
         "shared_weight": -0.07,
         "burst": 4.98,
         "same_language": -1.49,
