@@ -313,7 +313,10 @@ FEEDS: tuple[FeedSpec, ...] = (
         ),
         phase2_extra=(
             _p("items:ef1306f6b20cbfe1", "Paris summit outcome; rule troops-for-ukraine"),
-            _p("items:07ddb8eefc2e6d07", "Paris summit outcome; rule troops-for-ukraine"),
+            _p(
+                "items:07ddb8eefc2e6d07",
+                "Paris summit outcome; rules ceasefire, troops-for-ukraine",
+            ),
         ),
     ),
     FeedSpec(

@@ -133,6 +133,7 @@ async def test_demo_shows_alerts_and_followups_from_real_samples(tmp_path: Path)
     text = out.getvalue()
     assert summary.feeds >= 3 and summary.items >= 40
     assert summary.alerts >= 5 and summary.followups >= 1
+    assert summary.widest_story >= 3  # one story's reports from three outlets in its threads
     assert summary.not_modified == summary.feeds  # the third poll was answered 304
     assert "Witkoff" in text and "Follow-up" in text
     # a second run starts clean and shows the same alerts again

@@ -37,6 +37,8 @@ class DemoSummary:
     followups: int
     not_modified: int
     stories_with_followups: int
+    widest_story: int
+    """Most outlets carrying one story that got follow-ups."""
 
 
 def _package_file(name: str) -> bytes:
@@ -133,6 +135,9 @@ async def run_demo(data_dir: Path, out: TextIO | None = None, wait: float = 50.0
             followups=len(followups),
             not_modified=sum(1 for r in third if r.status == "not_modified"),
             stories_with_followups=len(per_story),
+            widest_story=max(
+                (a.outlet_count for a in alerts if a.story_id in per_story), default=0
+            ),
         )
         errors_seen = [r for r in (*first, *second, *third) if r.status == "error"]
         for result in errors_seen:
@@ -140,7 +145,8 @@ async def run_demo(data_dir: Path, out: TextIO | None = None, wait: float = 50.0
         out.write(
             f"== Done: {summary.items} items from {summary.feeds} feeds, "
             f"{summary.alerts} alerts delivered ({summary.followups} follow-ups in "
-            f"{summary.stories_with_followups} story threads); poll 3 answered 304 for "
+            f"{summary.stories_with_followups} story threads, the widest story carried by "
+            f"{summary.widest_story} outlets); poll 3 answered 304 for "
             f"{summary.not_modified} of {summary.feeds} feeds.\n"
         )
         return summary

@@ -254,8 +254,17 @@ def _text_tokens(text: str) -> set[str]:
             if number:
                 out.add("n:" + number)
         elif word not in _STOPWORDS and len(word) >= 3:
-            out.add("s:" + word[:STEM])
+            out.add("s:" + _plural_less(word)[:STEM])
     return out
+
+
+def _plural_less(word: str) -> str:
+    """``troops`` -> ``troop``: a plural -s off a word of four letters or more (not -ss, -us,
+    -is), so that the singular and the plural of a short word meet; longer words already meet
+    in their first ``STEM`` letters."""
+    if len(word) >= 4 and word[-1] == "s" and word[-2] not in "siu" and word.isalpha():
+        return word[:-1]
+    return word
 
 
 def _with_entities(tokens: set[str], entity_ids: Iterable[str]) -> set[str]:
