@@ -38,6 +38,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/clusters.py
+	$(BIN)/python bench/stream_joins.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -81,11 +81,13 @@ if TYPE_CHECKING:
 __all__ = [
     "Background",
     "Features",
+    "Placement",
     "StoryAssignment",
     "StoryIndex",
     "decisions",
     "features",
     "group",
+    "placements",
     "similarity",
 ]
 
@@ -592,19 +594,48 @@ def group(
 
     The same decisions as :class:`StoryIndex` (same features, candidates, scores and window).
     """
+    placed = placements(articles, window, entity_names, threshold, background, model)
+    return {p.article_id: p.story_id for p in placed}
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where :func:`placements` put an article."""
+
+    article_id: str
+    story_id: str
+    closest: str | None
+    """The member of the story most like the article (its word score), None if it started it."""
+
+
+def placements(
+    articles: Iterable[Article],
+    window: timedelta = timedelta(hours=48),
+    entity_names: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+    background: Background | None = None,
+    model: StoryModel | None = None,
+) -> list[Placement]:
+    """:func:`group`'s decisions one by one, each with the member it is most like."""
     engine = entity_engine(entity_names) if entity_names else None
     memory = _Memory(window, engine, builtin_background() if background is None else background)
-    assigned: dict[str, str] = {}
+    out: list[Placement] = []
+    seen: set[str] = set()
     for article in articles:
-        if article.id in assigned:
+        if article.id in seen:
             continue
+        seen.add(article.id)
         feats = features(article, engine)
         chosen, idf = memory.candidates(feats)
         story, _ = best_story(feats, chosen, idf, window, threshold, model)
+        closest = None
+        if story is not None:
+            near = near_members(feats, chosen[story], window)
+            closest = max(near, key=lambda m: similarity(feats, m, idf)).article_id
         story = story or story_id_for(article.id)
-        assigned[article.id] = story
+        out.append(Placement(article.id, story, closest))
         memory.add(story, feats)
-    return assigned
+    return out
 
 
 def decisions(
