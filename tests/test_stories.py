@@ -14,6 +14,7 @@ from peacewatch.pipeline.stories import (
     entity_engine,
     features,
     group,
+    placements,
 )
 
 T0 = datetime(2025, 11, 21, 17, 9, tzinfo=UTC)
@@ -292,3 +293,18 @@ def test_shipped_background_is_loaded() -> None:
     assert (
         background.share("s:ukrain") > background.share("s:police") > background.share("s:zzzzzz")
     )
+
+
+def test_placements_name_the_member_each_article_joined_through() -> None:
+    context = [
+        article(f"ctx{n}", title, source, T0 - timedelta(hours=3, minutes=n))
+        for n, (title, source) in enumerate(CONTEXT)
+    ]
+    placed = {p.article_id: p for p in placements([*context, MT_DIGNITY, CNN_DIGNITY, MARKETS])}
+    assert placed[MT_DIGNITY.id].closest is None  # it started its story
+    assert placed[CNN_DIGNITY.id].closest == MT_DIGNITY.id
+    assert placed[CNN_DIGNITY.id].story_id == placed[MT_DIGNITY.id].story_id
+    assert placed[MARKETS.id].closest is None
+    assert group([*context, MT_DIGNITY, CNN_DIGNITY, MARKETS]) == {
+        p.article_id: p.story_id for p in placed.values()
+    }
