@@ -154,3 +154,16 @@ def test_shipped_model_is_what_the_labelled_set_fits() -> None:
     assert fitted.intercept == pytest.approx(shipped.intercept, abs=1e-3)
     for name in SIGNALS:
         assert fitted.weights[name] == pytest.approx(shipped.weights[name], abs=1e-3), name
+
+
+def test_fallback_weights_are_the_shipped_ones_rounded() -> None:
+    # Used when the package data is missing; it must decide as the shipped model does.
+    from peacewatch.pipeline.story_model import _FALLBACK
+
+    fallback = StoryModel.from_json(json.dumps(_FALLBACK))
+    shipped = builtin_model()
+    assert fallback.threshold == shipped.threshold
+    assert fallback.intercept == pytest.approx(shipped.intercept, abs=0.01)
+    assert set(fallback.weights) == set(shipped.weights)
+    for name, weight in shipped.weights.items():
+        assert fallback.weights[name] == pytest.approx(weight, abs=0.01), name
