@@ -286,12 +286,26 @@ def feeds_check(url: str) -> None:
 @app.command()
 def stories(
     articles: Annotated[Path, typer.Option(help="articles, one JSON object per line")],
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="probability (0-1) a report needs to join a story, as the config's "
+            "story_threshold (default: the shipped model's)",
+        ),
+    ] = None,
 ) -> None:
     """Print {"article_id", "story_id"} per input article, grouped as the pipeline would."""
+    from peacewatch.pipeline.stories import check_threshold
     from peacewatch.storiescmd import group_file
 
+    if threshold is not None:
+        try:
+            check_threshold(threshold)
+        except ValueError as exc:
+            raise _fail(f"--threshold: {exc}", EXIT_INPUT) from exc
+
     try:
-        bad = asyncio.run(group_file(articles, sys.stdout, sys.stderr))
+        bad = asyncio.run(group_file(articles, sys.stdout, sys.stderr, threshold))
     except OSError as exc:
         raise _fail(f"{articles}: cannot read: {exc}", EXIT_INPUT) from exc
     if bad:

@@ -14,9 +14,10 @@ from peacewatch.pipeline.stories import StoryIndex
 from peacewatch.store.embedded import connect
 
 
-async def group_file(path: Path, out: TextIO, err: TextIO) -> bool:
+async def group_file(path: Path, out: TextIO, err: TextIO, threshold: float | None = None) -> bool:
     """Write one {"article_id", "story_id"} line per article, in input order. Returns whether any
-    input line was broken (each is reported on ``err`` with its line number)."""
+    input line was broken (each is reported on ``err`` with its line number). ``threshold``:
+    the probability a report needs to join a story (default: the shipped model's)."""
     items: list[Article] = []
     bad = False
     with path.open(encoding="utf-8") as stream:
@@ -29,7 +30,7 @@ async def group_file(path: Path, out: TextIO, err: TextIO) -> bool:
     with tempfile.TemporaryDirectory(prefix="peacewatch-stories-") as tmp:
         handle = await connect(None, Path(tmp))  # a throwaway store: same code path as the bot
         try:
-            index = StoryIndex(handle.client, entity_names=entity_names())
+            index = StoryIndex(handle.client, entity_names=entity_names(), threshold=threshold)
             story_of: dict[str, str] = {}
             for article in sorted(items, key=lambda a: a.published):
                 story_of[article.id] = (await index.assign(article)).story_id

@@ -102,6 +102,11 @@ def test_stories_groups_articles(tmp_path: Path) -> None:
     story = {o["article_id"]: o["story_id"] for o in map(json.loads, result.stdout.splitlines())}
     assert list(story) == ["1", "2", "3"]
     assert story["1"] == story["2"] != story["3"]
+    strict = cli("stories", "--articles", str(articles), "--threshold", "0.999")
+    assert strict.returncode == 0, strict.stderr
+    assert len({json.loads(line)["story_id"] for line in strict.stdout.splitlines()}) == 3
+    bad = cli("stories", "--articles", str(articles), "--threshold", "1.5")
+    assert bad.returncode == 2 and "threshold" in bad.stderr
 
 
 def test_feeds_check_refuses_private_addresses() -> None:

@@ -9,9 +9,13 @@ import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from peacewatch.app import entity_names
+from peacewatch.models import Article
+from peacewatch.pipeline.stories import group
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import SAMPLE_ITEMS, dated, rss
 
@@ -25,11 +29,21 @@ def free_port() -> int:
 
 
 async def test_run_polls_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
-    items = dated(SAMPLE_ITEMS[:2], datetime.now(UTC) - timedelta(hours=1), timedelta(minutes=5))
+    # Two reports of Witkoff's next meeting with Putin, five minutes apart: one story by
+    # default; the config's story threshold keeps them two.
+    reports = [SAMPLE_ITEMS[0], SAMPLE_ITEMS[3]]
+    items = dated(reports, datetime.now(UTC) - timedelta(hours=1), timedelta(minutes=5))
+    as_articles = [
+        Article(str(n), i["title"], i["link"], i["published"], urlsplit(i["link"]).hostname or "",
+                summary=i["summary"])
+        for n, i in enumerate(items)
+    ]  # fmt: skip
+    assert len(set(group(as_articles, entity_names=entity_names()).values())) == 1
     async with FeedServer() as server:
         server.set_feed("/feed.xml", rss(items))
         config = tmp_path / "config.yaml"
         config.write_text(
+            "story_threshold: 0.99\n"
             "feeds:\n"
             f"  - {{id: local, url: '{server.url('/feed.xml')}', interval: 600}}\n"
             "rules:\n"
@@ -70,6 +84,7 @@ async def test_run_polls_serves_health_and_stops_cleanly(tmp_path: Path) -> None
         assert proc.returncode == 0, stderr.decode()[-2000:]
         out = stdout.decode()
         assert items[0]["title"] in out and items[1]["title"] in out  # alerts on the console
+        assert "thread of" not in out  # two stories, as the threshold asks: no reply
         assert "stopping" in stderr.decode()
     assert not any(p.name == "redis.socket" for p in (tmp_path / "data").glob("*"))
     assert (tmp_path / "data" / "appendonly.aof").exists()  # the embedded Redis kept its data

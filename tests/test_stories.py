@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import redis.asyncio as aioredis
 
 from peacewatch.models import Article
@@ -15,7 +17,9 @@ from peacewatch.pipeline.stories import (
     features,
     group,
     placements,
+    story_id_for,
 )
+from peacewatch.store import keys
 
 T0 = datetime(2025, 11, 21, 17, 9, tzinfo=UTC)
 ENTITIES = {
@@ -308,3 +312,47 @@ def test_placements_name_the_member_each_article_joined_through() -> None:
     assert group([*context, MT_DIGNITY, CNN_DIGNITY, MARKETS]) == {
         p.article_id: p.story_id for p in placed.values()
     }
+
+
+async def test_redis_index_and_in_memory_grouping_decide_alike_on_long_texts(
+    redis_client: aioredis.Redis,
+) -> None:
+    # An article with more tokens than the index keeps (64): both paths must weigh all of
+    # them alike, at every distance in time.
+    rng = random.Random(1)
+    filler = " ".join(
+        "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(3)) + "a" for _ in range(90)
+    )
+    first = article("a", "UK and France agree to send troops to Ukraine after a ceasefire", "a.ex")
+    for quarter in range(0, 120):
+        later = article(
+            "b",
+            "Britain and France ready to deploy troops to Ukraine after ceasefire",
+            "b.ex",
+            T0 + timedelta(hours=quarter / 4),
+            summary=filler[:400],
+        )
+        await redis_client.flushdb()
+        index = StoryIndex(redis_client)
+        await index.assign(first)
+        in_redis = (await index.assign(later)).story_id == story_id_for(first.id)
+        in_memory = len(set(group([first, later]).values())) == 1
+        assert in_redis == in_memory, f"{quarter / 4} h apart"
+
+
+async def test_thresholds_outside_0_to_1_are_refused(redis_client: aioredis.Redis) -> None:
+    for bad in (0.0, -0.1, 1.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            StoryIndex(redis_client, threshold=bad)
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            group([MT_DIGNITY, CNN_DIGNITY], threshold=bad)
+
+
+async def test_state_of_the_previous_version_is_not_read(redis_client: aioredis.Redis) -> None:
+    # The previous version kept unversioned keys, with other tokens; an index never mixes them.
+    await redis_client.set("pw:v1:storyof:" + CNN_DIGNITY.id, "oldstory ")
+    await redis_client.hset("pw:v1:story:oldstory", mapping={"first": "x", "outlets": "[]"})
+    index = StoryIndex(redis_client)
+    placed = await index.assign(CNN_DIGNITY)
+    assert placed.story_id == story_id_for(CNN_DIGNITY.id) and placed.is_new
+    assert await redis_client.exists(keys.article_story(CNN_DIGNITY.id))

@@ -104,6 +104,10 @@ def test_model_json_round_trip_and_validation() -> None:
         StoryModel({"colour": 1.0}, 0.0)
     with pytest.raises(ValueError, match="between 0 and 1"):
         StoryModel.from_json(json.dumps({"weights": {}, "intercept": 0, "threshold": 1.5}))
+    with pytest.raises(ValueError, match="finite"):
+        StoryModel({"lexical": float("nan")}, 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        StoryModel({}, float("inf"))
 
 
 def test_decisions_score_each_candidate_and_place_by_the_labels() -> None:

@@ -32,12 +32,13 @@ weight the story carries and how much of the story's weighted vocabulary the art
 damped until the shared tokens carry enough rare weight (two headlines that share only
 "Ukraine" and "talks" are not one story); reports with no word in common but several shared
 entities and numbers (one event in two languages) are also scored on those alone. Beside it:
-the best score against a single member, that score again weighed by how close in time the
-article is to the story (news of one development comes in a burst), whether the languages
-differ, and the story's size. Time never joins reports on its own: below a word score of
-``WORD_FLOOR`` an article starts a story of its own. The article joins the story with the
-highest probability if it reaches the model's threshold; a copy of a member's headline or text
-always joins that member's story.
+the best word score against a single member; the best weighted overlap of the headlines alone;
+the largest of those three scores weighed by how close in time the article is to the story
+(news of one development comes in a burst); the rare weight and the figures shared; whether
+the languages differ; and the story's size. Time never joins reports on its own: when all three
+word scores are below ``WORD_FLOOR`` an article does not join. The article joins the story with
+the highest probability if it reaches the threshold (the model's, or the one configured); a
+copy of a member's headline or text always joins that member's story.
 
 Time window: an article joins a story only through members published within ``window`` of it
 (before or after: feeds deliver out of order). A story therefore lives on while outlets keep
@@ -120,10 +121,10 @@ MAX_MEMBER_FEATURES = 64
 """Members whose features a story keeps for comparison; later members still join it."""
 SUMMARY_CHARS = 400
 WORD_FLOOR = 0.1
-"""The word score (story or best single member) below which an article never joins a story."""
+"""The word score (story, best single member or headline) below which an article never joins
+a story, whatever the model says."""
 BURST_HOURS = 12.0
 """Time scale of a news burst: the word score counts in full at once, by 1/e twelve hours on."""
-"""The word score (story or best single member) below which an article never joins a story."""
 
 # Function words and newsroom filler of the languages the feeds carry. They say nothing about
 # which event a report is about, and in a small window the IDF alone cannot yet tell.
@@ -482,6 +483,13 @@ def near_members(
     ]
 
 
+def check_threshold(threshold: float) -> float:
+    """``threshold`` if it is a probability strictly between 0 and 1; else ValueError."""
+    if not 0.0 < threshold < 1.0:  # also refuses NaN
+        raise ValueError(f"a story threshold is a probability between 0 and 1, not {threshold}")
+    return threshold
+
+
 def best_story(
     article: Features,
     stories: Mapping[str, Sequence[Features]],
@@ -496,7 +504,7 @@ def best_story(
     story needs; by default the model's.
     """
     model = model or builtin_model()
-    threshold = model.threshold if threshold is None else threshold
+    threshold = model.threshold if threshold is None else check_threshold(threshold)
     best: tuple[float, str, str | None] | None = None
     for story_id, members in stories.items():
         near = near_members(article, members, window)
@@ -568,7 +576,9 @@ class _Memory:
                     break
                 key = (story, article_id)
                 evidence[key] = evidence.get(key, 0.0) + idf_rare[token]
-        chosen = {s: self.members[s][:MAX_MEMBER_FEATURES] for s in _stories_of(evidence)}
+        chosen = {
+            s: sorted(self.members[s], key=lambda f: f.published) for s in _stories_of(evidence)
+        }
         vocabulary = feats.tokens.union(*(f.tokens for fs in chosen.values() for f in fs))
         counts |= {t: self._count(t, low, high) for t in vocabulary - counts.keys()}
         return chosen, idf_table(vocabulary, counts, total, self.prior)
@@ -579,7 +589,9 @@ class _Memory:
             bisect.insort(
                 self.postings.setdefault(token, []), (feats.published, story, feats.article_id)
             )
-        self.members.setdefault(story, []).append(feats)
+        members = self.members.setdefault(story, [])
+        if len(members) < MAX_MEMBER_FEATURES:  # as the Redis index keeps them
+            members.append(feats)
 
 
 def group(
@@ -670,7 +682,7 @@ def decisions(
 # In Redis --------------------------------------------------------------------------------------
 def _article_story_key(article_id: str) -> str:
     """String: the story id an article was assigned to, and the article it copies, if any."""
-    return f"{keys.PREFIX}storyof:{article_id}"
+    return keys.article_story(article_id)
 
 
 def _lock_key() -> str:
@@ -719,7 +731,7 @@ class StoryIndex:
         self._redis = redis
         self._window = window
         self._model = model or builtin_model()
-        self._threshold = self._model.threshold if threshold is None else threshold
+        self._threshold = self._model.threshold if threshold is None else check_threshold(threshold)
         self._engine = entity_engine(entity_names) if entity_names else None
         self._background = builtin_background()
         self._ttl = int((RETENTION + window).total_seconds())
@@ -795,9 +807,8 @@ class StoryIndex:
                 (Features.from_json(v) for k, v in fields.items() if str(k).startswith("m:")),
                 key=lambda f: f.published,
             )
-        unknown = sorted(
-            {t for fs in stories.values() for f in fs for t in f.tokens} - counts.keys()
-        )
+        vocabulary = feats.tokens.union(*(f.tokens for fs in stories.values() for f in fs))
+        unknown = sorted(vocabulary - counts.keys())
         counts.update(zip(unknown, await self._counts(unknown, low, high), strict=True))
         idf = idf_table(counts, counts, total, self._background)
         return best_story(feats, stories, idf, self._window, self._threshold, self._model)

@@ -35,8 +35,8 @@ online clustering faces: each article against each candidate story), which write
 ``peacewatch/pipeline/data/story_model.json``. The benchmark scores the shipped model and, in
 the same run, models fitted without the period they are scored on; ``bench/stream_joins.py``
 scores its joins on whole days of unrelated news against judged pairs. The threshold, 0.5, was
-chosen on those judged pairs of the whole stream: lower thresholds join more of the labelled
-talks stories but, on the stream, more reports that are not one story.
+chosen on judged samples of the joins on the whole stream of 2026-01-06: lower thresholds join
+more of the labelled talks stories but, on the stream, more reports that are not one story.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ class StoryModel:
             raise ValueError(f"unknown story signals: {sorted(unknown)}")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"story threshold must be between 0 and 1, got {self.threshold}")
+        if not all(math.isfinite(v) for v in (self.intercept, *self.weights.values())):
+            raise ValueError("story model weights and intercept must be finite numbers")
 
     def probability(self, signals: Mapping[str, float]) -> float:
         """The probability (0-1) that the article belongs to the story the signals describe."""

@@ -52,23 +52,29 @@ def articles_by_time() -> str:
 
 
 # Stories ---------------------------------------------------------------------------------------
+STORY_STATE = "s2"
+"""Version of the story index's state. ``s2``: members keep their language and words lose a
+plural -s, so tokens of ``s1`` (the unversioned keys) would not meet them; an index reads and
+writes only its own version, and a replica of another version never sees it."""
+
+
 def story(story_id: str) -> str:
-    """Hash of a story: first article, outlets, first seen time."""
-    return _k("story", story_id)
+    """Hash of a story: first article, outlets, first seen time, member features."""
+    return _k("story", STORY_STATE, story_id)
 
 
 def story_members(story_id: str) -> str:
     """Sorted set of article ids of one story, scored by published time."""
-    return _k("story", story_id, "articles")
+    return _k("story", STORY_STATE, story_id, "articles")
 
 
 def story_band(band: str) -> str:
-    """Set of story ids sharing one LSH band signature."""
-    return _k("storyband", band)
+    """Sorted set of one index entry of story clustering (a token, or all articles)."""
+    return _k("storyband", STORY_STATE, band)
 
 
 def stories_by_time() -> str:
-    return _k("stories", "by_time")
+    return _k("stories", STORY_STATE, "by_time")
 
 
 # Teams and rules -------------------------------------------------------------------------------
@@ -206,8 +212,9 @@ def history_tmp(query_id: str, n: int) -> str:
 
 
 def article_story(article_id: str) -> str:
-    """The story id an article was assigned to (written by the story index)."""
-    return PREFIX + "storyof:" + article_id
+    """String: the story an article was placed in and the article it copies, if any (written
+    by the story index; ``"story_id copied_id"``)."""
+    return _k("storyof", STORY_STATE, article_id)
 
 
 def team_not_relevant(team_id: str) -> str:
