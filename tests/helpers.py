@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
+import socket
+import sys
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -119,3 +122,35 @@ async def open_app(
         limits=limits,
         clock=clock,
     )
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_run(
+    config: Path, data_dir: Path, port: int, extra: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """``peacewatch run --config CONFIG`` as a subprocess on the embedded Redis, serving HTTP
+    on 127.0.0.1:``port``, feeds allowed on loopback only, without the caller's chat tokens;
+    ``extra`` adds environment variables."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
+        "PEACEWATCH_DATA_DIR": str(data_dir),
+        "PEACEWATCH_HTTP_PORT": str(port),
+        "PEACEWATCH_HTTP_HOST": "127.0.0.1",
+        "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
+        **(extra or {}),
+    }
+    env.pop("REDIS_URL", None)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "peacewatch", "run", "--config", str(config),
+        cwd=REPO_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,15 +14,7 @@ from peacewatch.app import entity_names
 from peacewatch.models import Article
 from peacewatch.pipeline.stories import group
 from tests.fakes.feed_server import FeedServer
-from tests.helpers import SAMPLE_ITEMS, dated, rss
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers import SAMPLE_ITEMS, dated, free_port, rss, start_run
 
 
 async def test_run_polls_serves_health_and_stops_cleanly(tmp_path: Path) -> None:
@@ -50,18 +39,7 @@ async def test_run_polls_serves_health_and_stops_cleanly(tmp_path: Path) -> None
             "  - {id: envoys, query: 'Witkoff OR Dmitriev', channels: ['console:desk']}\n"
         )
         port = free_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
-            "PEACEWATCH_DATA_DIR": str(tmp_path / "data"),
-            "PEACEWATCH_HTTP_PORT": str(port),
-            "PEACEWATCH_HTTP_HOST": "127.0.0.1",
-            "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
-        }
-        env.pop("REDIS_URL", None)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "peacewatch", "run", "--config", str(config),
-            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        proc = await start_run(config, tmp_path / "data", port)
         try:
             metrics = ""
             async with aiohttp.ClientSession() as http:

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.feed_server import FeedServer
-from tests.helpers import SAMPLE_ITEMS, dated, rss
+from tests.helpers import SAMPLE_ITEMS, dated, free_port, rss, start_run
 from tests.test_discord_commands import command
-from tests.test_run import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 async def test_run_delivers_to_discord_and_answers_over_the_gateway(tmp_path: Path) -> None:
@@ -34,22 +29,16 @@ async def test_run_delivers_to_discord_and_answers_over_the_gateway(tmp_path: Pa
                 "rules:\n"
                 f"  - {{id: envoys, query: 'Witkoff', channels: ['discord:{channel}']}}\n"
             )
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD"))},
-                "PEACEWATCH_DATA_DIR": str(tmp_path / "data"),
-                "PEACEWATCH_HTTP_PORT": str(free_port()),
-                "PEACEWATCH_HTTP_HOST": "127.0.0.1",
-                "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
-                "DISCORD_TOKEN": fake.token,
-                "DISCORD_API_URL": fake.api_url,
-                "DISCORD_APPLICATION_ID": str(fake.application_id),
-            }
-            env.pop("REDIS_URL", None)
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "peacewatch", "run", "--config", str(config),
-                cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
+            proc = await start_run(
+                config,
+                tmp_path / "data",
+                free_port(),
+                {
+                    "DISCORD_TOKEN": fake.token,
+                    "DISCORD_API_URL": fake.api_url,
+                    "DISCORD_APPLICATION_ID": str(fake.application_id),
+                },
+            )
             try:
                 await fake.wait_for(lambda: bool(fake.identified), 30)
                 route = f"/channels/{channel}/messages"

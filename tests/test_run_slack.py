@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,11 +11,8 @@ import aiohttp
 
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import SAMPLE_ITEMS, dated, rss
-from tests.test_run import free_port
+from tests.helpers import SAMPLE_ITEMS, dated, free_port, rss, start_run
 from tests.test_slack_commands import SECRET, command_body, signed_headers
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 async def test_run_delivers_to_slack_and_answers_signed_commands(tmp_path: Path) -> None:
@@ -34,22 +29,17 @@ async def test_run_delivers_to_slack_and_answers_signed_commands(tmp_path: Path)
             "  - {id: envoys, query: 'Witkoff OR Dmitriev', channels: ['slack:C1']}\n"
         )
         port = free_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
-            "PEACEWATCH_DATA_DIR": str(tmp_path / "data"),
-            "PEACEWATCH_HTTP_PORT": str(port),
-            "PEACEWATCH_HTTP_HOST": "127.0.0.1",
-            "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
-            "SLACK_MODE": "http",
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.base_url,
-        }
-        env.pop("REDIS_URL", None)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "peacewatch", "run", "--config", str(config),
-            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        proc = await start_run(
+            config,
+            tmp_path / "data",
+            port,
+            {
+                "SLACK_MODE": "http",
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": slack.base_url,
+            },
+        )
         try:
             await slack.wait_for(lambda: bool(slack.top_level("C1")), 30)
             (alert,) = slack.top_level("C1")

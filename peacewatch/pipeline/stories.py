@@ -680,11 +680,6 @@ def decisions(
 
 
 # In Redis --------------------------------------------------------------------------------------
-def _article_story_key(article_id: str) -> str:
-    """String: the story id an article was assigned to, and the article it copies, if any."""
-    return keys.article_story(article_id)
-
-
 def _lock_key() -> str:
     """Lock held while one article is assigned, so that replicas do not race on one event."""
     return f"{keys.PREFIX}storylock"
@@ -762,7 +757,7 @@ class StoryIndex:
             raise StoreError(f"could not read story {story_id}: {exc}") from exc
 
     async def _assign_locked(self, article: Article, feats: Features) -> StoryAssignment:
-        known = await self._redis.get(_article_story_key(article.id))
+        known = await self._redis.get(keys.article_story(article.id))
         if known:
             known_story, _, copy_of = str(known).partition(" ")
             return await self._describe(known_story, article.id, copy_of or None)
@@ -843,7 +838,7 @@ class StoryIndex:
             pipe.expire(_token_key(token), ttl)
         pipe.zadd(_all_key(), {feats.article_id: ts})
         pipe.zremrangebyscore(_all_key(), "-inf", stale)
-        pipe.set(_article_story_key(feats.article_id), f"{story_id} {duplicate_of or ''}", ex=ttl)
+        pipe.set(keys.article_story(feats.article_id), f"{story_id} {duplicate_of or ''}", ex=ttl)
         for key in (story_key, members_key, keys.stories_by_time(), _all_key()):
             pipe.expire(key, ttl)
         await pipe.execute()
