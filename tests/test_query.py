@@ -43,9 +43,7 @@ def bare(node: Node) -> Node:
     if isinstance(node, Term):
         return dataclasses.replace(node, column=0)
     if isinstance(node, Near):
-        left, right = bare(node.left), bare(node.right)
-        assert isinstance(left, Term) and isinstance(right, Term)
-        return Near(left, right, node.distance)
+        return Near(bare(node.left), bare(node.right), node.distance)
     if isinstance(node, Not):
         return Not(bare(node.item))
     return type(node)(tuple(bare(item) for item in node.items))
@@ -101,6 +99,22 @@ VALID: list[tuple[str, Node]] = [
     ("title:a NEAR/2 actor:lavrov", Near(w("a", "title"), w("lavrov", "actor"), 2)),
     ("-a NEAR/3 b c", And((Not(Near(w("a"), w("b"), 3)), w("c")))),
     ("a NEAR/3 b OR c", Or((Near(w("a"), w("b"), 3), w("c")))),
+    ("(a OR b) NEAR c", Near(Or((w("a"), w("b"))), w("c"), 10)),
+    ("a NEAR (b)", Near(w("a"), w("b"), 10)),
+    ("a NEAR title:(b)", Near(w("a"), w("b", "title"), 10)),
+    (
+        '(Donbas OR Crimea) NEAR/10 (talks OR plan* OR "peace plan" OR actor:witkoff)',
+        Near(
+            Or((w("Donbas"), w("Crimea"))),
+            Or((w("talks"), pre("plan"), ph("peace plan"), w("witkoff", "actor"))),
+            10,
+        ),
+    ),
+    ("((a OR (b OR c))) NEAR/2 d", Near(Or((w("a"), w("b"), w("c"))), w("d"), 2)),
+    ("title:(a OR b) NEAR/3 c", Near(Or((w("a", "title"), w("b", "title"))), w("c"), 3)),
+    ("x -(a OR b) NEAR/3 c", And((w("x"), Not(Near(Or((w("a"), w("b"))), w("c"), 3))))),
+    ("(a OR b) NEAR/3 c d", And((Near(Or((w("a"), w("b"))), w("c"), 3), w("d")))),
+    ("(a NEAR/3 b) OR c", Or((Near(w("a"), w("b"), 3), w("c")))),
     ("a near b", And((w("a"), w("near"), w("b")))),
     ("NEAR* talks", And((pre("NEAR"), w("talks")))),
     ("title:Putin", w("Putin", "title")),
@@ -209,10 +223,21 @@ ERRORS: list[tuple[str, int, str]] = [
     ("a NEAR/101 b", 8, "NEAR distance must be between 1 and 100, not 101"),
     ("a NEAR/99999999999 b", 8, "NEAR distance must be between 1 and 100"),
     ("a NEAR/3 b NEAR/3 c", 12, "NEAR cannot be chained"),
-    ("(a OR b) NEAR c", 10, "NEAR needs a single term on each side, not a group"),
-    ("a NEAR (b)", 8, "NEAR needs a single term on each side, not a group"),
-    ("a NEAR title:(b)", 8, "NEAR needs a single term on each side, not a group"),
-    ("a NEAR -b", 8, "expected a term after 'NEAR'"),
+    ("(a b) NEAR c", 4, "a NEAR group holds alternatives joined by OR; AND cannot be used"),
+    ("(a AND b) NEAR c", 4, "(write (a NEAR/5 c) AND (b NEAR/5 c))"),
+    ("a NEAR (b OR c d)", 16, "AND cannot be used inside one"),
+    ("a NEAR (b OR (c AND d))", 17, "AND cannot be used inside one"),
+    ("(a -b) NEAR c", 4, "'-' cannot be used on a side of NEAR; negate the whole condition"),
+    ("a NEAR (NOT b)", 9, "'NOT' cannot be used on a side of NEAR"),
+    ("a NEAR (b OR -c)", 14, "'-' cannot be used on a side of NEAR"),
+    ("(a NEAR/2 b) NEAR c", 4, "NEAR cannot be used inside a NEAR group"),
+    ("a NEAR (b NEAR c)", 11, "NEAR cannot be used inside a NEAR group"),
+    ("(a OR b) NEAR/2 c NEAR/2 d", 19, "NEAR cannot be chained"),
+    ("a NEAR (b OR source:x.org)", 14, "'source:' cannot be used with it"),
+    ("(a OR lang:en) NEAR b", 7, "'lang:' cannot be used with it"),
+    ("(a OR b NEAR c", 15, "expected ')' after 'c'"),
+    ("(a OR b) NEAR", 14, "expected a term after 'NEAR'"),
+    ("a NEAR -b", 8, "'-' cannot be used on a side of NEAR"),
     ("a NEAR", 7, "expected a term after 'NEAR'"),
     ("source:rt.com NEAR/2 a", 1, "'source:' cannot be used with it"),
     ("a NEAR/2 lang:en", 10, "'lang:' cannot be used with it"),
@@ -397,6 +422,9 @@ _entity_term = st.builds(
     st.sampled_from(["actor", "place", "topic"]),
 )
 _near_term = st.one_of(_text_term, _entity_term)
+_near_side = st.one_of(
+    _near_term, st.lists(_near_term, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs)))
+)
 _leaf = st.one_of(
     _text_term,
     _entity_term,
@@ -406,7 +434,7 @@ _leaf = st.one_of(
         st.just("source"),
     ),
     st.builds(w, st.text(alphabet=_lower, min_size=2, max_size=3), st.just("lang")),
-    st.builds(Near, _near_term, _near_term, st.integers(1, 100)),
+    st.builds(Near, _near_side, _near_side, st.integers(1, 100)),
 )
 
 

@@ -62,8 +62,19 @@ class NoneOf:
 
 @dataclass(frozen=True, slots=True)
 class Near:
-    left: TermRef
-    right: TermRef
+    """``left NEAR/distance right``; each side is the terms of a NEAR group (any one will do).
+
+    A hit of one side and a hit of the other are ``k`` words apart when ``k`` is the word
+    position of the later hit's first word minus that of the earlier hit's last word (adjacent
+    words are 1 apart; two hits that share a word are 0 apart). NEAR holds when some pair of
+    hits is at most ``distance`` words apart, i.e. has at most ``distance - 1`` words between
+    them, in either order, within one field: a hit in the title and a hit in the body are never
+    near. Words are counted in the normalised text (runs of letters and digits), and one hit
+    never serves both sides (``Putin NEAR Putin`` needs two mentions).
+    """
+
+    left: tuple[TermRef, ...]
+    right: tuple[TermRef, ...]
     distance: int
 
 
@@ -158,29 +169,67 @@ def evaluate(node: Node, ctx: Context) -> bool:
         if node.name == "source":
             return source_matches(node.value, ctx.article)
         return (ctx.article.lang or "").lower() == node.value
-    return bool(near_spans(node, ctx)[0])
+    return near_holds(node, ctx)
 
 
-def near_spans(node: Near, ctx: Context) -> tuple[list[Span], list[Span]]:
-    """The spans of each side that lie within the distance of the other; empty if none."""
-    if not (ctx.present(node.left.tid) and ctx.present(node.right.tid)):
-        return [], []
+def _side_present(refs: tuple[TermRef, ...], ctx: Context) -> bool:
+    for ref in refs:  # noqa: SIM110 - a plain loop is faster than any() of a generator
+        if ctx.present(ref.tid):
+            return True
+    return False
+
+
+_Place = tuple[bool, int, int, Span, TermRef]
+"""(in the body, first word index, last word index, span, term) of one hit of a NEAR side."""
+
+
+def _places(refs: tuple[TermRef, ...], ctx: Context) -> list[_Place]:
     scan = ctx.scan
-    found_left: set[Span] = set()
-    found_right: set[Span] = set()
-    for ls, le in ctx.spans(node.left.tid):
-        l_first, l_last = scan.word_index(ls), scan.word_index(le - 1)
-        for rs, re_ in ctx.spans(node.right.tid):
-            if (ls, le) == (rs, re_):
+    out: list[_Place] = []
+    for ref in refs:
+        for start, end in ctx.spans(ref.tid):
+            first, last = scan.word_index(start), scan.word_index(end - 1)
+            out.append((start >= scan.body_start, first, last, (start, end), ref))
+    return out
+
+
+def _near_pairs(node: Near, ctx: Context, first_only: bool) -> list[tuple[_Place, _Place]]:
+    """Pairs of hits (left, right) that are near; only the first one found with ``first_only``."""
+    if not (_side_present(node.left, ctx) and _side_present(node.right, ctx)):
+        return []
+    found = []
+    rights = _places(node.right, ctx)
+    distance = node.distance
+    for left in _places(node.left, ctx):
+        in_body, l_first, l_last, l_span, _ = left
+        for right in rights:
+            r_body, r_first, r_last, r_span, _ = right
+            if r_body != in_body or r_span == l_span:
                 continue
-            r_first, r_last = scan.word_index(rs), scan.word_index(re_ - 1)
-            gap = r_first - l_last if r_first >= l_first else l_first - r_last
-            if 0 <= gap <= node.distance:
-                found_left.add((ls, le))
-                found_right.add((rs, re_))
-    if not found_left:
-        return [], []
-    return sorted(found_left), sorted(found_right)
+            if max(r_first - l_last, l_first - r_last) <= distance:
+                found.append((left, right))
+                if first_only:
+                    return found
+    return found
+
+
+def near_holds(node: Near, ctx: Context) -> bool:
+    """Whether some hit of one side is near a hit of the other (see ``Near``)."""
+    return bool(_near_pairs(node, ctx, first_only=True))
+
+
+def near_spans(node: Near, ctx: Context) -> dict[TermRef, list[Span]]:
+    """Per term of either side, the spans of its hits that are near a hit of the other side."""
+    found: dict[TermRef, set[Span]] = {}
+    for left, right in _near_pairs(node, ctx, first_only=False):
+        found.setdefault(left[4], set()).add(left[3])
+        found.setdefault(right[4], set()).add(right[3])
+    return {ref: sorted(spans) for ref, spans in found.items()}
+
+
+def near_pairs(node: Near, ctx: Context) -> list[tuple[_Place, _Place]]:
+    """Every near pair of hits, for explaining a match."""
+    return _near_pairs(node, ctx, first_only=False)
 
 
 def fired(node: Node, ctx: Context, out: dict[TermRef, list[Span]]) -> None:
@@ -192,10 +241,8 @@ def fired(node: Node, ctx: Context, out: dict[TermRef, list[Span]]) -> None:
         for item in node.items:
             fired(item, ctx, out)
     elif isinstance(node, Near):
-        left, right = near_spans(node, ctx)
-        if left:
-            out.setdefault(node.left, left)
-            out.setdefault(node.right, right)
+        for ref, spans in near_spans(node, ctx).items():
+            out.setdefault(ref, spans)
 
 
 Cost = Callable[[Trigger], float]
@@ -219,7 +266,7 @@ def trigger(node: Node, terms: list[CTerm], cost: Cost) -> Trigger | None:
         options = [t for t in (trigger(item, terms, cost) for item in node.items) if t is not None]
         return min(options, key=cost) if options else None
     if isinstance(node, Near):
-        sides = [trigger(node.left, terms, cost), trigger(node.right, terms, cost)]
+        sides = [trigger(AnyOf(node.left), terms, cost), trigger(AnyOf(node.right), terms, cost)]
         return min((s for s in sides if s is not None), key=cost, default=None)
     return None
 

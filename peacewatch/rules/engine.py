@@ -226,9 +226,9 @@ class RuleEngine:
             return c.AnyOf(tuple(self._compile_node(i, dictionary, labels) for i in node.items))
         if isinstance(node, q.Not):
             return c.NoneOf(self._compile_node(node.item, dictionary, []))
-        left = self._compile_term(node.left, dictionary)
-        right = self._compile_term(node.right, dictionary)
-        labels.extend((left, right))
+        left = tuple(self._compile_term(t, dictionary) for t in q.terms(node.left))
+        right = tuple(self._compile_term(t, dictionary) for t in q.terms(node.right))
+        labels.extend((*left, *right))
         return c.Near(left, right, node.distance)
 
     def _compile_term(self, term: q.Term, dictionary: EntityDictionary) -> c.TermRef:

@@ -6,15 +6,22 @@ Grammar, loosest to tightest::
     or      := and ("OR" and)*
     and     := unary (["AND"] unary)*          adjacent terms mean AND
     unary   := ("NOT" | "-") near | near
-    near    := term ("NEAR" ["/" n] term)? | group
+    near    := side "NEAR" ["/" n] side | term | group
+    side    := term | "(" alts ")" | "title:(" alts ")"     a NEAR side
+    alts    := side ("OR" side)*
     group   := "(" or ")" | "title:(" or ")"
     term    := word | word"*" | "phrase" | field":"value
 
 Choices the language makes:
 
-- ``NEAR`` joins exactly two single terms; ``a NEAR/3 b NEAR/3 c`` is rejected (combine NEAR
-  conditions with AND), and so is a parenthesised group on either side. ``NEAR`` alone means
-  ``NEAR/10``; n must be 1..100. ``source:`` and ``lang:`` terms cannot be NEAR operands.
+- ``NEAR`` joins two sides; each is a text term (word, phrase, prefix, entity, ``title:``) or a
+  parenthesised group of such terms joined by OR: ``(Donbas OR Crimea) NEAR/10 (talks OR
+  plan*)``. As in the boolean syntax of news-alert services, AND (or adjacency), NOT and NEAR
+  are refused inside a NEAR group, with a message saying how to write it instead
+  (``(a NEAR/5 c) AND (b NEAR/5 c)``). ``a NEAR/3 b NEAR/3 c`` is rejected (combine NEAR
+  conditions with AND). ``NEAR`` alone means ``NEAR/10``; n must be 1..100. ``source:`` and
+  ``lang:`` terms cannot be NEAR operands. What counts as near (words apart, one field) is
+  defined in ``peacewatch.rules.compiled``.
 - ``NOT``/``-`` applies to what follows it up to NEAR: ``-a NEAR/3 b`` is ``NOT (a NEAR/3 b)``.
   ``NOT NOT a`` and ``--a`` are errors; ``-(-a)`` is allowed.
 - ``title:(a OR b)`` restricts every term inside to the headline; no field may appear inside it.
@@ -40,6 +47,7 @@ from __future__ import annotations
 import functools
 import string
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, TypeAlias
 
@@ -82,8 +90,13 @@ class Not:
 
 @dataclass(frozen=True, slots=True)
 class Near:
-    left: Term
-    right: Term
+    """Hits of ``left`` and ``right`` at most ``distance`` words apart in one field.
+
+    Each side is a Term or an Or of Terms (a NEAR group); see ``peacewatch.rules.compiled`` for
+    how the distance is counted."""
+
+    left: Node
+    right: Node
     distance: int
 
 
@@ -382,39 +395,71 @@ class _Parser:
         return token.kind == _LPAREN or (token.kind == _FIELD and self.peek(1).kind == _LPAREN)
 
     def near(self) -> Node:
+        start, count = self.pos, self.term_count
         if self.at_group():
             node = self.group()
-            if self.peek().kind == _NEAR:
-                raise QuerySyntaxError(
-                    "NEAR needs a single term on each side, not a group", self.peek().column
-                )
-            return node
-        if not self.at_single_term():
+        elif self.at_single_term():
+            node = self.term()
+        else:
             raise self.expected_term()
-        left = self.term()
         if self.peek().kind != _NEAR:
-            return left
+            return node
+        # An operand of NEAR: read it again under the stricter rules of a NEAR side.
+        self.pos, self.term_count = start, count
+        left = self.near_side()
         operator = self.advance()
-        if self.at_group():
-            raise QuerySyntaxError(
-                "NEAR needs a single term on each side, not a group", self.peek().column
-            )
-        if not self.at_single_term():
-            raise self.expected_term()
-        right = self.term()
-        for operand in (left, right):
-            if operand.field in ("source", "lang"):
-                raise QuerySyntaxError(
-                    f"NEAR needs words of the text; '{operand.field}:' cannot be used with it",
-                    operand.column,
-                )
+        right = self.near_side()
         if self.peek().kind == _NEAR:
             raise QuerySyntaxError(
                 "NEAR cannot be chained; combine NEAR conditions with AND", self.peek().column
             )
         return Near(left, right, operator.distance)
 
-    def group(self) -> Node:
+    def near_side(self) -> Node:
+        """One side of NEAR: a text term, or a group of such terms joined by OR."""
+        token = self.peek()
+        if token.kind in (_NEG, _NOT):
+            raise QuerySyntaxError(
+                f"{_show(token.source)} cannot be used on a side of NEAR; negate the whole"
+                " condition instead, as in -(a NEAR/5 b)",
+                token.column,
+            )
+        if self.at_group():
+            return self.group(self.near_alternatives)
+        if not self.at_single_term():
+            raise self.expected_term()
+        term = self.term()
+        if term.field in ("source", "lang"):
+            raise QuerySyntaxError(
+                f"NEAR needs words of the text; '{term.field}:' cannot be used with it",
+                term.column,
+            )
+        return term
+
+    def near_alternatives(self) -> Node:
+        items = [self.near_side()]
+        while True:
+            token = self.peek()
+            if token.kind == _OR:
+                self.advance()
+                items.append(self.near_side())
+            elif token.kind == _NEAR:
+                raise QuerySyntaxError(
+                    "NEAR cannot be used inside a NEAR group; combine NEAR conditions with AND",
+                    token.column,
+                )
+            elif token.kind in (_NEG, _NOT):
+                self.near_side()  # raises: NOT has no place inside a NEAR group
+            elif token.kind == _AND or token.kind in _UNARY_START:
+                raise QuerySyntaxError(
+                    "a NEAR group holds alternatives joined by OR; AND cannot be used inside"
+                    " one (write (a NEAR/5 c) AND (b NEAR/5 c))",
+                    token.column,
+                )
+            else:
+                return _combine(Or, items)
+
+    def group(self, inner: Callable[[], Node] | None = None) -> Node:
         title = self.peek().kind == _FIELD
         if title:
             self.check_field_allowed(self.advance())
@@ -425,7 +470,7 @@ class _Parser:
                 f"parentheses are nested too deeply (at most {MAX_DEPTH} levels)", opening.column
             )
         self.in_title = self.in_title or title
-        node = self.or_()
+        node = (inner or self.or_)()
         closing = self.peek()
         if closing.kind != _RPAREN:
             previous = self.tokens[self.pos - 1]
@@ -542,7 +587,8 @@ def _render(node: Node, top: bool) -> str:
     if isinstance(node, Term):
         return _term_text(node)
     if isinstance(node, Near):
-        return f"{_term_text(node.left)} NEAR/{node.distance} {_term_text(node.right)}"
+        left, right = _render(node.left, False), _render(node.right, False)
+        return f"{left} NEAR/{node.distance} {right}"
     if isinstance(node, Not):
         if isinstance(node.item, Term):
             return "-" + _term_text(node.item)

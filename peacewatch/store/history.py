@@ -246,7 +246,7 @@ class _Planner:
         if isinstance(node, q.Term):
             return self._term(node, expansions)
         if isinstance(node, q.Near):
-            return _all([self._term(node.left, expansions), self._term(node.right, expansions)])
+            return _all([self._node(node.left, expansions), self._node(node.right, expansions)])
         if isinstance(node, q.Not):
             return None
         parts = [self._node(item, expansions) for item in node.items]
