@@ -11,7 +11,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from peacewatch.bot.slack_adapter.app import AdminCache, BoltConfig, build_bolt_app
-from peacewatch.bot.slack_adapter.http import mount_routes
+from peacewatch.bot.slack_adapter.http import RequestCheck, mount_routes
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore, RedisOAuthStateStore
 from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
 from peacewatch.errors import ConfigError
@@ -73,6 +73,7 @@ class SlackAdapter:
 
     def __init__(self, settings: Settings, commands: CommandService, redis: aioredis.Redis) -> None:
         self._config = bolt_config(settings)
+        self._redis = redis
         self._app_token = _secret(settings.slack_app_token)
         multi = self._config.client_id is not None
         self._installations = RedisInstallationStore(redis) if multi else None
@@ -99,7 +100,7 @@ class SlackAdapter:
         """Add /slack/events (and the OAuth pages when installing into many workspaces) to
         ``app`` before it starts. Nothing in Socket Mode."""
         if self._config.http_mode:
-            mount_routes(app, self._bolt)
+            mount_routes(app, self._bolt, RequestCheck(self._config.signing_secret, self._redis))
 
     async def start(self) -> None:
         """Socket Mode: open the connection to Slack. HTTP mode: nothing (requests come in)."""
