@@ -9,15 +9,18 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from aiohttp import web
 
 pytest.importorskip("trafilatura")
 
+from peacewatch.errors import UrlRefused
 from peacewatch.models import Article
 from peacewatch.watchers import fulltext
 from peacewatch.watchers.fetch import Fetcher, FetchLimits
 from peacewatch.watchers.fulltext import fetch_full_text, with_full_text
-from peacewatch.watchers.guard import GuardPolicy
+from peacewatch.watchers.guard import GuardedResolver, GuardPolicy, check_url
 from tests.fakes.feed_server import FeedServer
+from tests.test_fetch import StaticDNS
 
 LOCAL = GuardPolicy(allow_networks=("127.0.0.1/32",))
 
@@ -204,21 +207,90 @@ async def test_text_is_cut_at_whole_paragraphs(server: FeedServer, fetcher: Fetc
     assert PARAGRAPHS[1] in text and PARAGRAPHS[2] not in text
 
 
-async def test_the_default_policy_refuses_a_private_address(server: FeedServer) -> None:
+# The hostile targets below are judged by the guard without a connection (check_url, the
+# resolver called directly). Every fetch goes to a loopback address, so a guard that regressed
+# would reach one of the test's own servers, never another machine.
+HOSTILE = {
+    "http://10.20.30.40/article": "private",
+    "http://192.168.1.10/article": "private",
+    "http://169.254.169.254/latest/meta-data/": "cloud metadata",
+}
+
+
+class Trap:
+    """An HTTP server on 127.0.0.2 (loopback, yet outside ``LOCAL``) that records each request:
+    the stand-in for a private address a page might redirect to."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> Trap:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._record)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.2", 0).start()
+        self.port = int(self._runner.addresses[0][1])
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _record(self, request: web.Request) -> web.Response:
+        self.paths.append(request.path)
+        return web.Response(text=PAGE, content_type="text/html")
+
+
+@pytest.mark.parametrize(("url", "reason"), HOSTILE.items())
+def test_the_guard_refuses_private_and_metadata_addresses(url: str, reason: str) -> None:
+    with pytest.raises(UrlRefused, match=reason):
+        check_url(url, GuardPolicy())
+    with pytest.raises(UrlRefused, match=reason):
+        check_url(url, LOCAL)  # allowing this machine's loopback allows nothing else
+
+
+async def test_names_that_resolve_to_private_addresses_are_refused() -> None:
+    dns = StaticDNS({"intranet.test": ["10.20.30.40"], "metadata.test": ["169.254.169.254"]})
+    resolver = GuardedResolver(GuardPolicy(), dns)  # asked directly: nothing connects
+    for name, reason in (("intranet.test", "private"), ("metadata.test", "cloud metadata")):
+        with pytest.raises(UrlRefused, match=reason):
+            await resolver.resolve(name, 80)
+    assert dns.asked == ["intranet.test", "metadata.test"]
+
+
+async def test_the_default_policy_refuses_before_any_connection(server: FeedServer) -> None:
     server.set_feed("/a", PAGE.encode(), content_type="text/html")
-    async with Fetcher(GuardPolicy(), FetchLimits(total_timeout=2.0)) as strict:
-        assert await fetch_full_text(strict, server.url("/a")) is None
-        assert await fetch_full_text(strict, "http://10.20.30.40/article") is None
-        assert await fetch_full_text(strict, "http://169.254.169.254/latest/meta-data/") is None
-    assert server.requests_for("/a") == []  # refused before any connection
+    dns = StaticDNS({"news.test": ["127.0.0.1"]})
+    named = f"http://news.test:{server.port}/a"
+    async with Fetcher(GuardPolicy(), FetchLimits(total_timeout=2.0), dns=dns) as strict:
+        assert await fetch_full_text(strict, server.url("/a")) is None  # an address: check_url
+        assert await fetch_full_text(strict, named) is None  # a name: the guarded resolver
+    assert server.requests_for("/a") == []
+    assert dns.asked == ["news.test"]
+    # the same name under a policy that allows the address gets the page: the guard refused it
+    async with Fetcher(LOCAL, FetchLimits(total_timeout=2.0), dns=dns) as allowed:
+        assert await fetch_full_text(allowed, named) is not None
+    assert len(server.requests_for("/a")) == 1
 
 
-async def test_a_redirect_to_a_private_address_is_refused(
-    server: FeedServer, fetcher: Fetcher
-) -> None:
-    server.set_redirect("/short", "http://192.168.1.10/article")
-    assert await fetch_full_text(fetcher, server.url("/short")) is None
-    assert len(server.requests_for("/short")) == 1
+async def test_a_redirect_to_a_refused_address_is_not_followed(server: FeedServer) -> None:
+    async with Trap() as trap:
+        server.set_redirect("/short", f"http://127.0.0.2:{trap.port}/by-address")
+        server.set_redirect("/named", f"http://intranet.test:{trap.port}/by-name")
+        dns = StaticDNS({"intranet.test": ["127.0.0.2"]})
+        async with Fetcher(LOCAL, FetchLimits(total_timeout=2.0), dns=dns) as fetcher:
+            assert await fetch_full_text(fetcher, server.url("/short")) is None
+            assert await fetch_full_text(fetcher, server.url("/named")) is None
+        assert trap.paths == []
+        assert len(server.requests_for("/short")) == len(server.requests_for("/named")) == 1
+        # the trap is reachable: a policy that allows it follows the same redirect there
+        wide = GuardPolicy(allow_networks=("127.0.0.0/8",))
+        async with Fetcher(wide, FetchLimits(total_timeout=2.0), dns=dns) as fetcher:
+            assert await fetch_full_text(fetcher, server.url("/named")) is not None
+        assert trap.paths == ["/by-name"]
 
 
 async def test_page_faults_give_none(server: FeedServer, caplog: pytest.LogCaptureFixture) -> None:
