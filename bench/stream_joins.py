@@ -36,8 +36,8 @@ from clusters import WORDS_ONLY, plain  # noqa: E402
 
 from peacewatch.app import entity_names  # noqa: E402
 from peacewatch.models import Article  # noqa: E402
-from peacewatch.pipeline.stories import placements  # noqa: E402
-from peacewatch.pipeline.story_model import StoryModel, builtin_model  # noqa: E402
+from peacewatch.stories.model import StoryModel, builtin_model  # noqa: E402
+from peacewatch.stories.offline import placements  # noqa: E402
 
 JUDGED = ROOT / "bench" / "data" / "stream_pairs_judged.jsonl"
 

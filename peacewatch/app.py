@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from peacewatch.config import AppConfig
 from peacewatch.pipeline.llm import LlmSummariser, build_summariser
 from peacewatch.pipeline.process import EngineProvider, Pipeline
-from peacewatch.pipeline.stories import StoryIndex
 from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.rules.textnorm import normalise_pattern
 from peacewatch.services.commands import CommandService
@@ -27,8 +26,14 @@ from peacewatch.store.articles import ArticleStore
 from peacewatch.store.embedded import RedisHandle, connect
 from peacewatch.store.feeds import FeedStore
 from peacewatch.store.history import HistoryIndex
+from peacewatch.store.ingest import IngestStream
 from peacewatch.store.ratelimit import SendRates
 from peacewatch.store.teams import TeamStore
+from peacewatch.stories.assigner import StoryAssigner
+from peacewatch.stories.features import entity_engine
+from peacewatch.stories.memory import WindowIndex
+from peacewatch.stories.state import RETENTION as STORY_RETENTION
+from peacewatch.stories.state import StoryReader, prune_stories
 from peacewatch.watchers.fetch import Fetcher, FetchLimits
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.parse import FeedParserPool
@@ -60,6 +65,8 @@ class App:
     articles: ArticleStore
     queue: AlertQueue
     pipeline: Pipeline
+    ingest: IngestStream
+    assigner: StoryAssigner
     fetcher: Fetcher
     parser: FeedParserPool
     poller: Poller
@@ -91,9 +98,9 @@ class App:
         articles = ArticleStore(redis)
         queue = AlertQueue(redis)
         await queue.ensure_group()
-        stories = StoryIndex(
-            redis, window=story_window, entity_names=entity_names(), threshold=story_threshold
-        )
+        if story_threshold is not None:
+            WindowIndex(story_window, threshold=story_threshold)  # a bad value fails here
+        entities = entity_engine(entity_names())
         quiet = QuietHoursGate(redis, clock)
         gates: list[AlertGate] = [DigestGate(redis, clock), quiet]
         summariser = build_summariser(
@@ -101,22 +108,29 @@ class App:
             settings.llm_timeout,
         )  # fmt: skip
         pipeline = Pipeline(
-            redis, articles, stories, EngineProvider(teams), teams, queue, clock, gates,
-            summariser=summariser,
+            redis, articles, StoryReader(redis), EngineProvider(teams), teams, queue, clock,
+            gates, summariser=summariser,
+        )  # fmt: skip
+        ingest = IngestStream(redis)
+        assigner = StoryAssigner(
+            redis, ingest, articles, pipeline.handle,
+            lambda: WindowIndex(story_window, entities, story_threshold),
         )  # fmt: skip
         policy = guard or GuardPolicy(
             allow_private=settings.allow_private_feeds, allow_networks=settings.networks()
         )
-        fetcher = Fetcher(policy, limits or FetchLimits())
+        fetcher = Fetcher(
+            policy, limits or FetchLimits(per_host_concurrency=settings.fetch_per_host)
+        )
         parser = FeedParserPool()
-        poller = Poller(fetcher, parser, feeds, pipeline, poll_policy or PollPolicy(), clock)
+        poller = Poller(fetcher, parser, feeds, ingest, poll_policy or PollPolicy(), clock)
         dispatcher = Dispatcher(
             queue,
             {s.platform: s for s in sinks or []},
             f"{socket.gethostname()}-{os.getpid()}",
             rates=SendRates(redis),
         )
-        scheduler = FeedScheduler(poller, feeds)
+        scheduler = FeedScheduler(poller, feeds, max_polls=settings.max_polls)
         opened: list[App] = []
 
         async def feeds_changed() -> None:
@@ -127,7 +141,8 @@ class App:
             redis, fetcher=fetcher, clock=clock, on_feeds_changed=feeds_changed
         )
         app = cls(
-            settings, handle, feeds, teams, articles, queue, pipeline, fetcher, parser, poller,
+            settings, handle, feeds, teams, articles, queue, pipeline, ingest, assigner, fetcher,
+            parser, poller,
             dispatcher, scheduler, commands, quiet, clock,
         )  # fmt: skip
         opened.append(app)
@@ -152,6 +167,7 @@ class App:
         if self.pruned_at is None or now - self.pruned_at >= timedelta(days=1):
             await HistoryIndex(self.redis.client, clock=self.clock).prune()
             await self.articles.prune(now)
+            await prune_stories(self.redis.client, (now - STORY_RETENTION).timestamp())
             await self.teams.prune_alerts(now - RETENTION)
             await self.queue.trim(int(now.timestamp() * 1000))
             self.pruned_at = now
@@ -178,6 +194,7 @@ class App:
         for feed in await self.feeds.all():
             self.scheduler.schedule(feed)
         self.scheduler.start()
+        self.tasks.append(asyncio.create_task(self.assigner.run(), name="story-assigner"))
         self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
         self.tasks.append(asyncio.create_task(self._housekeeping_loop(), name="housekeeping"))
 
@@ -186,10 +203,12 @@ class App:
         self.scheduler.pause()
         await self.scheduler.drain()
         self.scheduler.shutdown()
+        self.assigner.stop()
         self.dispatcher.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.assigner.release()
         await self.commands.close()
         if isinstance(self.pipeline.summariser, LlmSummariser):
             await self.pipeline.summariser.close()

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import TextIO
 
 from peacewatch.app import entity_names
 from peacewatch.articles_io import LineError, read_articles
 from peacewatch.models import Article
-from peacewatch.pipeline.stories import StoryIndex
-from peacewatch.store.embedded import connect
+from peacewatch.stories.offline import group, in_stream_order
 
 
-async def group_file(path: Path, out: TextIO, err: TextIO, threshold: float | None = None) -> bool:
+def group_file(path: Path, out: TextIO, err: TextIO, threshold: float | None = None) -> bool:
     """Write one {"article_id", "story_id"} line per article, in input order. Returns whether any
     input line was broken (each is reported on ``err`` with its line number). ``threshold``:
-    the probability a report needs to join a story (default: the shipped model's)."""
+    the probability a report needs to join a story (default: the shipped model's).
+
+    The articles are placed in the order the pipeline places one batch of them (publication
+    time, ties by id) by the same index the story assigner keeps."""
     items: list[Article] = []
     bad = False
     with path.open(encoding="utf-8") as stream:
@@ -27,15 +28,7 @@ async def group_file(path: Path, out: TextIO, err: TextIO, threshold: float | No
                 bad = True
             else:
                 items.append(item)
-    with tempfile.TemporaryDirectory(prefix="peacewatch-stories-") as tmp:
-        handle = await connect(None, Path(tmp))  # a throwaway store: same code path as the bot
-        try:
-            index = StoryIndex(handle.client, entity_names=entity_names(), threshold=threshold)
-            story_of: dict[str, str] = {}
-            for article in sorted(items, key=lambda a: a.published):
-                story_of[article.id] = (await index.assign(article)).story_id
-        finally:
-            await handle.close()
+    story_of = group(in_stream_order(items), entity_names=entity_names(), threshold=threshold)
     for article in items:
         out.write(json.dumps({"article_id": article.id, "story_id": story_of[article.id]}) + "\n")
     return bad

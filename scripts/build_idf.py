@@ -3,8 +3,8 @@
 Reads every entry (title and description) of the daily exports under
 ``samples/feeds-2026-01/YYYY/MM/DD/*.json`` - whole feeds of general news, most of it unrelated
 to the peace talks, which is what a background must be - reduces each to the tokens that
-:func:`peacewatch.pipeline.stories.features` gives (with the built-in entity dictionary), and
-writes their document frequencies to ``peacewatch/pipeline/data/idf.json``. Tokens seen in
+:func:`peacewatch.stories.features.features` gives (with the built-in entity dictionary), and
+writes their document frequencies to ``peacewatch/stories/data/idf.json``. Tokens seen in
 fewer than ``--min-df`` entries are left out: the clustering treats an unlisted token as rare.
 
     python scripts/build_idf.py [--samples ../shared/samples] [--min-df 2]
@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from peacewatch.app import entity_names  # noqa: E402
 from peacewatch.models import Article  # noqa: E402
-from peacewatch.pipeline.stories import entity_engine, features  # noqa: E402
+from peacewatch.stories.features import entity_engine, features  # noqa: E402
 
-OUT = ROOT / "peacewatch" / "pipeline" / "data" / "idf.json"
+OUT = ROOT / "peacewatch" / "stories" / "data" / "idf.json"
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

@@ -12,19 +12,16 @@ from hypothesis import strategies as st
 
 from peacewatch.bot.replies import Caller, Reply
 from peacewatch.errors import InputError
-from peacewatch.pipeline.process import EngineProvider, Pipeline
-from peacewatch.pipeline.stories import StoryIndex
+from peacewatch.pipeline.process import Pipeline
 from peacewatch.services.commands import CommandService
 from peacewatch.services.parsing import parse_channel, parse_duration, split_options
 from peacewatch.store import keys
-from peacewatch.store.alert_queue import AlertQueue
-from peacewatch.store.articles import ArticleStore
 from peacewatch.store.feeds import FeedSpec, FeedStore
-from peacewatch.store.history import HistoryIndex
 from peacewatch.store.teams import TeamStore
 from peacewatch.watchers.fetch import Fetcher
 from peacewatch.watchers.guard import GuardPolicy
 from tests.fakes.feed_server import FeedServer
+from tests.story_driver import Ingest
 from tests.test_history import sample_articles
 
 NOW = datetime(2025, 8, 20, 12, 0, tzinfo=UTC)
@@ -52,20 +49,9 @@ async def service(redis_client: aioredis.Redis) -> CommandService:
 
 
 async def ingest_samples(redis: aioredis.Redis) -> Pipeline:
-    teams = TeamStore(redis)
-    pipeline = Pipeline(
-        redis,
-        ArticleStore(redis),
-        StoryIndex(redis),
-        EngineProvider(teams),
-        teams,
-        AlertQueue(redis),
-        clock=clock,
-        history=HistoryIndex(redis, clock=clock),
-    )
-    for article in sorted(sample_articles(), key=lambda a: a.published):
-        await pipeline.ingest(article)
-    return pipeline
+    ingest = Ingest(redis, clock=clock)
+    await ingest.ingest(sorted(sample_articles(), key=lambda a: a.published))
+    return ingest.pipeline
 
 
 # Rules -----------------------------------------------------------------------------------------

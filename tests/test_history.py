@@ -182,23 +182,9 @@ def test_tokens_follow_the_matchers_word_boundaries() -> None:
 
 
 async def test_the_pipeline_indexes_what_it_ingests(redis_client: aioredis.Redis) -> None:
-    from peacewatch.pipeline.process import EngineProvider, Pipeline
-    from peacewatch.pipeline.stories import StoryIndex
-    from peacewatch.store.alert_queue import AlertQueue
-    from peacewatch.store.teams import TeamStore
+    from tests.story_driver import Ingest
 
-    teams = TeamStore(redis_client)
-    pipeline = Pipeline(
-        redis_client,
-        ArticleStore(redis_client),
-        StoryIndex(redis_client),
-        EngineProvider(teams),
-        teams,
-        AlertQueue(redis_client),
-        clock=lambda: NOW,
-    )
-    for article in sample_articles():
-        await pipeline.ingest(article)
+    await Ingest(redis_client, clock=lambda: NOW).ingest(sample_articles())
     index = HistoryIndex(redis_client, clock=lambda: NOW)
     result = await index.search("Lavrov", ALL_TIME)
     assert result.total == len([a for a in sample_articles() if "Lavrov" in a.title + a.body])

@@ -9,17 +9,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from peacewatch.models import Article
-from peacewatch.pipeline.stories import (
-    Background,
-    StoryIndex,
-    builtin_background,
-    entity_engine,
-    features,
-    group,
-    placements,
-    story_id_for,
-)
 from peacewatch.store import keys
+from peacewatch.stories.features import entity_engine, features
+from peacewatch.stories.memory import WindowIndex, story_id_for
+from peacewatch.stories.offline import group, placements
+from peacewatch.stories.rarity import Background, builtin_background
+from tests.story_driver import Assigner as StoryIndex
 
 T0 = datetime(2025, 11, 21, 17, 9, tzinfo=UTC)
 ENTITIES = {
@@ -203,6 +198,7 @@ async def test_restart_keeps_stories_and_assign_is_idempotent(
     await with_context(first_index)
     started = await first_index.assign(MT_DIGNITY)
 
+    await first_index.close()
     restarted = StoryIndex(redis_client)  # a new process on the same Redis
     joined = await restarted.assign(CNN_DIGNITY)
     assert joined.story_id == started.story_id and joined.size == 2
@@ -343,7 +339,7 @@ async def test_redis_index_and_in_memory_grouping_decide_alike_on_long_texts(
 async def test_thresholds_outside_0_to_1_are_refused(redis_client: aioredis.Redis) -> None:
     for bad in (0.0, -0.1, 1.0, 1.5, float("nan")):
         with pytest.raises(ValueError, match="between 0 and 1"):
-            StoryIndex(redis_client, threshold=bad)
+            WindowIndex(threshold=bad)
         with pytest.raises(ValueError, match="between 0 and 1"):
             group([MT_DIGNITY, CNN_DIGNITY], threshold=bad)
 

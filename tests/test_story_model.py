@@ -13,17 +13,11 @@ from types import ModuleType
 import pytest
 
 from peacewatch.models import Article
-from peacewatch.pipeline.stories import (
-    Features,
-    builtin_background,
-    decisions,
-    features,
-    headline_similarity,
-    idf_table,
-    story_score,
-    story_signals,
-)
-from peacewatch.pipeline.story_model import SIGNALS, StoryModel, builtin_model
+from peacewatch.stories.features import Features, features
+from peacewatch.stories.model import SIGNALS, StoryModel, builtin_model
+from peacewatch.stories.offline import decisions
+from peacewatch.stories.rarity import builtin_background, idf_table
+from peacewatch.stories.scoring import headline_similarity, story_score, story_signals
 from tests.helpers import samples_dir
 
 T0 = datetime(2026, 1, 6, 19, 0, tzinfo=UTC)
@@ -162,7 +156,7 @@ def test_shipped_model_is_what_the_labelled_set_fits() -> None:
 
 def test_fallback_weights_are_the_shipped_ones_rounded() -> None:
     # Used when the package data is missing; it must decide as the shipped model does.
-    from peacewatch.pipeline.story_model import _FALLBACK
+    from peacewatch.stories.model import _FALLBACK
 
     fallback = StoryModel.from_json(json.dumps(_FALLBACK))
     shipped = builtin_model()

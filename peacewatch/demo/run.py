@@ -111,6 +111,7 @@ async def run_demo(data_dir: Path, out: TextIO | None = None, wait: float = 50.0
 
         out.write("== Poll 1: what the feeds carry now\n\n")
         first = await _poll_round(app, feed_ids, wait)
+        await app.assigner.drain()
         await app.dispatcher.drain()
 
         for feed in manifest:
@@ -119,10 +120,12 @@ async def run_demo(data_dir: Path, out: TextIO | None = None, wait: float = 50.0
             )
         out.write("== Poll 2: the feeds gained newer items\n\n")
         second = await _poll_round(app, feed_ids, wait)
+        await app.assigner.drain()
         await app.dispatcher.drain()
 
         out.write("== Poll 3: nothing changed (conditional GET)\n\n")
         third = await _poll_round(app, feed_ids, wait)
+        await app.assigner.drain()
         await app.dispatcher.drain()
 
         alerts = [a for a in await _team_alerts(app)]

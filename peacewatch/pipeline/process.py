@@ -1,9 +1,8 @@
-"""The one place that chains the stages: dedup, store, story, match, alert, queue."""
+"""After the story assigner: match each placed article per team, build its alerts, queue them."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -11,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
+from peacewatch.errors import StoreError
 from peacewatch.models import (
     Alert,
     AlertKind,
@@ -24,7 +25,6 @@ from peacewatch.models import (
 )
 from peacewatch.pipeline.llm import ExtractiveSummariser, Summariser
 from peacewatch.pipeline.severity import severity_of
-from peacewatch.pipeline.stories import StoryAssignment, StoryIndex
 from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
 from peacewatch.rules.engine import RuleEngine
 from peacewatch.rules.rulefile import RuleSpec
@@ -33,8 +33,10 @@ from peacewatch.store import keys
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.codec import alert_to_json
-from peacewatch.store.history import HistoryIndex
 from peacewatch.store.teams import TeamStore
+from peacewatch.stories.assigner import Placed
+from peacewatch.stories.memory import StoryAssignment
+from peacewatch.stories.state import StoryReader
 
 log = logging.getLogger(__name__)
 STORY_TTL = 14 * 86400
@@ -72,10 +74,7 @@ class EngineProvider:
 
 @dataclass(slots=True)
 class IngestResult:
-    new: bool
-    story: StoryAssignment | None = None
-    busy: bool = False
-    """Another process holds the article and has not finished it (it may have died)."""
+    story: StoryAssignment
     matches: list[Match] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
@@ -86,24 +85,34 @@ def alert_id(team_id: str, destination: Destination, article_id: str) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
+@dataclass(slots=True)
+class PipelineStats:
+    articles: int = 0
+    matched: int = 0
+    alerts: int = 0
+    failed: int = 0
+
+
 class Pipeline:
+    """Matching and alerting of placed articles, in the assigner's order. Every step may run
+    again for the same article (a batch is handed on again after a crash): alert ids, the
+    story claims and the dispatcher's delivery records make repeats harmless."""
+
     def __init__(
         self,
         redis: aioredis.Redis,
         articles: ArticleStore,
-        stories: StoryIndex,
+        stories: StoryReader,
         engines: EngineProvider,
         teams: TeamStore,
         queue: AlertQueue,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         gates: Sequence[AlertGate] = (),
-        history: HistoryIndex | None = None,
         summariser: Summariser | None = None,
     ) -> None:
         self.summariser: Summariser = summariser or ExtractiveSummariser()
         """Single-article summaries (an LLM when configured); stories are always extractive."""
         self._redis = redis
-        self._history = history or HistoryIndex(redis, clock=clock)
         self.gates = list(gates)
         self._articles = articles
         self._stories = stories
@@ -111,37 +120,37 @@ class Pipeline:
         self._teams = teams
         self._queue = queue
         self._clock = clock
+        self.stats = PipelineStats()
+        self.listeners: list[Callable[[IngestResult], None]] = []
+        """Called with each article's result (the demo and tests watch alerts go by)."""
 
-    async def seen(self, article_id: str) -> bool:
-        """Whether an article was already processed (by any replica, before any restart)."""
-        return await self._articles.exists(article_id)
+    async def handle(self, batch: Sequence[Placed]) -> None:
+        """Match and alert every article of a placed batch, in order. A Redis failure stops
+        the batch (the assigner hands it on again); any other failure of one article is logged
+        and the rest go on."""
+        for placed in batch:
+            try:
+                result = await self.process(placed.article, placed.story, placed.alerts)
+            except (RedisError, StoreError, OSError):
+                raise
+            except Exception:
+                self.stats.failed += 1
+                log.exception("article %s: matching or alerting failed", placed.article.id)
+                continue
+            self.stats.articles += 1
+            self.stats.matched += int(bool(result.matches))
+            self.stats.alerts += len(result.alerts)
+            for listener in self.listeners:
+                listener(result)
 
-    async def ingest(self, article: Article, alerts_enabled: bool = True) -> IngestResult:
-        """Process one article once: a repeat (same id, any replica, any restart) does nothing.
-
-        Every new article is stored and placed in a story, matched or not; alerts are queued
-        only when ``alerts_enabled`` (a feed's first poll records what is there without alerting).
-        """
-        if not await self._articles.claim(article.id):
-            return IngestResult(new=False, busy=await self._articles.busy(article.id))
-        try:
-            result = await self._handle(article, alerts_enabled)
-        except BaseException:
-            with contextlib.suppress(Exception):  # if Redis is gone, the lease lapses by itself
-                await self._articles.release(article.id)
-            raise
-        await self._articles.done(article.id)
-        return result
-
-    async def _handle(self, article: Article, alerts_enabled: bool) -> IngestResult:
-        """Every step here may run again for the same article (after a crash or a failure):
-        stories, alert ids and the dispatcher's delivery records make repeats harmless."""
-        await self._articles.save(article)
-        await self._history.index(article)
-        story = await self._stories.assign(article)
+    async def process(
+        self, article: Article, story: StoryAssignment, alerts_enabled: bool = True
+    ) -> IngestResult:
+        """Match one placed article and queue its alerts (only when ``alerts_enabled``: a
+        feed's first poll and old items are recorded without alerting)."""
         engine = await self._engines.engine()
         matches = engine.match(article)
-        result = IngestResult(new=True, story=story, matches=matches)
+        result = IngestResult(story=story, matches=matches)
         if not alerts_enabled:
             return result
         now = self._clock()
@@ -277,8 +286,9 @@ class Pipeline:
                     kind = AlertKind.FOLLOWUP
         earlier: list[Article] = []
         if story.size > 1:
-            members = await self._stories.members(story.story_id)
-            others = [m for m in members if m != article.id][-MAX_EARLIER:]
+            # the members placed before this article (not those placed after it in the same
+            # batch): a replayed batch builds the same alerts
+            others = [m for m in story.recent if m != article.id][-MAX_EARLIER:]
             earlier = sorted(await self._articles.get_many(others), key=lambda a: a.published)
         # every source of the story, this article last (follow-ups show it as the newest)
         sources = [self._source(a) for a in earlier] + sources

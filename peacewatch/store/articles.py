@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -42,9 +43,13 @@ class ArticleStore:
 
     async def save(self, article: Article) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.article(article.id), article_to_json(article), ex=self._ttl)
-            pipe.zadd(keys.articles_by_time(), {article.id: article.published.timestamp()})
+            self.queue_save(pipe, article)
             await pipe.execute()
+
+    def queue_save(self, pipe: Any, article: Article) -> None:
+        """Queue on ``pipe`` the writes that store ``article`` (for batches)."""
+        pipe.set(keys.article(article.id), article_to_json(article), ex=self._ttl)
+        pipe.zadd(keys.articles_by_time(), {article.id: article.published.timestamp()})
 
     async def get(self, article_id: str) -> Article | None:
         text = await self._redis.get(keys.article(article_id))

@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from peacewatch.errors import InputError
 from peacewatch.models import Article, Match
@@ -297,9 +297,16 @@ class HistoryIndex:
 
     async def index(self, article: Article) -> None:
         """Add an article (already saved by the ArticleStore) to the index. Idempotent."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self.queue_index(pipe, article)
+            await pipe.execute()
+
+    @staticmethod
+    def queue_index(pipe: Any, article: Article) -> None:
+        """Queue on ``pipe`` the write that adds ``article`` to the index (for batches)."""
         tokens = sorted(tokens_of(article))
         # One script call instead of a ZADD per token: the client's per-command cost dominated.
-        await self._redis.eval(
+        pipe.eval(
             _INDEX_SCRIPT,
             2 + len(tokens),
             keys.history_all(),

@@ -52,14 +52,15 @@ def articles_by_time() -> str:
 
 
 # Stories ---------------------------------------------------------------------------------------
-STORY_STATE = "s2"
-"""Version of the story index's state. ``s2``: members keep their language and words lose a
-plural -s, so tokens of ``s1`` (the unversioned keys) would not meet them; an index reads and
-writes only its own version, and a replica of another version never sees it."""
+STORY_STATE = "s3"
+"""Version of the story state. ``s3``: written by the single story assigner, every member's
+features kept (with its place in the assignment order) so that a successor rebuilds the same
+index; an assigner reads and writes only its own version, and one of another version never
+sees it."""
 
 
 def story(story_id: str) -> str:
-    """Hash of a story: first article, outlets, first seen time, member features."""
+    """Hash of a story: ``first`` article, ``outlets`` (JSON) and ``m:ARTICLE`` member records."""
     return _k("story", STORY_STATE, story_id)
 
 
@@ -68,13 +69,25 @@ def story_members(story_id: str) -> str:
     return _k("story", STORY_STATE, story_id, "articles")
 
 
-def story_band(band: str) -> str:
-    """Sorted set of one index entry of story clustering (a token, or all articles)."""
-    return _k("storyband", STORY_STATE, band)
+def stories_active() -> str:
+    """Sorted set of story ids scored by the publication time of their newest member (what a
+    new assigner loads)."""
+    return _k("stories", STORY_STATE, "active")
 
 
-def stories_by_time() -> str:
-    return _k("stories", STORY_STATE, "by_time")
+def ingest_stream() -> str:
+    """Stream of new articles from every replica's watchers, read in order by the assigner."""
+    return _k("ingest")
+
+
+def assigner_lease() -> str:
+    """Lease of the one story assigner (the holder's token, with a short expiry it renews)."""
+    return _k("assigner", STORY_STATE, "lease")
+
+
+def assigner_cursor() -> str:
+    """The id of the last ingest stream entry the assigner finished (stories and alerts)."""
+    return _k("assigner", STORY_STATE, "cursor")
 
 
 # Teams and rules -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""One poll of one feed: conditional fetch, parse off the loop, normalise, hand to the pipeline."""
+"""One poll of one feed: conditional fetch, parse off the loop, normalise, queue new articles."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from peacewatch.errors import FeedError
-from peacewatch.pipeline.process import Pipeline
+from peacewatch.models import Article
 from peacewatch.store.feeds import FeedSpec, FeedStore, Validators
+from peacewatch.store.ingest import IngestStream
 from peacewatch.watchers.fetch import Fetcher
 from peacewatch.watchers.fulltext import needs_full_text, with_full_text
 from peacewatch.watchers.normalise import normalise
 from peacewatch.watchers.parse import FeedParserPool
 
 log = logging.getLogger(__name__)
+SUBMIT_CHUNK = 200
+"""Articles queued per script call (a long feed never blocks Redis for long)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +28,6 @@ class PollResult:
     status: Literal["ok", "not_modified", "error", "skipped"]
     items: int = 0
     new: int = 0
-    alerts: int = 0
     error: str | None = None
 
 
@@ -46,14 +48,14 @@ class Poller:
         fetcher: Fetcher,
         parser: FeedParserPool,
         feeds: FeedStore,
-        pipeline: Pipeline,
+        ingest: IngestStream,
         policy: PollPolicy = PollPolicy(),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._fetcher = fetcher
         self._parser = parser
         self._feeds = feeds
-        self._pipeline = pipeline
+        self._ingest = ingest
         self._policy = policy
         self._clock = clock
 
@@ -76,7 +78,8 @@ class Poller:
             return PollResult(feed.id, "error", error=str(exc))
         first_poll = not await self._feeds.has_polled(feed.id)
         window = self._policy.backfill if first_poll else self._policy.max_age
-        new = alerts = pages = failed = 0
+        batch: list[tuple[Article, bool]] = []
+        pages = failed = 0
         for entry in parsed.entries:
             try:
                 article = normalise(
@@ -93,24 +96,28 @@ class Poller:
                     and fresh
                     and pages < self._policy.full_text_pages
                     and needs_full_text(article)
-                    and not await self._pipeline.seen(article.id)
+                    and not await self._ingest.seen(article.id)
                 ):
                     pages += 1
                     article = await with_full_text(self._fetcher, article)
-                result = await self._pipeline.ingest(article, alerts_enabled=fresh)
             except Exception:  # one bad entry never stops the rest of the feed
                 log.exception("feed %s: entry %r failed", feed.id, entry.link or entry.guid)
                 failed += 1
                 continue
-            new += int(result.new)
-            alerts += len(result.alerts)
-            failed += int(result.busy)  # read the feed again until its holder finishes it
-        if not failed:
-            # with a failed entry, keep the old validators: the next poll reads the feed again
-            await self._feeds.set_validators(
-                feed.id, Validators(fetched.etag, fetched.last_modified)
-            )
+            batch.append((article, fresh))
+        # One feed's items reach the story assigner in publication order (ties by id), so
+        # the order they happen to have in the feed never changes a story.
+        batch.sort(key=lambda item: (item[0].published, item[0].id))
+        new = 0
+        for start in range(0, len(batch), SUBMIT_CHUNK):
+            new += sum(await self._ingest.submit(batch[start : start + SUBMIT_CHUNK]))
+        # Validators are kept even when an entry could not be read: it fails the same way on
+        # every download, and a full download would bring nothing new.
+        await self._feeds.set_validators(feed.id, Validators(fetched.etag, fetched.last_modified))
         await self._feeds.record_ok(feed.id, now, len(parsed.entries), new)
         if parsed.bozo:
             log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)
-        return PollResult(feed.id, "ok", items=len(parsed.entries), new=new, alerts=alerts)
+        if failed:
+            log.warning("feed %s: %d of %d entries could not be read", feed.id, failed,
+                        len(parsed.entries))  # fmt: skip
+        return PollResult(feed.id, "ok", items=len(parsed.entries), new=new)

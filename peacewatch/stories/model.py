@@ -1,6 +1,6 @@
 """How likely an article belongs to a story: a logistic model over a few measured signals.
 
-The signals (computed by :func:`peacewatch.pipeline.stories.story_signals`):
+The signals (computed by :func:`peacewatch.stories.scoring.story_signals`):
 
 ``lexical``
     The story-level word score: how much of the article's rare vocabulary the story carries and
@@ -32,7 +32,7 @@ whatever the model says; a copy of a member's headline or text always joins.
 The weights are fitted on the hand-labelled stories of ``bench/data/stories_labelled.yaml`` by
 ``python bench/clusters.py --fit`` (scikit-learn's logistic regression on the decisions an
 online clustering faces: each article against each candidate story), which writes
-``peacewatch/pipeline/data/story_model.json``. The benchmark scores the shipped model and, in
+``peacewatch/stories/data/story_model.json``. The benchmark scores the shipped model and, in
 the same run, models fitted without the period they are scored on; ``bench/stream_joins.py``
 scores its joins on whole days of unrelated news against judged pairs. The threshold, 0.5, was
 chosen on judged samples of the joins on the whole stream of 2026-01-06: lower thresholds join
@@ -128,7 +128,7 @@ class StoryModel:
 def builtin_model() -> StoryModel:
     """The model shipped with the package (``data/story_model.json``), or the fallback."""
     try:
-        path = resources.files("peacewatch.pipeline") / "data" / "story_model.json"
+        path = resources.files("peacewatch.stories") / "data" / "story_model.json"
         return StoryModel.from_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
         return StoryModel.from_json(json.dumps(_FALLBACK))

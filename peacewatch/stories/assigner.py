@@ -1,0 +1,312 @@
+"""The single story assigner: reads the ingest stream in order, places each article in a story,
+writes each batch back in one transaction, then hands the batch on for matching and alerts.
+
+One assigner runs at a time across every replica: it holds a lease in Redis and renews it; a
+replica that finds the lease lapsed (its holder died) takes over within ``LEASE`` seconds,
+loads the stories of the window from Redis into a fresh :class:`WindowIndex` and continues
+from the cursor, the last entry whose stories *and* alerts were finished. Entries after the
+cursor that the dead holder had already placed are found in the loaded index and keep their
+story; the rest are placed as the holder would have placed them (decisions depend only on the
+stream), so a takeover or a restart changes no story. Every batch write is fenced by the
+lease (``WATCH``): a holder that lost its lease writes nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, WatchError
+
+from peacewatch.errors import StoreError
+from peacewatch.models import Article
+from peacewatch.store import keys
+from peacewatch.store.articles import ArticleStore
+from peacewatch.store.history import HistoryIndex
+from peacewatch.store.ingest import IngestEntry, IngestStream
+from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex
+from peacewatch.stories.state import RETENTION, load_members, queue_members
+
+log = logging.getLogger(__name__)
+
+LEASE = 10.0
+"""Seconds a lease lasts without renewal: the longest a dead holder delays a takeover."""
+BATCH = 500
+"""Stream entries placed and written per transaction."""
+EVICT_EVERY = 2000
+"""Entries between two evictions of stories that left the window."""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+_SET_CURSOR = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """One article of a batch, placed: what matching and alerting work on."""
+
+    article: Article
+    story: StoryAssignment
+    alerts: bool
+    entry_id: str
+
+
+Handler = Callable[[Sequence[Placed]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class AssignerStats:
+    placed: int = 0
+    batches: int = 0
+    takeovers: int = 0
+    unreadable: int = 0
+    last_batch_seconds: float = 0.0
+    holder: bool = False
+
+
+class LeaseLost(StoreError):
+    """Another assigner holds the lease now; this one stops writing."""
+
+
+class StoryAssigner:
+    """See the module's docstring. ``keep``: how far behind the newest stream entry an
+    article may be published and still be compared (older stories are evicted); by default
+    twice the story window. ``handler`` gets each batch, in stream order, after its stories
+    are written; it must be idempotent (a batch is handed on again after a crash)."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        stream: IngestStream,
+        articles: ArticleStore,
+        handler: Handler,
+        make_index: Callable[[], WindowIndex],
+        keep: timedelta | None = None,
+        lease_seconds: float = LEASE,
+        batch: int = BATCH,
+    ) -> None:
+        self._redis = redis
+        self._stream = stream
+        self._articles = articles
+        self._handler = handler
+        self._make_index = make_index
+        self._lease_seconds = lease_seconds
+        self._batch = batch
+        self._token = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._index: WindowIndex | None = None
+        self._cursor = "0-0"
+        self._watermark = -math.inf
+        self._keep = keep
+        self._since_evict = 0
+        self._lock = asyncio.Lock()
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+        self._set_cursor = redis.register_script(_SET_CURSOR)
+        self._stop = asyncio.Event()
+        self.stats = AssignerStats()
+
+    @property
+    def index(self) -> WindowIndex | None:
+        """The index while this process holds the lease (None otherwise)."""
+        return self._index
+
+    def _keep_seconds(self, index: WindowIndex) -> float:
+        keep = self._keep if self._keep is not None else 2 * index.window
+        return keep.total_seconds()
+
+    # Lease ----------------------------------------------------------------------------------
+    async def _acquire(self) -> bool:
+        """Take the lease if it is free (or already ours); load the state when newly taken."""
+        ms = int(self._lease_seconds * 1000)
+        if self._index is not None:
+            if await self._renew(keys=[keys.assigner_lease()], args=[self._token, ms]):
+                return True
+            log.warning("story assigner: lease lost, another replica took over")
+            self._index = None
+            self.stats.holder = False
+        if not await self._redis.set(keys.assigner_lease(), self._token, nx=True, px=ms):
+            return False
+        try:
+            await self._takeover()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._release(keys=[keys.assigner_lease()], args=[self._token])
+            raise
+        return True
+
+    async def _takeover(self) -> None:
+        stored = str(await self._redis.get(keys.assigner_cursor()) or "0-0")
+        cursor, _, mark = stored.partition(" ")
+        watermark = float(mark) if mark else -math.inf
+        index = self._make_index()
+        members = await load_members(self._redis, watermark - self._keep_seconds(index))
+        for member in sorted(members, key=lambda m: (m.seq, m.features.article_id)):
+            index.add(member)
+        self._index, self._cursor, self._watermark = index, cursor, watermark
+        self.stats.holder = True
+        self.stats.takeovers += 1
+        log.info(
+            "story assigner: holding the lease; %d stories loaded, continuing after %s",
+            len(index.stories), cursor,
+        )  # fmt: skip
+
+    async def release(self) -> None:
+        """Give up the lease (a clean stop: a successor need not wait for it to lapse)."""
+        async with self._lock:
+            if self._index is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._release(keys=[keys.assigner_lease()], args=[self._token])
+            self._index = None
+            self.stats.holder = False
+
+    # Work -----------------------------------------------------------------------------------
+    async def step(self, block_ms: int | None = None) -> int:
+        """Place one batch if this process holds (or can take) the lease; returns the entries
+        finished (0: nothing waiting, or another replica holds the lease)."""
+        async with self._lock:
+            if not await self._acquire():
+                return 0
+            assert self._index is not None
+            entries = await self._stream.read_after(self._cursor, self._batch, block_ms)
+            if not entries:
+                return 0
+            renewer = asyncio.create_task(self._keep_lease(), name="assigner-lease")
+            try:
+                await self._place_batch(self._index, entries)
+            finally:
+                renewer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await renewer
+            return len(entries)
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease while a long batch (slow summaries, a slow Redis) is handled."""
+        ms = int(self._lease_seconds * 1000)
+        while True:
+            await asyncio.sleep(self._lease_seconds / 3)
+            if not await self._renew(keys=[keys.assigner_lease()], args=[self._token, ms]):
+                return  # lost: the batch's cursor write is refused
+
+    async def drain(self, max_batches: int = 10_000) -> int:
+        """Finish every entry waiting now (bounded); returns how many."""
+        done = 0
+        for _ in range(max_batches):
+            n = await self.step()
+            if not n:
+                break
+            done += n
+        return done
+
+    async def _place_batch(self, index: WindowIndex, entries: Sequence[IngestEntry]) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        keep = self._keep_seconds(index)
+        watermark = self._watermark
+        placed: list[Placed] = []
+        members: list[Member] = []
+        articles: list[Article] = []
+        for entry in entries:
+            if entry.article is None:
+                self.stats.unreadable += 1
+                log.error("story assigner: unreadable ingest entry %s skipped", entry.entry_id)
+                continue
+            # The newest publication time seen, never past the entry's own time (a feed that
+            # dates an item in the future must not push every story out of the window).
+            published = entry.article.published.timestamp()
+            watermark = max(watermark, min(published, entry.seq[0] / 1000))
+            assignment, member = index.place(entry.article, entry.seq, watermark - keep)
+            placed.append(Placed(entry.article, assignment, entry.alerts, entry.entry_id))
+            if member is not None:
+                members.append(member)
+                articles.append(entry.article)
+        await self._write(index, members, articles)
+        await self._handler(placed)
+        last = entries[-1].entry_id
+        if not await self._set_cursor(
+            keys=[keys.assigner_lease(), keys.assigner_cursor()],
+            args=[self._token, f"{last} {watermark!r}"],
+        ):
+            self._index = None
+            raise LeaseLost("the story assigner's lease lapsed during a batch")
+        self._cursor, self._watermark = last, watermark
+        await self._stream.trim_before(last)
+        self._since_evict += len(entries)
+        if self._since_evict >= EVICT_EVERY:
+            index.evict(watermark - keep)
+            self._since_evict = 0
+        self.stats.placed += len(placed)
+        self.stats.batches += 1
+        self.stats.last_batch_seconds = loop.time() - started
+
+    async def _write(
+        self, index: WindowIndex, members: Sequence[Member], articles: Sequence[Article]
+    ) -> None:
+        """One transaction for the batch's stories and articles, fenced by the lease."""
+        if not members:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(keys.assigner_lease())
+                if await pipe.get(keys.assigner_lease()) != self._token:
+                    raise WatchError("lease changed")
+                pipe.multi()
+                queue_members(pipe, index, members, RETENTION + index.window)
+                for article in articles:
+                    self._articles.queue_save(pipe, article)
+                    HistoryIndex.queue_index(pipe, article)
+                await pipe.execute()
+            except WatchError as exc:
+                self._index = None
+                self.stats.holder = False
+                raise LeaseLost("the story assigner's lease moved to another replica") from exc
+
+    async def run(self, idle_seconds: float = 1.0) -> None:
+        """Place batches until :meth:`stop`; a replica without the lease checks every second
+        whether it lapsed. Failures are logged and retried from the cursor."""
+        self._stop.clear()
+        while not self._stop.is_set():
+            try:
+                n = await self.step(block_ms=int(idle_seconds * 1000))
+                if n == 0 and self._index is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), idle_seconds)
+            except asyncio.CancelledError:
+                raise
+            except LeaseLost as exc:
+                log.warning("story assigner: %s", exc)
+            except Exception:  # a failed batch is placed again from the cursor
+                log.exception("story assigner: batch failed; retrying from %s", self._cursor)
+                self._index = None  # reload: the failed batch may be half in memory
+                with contextlib.suppress(Exception):
+                    await self._release(keys=[keys.assigner_lease()], args=[self._token])
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), idle_seconds)
+        await self.release()
+
+    def stop(self) -> None:
+        self._stop.set()

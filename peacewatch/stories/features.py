@@ -1,0 +1,177 @@
+"""What story clustering compares of an article: headline and summary stems, entities, numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from peacewatch.models import Article
+
+if TYPE_CHECKING:
+    from peacewatch.rules.engine import RuleEngine
+
+STEM = 6
+SUMMARY_CHARS = 400
+
+# Function words and newsroom filler of the languages the feeds carry. They say nothing about
+# which event a report is about, and in a small window the IDF alone cannot yet tell.
+_STOPWORD_TEXT = """
+the and for with from that this these those have has had will would could should about after
+before over into than then them they their there what when where which while who whom whose
+why how not are was were been being its it's his her him she our out off more most also just
+only very can may might must says said say new news live latest update updates video watch
+analysis opinion report reports here what's amid ahead against under during submitted link
+comments och att som med den det för från till inte har hade ska kan vill efter inför mot
+enligt eller också när där här vad hur men var blir blev nya nytt direkt uppgifter der die das
+und mit von für auf ist nicht ein eine einen dem den des zum zur sich auch nach bei aus wie als
+noch über vor wird werden hat sind nie się jest oraz dla przez przed jak czy już tak ale który
+która które jego jej ich może będzie został została po od do na za ze we что это как для так
+его она они при или уже еще был была были будет после перед также що це як для вже був була
+були буде після перед також або
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_WORD = re.compile(r"\w+")
+_APOSTROPHES = str.maketrans({c: "" for c in "'’‘ʼ`´"} | {"ё": "е"})
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What story clustering compares of an article."""
+
+    article_id: str
+    published: float
+    """Epoch seconds."""
+    title: str
+    """Normalised headline without the aggregator's ``- Outlet`` suffix."""
+    summary: str
+    """Normalised start of the summary (for spotting syndicated copies)."""
+    title_tokens: frozenset[str]
+    """The tokens of the headline (a subset of ``tokens``)."""
+    tokens: frozenset[str]
+    """Stems (``s:``), entity ids (``e:``) and numbers (``n:``) of headline and summary."""
+    lang: str = ""
+    """Two-letter language code, empty when unknown."""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            [
+                self.article_id,
+                self.published,
+                self.title,
+                self.summary,
+                sorted(self.title_tokens),
+                sorted(self.tokens - self.title_tokens),
+                self.lang,
+            ],
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Features:
+        aid, published, title, summary, head, rest, *more = json.loads(text)
+        head_set = frozenset(head)
+        lang = str(more[0]) if more else ""
+        return cls(
+            aid, float(published), title, summary, head_set, head_set | frozenset(rest), lang
+        )
+
+
+# Features --------------------------------------------------------------------------------------
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+
+
+def strip_outlet_suffix(title: str, outlet: str, source: str) -> str:
+    """The headline without trailing ``- Outlet`` parts that name the article's own outlet."""
+    names = {_squash(outlet), _squash(source), _squash(source.rsplit(".", 1)[0])} - {""}
+    for _ in range(3):  # "DN Direkt - Rubio: ... - DN.se - DN" carries two
+        head, sep, tail = title.rpartition(" - ")
+        if not sep or not head.strip():
+            break
+        squashed = _squash(tail)
+        if not squashed or not any(squashed in n or n in squashed for n in names):
+            break
+        title = head
+    return title.strip()
+
+
+def _squash(text: str) -> str:
+    return "".join(_WORD.findall(_norm(text)))
+
+
+def entity_engine(names: Mapping[str, str]) -> RuleEngine:
+    """The rule engine's matcher over ``names`` (name -> entity id), without rules."""
+    from peacewatch.rules.engine import RuleEngine
+    from peacewatch.rules.entities import Entity, EntityDictionary
+
+    by_id: dict[str, list[str]] = {}
+    for name, entity_id in names.items():
+        if name.strip():
+            by_id.setdefault(entity_id, []).append(name)
+    dictionary = EntityDictionary(Entity(e, "actor", tuple(n)) for e, n in by_id.items())
+    return RuleEngine.compile([], dictionary=dictionary)
+
+
+def _summary_text(article: Article, title: str) -> str:
+    summary = article.summary[:SUMMARY_CHARS]
+    # Google News repeats the headline at the start of its summary.
+    if title and _squash(summary).startswith(_squash(title)):
+        summary = summary[len(title) :]
+    return summary
+
+
+def _text_tokens(text: str) -> set[str]:
+    out: set[str] = set()
+    for word in _WORD.findall(_norm(text)):
+        if word.isdigit():
+            number = word.lstrip("0")
+            if number:
+                out.add("n:" + number)
+        elif word not in _STOPWORDS and len(word) >= 3:
+            out.add("s:" + _plural_less(word)[:STEM])
+    return out
+
+
+def _plural_less(word: str) -> str:
+    """``troops`` -> ``troop``: a plural -s off a word of four letters or more (not -ss, -us,
+    -is), so that the singular and the plural of a short word meet; longer words already meet
+    in their first ``STEM`` letters."""
+    if len(word) >= 4 and word[-1] == "s" and word[-2] not in "siu" and word.isalpha():
+        return word[:-1]
+    return word
+
+
+def _with_entities(tokens: set[str], entity_ids: Iterable[str]) -> set[str]:
+    """``tokens`` plus the entities, less the stems that spell an entity's id: ``Putin`` is
+    one piece of evidence, not two."""
+    out = set(tokens)
+    for entity in entity_ids:
+        out.add("e:" + entity)
+        out.difference_update("s:" + w[:STEM] for w in entity.split("_") if len(w) >= 3)
+    return out
+
+
+def features(article: Article, entities: RuleEngine | None = None) -> Features:
+    """The features of ``article`` (pure; never raises)."""
+    title = strip_outlet_suffix(article.title, article.outlet, article.source)
+    summary = _summary_text(article, title)
+    head = _text_tokens(title)
+    body = _text_tokens(summary)
+    if entities is not None:
+        probe = Article(article.id, title, "", article.published, "", summary="")
+        head = _with_entities(head, entities.entities_of(probe))
+        probe = Article(article.id, "", "", article.published, "", summary=summary)
+        body = _with_entities(body, entities.entities_of(probe))
+    return Features(
+        article_id=article.id,
+        published=article.published.timestamp(),
+        title=" ".join(_WORD.findall(_norm(title))),
+        summary=" ".join(_WORD.findall(_norm(summary))[:60]),
+        title_tokens=frozenset(head),
+        tokens=frozenset(head | body),
+        lang=(article.lang or "")[:2].lower(),
+    )

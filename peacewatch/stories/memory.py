@@ -1,0 +1,314 @@
+"""The window's story index in memory: candidates by rare tokens, the decision, the stories.
+
+One :class:`WindowIndex` is the whole state story assignment needs: the articles of each
+token in publication order, and for each story its first article, its outlets, its size and
+the features of its first members. The single story assigner keeps one (rebuilt from Redis
+when it takes over), and offline grouping (``peacewatch stories``, the benchmarks) uses the
+same class, so both make the same decisions for the same articles in the same order.
+
+Determinism: a decision depends only on the articles placed before it and on the horizon
+given with the article (articles published before it are ignored). The assigner derives the
+horizon from the stream alone (the newest publication time seen so far, capped by each
+entry's own time, less twice the window), never from the wall clock, so a rebuilt index
+(which loads every story with a member after the horizon) decides exactly as the index it
+replaces would have.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from peacewatch.models import Article
+from peacewatch.rules.engine import RuleEngine
+from peacewatch.stories.features import Features, features
+from peacewatch.stories.model import StoryModel, builtin_model
+from peacewatch.stories.rarity import Background, builtin_background, idf_table
+from peacewatch.stories.scoring import best_story, check_threshold
+
+MAX_INDEX_TOKENS = 64
+"""Tokens of an article that find candidates (entities, numbers and headline words first)."""
+MAX_CANDIDATES = 40
+"""Articles read from the index per assignment (the most rare tokens shared first)."""
+MAX_STORIES = 8
+"""Stories of those candidates that are scored as a whole."""
+RARE_SHARE = 0.2
+"""Tokens carried by more than this share of the window's articles do not find candidates."""
+MAX_MEMBER_FEATURES = 64
+"""Members whose features a story keeps for comparison (the first ones); later members still
+join it and still find it through the token index."""
+RECENT = 21
+"""Articles of a story an assignment names (the article and the twenty placed before it)."""
+NO_HORIZON = -math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAssignment:
+    """Where an article went: its story and what the story looks like now."""
+
+    story_id: str
+    is_new: bool
+    """This article started the story (also on a repeated assignment of that same article)."""
+    size: int
+    """Articles in the story after this one."""
+    outlets: tuple[str, ...]
+    """Distinct outlets (source domains, or outlet names when the source is empty), first first."""
+    first_article_id: str
+    duplicate_of: str | None
+    """The story member this article is a syndicated copy or a near-identical re-headline of."""
+    recent: tuple[str, ...] = ()
+    """The story's last ``RECENT`` articles placed up to this one, in the order placed (what a
+    follow-up compares itself with; the same after a restart)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One placed article as the index keeps it (and as Redis stores it for a rebuild)."""
+
+    story_id: str
+    features: Features
+    outlet: str
+    duplicate_of: str | None
+    seq: tuple[int, int]
+    """Place in the order of assignment (the ingest stream's entry id)."""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            [self.features.to_json(), self.outlet, self.duplicate_of or "", list(self.seq)],
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, story_id: str, text: str) -> Member:
+        feats, outlet, duplicate_of, seq = json.loads(text)
+        return cls(
+            story_id,
+            Features.from_json(feats),
+            str(outlet),
+            str(duplicate_of) or None,
+            (int(seq[0]), int(seq[1])),
+        )
+
+
+@dataclass(slots=True)
+class Story:
+    """A story as the index holds it."""
+
+    story_id: str
+    first: str
+    outlets: list[str] = field(default_factory=list)
+    size: int = 0
+    latest: float = NO_HORIZON
+    """Publication time of its newest member (epoch seconds)."""
+    members: list[Features] = field(default_factory=list)
+    """The first ``MAX_MEMBER_FEATURES`` members in the order they were placed."""
+    recent: list[str] = field(default_factory=list)
+    """Ids of the last ``RECENT`` members placed."""
+
+
+def story_id_for(article_id: str) -> str:
+    """A story's id, derived from the article that started it."""
+    return hashlib.sha1(article_id.encode()).hexdigest()[:16]  # noqa: S324 - a name, not a secret
+
+
+def outlet_of(article: Article) -> str:
+    return article.source or article.outlet
+
+
+def index_tokens(feats: Features) -> list[str]:
+    """The tokens of ``feats`` kept in the token index, the most telling first."""
+    # Entities, numbers and headline words say most about the event; summary words come last.
+    ranked = sorted(
+        feats.tokens, key=lambda t: (t[0] != "e", t not in feats.title_tokens, t[0] != "n", t)
+    )
+    return ranked[:MAX_INDEX_TOKENS]
+
+
+def _rare_limit(total: int) -> float:
+    return max(3.0, RARE_SHARE * total)
+
+
+def _stories_of(evidence: Mapping[tuple[str, str], float]) -> list[str]:
+    """Story ids of the ``MAX_CANDIDATES`` candidate articles with the most rare weight in
+    common with the article, best first, at most ``MAX_STORIES`` of them."""
+    out: list[str] = []
+    ranked = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))
+    for (story_id, _), _ in ranked[:MAX_CANDIDATES]:
+        if story_id not in out:
+            out.append(story_id)
+    return out[:MAX_STORIES]
+
+
+class WindowIndex:
+    """Stories of the window in memory; see the module's docstring.
+
+    ``window``: an article joins a story only through members published within ``window`` of
+    it, earlier or later. ``entities``: the matcher of dictionary names (the cross-language
+    signal); optional. ``threshold``: the probability an article needs to join a story
+    (default: the model's).
+    """
+
+    def __init__(
+        self,
+        window: timedelta = timedelta(hours=48),
+        entities: RuleEngine | None = None,
+        threshold: float | None = None,
+        model: StoryModel | None = None,
+        background: Background | None = None,
+    ) -> None:
+        if window <= timedelta(0):
+            raise ValueError("the story window must be positive")
+        self.window = window
+        self.entities = entities
+        self.model = model or builtin_model()
+        self.threshold = self.model.threshold if threshold is None else check_threshold(threshold)
+        self.prior = builtin_background() if background is None else background
+        self._times: list[float] = []
+        self._postings: dict[str, list[tuple[float, str, str]]] = {}
+        self.stories: dict[str, Story] = {}
+        self.placed: dict[str, tuple[str, str | None]] = {}
+        """Article id -> (story id, duplicate of) for every article in the index."""
+
+    # Reading ------------------------------------------------------------------------------------
+    def _count(self, token: str, low: float, high: float) -> int:
+        entries = self._postings.get(token, [])
+        return bisect.bisect_right(entries, (high, "\uffff")) - bisect.bisect_left(
+            entries, (low, "")
+        )
+
+    def candidates(
+        self, feats: Features, horizon: float = NO_HORIZON
+    ) -> tuple[dict[str, list[Features]], dict[str, float]]:
+        """The candidate stories of ``feats`` (their members published after ``horizon``,
+        oldest first) and the IDF of every token they and the article carry."""
+        span = self.window.total_seconds()
+        low, high = max(feats.published - span, horizon), feats.published + span
+        if low > high:  # published before the horizon: nothing to compare with
+            return {}, idf_table(feats.tokens, {}, 0, self.prior)
+        total = bisect.bisect_right(self._times, high) - bisect.bisect_left(self._times, low)
+        counts = {t: self._count(t, low, high) for t in index_tokens(feats)}
+        rare = [t for t, c in counts.items() if 0 < c <= _rare_limit(total)]
+        idf_rare = idf_table(rare, counts, total, self.prior)
+        evidence: dict[tuple[str, str], float] = {}
+        for token in rare:
+            entries = self._postings[token]
+            start = bisect.bisect_left(entries, (low, ""))
+            for published, story, article_id in entries[start:]:
+                if published > high:
+                    break
+                key = (story, article_id)
+                evidence[key] = evidence.get(key, 0.0) + idf_rare[token]
+        chosen = {
+            s: sorted(
+                (f for f in self.stories[s].members if f.published >= horizon),
+                key=lambda f: f.published,
+            )
+            for s in _stories_of(evidence)
+        }
+        vocabulary = feats.tokens.union(*(f.tokens for fs in chosen.values() for f in fs))
+        counts |= {t: self._count(t, low, high) for t in vocabulary - counts.keys()}
+        return chosen, idf_table(vocabulary, counts, total, self.prior)
+
+    def describe(self, article_id: str) -> StoryAssignment:
+        """The story of an article already placed (KeyError if it is not in the index)."""
+        story_id, duplicate_of = self.placed[article_id]
+        story = self.stories[story_id]
+        recent = story.recent
+        if article_id in recent:  # asked again later: the story as it stood after the article
+            recent = recent[: recent.index(article_id) + 1]
+        return StoryAssignment(
+            story_id=story_id,
+            is_new=story.first == article_id,
+            size=story.size,
+            outlets=tuple(story.outlets),
+            first_article_id=story.first,
+            duplicate_of=duplicate_of,
+            recent=tuple(recent),
+        )
+
+    # Deciding -----------------------------------------------------------------------------------
+    def features_of(self, article: Article) -> Features:
+        return features(article, self.entities)
+
+    def decide(self, feats: Features, horizon: float = NO_HORIZON) -> tuple[str | None, str | None]:
+        """(story id, duplicate-of article id) that ``feats`` joins, or (None, None)."""
+        chosen, idf = self.candidates(feats, horizon)
+        return best_story(feats, chosen, idf, self.window, self.threshold, self.model)
+
+    def place(
+        self,
+        article: Article,
+        seq: tuple[int, int] = (0, 0),
+        horizon: float = NO_HORIZON,
+        feats: Features | None = None,
+    ) -> tuple[StoryAssignment, Member | None]:
+        """Put ``article`` in its story (new or existing) and say where it went, with the member
+        record to persist; an article already in the index gets its story and no record."""
+        if article.id in self.placed:
+            return self.describe(article.id), None
+        feats = feats or self.features_of(article)
+        story_id, duplicate_of = self.decide(feats, horizon)
+        member = Member(
+            story_id or story_id_for(article.id), feats, outlet_of(article), duplicate_of, seq
+        )
+        self.add(member)
+        return self.describe(article.id), member
+
+    # Changing -----------------------------------------------------------------------------------
+    def add(self, member: Member) -> None:
+        """Add a placed article (a live decision, or one read back from Redis in its order)."""
+        feats = member.features
+        if feats.article_id in self.placed:
+            return
+        story = self.stories.get(member.story_id)
+        if story is None:
+            story = self.stories[member.story_id] = Story(member.story_id, feats.article_id)
+        story.size += 1
+        story.latest = max(story.latest, feats.published)
+        if member.outlet and member.outlet not in story.outlets:
+            story.outlets.append(member.outlet)
+        if len(story.members) < MAX_MEMBER_FEATURES:
+            story.members.append(feats)
+        story.recent.append(feats.article_id)
+        del story.recent[:-RECENT]
+        self.placed[feats.article_id] = (member.story_id, member.duplicate_of)
+        bisect.insort(self._times, feats.published)
+        for token in index_tokens(feats):
+            bisect.insort(
+                self._postings.setdefault(token, []),
+                (feats.published, member.story_id, feats.article_id),
+            )
+
+    def evict(self, horizon: float) -> int:
+        """Forget stories whose newest member was published before ``horizon`` and index
+        entries before it (decisions ignore them already); returns the stories dropped."""
+        gone = [s for s in self.stories.values() if s.latest < horizon]
+        for story in gone:
+            del self.stories[story.story_id]
+        if gone:
+            alive = set(self.stories)
+            self.placed = {a: p for a, p in self.placed.items() if p[0] in alive}
+        cut = bisect.bisect_left(self._times, horizon)
+        del self._times[:cut]
+        for token in list(self._postings):
+            entries = self._postings[token]
+            cut = bisect.bisect_left(entries, (horizon, ""))
+            if cut == len(entries):
+                del self._postings[token]
+            elif cut:
+                del entries[:cut]
+        return len(gone)
+
+    def __len__(self) -> int:
+        return len(self.placed)
+
+
+def load(index: WindowIndex, members: Iterable[Member]) -> None:
+    """Fill ``index`` with stored members, in the order they were first placed."""
+    for member in sorted(members, key=lambda m: (m.seq, m.features.article_id)):
+        index.add(member)

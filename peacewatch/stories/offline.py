@@ -1,0 +1,102 @@
+"""Story grouping without Redis: ``peacewatch stories``, the benchmarks and model fitting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from peacewatch.models import Article
+from peacewatch.stories.features import entity_engine
+from peacewatch.stories.memory import Member, WindowIndex
+from peacewatch.stories.model import StoryModel
+from peacewatch.stories.rarity import Background
+from peacewatch.stories.scoring import WORD_FLOOR, near_members, similarity, story_signals
+
+
+def in_stream_order(articles: Iterable[Article]) -> list[Article]:
+    """``articles`` in the order the pipeline places a batch of them: by publication time,
+    ties by id."""
+    return sorted(articles, key=lambda a: (a.published, a.id))
+
+
+def group(
+    articles: Iterable[Article],
+    window: timedelta = timedelta(hours=48),
+    entity_names: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+    background: Background | None = None,
+    model: StoryModel | None = None,
+) -> dict[str, str]:
+    """Article id -> story id for ``articles`` taken in the order given.
+
+    The same decisions as the story assigner (the same :class:`WindowIndex`).
+    """
+    placed = placements(articles, window, entity_names, threshold, background, model)
+    return {p.article_id: p.story_id for p in placed}
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where :func:`placements` put an article."""
+
+    article_id: str
+    story_id: str
+    closest: str | None
+    """The member of the story most like the article (its word score), None if it started it."""
+
+
+def placements(
+    articles: Iterable[Article],
+    window: timedelta = timedelta(hours=48),
+    entity_names: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+    background: Background | None = None,
+    model: StoryModel | None = None,
+) -> list[Placement]:
+    """:func:`group`'s decisions one by one, each with the member it is most like."""
+    engine = entity_engine(entity_names) if entity_names else None
+    index = WindowIndex(window, engine, threshold, model, background)
+    out: list[Placement] = []
+    for article in articles:
+        if article.id in index.placed:
+            continue
+        feats = index.features_of(article)
+        chosen, idf = index.candidates(feats)
+        story, _ = index.decide(feats)
+        closest = None
+        if story is not None:
+            near = near_members(feats, chosen[story], window)
+            closest = max(near, key=lambda m: similarity(feats, m, idf)).article_id
+        assignment, _ = index.place(article, feats=feats)
+        out.append(Placement(article.id, assignment.story_id, closest))
+    return out
+
+
+def decisions(
+    articles: Iterable[Article],
+    gold: Mapping[str, str],
+    window: timedelta = timedelta(hours=48),
+    entity_names: Mapping[str, str] | None = None,
+) -> list[tuple[str, dict[str, float], bool]]:
+    """The choices an online clustering faces on labelled ``articles``, for fitting a model.
+
+    Articles are taken in the order given and placed in their labelled story (``gold``:
+    article id -> story id); before that, each is scored against every candidate story the
+    index finds for it. Rows: (article id, signals, whether the candidate is its story).
+    """
+    engine = entity_engine(entity_names) if entity_names else None
+    index = WindowIndex(window, engine)
+    rows: list[tuple[str, dict[str, float], bool]] = []
+    for article in articles:
+        feats = index.features_of(article)
+        chosen, idf = index.candidates(feats)
+        for story, members in chosen.items():
+            near = near_members(feats, members, window)
+            if not near:
+                continue
+            signals = story_signals(feats, near, idf)
+            if max(signals["lexical"], signals["closest"], signals["headline"]) >= WORD_FLOOR:
+                rows.append((article.id, signals, story == gold[article.id]))
+        index.add(Member(gold[article.id], feats, article.source, None, (0, 0)))
+    return rows
