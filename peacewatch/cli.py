@@ -295,7 +295,7 @@ def stories(
     ] = None,
 ) -> None:
     """Print {"article_id", "story_id"} per input article, grouped as the pipeline would."""
-    from peacewatch.pipeline.stories import check_threshold
+    from peacewatch.stories.scoring import check_threshold
     from peacewatch.storiescmd import group_file
 
     if threshold is not None:
@@ -305,7 +305,7 @@ def stories(
             raise _fail(f"--threshold: {exc}", EXIT_INPUT) from exc
 
     try:
-        bad = asyncio.run(group_file(articles, sys.stdout, sys.stderr, threshold))
+        bad = group_file(articles, sys.stdout, sys.stderr, threshold)
     except OSError as exc:
         raise _fail(f"{articles}: cannot read: {exc}", EXIT_INPUT) from exc
     if bad:
