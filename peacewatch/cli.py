@@ -27,7 +27,9 @@ app = typer.Typer(
 rules_app = typer.Typer(no_args_is_help=True, help="Check, explain, import and export rules.")
 feeds_app = typer.Typer(no_args_is_help=True, help="Check feeds.")
 discord_app = typer.Typer(no_args_is_help=True, help="Discord set-up steps.")
+config_app = typer.Typer(no_args_is_help=True, help="Check a run config file.")
 app.add_typer(rules_app, name="rules")
+app.add_typer(config_app, name="config")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(discord_app, name="discord")
 
@@ -157,18 +159,29 @@ def _progress(path: Path):  # type: ignore[no-untyped-def]
 
 @rules_app.command("check")
 def rules_check(files: Annotated[list[Path], typer.Argument(help="rules YAML files")]) -> None:
-    """Print file:line:col: message for every error; exit 2 if there is any."""
+    """Print file:line:col: message for every error and warning; exit 2 if there is an error."""
     from peacewatch.rules.compile import load_engine
+    from peacewatch.rules.rulefile import Located
 
     count = 0
     for path in files:
-        engine, errors = load_engine(path)
-        for error in errors:
+        warnings: list[Located] = []
+        engine, errors = load_engine(path, warnings=warnings)
+        for error in sorted([*errors, *warnings], key=lambda e: (e.line, e.column)):
             typer.echo(str(error))
         count += len(errors)
         if not errors:
             typer.echo(f"{path}: {engine.rule_count} rules OK", err=True)
     if count:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@config_app.command("check")
+def config_check(files: Annotated[list[Path], typer.Argument(help="config YAML files")]) -> None:
+    """Print file:line:col: message for every error and warning; exit 2 if there is an error."""
+    from peacewatch.configcheck import report
+
+    if report(files, typer.echo, lambda text: typer.echo(text, err=True)):
         raise typer.Exit(EXIT_INPUT)
 
 

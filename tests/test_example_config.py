@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from peacewatch.config import load_config
+from peacewatch.configcheck import check_config
 from peacewatch.models import Article
 from peacewatch.rules.engine import RuleEngine, TeamRuleSet
 
@@ -25,3 +26,7 @@ def test_the_example_config_loads_and_all_its_rules_compile() -> None:
         source="example.org", outlet="Example", summary="", lang="en",
     )  # fmt: skip
     assert [m.rule_id for m in engine.match(art)] == ["territory"]
+
+
+def test_the_example_config_passes_config_check() -> None:
+    assert [str(p) for p in check_config(EXAMPLE)] == []

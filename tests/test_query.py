@@ -19,6 +19,7 @@ from peacewatch.rules.query import (
     Or,
     Term,
     parse,
+    query_warnings,
     terms,
     to_text,
 )
@@ -116,6 +117,8 @@ VALID: list[tuple[str, Node]] = [
     ("(a OR b) NEAR/3 c d", And((Near(Or((w("a"), w("b"))), w("c"), 3), w("d")))),
     ("(a NEAR/3 b) OR c", Or((Near(w("a"), w("b"), 3), w("c")))),
     ("a near b", And((w("a"), w("near"), w("b")))),
+    ("a near/5 b", And((w("a"), w("near"), w("5"), w("b")))),  # with a warning
+    ("a NEAR5 b", And((w("a"), w("NEAR5"), w("b")))),  # with a warning
     ("NEAR* talks", And((pre("NEAR"), w("talks")))),
     ("title:Putin", w("Putin", "title")),
     ('title:"peace plan"', ph("peace plan", "title")),
@@ -268,7 +271,8 @@ ERRORS: list[tuple[str, int, str]] = [
     ('a "b\ud800"', 5, "unexpected character U+D800 in a phrase"),
     ("a \ud800", 3, "unexpected character U+D800"),
     ("AT&T", 3, "put text in quotes"),
-    ("a near/5 b", 7, "unexpected character '/'"),
+    ("a near/x b", 7, "unexpected character '/'"),
+    ("a near/5x b", 7, "unexpected character '/'"),
     ("⑴", 1, "is not a word once Unicode-normalised"),
     ("ＡＮＤ x", 1, "expected a term before 'ＡＮＤ'"),
 ]
@@ -288,6 +292,45 @@ def test_error_text_has_line_and_column() -> None:
     with pytest.raises(QuerySyntaxError) as caught:
         parse("Witkoff AND (Donbas")
     assert str(caught.value) == "1:20: expected ')' after 'Donbas'"
+
+
+# --- warnings ------------------------------------------------------------------------------------
+
+WARNINGS: list[tuple[str, list[tuple[int, str]]]] = [
+    ("Putin NEAR5 Trump", [(7, "did you mean NEAR/5? 'NEAR5' is searched as a word")]),
+    ("Putin near10 Trump", [(7, "did you mean NEAR/10? 'near10' is searched as a word")]),
+    (
+        "Putin near/5 Trump",
+        [(7, "did you mean NEAR/5? lower-case 'near/5' is searched as the words 'near' and '5'")],
+    ),
+    ("a Near/3 b", [(3, "did you mean NEAR/3? 'Near/3' is searched as the words 'Near' and '3'")]),
+    ("peace and talks", [(7, "did you mean AND? lower-case 'and' is searched as a word")]),
+    ("Witkoff or Kushner", [(9, "did you mean OR? lower-case 'or' is searched as a word")]),
+    ('"a" not b*', [(5, "did you mean NOT? lower-case 'not' is searched as a word")]),
+    ("(a) Or (b)", [(5, "did you mean OR? 'Or' is searched as a word")]),
+    ("a near b", [(3, "did you mean NEAR? lower-case 'near' is searched as a word")]),
+    (
+        "a and b or c",
+        [
+            (3, "did you mean AND? lower-case 'and' is searched as a word"),
+            (9, "did you mean OR? lower-case 'or' is searched as a word"),
+        ],
+    ),
+    ("and a", []),  # not between two terms
+    ("a and", []),
+    ("a AND b OR c NEAR/5 d", []),
+    ('"peace and talks" OR "near/5"', []),  # quoted: meant as written
+    ("Brand*", []),
+    ("nearby", []),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), WARNINGS, ids=[w[0] for w in WARNINGS])
+def test_lookalike_operators_warn_and_the_query_still_parses(
+    query: str, expected: list[tuple[int, str]]
+) -> None:
+    parse(query)
+    assert [(w.column, w.message) for w in query_warnings(query)] == expected
 
 
 # --- limits --------------------------------------------------------------------------------------

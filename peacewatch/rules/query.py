@@ -45,6 +45,7 @@ when the input ended too early, at the position just after the last token.
 from __future__ import annotations
 
 import functools
+import re
 import string
 import unicodedata
 from collections.abc import Callable
@@ -102,6 +103,18 @@ class Near:
 
 Node: TypeAlias = Term | And | Or | Not | Near
 
+
+@dataclass(frozen=True, slots=True)
+class QueryWarning:
+    """A look-alike of an operator that is probably a mistake; the query is valid as written."""
+
+    message: str
+    column: int
+
+    def __str__(self) -> str:
+        return f"1:{self.column}: {self.message}"
+
+
 _QUOTES = frozenset('"“”„‟«»')
 _JOINERS = frozenset("'’-‐‑.:\u200c\u200d")
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "NEAR"})
@@ -155,6 +168,7 @@ class _Lexer:
         self.q = query
         self.n = len(query)
         self.out: list[_Token] = []
+        self.warnings: list[QueryWarning] = []
 
     def tokens(self) -> list[_Token]:
         q, i = self.q, 0
@@ -242,6 +256,21 @@ class _Lexer:
         text = _nfkc(raw)
         if j < n and q[j] == "/" and text == _NEAR:
             return self._near(i, j + 1)
+        if j < n and q[j] == "/" and text.upper() == _NEAR:
+            k = j + 1
+            while k < n and q[k] in "0123456789":
+                k += 1
+            if k > j + 1 and (k == n or _is_delimiter(q[k])):
+                digits = q[j + 1 : k]
+                self.warnings.append(
+                    QueryWarning(
+                        f"did you mean NEAR/{digits}? {_case(raw)}'{raw}/{digits}' is searched as"
+                        f" the words '{raw}' and '{digits}'",
+                        i + 1,
+                    )
+                )
+                self.out.append(_Token(_WORD, raw, i + 1, text))
+                return j + 1  # the '/' separates two words; the number is lexed next
         if j < n and q[j] == "*":
             if j + 1 < n and not _is_delimiter(q[j + 1]):
                 raise QuerySyntaxError("'*' can only come at the end of a word", j + 1)
@@ -304,6 +333,45 @@ class _Lexer:
             raise QuerySyntaxError(f"expected {what} after {label} ({hint})", j + 1)
         self.out.append(_Token(_VALUE, q[i:k], i + 1, value, field=name))
         return k
+
+
+def _case(word: str) -> str:
+    return "lower-case " if word.islower() else ""
+
+
+_TERM_END = frozenset({_WORD, _PREFIX, _PHRASE, _VALUE, _RPAREN})
+_NEAR_GLUED = re.compile(r"NEAR([0-9]{1,3})", re.IGNORECASE)
+
+
+def _lookalikes(tokens: list[_Token]) -> list[QueryWarning]:
+    """Words that look like operators: ``NEAR5``, and ``and``/``or``/``not``/``near`` written
+    in another case between two terms."""
+    out: list[QueryWarning] = []
+    for index, token in enumerate(tokens):
+        if token.kind != _WORD:
+            continue
+        glued = _NEAR_GLUED.fullmatch(token.value)
+        if glued is not None:
+            out.append(
+                QueryWarning(
+                    f"did you mean NEAR/{glued.group(1)}? '{token.source}' is searched as a word",
+                    token.column,
+                )
+            )
+            continue
+        word = token.value.upper()
+        if word not in _KEYWORDS or index == 0:
+            continue
+        before, after = tokens[index - 1], tokens[index + 1]
+        if before.kind in _TERM_END and (after.kind in _TERM_START or after.kind in "(-"):
+            out.append(
+                QueryWarning(
+                    f"did you mean {word}? {_case(token.source)}'{token.source}' is searched as"
+                    " a word",
+                    token.column,
+                )
+            )
+    return out
 
 
 @functools.lru_cache(maxsize=1024)
@@ -554,6 +622,23 @@ def parse(query: str) -> Node:
             "a query needs at least one term that is not negated", tokens[0].column
         )
     return node
+
+
+def query_warnings(query: str) -> list[QueryWarning]:
+    """Look-alikes of operators in a query that parses, in the order they appear:
+
+    - ``NEAR5`` (any case): did you mean ``NEAR/5``? It is searched as a word.
+    - ``near/5`` (any case but ``NEAR``): did you mean ``NEAR/5``? It is searched as the two
+      words ``near`` and ``5``.
+    - ``and``, ``or``, ``not``, ``near`` in any case but upper case, between two terms: did you
+      mean the operator? It is searched as a word.
+
+    Raises QuerySyntaxError only for a query that ``parse`` refuses too."""
+    lexer = _Lexer(query)
+    tokens = lexer.tokens()
+    seen = {w.column for w in lexer.warnings}
+    found = lexer.warnings + [w for w in _lookalikes(tokens) if w.column not in seen]
+    return sorted(found, key=lambda w: w.column)
 
 
 def terms(node: Node) -> list[Term]:

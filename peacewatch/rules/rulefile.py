@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from peacewatch.errors import InputError, QuerySyntaxError
 from peacewatch.models import Destination, Severity
 from peacewatch.rules.entities import Entity, EntityKind
+from peacewatch.rules.query import QueryWarning
 
 RULE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -72,18 +73,20 @@ class RulesFile(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Located:
-    """An error at a place in a file."""
+    """An error (or, with ``warning``, a warning) at a place in a file."""
 
     path: str
     line: int
     column: int
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.path}:{self.line}:{self.column}: {kind}{self.message}"
 
 
-def _node_at(
+def node_at(
     root: yaml.Node | None, loc: tuple[int | str, ...], key_node: bool = False
 ) -> yaml.Node | None:
     """The YAML node at ``loc`` (the key's node rather than its value's with ``key_node``)."""
@@ -107,26 +110,35 @@ def _node_at(
     return node
 
 
-def _where(node: yaml.Node | None) -> tuple[int, int]:
+def where(node: yaml.Node | None) -> tuple[int, int]:
     if node is None:
         return 1, 1
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def query_position(node: yaml.Node | None, error: QuerySyntaxError) -> tuple[int, int]:
-    """The file position of a query error: the query scalar's position plus the error column."""
-    line, column = _where(node)
+def query_position(
+    node: yaml.Node | None, error: QuerySyntaxError | QueryWarning
+) -> tuple[int, int]:
+    """The file position of a query error or warning: the query scalar's position plus its
+    column."""
+    line, column = where(node)
     if not isinstance(node, yaml.ScalarNode):
         return line, column
     source = node.start_mark.buffer or ""
     raw = source[node.start_mark.index : node.end_mark.index]
     if node.style in ("|", ">"):
-        # the query starts on the line after the indicator, at the block's indentation
+        # the query starts on the line after the indicator, at the block's indentation; each
+        # line of the block is one line of the value (or, folded, joined by one space)
         lines = raw.split("\n")[1:]
         first = next((text for text in lines if text.strip()), "")
         indent = len(first) - len(first.lstrip(" "))
-        offset = error.column - 1 if error.column - 1 <= len(first.strip()) else 0
-        return line + 1 + lines.index(first), indent + 1 + offset
+        offset = error.column - 1
+        for number, text in enumerate(lines):
+            content = text[indent:]
+            if offset <= len(content):
+                return line + 1 + number, indent + 1 + offset
+            offset -= len(content) + 1
+        return line + 1 + lines.index(first), indent + 1
     if node.start_mark.line != node.end_mark.line:
         return line, column
     if node.style not in ("'", '"'):
@@ -150,27 +162,32 @@ def _raw_offset(raw: str, style: str, wanted: int) -> int:
     return position
 
 
-QueryCheck = Callable[[RuleSpec, RulesFile], None]
+QueryCheck = Callable[[RuleSpec, RulesFile], Sequence[QueryWarning] | None]
 
 
 def load_rules(
-    path: Path, check_query: QueryCheck | None = None
+    path: Path, check_query: QueryCheck | None = None, warnings: list[Located] | None = None
 ) -> tuple[RulesFile, list[Located]]:
     """Load a rules file. Returns what is valid plus every error found, each at file:line:col.
 
     A rule with an error is left out; the others are kept (one broken rule never stops the rest).
-    ``check_query`` compiles a rule's query and raises QuerySyntaxError or InputError.
+    ``check_query`` compiles a rule's query and raises QuerySyntaxError or InputError; the
+    warnings it returns (a rule that loads but probably says something else than meant) are
+    added to ``warnings``, located like errors.
     """
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return RulesFile(), [Located(name, 1, 1, f"cannot read: {exc}")]
-    return parse_rules(text, name, check_query)
+    return parse_rules(text, name, check_query, warnings)
 
 
 def parse_rules(
-    text: str, name: str = "<rules>", check_query: QueryCheck | None = None
+    text: str,
+    name: str = "<rules>",
+    check_query: QueryCheck | None = None,
+    warnings: list[Located] | None = None,
 ) -> tuple[RulesFile, list[Located]]:
     """Like ``load_rules`` for YAML text already in memory."""
     errors: list[Located] = []
@@ -190,7 +207,7 @@ def parse_rules(
         ]
     for key in data:
         if key not in ("rules", "entities"):
-            line, col = _where(_node_at(root, (key,)))
+            line, col = where(node_at(root, (key,)))
             errors.append(
                 Located(name, line, col, f"unknown key {key!r}: expected rules, entities")
             )
@@ -206,7 +223,7 @@ def parse_rules(
     seen: set[str] = set()
     raw_rules = data.get("rules") or []
     if not isinstance(raw_rules, list):
-        line, col = _where(_node_at(root, ("rules",)))
+        line, col = where(node_at(root, ("rules",)))
         return rules_file, [*errors, Located(name, line, col, "'rules' must be a list")]
     for index, item in enumerate(raw_rules):
         try:
@@ -215,21 +232,26 @@ def parse_rules(
             errors.extend(_validation(exc, root, ("rules", index), name))
             continue
         if rule.id in seen:
-            line, col = _where(_node_at(root, ("rules", index, "id")))
+            line, col = where(node_at(root, ("rules", index, "id")))
             errors.append(Located(name, line, col, f"duplicate rule id {rule.id!r}"))
             continue
         if check_query is not None:
             try:
-                check_query(rule, rules_file)
+                found = check_query(rule, rules_file)
             except QuerySyntaxError as exc:
-                node = _node_at(root, ("rules", index, "query"))
+                node = node_at(root, ("rules", index, "query"))
                 line, col = query_position(node, exc)
                 errors.append(Located(name, line, col, f"rule {rule.id!r}: {exc.message}"))
                 continue
             except InputError as exc:
-                line, col = _where(_node_at(root, ("rules", index, "query")))
+                line, col = where(node_at(root, ("rules", index, "query")))
                 errors.append(Located(name, line, col, f"rule {rule.id!r}: {exc}"))
                 continue
+            for warning in found or ():
+                if warnings is not None:
+                    line, col = query_position(node_at(root, ("rules", index, "query")), warning)
+                    message = f"rule {rule.id!r}: {warning.message}"
+                    warnings.append(Located(name, line, col, message, warning=True))
         seen.add(rule.id)
         rules_file.rules.append(rule)
     return rules_file, errors
@@ -241,7 +263,7 @@ def _validation(
     out = []
     for err in exc.errors():
         loc = (*base, *err["loc"])
-        line, col = _where(_node_at(root, loc, key_node=err["type"] == "extra_forbidden"))
+        line, col = where(node_at(root, loc, key_node=err["type"] == "extra_forbidden"))
         field = ".".join(str(p) for p in err["loc"]) or "entry"
         out.append(Located(name, line, col, f"{base[0]}[{base[1]}].{field}: {err['msg']}"))
     return out

@@ -30,6 +30,7 @@ from peacewatch.models import Alert, AlertKind, Article, Match
 from peacewatch.pipeline.summarise import clip, sentences, summarise
 from peacewatch.rules.engine import validate_query
 from peacewatch.rules.entities import Entity, builtin_dictionary
+from peacewatch.rules.query import query_warnings
 from peacewatch.rules.rulefile import RULE_ID_PATTERN, RuleSpec
 from peacewatch.services import parsing as p
 from peacewatch.services.quiet import parse_quiet, quiet_release_time
@@ -513,9 +514,10 @@ class CommandService:
             return Reply.fail(f"The rule is not valid: {exc}", hint=example)
         await self._teams.put_rule(caller.team_id, rule)
         verb = "Updated" if existing else "Added"
+        notes = "".join(f"\nWarning, column {w.column}: {w.message}" for w in query_warnings(query))
         return Reply(
             title=f"{verb} rule {rule.id}",
-            text=f"`{rule.query}` → {', '.join(map(p.show_destination, rule.channels))}",
+            text=f"`{rule.query}` → {', '.join(map(p.show_destination, rule.channels))}{notes}",
             footer=f"See what it would have caught: {CMD} rules test {clip(query, 120)}",
             ephemeral=True,
         )
