@@ -195,10 +195,35 @@ def test_explain_says_why_term_by_term() -> None:
     art = article("Witkoff in Moscow", "Opinion pieces aside, talks on Donbas went on.")
     text = explain('Witkoff AND (Donbas OR "security guarantees") -opinion', art)
     assert text.startswith("does not match")
-    assert "✓ Witkoff found: Witkoff" in text
+    assert "✓ Witkoff found: 'Witkoff' title word 1" in text
     assert '✗ "security guarantees" not found' in text
-    assert "✓ opinion found: Opinion" in text  # the NOT term is present, so no match
+    assert "✓ Donbas found: 'Donbas' body word 6" in text
+    assert "✗ NOT (must be absent)\n    ✓ opinion found: 'Opinion' body word 1" in text
     assert explain("Witkoff AND Donbas", art).startswith("MATCHES")
+
+
+def test_explain_gives_the_distance_near_found() -> None:
+    art = article(
+        "Kremlin wants Donbas as a concession",
+        "Crimea came up. " + "Other words here. " * 4 + "Crimea plan was read out.",
+    )
+    text = explain("(Donbas OR Crimea) NEAR/2 (talks OR plan OR concession*)", art)
+    assert text.splitlines()[2:] == [
+        "✓ NEAR/2: closest pair 1 word apart in the body (within 2): 'Crimea' body word 16 and"
+        " 'plan' body word 17",
+        "  ✓ OR (any of)",
+        "    ✓ Donbas found: 'Donbas' title word 3",
+        "    ✓ Crimea found: 'Crimea' body word 1; 'Crimea' body word 16",
+        "  ✓ OR (any of)",
+        "    ✗ talks not found",
+        "    ✓ plan found: 'plan' body word 17",
+        "    ✓ concession* found: 'concession' title word 6",
+    ]
+    far = explain("Kremlin NEAR/2 concession*", art)
+    assert "✗ NEAR/2: closest pair 5 words apart in the title (more than 2):" in far
+    assert "'Kremlin' title word 1 and 'concession' title word 6" in far
+    apart = explain("Kremlin NEAR/2 plan", art)
+    assert "✗ NEAR/2: no hit of one side in the same field as a hit of the other" in apart
 
 
 def test_matches_stay_the_same_when_the_engine_reindexes_by_observed_frequency() -> None:

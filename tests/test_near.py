@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +117,21 @@ def test_the_example_territory_rule() -> None:
     assert found(query, article("Kremlin wants Donbas as a concession"))
     assert found(query, article("Talks stall", "Putin insists Ukraine withdraw from Zaporizhzhia"))
     assert not found(query, article("Crimea bridge closed", "The peace talks resume in Geneva"))
+
+
+def test_rules_explain_prints_positions_and_the_distance(tmp_path: Path) -> None:
+    item = {"id": "a1", "title": "Kremlin wants Donbas as a concession", "summary": "Talks."}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(item))
+    query = "(Donbas OR Crimea) NEAR/3 concession*"
+    result = subprocess.run(
+        [sys.executable, "-m", "peacewatch", "rules", "explain", "--rule", query,
+         "--article", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"MATCHES: {query}\n")
+    assert (
+        "✓ NEAR/3: closest pair 3 words apart in the title (within 3): 'Donbas' title word 3"
+        " and 'concession' title word 6"
+    ) in result.stdout

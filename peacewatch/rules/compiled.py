@@ -99,6 +99,15 @@ class Scan:
             self._word_starts = [m.start() for m in _WORD.finditer(self.text)]
         return bisect.bisect_right(self._word_starts, pos) - 1
 
+    def place(self, pos: int) -> tuple[str, int]:
+        """The field (``title`` or ``body``) of text position ``pos`` and the 1-based number,
+        within that field, of the word there."""
+        index = self.word_index(pos)
+        if pos < self.body_start:
+            return "title", index + 1
+        assert self._word_starts is not None  # filled by word_index
+        return "body", index - bisect.bisect_left(self._word_starts, self.body_start) + 1
+
 
 @dataclass(slots=True)
 class Context:
@@ -227,9 +236,19 @@ def near_spans(node: Near, ctx: Context) -> dict[TermRef, list[Span]]:
     return {ref: sorted(spans) for ref, spans in found.items()}
 
 
-def near_pairs(node: Near, ctx: Context) -> list[tuple[_Place, _Place]]:
-    """Every near pair of hits, for explaining a match."""
-    return _near_pairs(node, ctx, first_only=False)
+def nearest(node: Near, ctx: Context) -> tuple[int, Span, Span] | None:
+    """The closest pair of hits (left, right) in one field and how many words apart they are,
+    near or not; None when no field has a hit of each side (for explaining a NEAR)."""
+    best: tuple[int, Span, Span] | None = None
+    rights = _places(node.right, ctx)
+    for in_body, l_first, l_last, l_span, _ in _places(node.left, ctx):
+        for r_body, r_first, r_last, r_span, _ in rights:
+            if r_body != in_body or r_span == l_span:
+                continue
+            apart = max(r_first - l_last, l_first - r_last, 0)
+            if best is None or (apart, l_span, r_span) < best:
+                best = (apart, l_span, r_span)
+    return best
 
 
 def fired(node: Node, ctx: Context, out: dict[TermRef, list[Span]]) -> None:

@@ -390,7 +390,7 @@ class RuleEngine:
             key = (ref, tuple(spans))  # NEAR keeps only the spans near the other term
             found = cache.get(key)
             if found is None:
-                found = tuple(self._hits(ref.label, spans, article, scan, title, body))
+                found = tuple(self.hits_at(ref.label, spans, article, scan, title, body))
                 cache[key] = found
             hits.extend(found)
         return Match(
@@ -402,8 +402,19 @@ class RuleEngine:
             entities=entities,
         )
 
+    def explain_parts(
+        self, team_id: str, rule_id: str, article: Article
+    ) -> tuple[c.Node, c.Context, NormText, NormText] | None:
+        """A compiled rule and a fresh evaluation context over ``article``, for explaining
+        why the rule matches or not; None for a rule that is not compiled."""
+        index = self._rule_index.get((team_id, rule_id))
+        if index is None:
+            return None
+        scan, title, body = self.scan(article)
+        return self._rules[index].node, c.Context(scan, article, self._terms), title, body
+
     @staticmethod
-    def _hits(
+    def hits_at(
         label: str,
         spans: list[tuple[int, int]],
         article: Article,
