@@ -9,18 +9,24 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from slack_sdk.signature import SignatureVerifier
 
+from peacewatch.bot.slack_adapter import SlackAdapter
 from peacewatch.bot.slack_adapter.http import MAX_BODY_BYTES, RefusalLog, seen_key
+from peacewatch.http_server import HttpServer
+from peacewatch.services.commands import CommandService
 from peacewatch.settings import Settings
 from peacewatch.store import keys
 from tests.fakes.slack_api import FakeSlack
+from tests.helpers import free_port
 from tests.test_slack_commands import (
     RULE_TEXT,
     SECRET,
     Env,
+    _no_metrics,
     command_body,
     signed_headers,
     started,
@@ -224,3 +230,30 @@ async def test_a_failed_user_lookup_refuses_admin_commands(env: Env) -> None:
     assert await env.redis.hexists(keys.team_rules("slack:T1"), "witkoff-donbas")
     lookups = [c for c in env.slack.calls_to("users.info") if c.args["user"] == "UADMIN2"]
     assert len(lookups) == 2
+
+
+async def test_without_redis_a_signed_request_is_refused_not_run(
+    slack: FakeSlack, redis_client: aioredis.Redis
+) -> None:
+    settings = Settings(
+        SLACK_MODE="http",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_BOT_TOKEN="xoxb-one",
+        SLACK_API_URL=slack.base_url,
+    )
+    # nothing listens on this port: the replay check cannot tell a request from a replay
+    dead = aioredis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    adapter = SlackAdapter(settings, CommandService(redis_client), dead)
+    server = HttpServer("127.0.0.1", 0, _no_metrics)
+    adapter.mount(server.app)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            env = Env(slack, http, server, redis_client)
+            body = command_body(RULE_TEXT, "UADMIN", "T1", slack.response_url("x"))
+            assert (await env.post(body, signed_headers(body))).status == 503
+    finally:
+        await server.stop()
+        await dead.aclose()
+    assert slack.calls_to("users.info") == [] and slack.responses == []
+    assert await redis_client.exists(keys.team_rules("slack:T1")) == 0
