@@ -128,3 +128,6 @@ class Alert:
     created: datetime | None = None
     lang: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    matched_words: tuple[str, ...] = ()
+    """The matched terms as the article wrote them (``Zelensky``, ``security guarantees``),
+    title first; empty when not known (the renderers then find them in the alert's text)."""

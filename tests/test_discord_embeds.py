@@ -44,10 +44,11 @@ def test_alert_embed_has_headline_link_summary_fields_colour_and_time() -> None:
     assert "very close" in data["description"]
     assert data["color"] == 0xD93025  # high severity is red
     fields = {f["name"]: f["value"] for f in data["fields"]}
-    assert fields["Actors"] == "witkoff, putin"
+    assert fields["Actors"] == "Steve Witkoff, Vladimir Putin"  # display names, never ids
     assert fields["Matched"] == "Witkoff, Putin"
-    assert fields["Outlets"] == "Source: The Moscow Times"
-    assert "[The Moscow Times](https://mt.example/1)" in fields["Sources"]
+    assert fields["Severity"] == "High"
+    assert fields["Outlets"] == "[The Moscow Times](https://mt.example/1)"
+    assert data["title"] not in data["description"]  # the headline once
     assert data["timestamp"].startswith("2025-11-25T09:30")
     assert "witkoff-donbas" in data["footer"]["text"]
 
@@ -102,16 +103,60 @@ def test_a_long_alert_id_is_left_out_of_the_custom_id() -> None:
     assert embeds.FEEDBACK_ID_RE.fullmatch(custom_id)
 
 
-def test_with_outlets_edits_only_the_outlet_count() -> None:
-    posted = embeds.as_dict(embeds.alert_embed(make_alert()))
+def test_with_outlets_lists_the_outlets_and_raises_the_severity() -> None:
+    posted = embeds.as_dict(embeds.alert_embed(make_alert(severity=Severity.LOW)))
+    assert {f["name"]: f["value"] for f in posted["fields"]}["Severity"] == "Low"
+    sources = tuple(
+        SourceRef(name, f"{name.lower()}.example", f"https://{name.lower()}.example/a", WHEN)
+        for name in ("BBC", "Politico", "Meduza", "Reuters")
+    )
     later = make_alert(
-        kind=AlertKind.FOLLOWUP, outlet_count=3, outlets=("The Moscow Times", "BBC", "Politico")
+        kind=AlertKind.FOLLOWUP,
+        sources=(make_alert().sources[0], *sources),
+        link=sources[-1].link,
+        outlet_count=5,
+        outlets=("themoscowtimes.com", *(s.source for s in sources)),
+        severity=Severity.LOW,
     )
     updated = embeds.with_outlets(posted, later)
     fields = {f["name"]: f["value"] for f in updated["fields"]}
-    assert fields["Outlets"] == "Reported by 3 outlets: The Moscow Times, BBC, Politico"
+    assert fields["Outlets"].splitlines() == [
+        "Reported by 5 outlets:",
+        "[The Moscow Times](https://mt.example/1)",
+        "[BBC](https://bbc.example/a)",
+        "[Politico](https://politico.example/a)",
+        "[Meduza](https://meduza.example/a)",
+        "[Reuters](https://reuters.example/a)",
+    ]
+    # 5 outlets are worth a point: the root is shown Normal now, in Normal's colour
+    assert fields["Severity"] == "Normal" and updated["color"] == 0x1A73E8
     assert updated["title"] == posted["title"]
     assert [f["name"] for f in updated["fields"]] == [f["name"] for f in posted["fields"]]
+    # an embed posted with the former separate "Sources" field loses it
+    old = {**posted, "fields": [*posted["fields"], {"name": "Sources", "value": "x"}]}
+    assert "Sources" not in {f["name"] for f in embeds.with_outlets(old, later)["fields"]}
+
+
+def test_a_followup_names_its_outlet_even_in_a_long_list() -> None:
+    sources = tuple(
+        SourceRef(f"Outlet {i}", f"o{i}.example", f"https://o{i}.example/a", WHEN)
+        for i in range(12)
+    )
+    alert = make_alert(
+        kind=AlertKind.FOLLOWUP,
+        sources=sources,
+        link=sources[-1].link,
+        outlet_count=12,
+        outlets=tuple(s.source for s in sources),
+    )
+    follow = embeds.followup_embed(alert).to_dict()
+    assert follow["author"]["name"] == "Follow-up · Outlet 11"
+    outlets = {f["name"]: f["value"] for f in follow["fields"]}["Outlets"]
+    assert outlets.startswith("Reported by 12 outlets: Outlet 0,")
+    assert outlets.endswith("Outlet 6, Outlet 11 and 4 more")
+    root = {f["name"]: f["value"] for f in embeds.alert_embed(alert).to_dict()["fields"]}
+    assert "[Outlet 11](https://o11.example/a)" in root["Outlets"]
+    assert root["Outlets"].endswith("and 7 more")
 
 
 def test_reply_items_become_fields_within_limits() -> None:

@@ -136,7 +136,11 @@ async def test_alert_thread_followup_and_edit_through_the_dispatcher(
     assert thread.body["name"] == "Witkoff will meet Putin in Moscow"
     edit = fake.of("PATCH")[0]
     outlets = {f["name"]: f["value"] for f in edit.body["embeds"][0]["fields"]}["Outlets"]
-    assert outlets == "Reported by 2 outlets: The Moscow Times, BBC"
+    assert outlets.splitlines() == [
+        "Reported by 2 outlets:",
+        "[The Moscow Times](https://mt.example/1)",
+        "[BBC News](https://bbc.example/2)",
+    ]
     assert edit.body["embeds"][0]["title"] == "Witkoff will meet Putin in Moscow"
     # the edit left the buttons alone
     assert fake.messages[alert_message]["components"] == posted.body["components"]

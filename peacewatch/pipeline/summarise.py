@@ -62,8 +62,10 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _URL = re.compile(r"https?://|www\.\w|[\w.+-]+@[\w-]+\.\w", re.IGNORECASE)
 # Feed furniture that pysbd hands back as sentences; matched at the start of a sentence.
 _BOILERPLATE = re.compile(
-    r"^(continue reading|read more|read the full|subscribe|sign up|follow us|click here|"
-    r"watch:|listen:|photo:|image:|advertisement|what we know on day|the post .* appeared first)",
+    r"^(continue reading|keep reading|read more|read the full|subscribe|sign up|follow us|"
+    r"click here|watch:|listen:|photo:|image:|advertisement|sponsored|what we know on day|"
+    r"the post .* appeared first|submitted by /?u/|\[link\]|\[comments\]|watch (the )?video|"
+    r"video below|get our breaking news email|follow our .{0,60}live blog)",
     re.IGNORECASE,
 )
 _TRUNCATION = re.compile(r"\s*(\[\s*(?:…|\.\.\.)\s*\]|\(\s*(?:…|\.\.\.)\s*\))\s*$")
@@ -271,13 +273,23 @@ def pick(
         length = len(cand.text) + 2  # with the space and the full stop join_sentences may add
         if total + length > max_chars + 2:
             continue
-        if any(near_duplicate(cand.text, c.text) for c in chosen):
+        if any(near_duplicate(cand.text, c.text) or _restates(cand, c) for c in chosen):
             continue
         chosen.append(cand)
         total += length
     if not chosen and ranked:
         chosen = [ranked[0][1]]  # every sentence is over the limit: the best one, clipped
     return chosen
+
+
+RESTATED_SHARE = 0.75
+"""Two sentences whose shorter one has this share of its content words in the other restate
+one fact (two outlets' wordings of the same appointment): a summary keeps one of them."""
+
+
+def _restates(a: Candidate, b: Candidate) -> bool:
+    shorter = min(len(a.tokens), len(b.tokens))
+    return shorter >= 4 and len(a.tokens & b.tokens) >= RESTATED_SHARE * shorter
 
 
 def join_sentences(texts: Iterable[str]) -> str:

@@ -74,6 +74,7 @@ def alert_to_json(alert: Alert) -> str:
             "created": alert.created.isoformat() if alert.created else None,
             "lang": alert.lang,
             "extra": alert.extra,
+            "matched_words": list(alert.matched_words),
         },
         ensure_ascii=False,
     )
@@ -110,4 +111,5 @@ def alert_from_json(text: str) -> Alert:
         created=datetime.fromisoformat(data["created"]) if data.get("created") else None,
         lang=data.get("lang"),
         extra=dict(data.get("extra") or {}),
+        matched_words=tuple(data.get("matched_words") or ()),
     )

@@ -1,4 +1,4 @@
-"""HTML to plain text, for feed summaries and content."""
+"""HTML to plain text, for feed summaries and content, without the feeds' furniture."""
 
 from __future__ import annotations
 
@@ -35,6 +35,35 @@ _NEWLINES = re.compile(r"\s*\n\s*")
 # Feeds cut descriptions mid-tag (`<a href="https://www.theguardia`): drop the stump.
 _TAG_STUMP = re.compile(r"<[A-Za-z/!][^<>]*$")
 _ENTITY_LEFT = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+# Feed furniture: lines that are the feed's or the page's, never the article's. Each is a whole
+# line once block tags became line breaks (Reddit's "submitted by /u/x" and "[link] [comments]",
+# the Guardian's "Continue reading...", a page's "Advertisement").
+_FURNITURE_LINE = re.compile(
+    r"(?:submitted\s+by\s+/?u/\S+(?:\s*\[link\])?(?:\s*\[comments\])?"
+    r"|\[link\]\s*\[comments\]|\[link\]|\[comments\]"
+    r"|(?:continue|keep)\s+reading|read\s+more\b.{0,80}|read\s+the\s+full\s+(?:story|article)"
+    r"|advertisement|sponsored|watch(?:\s+the)?\s+video(?:\s+below)?|video\s+below"
+    r"|get\s+our\s+breaking\s+news\s+email.*|follow\s+our\s+.{0,60}\blive\s+blog.*"
+    r"|(?:updated|last\s+updated)(?:\s+at)?\s*\d{1,2}[.:]\d{2}\s*(?:[ap]\.?m\.?)?"
+    r"\s*(?:GMT|BST|UTC|CET|CEST|EET|EEST|MSK|ET|EST|EDT|PT|PST|PDT)?"
+    r"|\d{1,2}[.:]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:GMT|BST|UTC|CET|CEST|EET|EEST|MSK|ET|EST|EDT)?"
+    r"|(?:subscribe|follow|find|check|download|watch|listen|sign\s+up|join)\b[^\n]{0,60}:\s*"
+    r"(?:https?://|www\.)\S+"
+    r"|(?:#\w+\s*)+)"
+    r"[\s.…:!|–—-]*",
+    re.IGNORECASE,
+)
+# A live blog's timestamp opening an entry ("10.32 GMT – Zelenskyy says ...", "14:05 BST: ...").
+_TIMESTAMP_LEAD = re.compile(
+    r"^(?:updated(?:\s+at)?\s*)?\d{1,2}[.:]\d{2}\s*(?:[ap]\.?m\.?)?\s*"
+    r"(?:GMT|BST|UTC|CET|CEST|EET|EEST|MSK|ET|EST|EDT)\b\s*[:–—-]?\s*",
+    re.IGNORECASE,
+)
+# The same furniture closing a paragraph ("... sparking a blaze. Continue reading...").
+_FURNITURE_TAIL = re.compile(
+    r"\s*(?:(?:continue|keep)\s+reading|read\s+more|advertisement)\s*(?:\.\.\.|…)?\s*$",
+    re.IGNORECASE,
+)
 
 
 class _TextExtractor(HTMLParser):
@@ -78,4 +107,19 @@ def html_to_text(markup: str | None) -> str:
         text = html.unescape(text)
     text = _SPACES.sub(" ", text)
     text = _NEWLINES.sub("\n", text)
-    return text.strip()
+    return strip_furniture(text.strip())
+
+
+def strip_furniture(text: str) -> str:
+    """``text`` without feed furniture: Reddit's "submitted by /u/x [link] [comments]",
+    "Continue reading...", "Read more ...", "Advertisement", "Watch video below", a live
+    blog's bare or leading timestamps. Lines are kept otherwise as they are."""
+    kept = []
+    for line in text.split("\n"):
+        if _FURNITURE_LINE.fullmatch(line.strip()):
+            continue
+        line = _TIMESTAMP_LEAD.sub("", line)
+        line = _FURNITURE_TAIL.sub("", line) if len(line) > 20 else line
+        if line.strip():
+            kept.append(line)
+    return "\n".join(kept).strip()

@@ -6,12 +6,22 @@ import io
 import re
 from datetime import datetime
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import discord
 
 from peacewatch.bot.replies import Reply
 from peacewatch.models import Alert, AlertKind, Severity
-from peacewatch.pipeline.render import outlets_line
+from peacewatch.pipeline.render import (
+    entities_by_kind,
+    outlet_reports,
+    outlet_total,
+    outlets_line,
+    own_source,
+    source_name,
+)
+from peacewatch.pipeline.severity import current_severity, level, outlet_points, text_points
+from peacewatch.pipeline.wording import matched_words
 
 # Discord's limits (developers/resources/message.mdx, §Embed Limits).
 TITLE_MAX: Final = 256
@@ -36,6 +46,9 @@ REPLY_COLOUR: Final = discord.Colour(0x1A73E8)
 ERROR_COLOUR: Final = discord.Colour(0xE8710A)
 
 OUTLETS_FIELD: Final = "Outlets"
+SEVERITY_FIELD: Final = "Severity"
+OLD_SOURCES_FIELD: Final = "Sources"
+"""Embeds posted by earlier versions listed the outlets in a field of their own."""
 SOURCES_SHOWN: Final = 5
 
 FeedbackKind = Literal["mute_story", "not_relevant"]
@@ -78,18 +91,34 @@ def fit(embed: discord.Embed, budget: int = EMBED_TOTAL_MAX) -> discord.Embed:
 
 
 def _when(alert: Alert) -> datetime | None:
-    times = [s.published for s in alert.sources]
-    return max(times) if times else alert.created
+    own = own_source(alert)
+    return own.published if own else alert.created
 
 
-def _sources_value(alert: Alert) -> str:
-    lines = []
-    for source in alert.sources[:SOURCES_SHOWN]:
-        name = clip(source.outlet or source.source or "source", 80).replace("]", ")")
-        line = f"[{name}]({source.link})" if _linkable(source.link) else name
-        lines.append(line)
-    if len(alert.sources) > SOURCES_SHOWN:
-        lines.append(f"and {len(alert.sources) - SOURCES_SHOWN} more")
+def outlets_value(alert: Alert) -> str:
+    """The story's outlets: "Reported by N outlets:" (for more than one), then one line per
+    outlet in the order they reported, its name linking its first report and its later
+    reports following as "update" links, oldest first; the alert's own outlet is always
+    listed, the rest past ``SOURCES_SHOWN`` are counted."""
+    outlets = outlet_reports(alert)
+    listed = outlets[:SOURCES_SHOWN]
+    own = own_source(alert)
+    if own is not None and len(outlets) > SOURCES_SHOWN:
+        mine = next((o for o in outlets if any(r.link == own.link for r in o.reports)), None)
+        if mine is not None and mine not in listed:
+            listed = [*outlets[: SOURCES_SHOWN - 1], mine]
+    total = outlet_total(alert)
+    lines = [f"Reported by {total} outlets:"] if total > 1 else []
+    for outlet in listed:
+        name = clip(outlet.name, 80).replace("]", ")").replace("[", "(")
+        links = [
+            f"[{name if i == 0 else 'update'}]({r.link})" if _linkable(r.link) else name
+            for i, r in enumerate(outlet.reports)
+        ]
+        lines.append(", ".join(links) or name)
+    more = total - len(listed)
+    if more > 0:
+        lines.append(f"and {more} more")
     return clip("\n".join(lines), FIELD_VALUE_MAX)
 
 
@@ -97,26 +126,28 @@ def _linkable(url: str) -> bool:
     return url.startswith(("https://", "http://")) and len(url) <= LINK_URL_MAX
 
 
+def _add_entities(embed: discord.Embed, alert: Alert) -> None:
+    for title, names in entities_by_kind(alert).items():
+        embed.add_field(name=title, value=clip(", ".join(names), FIELD_VALUE_MAX))
+
+
 def alert_embed(alert: Alert) -> discord.Embed:
-    """The embed of a new alert: linked headline, summary, matched actors and terms, outlets,
-    severity as colour, the story's newest time."""
+    """The embed of a new alert: linked headline (once), summary, what matched as the article
+    wrote it, who is named, severity (also as colour), the story's outlets, its newest time."""
+    severity = current_severity(alert)
     embed = discord.Embed(
         title=clip(alert.headline or "(no headline)", TITLE_MAX),
         url=alert.link if _linkable(alert.link) else None,
         description=clip(alert.summary, DESCRIPTION_MAX) or None,
-        colour=SEVERITY_COLOUR[alert.severity],
+        colour=SEVERITY_COLOUR[severity],
         timestamp=_when(alert),
     )
-    if alert.entities:
-        embed.add_field(name="Actors", value=clip(", ".join(alert.entities), FIELD_VALUE_MAX))
-    if alert.matched:
-        embed.add_field(name="Matched", value=clip(", ".join(alert.matched), FIELD_VALUE_MAX))
-    embed.add_field(name="Severity", value=alert.severity.value)
-    embed.add_field(
-        name=OUTLETS_FIELD, value=clip(outlets_line(alert), FIELD_VALUE_MAX), inline=False
-    )
-    if alert.sources:
-        embed.add_field(name="Sources", value=_sources_value(alert), inline=False)
+    words = matched_words(alert)
+    if words:
+        embed.add_field(name="Matched", value=clip(", ".join(words), FIELD_VALUE_MAX))
+    _add_entities(embed, alert)
+    embed.add_field(name=SEVERITY_FIELD, value=severity.value.capitalize())
+    embed.add_field(name=OUTLETS_FIELD, value=outlets_value(alert), inline=False)
     embed.set_footer(
         text=clip(f"peacewatch · rule {alert.rule_id} · story {alert.story_id}", FOOTER_MAX)
     )
@@ -124,21 +155,25 @@ def alert_embed(alert: Alert) -> discord.Embed:
 
 
 def followup_embed(alert: Alert) -> discord.Embed:
-    """The embed of a follow-up posted in the story's thread: one more outlet's article."""
-    newest = alert.sources[-1] if alert.sources else None
-    outlet = (newest.outlet or newest.source) if newest else ""
+    """The embed of a follow-up posted in the story's thread: which outlet (always named), its
+    headline, what it adds, the story's outlets now."""
+    own = own_source(alert)
+    outlet = source_name(own) if own else ""
+    severity = current_severity(alert)
     embed = discord.Embed(
         title=clip(alert.headline or "(no headline)", TITLE_MAX),
         url=alert.link if _linkable(alert.link) else None,
         description=clip(alert.summary, DESCRIPTION_MAX) or None,
-        colour=SEVERITY_COLOUR[alert.severity],
+        colour=SEVERITY_COLOUR[severity],
         timestamp=_when(alert),
     )
     embed.set_author(name=clip(f"Follow-up · {outlet}" if outlet else "Follow-up", AUTHOR_MAX))
     if alert.extra.get("adds"):
         embed.add_field(name="Adds", value=clip(alert.extra["adds"], FIELD_VALUE_MAX), inline=False)
-    if alert.matched:
-        embed.add_field(name="Matched", value=clip(", ".join(alert.matched), FIELD_VALUE_MAX))
+    words = matched_words(alert)
+    if words:
+        embed.add_field(name="Matched", value=clip(", ".join(words), FIELD_VALUE_MAX))
+    embed.add_field(name=SEVERITY_FIELD, value=severity.value.capitalize())
     embed.add_field(
         name=OUTLETS_FIELD, value=clip(outlets_line(alert), FIELD_VALUE_MAX), inline=False
     )
@@ -153,11 +188,23 @@ def message_embed(alert: Alert, parent_missing: bool = False) -> discord.Embed:
 
 
 def with_outlets(embed: dict[str, Any], alert: Alert) -> dict[str, Any]:
-    """A copy of a posted alert embed (as Discord returned it) saying how many outlets carry
-    the story now."""
+    """A copy of a posted alert embed (as Discord returned it) listing the outlets that carry
+    the story now (``alert`` is the story's latest alert, which holds them all), and at what
+    severity: the posted story's own points (its headline, summary and domain) with the
+    points of the new outlet count, never below what it showed."""
     updated = dict(embed)
-    value = clip(outlets_line(alert), FIELD_VALUE_MAX)
-    fields = [dict(f) for f in updated.get("fields", [])]
+    value = outlets_value(alert)
+    fields = [dict(f) for f in updated.get("fields", []) if f.get("name") != OLD_SOURCES_FIELD]
+    shown = next((f.get("value", "") for f in fields if f.get("name") == SEVERITY_FIELD), "")
+    floor = Severity(shown.lower()) if shown.lower() in Severity._value2member_map_ else None
+    url = str(updated.get("url") or "")
+    points = text_points(
+        str(updated.get("title") or ""), str(updated.get("description") or ""), _domain(url)
+    )
+    severity = level(points + outlet_points(outlet_total(alert)), floor)
+    for field in fields:
+        if field.get("name") == SEVERITY_FIELD:
+            field["value"] = severity.value.capitalize()
     for field in fields:
         if field.get("name") == OUTLETS_FIELD:
             field["value"] = value
@@ -165,8 +212,13 @@ def with_outlets(embed: dict[str, Any], alert: Alert) -> dict[str, Any]:
     else:
         fields.append({"name": OUTLETS_FIELD, "value": value, "inline": False})
     updated["fields"] = fields[:FIELDS_MAX]
+    updated["color"] = SEVERITY_COLOUR[severity].value
     # The edited embed must pass the same total limit as a new one.
     return as_dict(fit(discord.Embed.from_dict(updated)))
+
+
+def _domain(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
 def as_dict(embed: discord.Embed) -> dict[str, Any]:

@@ -8,8 +8,18 @@ from datetime import datetime
 from typing import Any
 
 from peacewatch.bot.replies import Reply, ReplyItem
-from peacewatch.models import Alert, AlertKind, Severity
-from peacewatch.pipeline.render import alert_text, outlets_line
+from peacewatch.models import Alert, AlertKind, Severity, SourceRef
+from peacewatch.pipeline.render import (
+    alert_text,
+    entities_by_kind,
+    outlet_reports,
+    outlet_total,
+    outlets_line,
+    own_source,
+    source_name,
+)
+from peacewatch.pipeline.severity import current_severity
+from peacewatch.pipeline.wording import matched_words
 
 Block = dict[str, Any]
 
@@ -118,29 +128,46 @@ def _buttons(alert: Alert) -> Block:
     }
 
 
+def _report_links(reports: tuple[SourceRef, ...], name: str) -> str:
+    """An outlet's reports, oldest first: its name links the first, "update" the later ones."""
+    parts = []
+    for i, report in enumerate(reports):
+        label = name if i == 0 else "update"
+        parts.append(f"{link(report.link, label)} · {_when(report.published)}")
+    return ", ".join(parts) if parts else escape(name)
+
+
 def _outlets_section(alert: Alert) -> Block:
-    count = alert.outlet_count
-    lines = [f"*Reported by {count} outlets*" if count > 1 else "*Source*"]
-    for source in alert.sources[:_MAX_OUTLET_LINES]:
-        name = source.outlet or source.source or "link"
-        lines.append(f"• {link(source.link, name)} · {_when(source.published)}")
-    listed = {s.outlet or s.source for s in alert.sources[:_MAX_OUTLET_LINES]}
-    others = [o for o in alert.outlets if o not in listed]
-    if others:
-        lines.append("Also: " + escape(", ".join(others[:20])))
-    if not alert.sources and not others:
-        lines.append(escape(outlets_line(alert)))
+    total = outlet_total(alert)
+    outlets = outlet_reports(alert)
+    lines = [f"*Reported by {total} outlets*" if total > 1 else "*Source*"]
+    listed = outlets[:_MAX_OUTLET_LINES]
+    own = own_source(alert)
+    if own is not None and len(outlets) > _MAX_OUTLET_LINES:
+        mine = next(o for o in outlets if any(r.link == own.link for r in o.reports))
+        if mine not in listed:
+            listed = [*outlets[: _MAX_OUTLET_LINES - 1], mine]
+    for outlet in listed:
+        lines.append(f"• {_report_links(outlet.reports, outlet.name)}")
+    if total > len(listed):
+        lines.append(f"…and {total - len(listed)} more")
     return _section("\n".join(lines))
 
 
+def _field(title: str, values: list[str]) -> dict[str, str]:
+    return {
+        "type": "mrkdwn",
+        "text": clip(f"*{title}*\n{escape(', '.join(values))}", MAX_FIELD_TEXT),
+    }
+
+
 def _matched_fields(alert: Alert) -> Block:
-    fields = [{"type": "mrkdwn", "text": f"*Severity*\n{SEVERITY_LABEL[alert.severity]}"}]
-    if alert.matched:
-        terms = escape(", ".join(alert.matched))
-        fields.append({"type": "mrkdwn", "text": clip(f"*Matched*\n{terms}", MAX_FIELD_TEXT)})
-    if alert.entities:
-        actors = escape(", ".join(alert.entities))
-        fields.append({"type": "mrkdwn", "text": clip(f"*Actors*\n{actors}", MAX_FIELD_TEXT)})
+    fields = [{"type": "mrkdwn", "text": f"*Severity*\n{SEVERITY_LABEL[current_severity(alert)]}"}]
+    words = matched_words(alert)
+    if words:
+        fields.append(_field("Matched", words))
+    for title, names in entities_by_kind(alert).items():
+        fields.append(_field(title, names))
     return {"type": "section", "fields": fields[:MAX_FIELDS]}
 
 
@@ -149,8 +176,17 @@ def fallback_text(alert: Alert) -> str:
     return clip(alert_text(alert), MAX_FALLBACK_TEXT)
 
 
+def _read_line(alert: Alert) -> str:
+    own = own_source(alert)
+    outlet = source_name(own) if own else ""
+    label = f"Read at {outlet}" if outlet else "Read the article"
+    when = f" · {_when(own.published)}" if own else ""
+    return f"{link(alert.link, label)}{when}"
+
+
 def alert_message(alert: Alert) -> SlackMessage:
-    """The top-level message of a story: headline, summary, what matched, outlets, buttons."""
+    """The top-level message of a story: headline (once, as the header), summary and a link to
+    the article, severity, what matched and who is named, the story's outlets, buttons."""
     blocks: list[Block] = [
         {
             "type": "header",
@@ -160,10 +196,8 @@ def alert_message(alert: Alert) -> SlackMessage:
             },
         }
     ]
-    body = f"*{link(alert.link, alert.headline or alert.link)}*"
-    if alert.summary:
-        body += "\n" + escape(alert.summary)
-    blocks.append(_section(body))
+    body = escape(alert.summary) + "\n" if alert.summary else ""
+    blocks.append(_section(body + _read_line(alert)))
     blocks.append(_matched_fields(alert))
     blocks.append(_outlets_section(alert))
     blocks.append(_context(f"Rule `{escape(alert.rule_id)}` · story `{escape(alert.story_id)}`"))
@@ -172,24 +206,24 @@ def alert_message(alert: Alert) -> SlackMessage:
 
 
 def followup_message(alert: Alert) -> SlackMessage:
-    """A later article of the story, posted in the thread of its first alert."""
-    newest = alert.sources[-1] if alert.sources else None
-    outlet = (newest.outlet or newest.source) if newest else ""
-    body = f"*Follow-up:* *{link(alert.link, alert.headline or alert.link)}*"
+    """A later article of the story, posted in the thread of its first alert: who reports it
+    (always named), its headline linked, what it adds, the story's outlets now."""
+    own = own_source(alert)
+    outlet = source_name(own) if own else "Another outlet"
+    body = f"*Follow-up from {escape(outlet)}:* *{link(alert.link, alert.headline or alert.link)}*"
     if alert.summary:
         body += "\n" + escape(alert.summary)
     if alert.extra.get("adds"):
         body += "\n*Adds:* " + escape(alert.extra["adds"])
-    notes = []
-    if outlet and newest is not None:
-        notes.append(f"{escape(outlet)} · {_when(newest.published)}")
-    notes.append(f"Reported by {alert.outlet_count} outlets" if alert.outlet_count > 1 else "")
-    if alert.matched:
-        notes.append("Matched: " + escape(", ".join(alert.matched)))
-    blocks = [_section(body)]
-    if any(notes):
-        blocks.append(_context(*notes))
-    blocks.append(_buttons(alert))
+    severity = current_severity(alert)
+    notes = [SEVERITY_LABEL[severity]]
+    if own is not None:
+        notes.append(_when(own.published))
+    notes.append(escape(outlets_line(alert)))
+    words = matched_words(alert)
+    if words:
+        notes.append("Matched: " + escape(", ".join(words)))
+    blocks = [_section(body), _context(*notes), _buttons(alert)]
     return SlackMessage(fallback_text(alert), tuple(blocks))
 
 
