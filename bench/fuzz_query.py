@@ -32,6 +32,7 @@ SEEDS = [
     "actor:zelensky AND place:donbas -source:rt.com",
     '“peace plan” NEAR/10 "28-point" OR 28-point',
     "(Putin OR Путин OR Путін) NEAR talks",
+    '(Donbas OR Crimea) NEAR/10 (talks OR plan* OR "peace plan") -opinion',
     "negotiat* (Istanbul OR Geneva OR Riyadh) NOT sport*",
     "Zelensky's AND U.S. AND (minerals OR «мирный план»)",
     'topic:security-guarantees OR (NATO NEAR/3 "Article 5")',
@@ -94,11 +95,7 @@ def _bare(node: Node) -> Node:
     if isinstance(node, Term):
         return dataclasses.replace(node, column=0)
     if isinstance(node, Near):
-        return Near(
-            dataclasses.replace(node.left, column=0),
-            dataclasses.replace(node.right, column=0),
-            node.distance,
-        )
+        return Near(_bare(node.left), _bare(node.right), node.distance)
     if isinstance(node, Not):
         return Not(_bare(node.item))
     return type(node)(tuple(_bare(item) for item in node.items))

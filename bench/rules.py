@@ -432,14 +432,17 @@ def _holds(node: q.Node, rule: _RegexRule, text: _Text) -> bool:
         return any(_holds(item, rule, text) for item in node.items)
     if isinstance(node, q.Not):
         return not _holds(node.item, rule, text)
-    left = _spans(rule.terms[node.left], text)
-    right = _spans(rule.terms[node.right], text) if left else []
-    for ls, le in left:
+    # NEAR: a hit of either side's terms, at most `distance` words apart, in one field
+    left = [span for t in q.terms(node.left) for span in _spans(rule.terms[t], text)]
+    right = [span for t in q.terms(node.right) for span in _spans(rule.terms[t], text)]
+    title_end = len(text.title)
+    for ls, le in left if right else []:
         l_first, l_last = text.word_index(ls), text.word_index(le - 1)
         for rs, re_ in right:
             r_first, r_last = text.word_index(rs), text.word_index(re_ - 1)
-            gap = r_first - l_last if r_first >= l_first else l_first - r_last
-            if (ls, le) != (rs, re_) and 0 <= gap <= node.distance:
+            apart = max(r_first - l_last, l_first - r_last)
+            same_field = (ls < title_end) == (rs < title_end)
+            if same_field and (ls, le) != (rs, re_) and apart <= node.distance:
                 return True
     return False
 

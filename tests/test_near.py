@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -135,3 +136,34 @@ def test_rules_explain_prints_positions_and_the_distance(tmp_path: Path) -> None
         "✓ NEAR/3: closest pair 3 words apart in the title (within 3): 'Donbas' title word 3"
         " and 'concession' title word 6"
     ) in result.stdout
+
+
+def test_the_benchmarks_regex_reference_decides_near_groups_alike() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ holds scripts
+    from bench import rules as bench
+
+    queries = [
+        "(Donbas OR Crimea) NEAR/3 (talks OR plan*)",
+        'alpha NEAR/2 (omega OR "peace plan")',
+        "title:(alpha OR beta) NEAR/1 omega",
+    ]
+    texts = [
+        ("Crimea", "talks went on"),  # adjacent only across the title/body boundary
+        ("Donbas plans", ""),
+        ("x", "Crimea a b talks"),
+        ("x", "Crimea a b c talks"),
+        ("alpha x peace plan", ""),
+        ("alpha x y peace plan", ""),
+        ("beta omega", "alpha omega"),
+        ("gamma", "beta omega"),
+    ]
+    articles = [replace(article(title, body), id=f"a{i}") for i, (title, body) in enumerate(texts)]
+    result = bench.cross_check(bench.make_teams(queries, 1), articles)
+    assert result.agree, (sorted(result.only_ours), sorted(result.only_regex))
+    assert sorted((a, r) for a, _, r in result.ours) == [
+        ("a1", "r0"),
+        ("a2", "r0"),
+        ("a4", "r1"),
+        ("a6", "r1"),
+        ("a6", "r2"),
+    ]
