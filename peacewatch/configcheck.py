@@ -31,7 +31,7 @@ from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictiona
 from peacewatch.rules.query import query_warnings
 from peacewatch.rules.rulefile import EntitySpec, Located, RuleSpec, node_at, query_position, where
 
-PLATFORMS = ("console", "discord", "discordhook", "slack")
+PLATFORMS = frozenset({"console", "discord", "discordhook", "slack"})
 """Platforms that ``peacewatch run`` has a sink for."""
 _SLACK_ID = re.compile(r"^[A-Z0-9]{2,32}$")
 _DISCORD_ID = re.compile(r"^\d{5,25}$")
@@ -47,14 +47,17 @@ _ID_HINT = {
 
 
 class _Checker:
-    def __init__(self, name: str, root: yaml.Node | None) -> None:
+    def __init__(self, name: str, root: yaml.Node | None, served: frozenset[str] | None) -> None:
         self.name = name
         self.root = root
+        self.served = served
         self.found: list[Located] = []
 
-    def error(self, loc: tuple[int | str, ...], message: str, key: bool = False) -> None:
+    def error(
+        self, loc: tuple[int | str, ...], message: str, key: bool = False, warning: bool = False
+    ) -> None:
         line, col = where(node_at(self.root, loc, key_node=key))
-        self.found.append(Located(self.name, line, col, message))
+        self.found.append(Located(self.name, line, col, message, warning))
 
     def validation(self, exc: ValidationError, base: tuple[int | str, ...] = ()) -> None:
         for err in exc.errors():
@@ -70,23 +73,45 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return out or "config"
 
 
-def check_config(path: Path) -> list[Located]:
+def served_platforms() -> frozenset[str] | None:
+    """The platforms ``peacewatch run`` would have a sink for with this environment's settings
+    (console always; Slack and Discord with their credentials); None if the settings are bad."""
+    from peacewatch.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError:
+        return None
+    served = {"console"}
+    if settings.slack_bot_token or (settings.slack_client_id and settings.slack_client_secret):
+        served.add("slack")
+    if settings.discord_token:
+        served.update(("discord", "discordhook"))
+    return frozenset(served)
+
+
+def check_config(path: Path, served: frozenset[str] | None = None) -> list[Located]:
     """Every error and warning of the config file at ``path`` (``Located.warning`` tells which),
-    in file order. An empty list means ``peacewatch run --config`` will accept the file."""
+    in file order. An empty list means ``peacewatch run --config`` will accept the file.
+
+    A destination on a platform outside ``served`` (see ``served_platforms``) gets a warning:
+    run with this environment, its alerts would be dead-lettered. The environment of the check
+    need not be the one the bot runs in, so it is not an error."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [Located(name, 1, 1, f"cannot read: {exc}")]
-    return check_config_text(text, name)
+    return check_config_text(text, name, served)
 
 
 def report(paths: Sequence[Path], out: Callable[[str], None], note: Callable[[str], None]) -> bool:
     """Check each file, print every problem with ``out`` and a summary of each clean file with
     ``note``. Returns whether any file has an error (warnings alone do not count)."""
     failed = False
+    served = served_platforms()
     for path in paths:
-        found = check_config(path)
+        found = check_config(path, served)
         for problem in found:
             out(str(problem))
         errors = sum(not f.warning for f in found)
@@ -97,7 +122,9 @@ def report(paths: Sequence[Path], out: Callable[[str], None], note: Callable[[st
     return failed
 
 
-def check_config_text(text: str, name: str = "<config>") -> list[Located]:
+def check_config_text(
+    text: str, name: str = "<config>", served: frozenset[str] | None = None
+) -> list[Located]:
     """Like ``check_config`` for the text of a config file."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -107,7 +134,7 @@ def check_config_text(text: str, name: str = "<config>") -> list[Located]:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = getattr(exc, "problem", None) or str(exc)
         return [Located(name, line, col, f"invalid YAML: {problem}")]
-    checker = _Checker(name, root)
+    checker = _Checker(name, root, served)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -220,6 +247,22 @@ def _check_destinations(checker: _Checker, loc: tuple[int | str, ...], raw: obje
         problem = destination_problem(text)
         if problem is not None:
             checker.error((*loc, "channels", index), problem)
+            continue
+        platform = text.partition(":")[0].strip().lower()
+        if checker.served is not None and platform in PLATFORMS - checker.served:
+            checker.error((*loc, "channels", index), _unserved(text, platform), warning=True)
+
+
+def _unserved(text: str, platform: str) -> str:
+    needs = {
+        "slack": "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)",
+        "discord": "DISCORD_TOKEN",
+        "discordhook": "DISCORD_TOKEN",
+    }[platform]
+    return (
+        f"nothing in this environment can post to {text!r}: peacewatch run needs {needs},"
+        " or its alerts are dead-lettered"
+    )
 
 
 def destination_problem(text: str) -> str | None:
@@ -229,11 +272,11 @@ def destination_problem(text: str) -> str | None:
     if not sep or not platform or not target:
         return None  # the schema reports it: a destination must look like platform:channel
     if platform not in PLATFORMS:
-        close = difflib.get_close_matches(platform, PLATFORMS, n=1)
+        close = difflib.get_close_matches(platform, sorted(PLATFORMS), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         return (
             f"unknown platform {platform!r} in {text!r}: {hint}"
-            f"a destination starts with one of {', '.join(PLATFORMS)}"
+            f"a destination starts with one of {', '.join(sorted(PLATFORMS))}"
         )
     if platform in _ID_HINT:
         pattern = _SLACK_ID if platform == "slack" else _DISCORD_ID

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from peacewatch.configcheck import check_config, destination_problem
+import pytest
+
+from peacewatch.configcheck import check_config, destination_problem, served_platforms
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,10 +46,15 @@ rules:
 """
 
 
+CHAT_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "DISCORD_TOKEN")
+
+
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command run in an environment with no chat credentials."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in CHAT_CREDENTIALS}
     return subprocess.run(
         [sys.executable, "-m", "peacewatch", *args],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
     )  # fmt: skip
 
 
@@ -147,8 +155,13 @@ def test_config_check_exits_2_on_errors_and_0_on_warnings(tmp_path: Path) -> Non
     result = cli("config", "check", str(bad))
     assert result.returncode == 2
     lines = result.stdout.splitlines()
-    assert len(lines) == 17
+    assert len(lines) == 18
     assert f"{bad}:13:19: warning: rule 'two': did you mean NEAR/5?" in result.stdout
+    assert (
+        f"{bad}:14:51: warning: nothing in this environment can post to 'slack:C0123ABCD':"
+        " peacewatch run needs SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET),"
+        " or its alerts are dead-lettered"
+    ) in lines
     assert f"{bad}:11:16: unknown platform 'slak'" in result.stdout
     warned = tmp_path / "warned.yaml"
     warned.write_text("rules:\n  - id: w\n    query: peace and talks\n    channels: [console:x]\n")
@@ -179,3 +192,36 @@ def test_rules_check_prints_warnings_and_still_passes(tmp_path: Path) -> None:
         " as the words 'near' and '5'",
         f"{rules}:7:7: warning: rule 'x': did you mean NEAR/10? 'NEAR10' is searched as a word",
     ]
+
+
+CHANNELS = """\
+rules:
+  - id: r
+    query: Witkoff
+    channels:
+      - console:alerts
+      - slack:C0123ABCD
+      - discord:112233445566778899
+      - discordhook:https://discord.com/api/webhooks/112233/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+"""
+
+
+def test_destinations_no_configured_platform_serves_get_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(CHANNELS)
+    console_only = check_config(path, frozenset({"console"}))
+    assert [(p.line, p.warning) for p in console_only] == [(6, True), (7, True), (8, True)]
+    assert "needs DISCORD_TOKEN" in console_only[1].message
+    assert check_config(path, frozenset({"console", "slack", "discord", "discordhook"})) == []
+    slack_only = check_config(path, frozenset({"console", "slack"}))
+    assert [p.line for p in slack_only] == [7, 8]
+
+
+def test_served_platforms_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CHAT_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    assert served_platforms() == {"console"}
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    assert served_platforms() == {"console", "slack"}
+    monkeypatch.setenv("DISCORD_TOKEN", "token")
+    assert served_platforms() == {"console", "slack", "discord", "discordhook"}

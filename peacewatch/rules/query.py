@@ -20,8 +20,12 @@ Choices the language makes:
   are refused inside a NEAR group, with a message saying how to write it instead
   (``(a NEAR/5 c) AND (b NEAR/5 c)``). ``a NEAR/3 b NEAR/3 c`` is rejected (combine NEAR
   conditions with AND). ``NEAR`` alone means ``NEAR/10``; n must be 1..100. ``source:`` and
-  ``lang:`` terms cannot be NEAR operands. What counts as near (words apart, one field) is
-  defined in ``peacewatch.rules.compiled``.
+  ``lang:`` terms cannot be NEAR operands.
+- ``a NEAR/n b`` holds when a hit of ``a`` and a hit of ``b`` are at most n words apart, in
+  either order, within one field (title or body, never one in each): the word number of the
+  later hit's first word minus that of the earlier hit's last word is at most n, so adjacent
+  words are 1 apart and ``NEAR/5`` allows at most 4 words between. ``peacewatch.rules.compiled``
+  implements it (``Near``).
 - ``NOT``/``-`` applies to what follows it up to NEAR: ``-a NEAR/3 b`` is ``NOT (a NEAR/3 b)``.
   ``NOT NOT a`` and ``--a`` are errors; ``-(-a)`` is allowed.
 - ``title:(a OR b)`` restricts every term inside to the headline; no field may appear inside it.
@@ -31,6 +35,8 @@ Choices the language makes:
   ``word:`` starts a field only when ``word`` is a known field name (in any case); otherwise
   the colon belongs to the word.
 - Terms are NFKC-normalised; operators are recognised after normalisation, case-sensitively.
+  Look-alikes that are probably mistakes (``NEAR5``, ``near/5``, lower-case ``and``/``or``/
+  ``not``/``near`` between terms) are searched as words, and ``query_warnings`` reports them.
 - Every quote character (straight or curly, guillemets) opens or closes a phrase.
 - The query must hold at least one term that is not under a NOT. Whether every OR alternative
   can be matched from the text (``a OR -b`` cannot) is for the matcher to judge.
