@@ -106,3 +106,12 @@ def test_furniture_words_inside_a_sentence_are_kept() -> None:
         "Zelenskyy arrives at the Élysée.\n"
         "Troops would move at 10.30 under the plan."
     )
+
+
+def test_stored_furniture_lines_of_any_kind_stay_out_of_a_summary() -> None:
+    real = "Tusk echoed Denmark’s comments yesterday that any US attack on the Danish territory "
+    real += "would be catastrophic for the Nato coalition."
+    stored = "\n".join(
+        ["Advertisement", "Watch video below", real, "Get our breaking news email, free app"]
+    )
+    assert summarise(article(GUARDIAN_LIVE, summary=stored)) == real

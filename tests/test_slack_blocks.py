@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from peacewatch.bot.slack_adapter.blocks import (
     render_alert,
     reply_message,
 )
+from peacewatch.models import AlertKind
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.store.alert_queue import AlertQueue
 from tests.fakes.slack_api import FakeSlack, sample_alert
@@ -206,3 +209,22 @@ def test_error_reply_is_marked() -> None:
 def test_button_value_of_someone_else_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_button_value('["not", "ours"]')
+
+
+def test_a_second_report_from_an_outlet_is_an_update_not_a_new_outlet() -> None:
+    first = sample_alert(outlets=("BBC", "Reuters"))
+    again = dataclasses.replace(
+        first.sources[0],
+        link="https://bbc.example/s1/later",
+        published=first.sources[1].published + timedelta(hours=2),
+    )
+    alert = dataclasses.replace(
+        first, kind=AlertKind.FOLLOWUP, sources=(*first.sources, again), link=again.link
+    )
+    blocks = validated(followup_message(alert))
+    assert blocks[0]["text"]["text"].startswith("*Update from BBC:*")
+    outlets = validated(alert_message(alert))[3]["text"]["text"]
+    # the outlet's reports stay on its line, oldest first
+    assert (
+        "|BBC> · 01 Dec 09:00 UTC, <https://bbc.example/s1/later|update> · 01 Dec 11:10" in outlets
+    )

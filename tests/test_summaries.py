@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -511,3 +512,25 @@ def test_every_sample_summary_keeps_the_limits() -> None:
         assert whole_words(summary, art), item["id"]
         checked += 1
     assert checked > 100
+
+
+def test_a_story_summary_says_a_fact_once_however_many_outlets_word_it() -> None:
+    # CBC, POLITICO and the New York Times on Freeland's appointment (golden_items.jsonl)
+    path = Path(__file__).parent / "data" / "golden_items.jsonl"
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    freeland = [
+        Article(
+            id=str(item["id"]),
+            title=item["title"],
+            link=item["link"],
+            published=datetime.fromisoformat(item["date_published"]),
+            source=urlsplit(item["link"]).hostname or "",
+            summary=html_to_text(item["description"]),
+        )
+        for item in items
+        if "freeland" in item["link"] and "spiegel" not in item["link"]
+    ]
+    assert len(freeland) >= 4
+    summary = summarise_story(freeland)
+    assert len(re.findall(r"appointed", summary)) <= 2, summary
+    assert summary.count("Zelenskyy said on X Monday") + summary.count("says he has appointed") <= 1

@@ -136,15 +136,16 @@ def headline_line(alert: Alert) -> str:
         return f"{mark} [{severity.value.upper()}] {alert.headline}"
     own = own_source(alert)
     outlet = source_name(own) if own else "an outlet"
-    if outlet_total(alert) > 1 and not _repeat_outlet(alert):
+    if outlet_total(alert) > 1 and not is_update(alert):
         return f"{mark} Follow-up from {outlet} ({outlet_total(alert)} outlets now): " + (
             alert.headline
         )
-    return f"{mark} Update from {outlet}: {alert.headline}"
+    return f"{mark} Follow-up, update from {outlet}: {alert.headline}"
 
 
-def _repeat_outlet(alert: Alert) -> bool:
-    """Whether the follow-up's outlet had already reported the story."""
+def is_update(alert: Alert) -> bool:
+    """Whether the alert's outlet had already reported the story (an update, not a new
+    outlet joining it)."""
     own = own_source(alert)
     if own is None:
         return False

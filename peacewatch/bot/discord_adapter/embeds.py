@@ -14,6 +14,7 @@ from peacewatch.bot.replies import Reply
 from peacewatch.models import Alert, AlertKind, Severity
 from peacewatch.pipeline.render import (
     entities_by_kind,
+    is_update,
     outlet_reports,
     outlet_total,
     outlets_line,
@@ -167,7 +168,8 @@ def followup_embed(alert: Alert) -> discord.Embed:
         colour=SEVERITY_COLOUR[severity],
         timestamp=_when(alert),
     )
-    embed.set_author(name=clip(f"Follow-up · {outlet}" if outlet else "Follow-up", AUTHOR_MAX))
+    label = "Update" if is_update(alert) else "Follow-up"
+    embed.set_author(name=clip(f"{label} · {outlet}" if outlet else label, AUTHOR_MAX))
     if alert.extra.get("adds"):
         embed.add_field(name="Adds", value=clip(alert.extra["adds"], FIELD_VALUE_MAX), inline=False)
     words = matched_words(alert)

@@ -12,6 +12,7 @@ from peacewatch.models import Alert, AlertKind, Severity, SourceRef
 from peacewatch.pipeline.render import (
     alert_text,
     entities_by_kind,
+    is_update,
     outlet_reports,
     outlet_total,
     outlets_line,
@@ -210,7 +211,8 @@ def followup_message(alert: Alert) -> SlackMessage:
     (always named), its headline linked, what it adds, the story's outlets now."""
     own = own_source(alert)
     outlet = source_name(own) if own else "Another outlet"
-    body = f"*Follow-up from {escape(outlet)}:* *{link(alert.link, alert.headline or alert.link)}*"
+    label = "Update" if is_update(alert) else "Follow-up"
+    body = f"*{label} from {escape(outlet)}:* *{link(alert.link, alert.headline or alert.link)}*"
     if alert.summary:
         body += "\n" + escape(alert.summary)
     if alert.extra.get("adds"):
