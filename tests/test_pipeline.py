@@ -7,9 +7,11 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from peacewatch.models import Article
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.store.feeds import FeedSpec
 from peacewatch.watchers.fetch import FetchLimits
@@ -401,3 +403,38 @@ async def test_min_sources_alert_fires_when_a_second_outlet_joins_the_story(
         assert "2 outlets" in out.getvalue()
     finally:
         await app.close()
+
+
+async def test_an_escalating_story_replies_in_its_thread_shown_in_the_channel(
+    redis_client: Any,
+) -> None:
+    from peacewatch.models import AlertKind
+    from peacewatch.store.codec import alert_from_json
+    from peacewatch.store.teams import TeamStore
+    from tests.story_driver import Ingest
+
+    first, second = one_event_two_outlets(
+        "Trump's special envoy and son-in-law are expected to personally seek "
+        "Putin's buy-in on the White House's peace framework.",
+        "The talks in the Kremlin lasted five hours, Yuri Ushakov said afterwards.",
+    )
+    articles = [
+        Article(f"a{n}", item["title"], item["link"], item["published"],
+                urlsplit(item["link"]).hostname or "", summary=item["summary"])
+        for n, item in enumerate((first, second))
+    ]  # fmt: skip
+    teams = TeamStore(redis_client)
+    await teams.put_rule("t1", RULE)
+    # the Kremlin's account makes the story urgent for this desk
+    await teams.put_rule(
+        "t1", RuleSpec(id="kremlin", query="Ushakov", channels=["console:desk"], severity="high")
+    )
+    ingest = Ingest(redis_client, clock=lambda: NOW)
+    await ingest.ingest(articles[:1])
+    await ingest.ingest(articles[1:])
+    alerts = [alert_from_json(t) for t in reversed(await teams.recent_alerts("t1"))]
+    assert [a.kind for a in alerts] == [AlertKind.NEW, AlertKind.FOLLOWUP]
+    root, escalation = alerts
+    assert escalation.story_id == root.story_id and escalation.severity.value == "high"
+    assert escalation.extra.get("broadcast") == "1"
+    assert escalation.extra.get("parent_alert") == root.alert_id  # in the root's thread

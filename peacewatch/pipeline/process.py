@@ -265,6 +265,7 @@ class Pipeline:
         this_alert = alert_id(team_id, destination, article.id)
         kind = AlertKind.NEW
         parent_alert = ""
+        escalation = False
         sources = [self._source(article)]
         # Digest rules collect stories for later; they never make a thread to follow up in.
         if any(spec.digest == "none" for _, spec in items):
@@ -273,17 +274,25 @@ class Pipeline:
             previous: Severity | None = None
             first = await self._redis.set(claim_key, claim, nx=True, ex=STORY_TTL)
             if not first:
-                owner, _, level = (await self._redis.get(claim_key) or "").partition(" ")
+                owner, _, rest = (await self._redis.get(claim_key) or "").partition(" ")
+                level, _, escalated_by = rest.partition(" ")
                 first = owner == this_alert  # the same article again, after a failure
                 parent_alert = owner
                 previous = Severity(level) if level in Severity._value2member_map_ else None
             if not first:
                 if story.duplicate_of is not None and article.source in story.outlets[:-1]:
                     return None  # a syndicated copy from an outlet already in the story
-                if severity is Severity.HIGH and (previous or Severity.NORMAL) is not Severity.HIGH:
-                    await self._redis.set(claim_key, claim, ex=STORY_TTL)  # escalation: anew
-                else:
-                    kind = AlertKind.FOLLOWUP
+                kind = AlertKind.FOLLOWUP
+                if escalated_by == this_alert:
+                    escalation = True  # this article escalated the story (asked again)
+                elif (
+                    severity is Severity.HIGH and (previous or Severity.NORMAL) is not Severity.HIGH
+                ):
+                    # Escalation: a reply in the story's thread that is also shown in the
+                    # channel; the thread stays the story's one place.
+                    escalated = f"{owner} {Severity.HIGH.value} {this_alert}"
+                    await self._redis.set(claim_key, escalated, ex=STORY_TTL)
+                    escalation = True
         earlier: list[Article] = []
         if story.size > 1:
             # the members placed before this article (not those placed after it in the same
@@ -296,7 +305,10 @@ class Pipeline:
         extra = {"rules": ",".join(rules)} if len(rules) > 1 else {}
         if kind is AlertKind.FOLLOWUP and parent_alert:
             extra["parent_alert"] = parent_alert  # the dispatcher posts it after its parent
-        if kind is AlertKind.FOLLOWUP:
+        if escalation:
+            extra["broadcast"] = "1"  # shown in the channel as well as in the thread
+            summary = summarise_story([*earlier, article], {article.id: hits})
+        elif kind is AlertKind.FOLLOWUP:
             # a follow-up says what the new outlet adds; its own summary only if nothing is new
             if adds := what_it_adds(article, earlier):
                 extra["adds"] = adds
@@ -304,7 +316,7 @@ class Pipeline:
             else:
                 summary = await self.summariser.summarise(article, hits)
         elif earlier:
-            # a first alert that comes late (min_sources) or an escalation: the whole story
+            # a first alert that comes late (min_sources): the whole story
             summary = summarise_story([*earlier, article], {article.id: hits})
         else:
             summary = await self.summariser.summarise(article, hits)
