@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from peacewatch.errors import ParseError
+from peacewatch.watchers.encoding import as_parseable
 from peacewatch.watchers.language import detect
 from peacewatch.watchers.text import html_to_text
 
@@ -38,6 +39,8 @@ class ParsedFeed:
     entries: tuple[RawEntry, ...]
     bozo: str | None
     """Why feedparser found the feed malformed, if it did (entries may still be usable)."""
+    encoding: str | None = None
+    """The encoding detected when the declared one was missing or wrong (None otherwise)."""
 
 
 def _str(value: Any) -> str:
@@ -89,15 +92,17 @@ def _entry(entry: Any, feed_lang: str | None) -> RawEntry:
     )
 
 
-def parse_bytes(data: bytes) -> ParsedFeed:
-    """Parse feed bytes (never a URL or a str: feedparser would fetch or open it).
+def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
+    """Parse feed bytes (never a URL or a str: feedparser would fetch or open it), in the
+    encoding the server or the document declares when it holds, else the one detected.
 
     Raises ParseError when the bytes yield no entries and feedparser found them malformed.
     A malformed feed that still yields entries is returned with ``bozo`` set.
     """
     import feedparser  # imported in the worker process
 
-    result = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    decoded = as_parseable(data, content_type)
+    result = feedparser.parse(decoded.data, sanitize_html=False, resolve_relative_uris=False)
     feed = result.get("feed", {})
     lang = _str(feed.get("language")) or None
     bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
@@ -112,6 +117,7 @@ def parse_bytes(data: bytes) -> ParsedFeed:
         lang=lang,
         entries=entries,
         bozo=f"{type(bozo_exc).__name__}: {bozo_exc}" if bozo_exc is not None else None,
+        encoding=decoded.detected,
     )
 
 
@@ -129,9 +135,9 @@ class FeedParserPool:
             self._executor = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
         return self._executor
 
-    async def parse(self, data: bytes) -> ParsedFeed:
+    async def parse(self, data: bytes, content_type: str | None = None) -> ParsedFeed:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), parse_bytes, data)
+        return await loop.run_in_executor(self._pool(), parse_bytes, data, content_type)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -71,7 +71,7 @@ class Poller:
             if fetched.not_modified:
                 await self._feeds.record_not_modified(feed.id, now)
                 return PollResult(feed.id, "not_modified")
-            parsed = await self._parser.parse(fetched.body)
+            parsed = await self._parser.parse(fetched.body, fetched.content_type)
         except FeedError as exc:
             log.warning("feed %s: %s", feed.id, exc)
             await self._feeds.record_error(feed.id, now, str(exc))
@@ -117,6 +117,8 @@ class Poller:
         await self._feeds.record_ok(feed.id, now, len(parsed.entries), new)
         if parsed.bozo:
             log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)
+        if parsed.encoding:
+            log.info("feed %s declares no usable charset; read as %s", feed.id, parsed.encoding)
         if failed:
             log.warning("feed %s: %d of %d entries could not be read", feed.id, failed,
                         len(parsed.entries))  # fmt: skip
