@@ -672,7 +672,7 @@ class CommandService:
             return Reply.fail(f"This team already has {MAX_FEEDS} feeds.", f"{CMD} feeds remove ID")
         try:
             fetched = await (await self._get_fetcher()).fetch(url)
-            parsed = await asyncio.to_thread(parse_bytes, fetched.body)
+            parsed = await asyncio.to_thread(parse_bytes, fetched.body, fetched.content_type)
         except UrlRefused as exc:
             return Reply.fail(
                 f"That address is not allowed: {exc}", hint="Use a public http(s) feed URL."
