@@ -32,6 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from peacewatch.app import App  # noqa: E402
 from peacewatch.bot.slack_adapter import ChannelPacer, SlackSink, SlackTokens  # noqa: E402
+from peacewatch.pipeline.wording import display_name  # noqa: E402
+from peacewatch.rules.entities import builtin_dictionary  # noqa: E402
 from peacewatch.rules.rulefile import RuleSpec  # noqa: E402
 from peacewatch.services.dispatcher import Dispatcher  # noqa: E402
 from peacewatch.settings import Settings  # noqa: E402
@@ -66,15 +68,30 @@ RULES = (
         channels=["slack:C1"],
     ),
 )
+# ids that are not also a name (``ceasefire`` is both), longest first
+_IDS = sorted(
+    (e.id for e in builtin_dictionary().entities() if display_name(e, "en") != e.id),
+    key=len,
+    reverse=True,
+)
 LEAKS = {
-    "entity id": re.compile(r"\b[a-z]+_[a-z_]+\b"),
-    "topic: syntax": re.compile(r"\b(topic|actor|place):"),
+    # an entity id where a name belongs: a multi-word id anywhere, or a field item that is one
+    "entity id": re.compile(
+        r"\b(?:" + "|".join(re.escape(i) for i in _IDS if "_" in i) + r")\b"
+        r"|(?:Actors|Places|Topics|Matched)\*?:\s(?:[^\n]*, )?(?:"
+        + "|".join(re.escape(i) for i in _IDS)
+        + r")(?:,|$)",
+        re.MULTILINE,
+    ),
+    "topic: syntax": re.compile(r"\b(topic|actor|place):\w"),
     "furniture": re.compile(
         r"submitted by|\[link\]|\[comments\]|Read more|Continue reading|Advertisement"
         r"|Watch video below",
         re.I,
     ),
+    "domains line": re.compile(r"^Also: ", re.MULTILINE),
 }
+_LINK_TARGET = re.compile(r"<[^|>]+\|")
 
 
 class _Time:
@@ -188,9 +205,27 @@ async def run(entries: list[tuple[str, RawEntry, str]], capture: Path | None = N
         capture.write_text("".join(f"{c}\n" for c in captured), encoding="utf-8")  # noqa: ASYNC240
 
 
+def check(blocks: list[dict[str, Any]]) -> list[str]:
+    """What a message gets wrong: a headline shown twice, a story of 3 or more outlets shown
+    Low (their points alone make it Normal), a follow-up whose outlet its list leaves out."""
+    text = show({"blocks": blocks})
+    problems = []
+    if blocks and blocks[0]["type"] == "header":
+        headline = blocks[0]["text"]["text"]
+        if text.count(headline) > 1:
+            problems.append("headline twice")
+    count = re.search(r"Reported by (\d+) outlets", text)
+    if count and int(count.group(1)) >= 3 and re.search(r"white_circle: Low", text):
+        problems.append("Low at 3+ outlets")
+    outlet = re.match(r"\*(?:Follow-up|Update) from (.+?):\*", text)
+    if outlet and count and outlet.group(1) not in text.split("Reported by", 1)[1]:
+        problems.append("new outlet unnamed")
+    return problems
+
+
 def report(messages: list[Message], articles: int) -> None:
     roots = [m for m in messages if m.thread_ts is None]
-    counts = dict.fromkeys(LEAKS, 0)
+    counts = dict.fromkeys([*LEAKS, "headline twice", "Low at 3+ outlets", "new outlet unnamed"], 0)
     for root in roots:
         print("=" * 100)
         final = root.edits[-1] if root.edits else None
@@ -200,9 +235,15 @@ def report(messages: list[Message], articles: int) -> None:
         for reply in (m for m in messages if m.thread_ts == root.ts):
             print("   ↳ " + show(reply).replace("\n", "\n     "))
     for message in messages:
-        texts = [show(message)] + [show(e) for e in message.edits]
+        texts = [
+            _LINK_TARGET.sub("<", t) for t in [show(message)] + [show(e) for e in message.edits]
+        ]
         for name, pattern in LEAKS.items():
             counts[name] += sum(len(pattern.findall(t)) for t in texts)
+        for blocks in [message.blocks] + [e["blocks"] for e in message.edits]:
+            problems = check(blocks)
+            for name in problems:
+                counts[name] = counts.get(name, 0) + 1
     print("=" * 100)
     print(f"{articles} articles, {len(roots)} root messages, {len(messages) - len(roots)} replies")
     print("leaks: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -118,13 +118,25 @@ def test_an_entity_no_dictionary_knows_is_still_not_shown_as_an_id() -> None:
 
 
 def test_matched_words_are_the_words_the_article_wrote() -> None:
+    # a real headline and standfirst (The Guardian, 2026-01-06), hits as the engine gives them
+    title = "UK and France ‘ready to deploy troops’ to Ukraine after ceasefire"
+    body = (
+        "Trilateral declaration of intent signed after ‘coalition of the willing’ summit. "
+        "The US envoy Steve Witkoff and Jared Kushner attended; Witkoff spoke for Ukrainians."
+    )
+    art = Article("g1", title, "https://www.theguardian.com/x", START, "theguardian.com",
+                  summary=body)  # fmt: skip
+    at = body.index("Steve Witkoff")
     hits = [
-        Hit("Зеленський", "body", 40, 48, "Zelensky"),
-        Hit("topic:security_guarantees", "title", 10, 29, "security  guarantees"),
-        Hit("Зеленський", "body", 90, 100, "Zelenskyy’s"),
-        Hit("Зеленський", "body", 120, 128, "ZELENSKY"),
+        Hit("Ukrain*", "body", body.index("Ukrainians"), body.index("Ukrainians") + 6, "Ukrain"),
+        Hit("Witkoff", "body", at, at + 13, "Steve Witkoff"),
+        Hit("Witkoff", "body", body.index("; Witkoff") + 2, body.index("; Witkoff") + 9, "Witkoff"),
+        Hit("Ukrain*", "title", title.index("Ukraine"), title.index("Ukraine") + 6, "Ukrain"),
+        Hit("troops", "title", title.index("troops"), title.index("troops") + 6, "troops"),
     ]
-    assert surface_words(hits) == ("security guarantees", "Zelensky", "Zelenskyy’s")
+    # one word per term, title first in its order, a prefix widened to the whole word
+    assert surface_words(hits, art) == ("troops", "Ukraine", "Steve Witkoff")
+    assert surface_words(hits) == ("troops", "Ukrain", "Steve Witkoff")  # no text to widen in
     alert = make_alert(matched_words=("security guarantees", "Zelensky"))
     assert matched_words(alert) == ["security guarantees", "Zelensky"]
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from peacewatch.models import Alert, Hit
+from peacewatch.models import Alert, Article, Hit
 from peacewatch.pipeline.summarise import language_code
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
 
@@ -98,18 +98,37 @@ def entity_names(alert: Alert, dictionary: EntityDictionary | None = None) -> li
     return sorted(found, key=lambda n: order.get(n.kind, 0))
 
 
-def surface_words(hits: Iterable[Hit], limit: int = MAX_WORDS) -> tuple[str, ...]:
-    """The words the hits found, as the article wrote them: title hits first, then by place,
-    each once (case-insensitively), at most ``limit``."""
+def surface_words(
+    hits: Iterable[Hit], article: Article | None = None, limit: int = MAX_WORDS
+) -> tuple[str, ...]:
+    """One word per matched term, as the article wrote it: the term's first hit (the title
+    before the body), widened to the whole word when ``article`` is given (a prefix term
+    ``Ukrain*`` shows ``Ukraine's``, not ``Ukrain``); each word once, at most ``limit``."""
     ordered = sorted(hits, key=lambda h: (h.field != "title", h.start))
     words: list[str] = []
+    seen_terms: set[str] = set()
     seen: set[str] = set()
     for hit in ordered:
-        word = " ".join(hit.text.split())
+        if hit.term in seen_terms:
+            continue
+        seen_terms.add(hit.term)
+        word = " ".join(_whole_word(hit, article).split())
         if word and word.casefold() not in seen:
             seen.add(word.casefold())
             words.append(word)
     return tuple(words[:limit])
+
+
+def _whole_word(hit: Hit, article: Article | None) -> str:
+    if article is None:
+        return hit.text
+    text = article.title if hit.field == "title" else article.body
+    if text[hit.start : hit.end] != hit.text:
+        return hit.text  # offsets of another version of the text: keep what the hit saw
+    end = hit.end
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[hit.start : end]
 
 
 def _forms(label: str, dictionary: EntityDictionary) -> tuple[Entity | None, list[str]]:
