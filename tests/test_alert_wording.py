@@ -194,7 +194,7 @@ def test_an_outlets_updates_stay_together_in_time_order() -> None:
     update = make_alert(
         kind=AlertKind.FOLLOWUP, sources=(first, other, later), link=later.link, outlet_count=2
     )
-    assert alert_text(update).splitlines()[0].startswith("· Follow-up, update from BBC News: ")
+    assert alert_text(update).splitlines()[0].startswith("· Follow-up · update from BBC News: ")
 
 
 # -- severity ---------------------------------------------------------------------------------

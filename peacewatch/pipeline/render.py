@@ -140,7 +140,7 @@ def headline_line(alert: Alert) -> str:
         return f"{mark} Follow-up from {outlet} ({outlet_total(alert)} outlets now): " + (
             alert.headline
         )
-    return f"{mark} Follow-up, update from {outlet}: {alert.headline}"
+    return f"{mark} Follow-up · update from {outlet}: {alert.headline}"
 
 
 def is_update(alert: Alert) -> bool:
