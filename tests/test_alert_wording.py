@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from peacewatch.models import Alert, AlertKind, Article, Destination, Hit, Sever
 from peacewatch.pipeline import severity as sev
 from peacewatch.pipeline.render import alert_text, named_outlets, outlet_reports, outlets_line
 from peacewatch.pipeline.wording import entity_names, matched_words, surface_words
+from peacewatch.store.codec import alert_from_json, alert_to_json
 
 START = datetime(2026, 1, 6, 10, 0, tzinfo=UTC)
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -237,3 +239,11 @@ def test_a_root_is_shown_at_the_severity_of_its_present_outlet_count() -> None:
     assert sev.current_severity(decided) is Severity.HIGH
     floor = dataclasses.replace(root, severity=Severity.HIGH)
     assert sev.current_severity(floor) is Severity.HIGH
+
+
+def test_matched_words_are_stored_and_older_stored_alerts_still_read() -> None:
+    alert = make_alert(matched_words=("security guarantees",), created=START)
+    assert alert_from_json(alert_to_json(alert)) == alert
+    older = json.loads(alert_to_json(alert))
+    del older["matched_words"]  # JSON kept by a version before the field
+    assert alert_from_json(json.dumps(older)).matched_words == ()
