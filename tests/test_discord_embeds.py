@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import discord
@@ -184,3 +185,19 @@ def test_error_reply_and_image_attachment() -> None:
     assert file.filename == "trend_witkoff.png"
     assert embed.image.url == "attachment://trend_witkoff.png"
     assert embeds.reply_file(Reply(title="no image")) is None
+
+
+def test_long_links_never_leave_a_broken_link_in_the_outlets_field() -> None:
+    long = "https://www.example.org/" + "a" * 480
+    sources = tuple(SourceRef(f"Outlet {i}", f"o{i}.example", f"{long}{i}", WHEN) for i in range(5))
+    alert = make_alert(sources=sources, outlet_count=5, outlets=tuple(s.source for s in sources))
+    value = {f.name: f.value for f in embeds.alert_embed(alert).fields}["Outlets"] or ""
+    assert len(value) <= embeds.FIELD_VALUE_MAX
+    lines = value.splitlines()
+    assert lines[0] == "Reported by 5 outlets:"
+    more = int(lines[-1].split()[1]) if lines[-1].startswith("and ") else 0
+    listed = lines[1:-1] if more else lines[1:]
+    # every outlet is listed or counted, each line a whole link or a plain name
+    assert len(listed) + more == 5
+    assert all(re.fullmatch(r"\[Outlet \d\]\(https://\S+\)|Outlet \d", line) for line in listed)
+    assert listed[0].startswith("[Outlet 0](")  # the links that fit are kept

@@ -110,14 +110,23 @@ def outlets_value(alert: Alert) -> str:
             listed = [*outlets[: SOURCES_SHOWN - 1], mine]
     total = outlet_total(alert)
     lines = [f"Reported by {total} outlets:"] if total > 1 else []
+    budget = FIELD_VALUE_MAX - len("\nand 9999 more") - len(lines[0] if lines else "")
+    shown = 0
     for outlet in listed:
         name = clip(outlet.name, 80).replace("]", ")").replace("[", "(")
         links = [
             f"[{name if i == 0 else 'update'}]({r.link})" if _linkable(r.link) else name
             for i, r in enumerate(outlet.reports)
         ]
-        lines.append(", ".join(links) or name)
-    more = total - len(listed)
+        line = ", ".join(links) or name
+        if len(line) + 1 > budget:
+            line = name  # a link cut short would break: the name alone
+            if len(line) + 1 > budget:
+                break
+        budget -= len(line) + 1
+        lines.append(line)
+        shown += 1
+    more = total - shown
     if more > 0:
         lines.append(f"and {more} more")
     return clip("\n".join(lines), FIELD_VALUE_MAX)
