@@ -2,7 +2,9 @@
 
 At-least-once from the stream, exactly-once to the chat: an entry is acknowledged only after
 the sink accepted it, and an idempotency record per alert id stops a redelivered entry from
-being posted again.
+being posted again. The start of a post is noted before the post; an attempt that finds the
+note without a delivery record (a crash or a timeout after the platform may have taken the
+post) asks the sink to look for the message on the platform before posting again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind
@@ -22,12 +26,23 @@ from peacewatch.store.ratelimit import SendRates
 log = logging.getLogger(__name__)
 
 DELIVERED_TTL = 30 * 86400
-SENDING_LOCK_MS = 120_000
-"""Longer than any sink takes to post (each has its own deadline well under this)."""
+SENDING_LOCK_MS = 20_000
+"""Lifetime of the lock on an alert being posted; renewed every quarter of it while the post
+runs, so a dispatcher that died lets another take the alert over within this time."""
 MAX_RATE_WAIT = 5.0
 """Longest wait for a send slot inside one round; a longer one leaves the entry pending."""
 PARENT_WAIT_ROUNDS = 6
 """Rounds a follow-up waits for its story's first alert before it is posted on its own."""
+
+
+@runtime_checkable
+class CheckingSink(Protocol):
+    """A sink that can tell whether an alert already reached its platform."""
+
+    async def find_delivered(self, alert: Alert, parent: str | None, since: float) -> str | None:
+        """The reference of the alert's message if an attempt begun at ``since`` (epoch
+        seconds) posted it, else None. Raises what ``deliver`` raises."""
+        ...
 
 
 @dataclass(slots=True)
@@ -36,6 +51,8 @@ class DispatchStats:
     duplicates: int = 0
     retried: int = 0
     dead: int = 0
+    recovered: int = 0
+    """Deliveries found on the platform after an attempt that was never recorded."""
 
 
 class Dispatcher:
@@ -48,8 +65,10 @@ class Dispatcher:
         retry_idle_ms: int = 5_000,
         clock: Callable[[], float] = time.monotonic,
         rates: SendRates | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._rates = rates
+        self._wall_clock = wall_clock
         self._queue = queue
         self._sinks = dict(sinks)
         self._consumer = consumer
@@ -155,10 +174,25 @@ class Dispatcher:
                 return  # its story's first alert is not out yet: post it after, in its thread
         if not await self._queue.lock_sending(alert.alert_id, self._consumer, SENDING_LOCK_MS):
             return  # another dispatcher is posting it right now
+        keeper = asyncio.create_task(self._keep_sending_lock(alert.alert_id))
         try:
             await self._deliver(item, alert, sink, destination, parent)
         finally:
-            await self._queue.unlock_sending(alert.alert_id)
+            keeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await keeper
+            await self._queue.unlock_sending(alert.alert_id, self._consumer)
+
+    async def _keep_sending_lock(self, alert_id: str) -> None:
+        """Renew the sending lock until cancelled (the post is done)."""
+        while True:
+            await asyncio.sleep(SENDING_LOCK_MS / 4000)
+            try:
+                if not await self._queue.renew_sending(alert_id, self._consumer, SENDING_LOCK_MS):
+                    log.warning("lost the sending lock of alert %s", alert_id)
+                    return
+            except Exception:  # Redis trouble: the next round tries again
+                log.exception("renewing the sending lock of alert %s failed", alert_id)
 
     async def _parent_pending(self, alert: Alert, item: QueuedAlert) -> bool:
         """Whether a follow-up should wait for its parent (bounded: after a few rounds it is
@@ -173,7 +207,7 @@ class Dispatcher:
         self, item: QueuedAlert, alert: Alert, sink: Sink, destination: str, parent: str | None
     ) -> None:
         try:
-            ref = await sink.deliver(alert, parent)
+            ref = await self._post_once(alert, sink, parent)
         except RetryLater as exc:
             self._blocked_until[destination] = self._clock() + exc.retry_after
             if exc.counts:
@@ -200,6 +234,18 @@ class Dispatcher:
         await self._queue.ack(item.message_id)
         await self._queue.clear_failure(destination)
         self.stats.delivered += 1
+
+    async def _post_once(self, alert: Alert, sink: Sink, parent: str | None) -> str:
+        """Post the alert, unless an earlier attempt that was never recorded did (then the
+        platform has its message, and that message is the delivery)."""
+        since = await self._queue.start_delivery(alert.alert_id, self._wall_clock(), DELIVERED_TTL)
+        if since is not None and isinstance(sink, CheckingSink):
+            found = await sink.find_delivered(alert, parent, since)
+            if found is not None:
+                log.info("alert %s was posted by an unrecorded attempt: %s", alert.alert_id, found)
+                self.stats.recovered += 1
+                return found
+        return await sink.deliver(alert, parent)
 
     async def _give_up_after(self, item: QueuedAlert, reason: str) -> None:
         """Count a failed attempt; past the limit the entry goes to the dead letters."""

@@ -13,6 +13,14 @@ from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json, alert_to_json
 
 GROUP = "dispatchers"
+_RENEW_IF_OWNER = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+)
+_DELETE_IF_OWNER = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('del', KEYS[1]) else return 0 end"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +136,25 @@ class AlertQueue:
         """Only one dispatcher may post an alert at a time (two replicas, a slow sink)."""
         return bool(await self._redis.set(keys.sending(alert_id), owner, nx=True, px=ms))
 
-    async def unlock_sending(self, alert_id: str) -> None:
-        await self._redis.delete(keys.sending(alert_id))
+    async def renew_sending(self, alert_id: str, owner: str, ms: int) -> bool:
+        """Extend the lock while ``owner`` still holds it; False when it was lost."""
+        return bool(await self._redis.eval(_RENEW_IF_OWNER, 1, keys.sending(alert_id), owner, ms))
+
+    async def unlock_sending(self, alert_id: str, owner: str) -> None:
+        """Release the lock if ``owner`` holds it (an expired lock may be another's now)."""
+        await self._redis.eval(_DELETE_IF_OWNER, 1, keys.sending(alert_id), owner)
+
+    async def start_delivery(self, alert_id: str, at: float, ttl_seconds: int) -> float | None:
+        """Note that posting ``alert_id`` begins at ``at`` (epoch seconds). Returns when an
+        earlier attempt began if one did (its post may have reached the platform), else None."""
+        key = keys.delivery_started(alert_id)
+        if await self._redis.set(key, repr(at), nx=True, ex=ttl_seconds):
+            return None
+        value = await self._redis.get(key)
+        try:
+            return float(value) if value is not None else at
+        except ValueError:
+            return at
 
     async def dead_letter(self, item: QueuedAlert, reason: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -149,7 +174,11 @@ class AlertQueue:
         return value
 
     async def mark_delivered(self, alert_id: str, ref: str, ttl_seconds: int) -> None:
-        await self._redis.set(keys.delivered(alert_id), ref, ex=ttl_seconds)
+        """Record the delivery (and drop the mark that it was started)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.delivered(alert_id), ref, ex=ttl_seconds)
+            pipe.delete(keys.delivery_started(alert_id))
+            await pipe.execute()
 
     async def thread_ref(self, team_id: str, destination: str, story_id: str) -> str | None:
         value: str | None = await self._redis.get(keys.story_thread(team_id, destination, story_id))

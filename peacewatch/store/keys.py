@@ -273,3 +273,9 @@ def sending(alert_id: str) -> str:
 def story_waiting_rules(story_id: str) -> str:
     """Set of "team rule" pairs whose match in this story waits for ``min_sources`` outlets."""
     return _k("waiting", story_id)
+
+
+def delivery_started(alert_id: str) -> str:
+    """When the first attempt to post an alert began (epoch seconds); set before the post,
+    removed with the delivery record, so a later attempt knows to check the platform first."""
+    return _k("started", alert_id)

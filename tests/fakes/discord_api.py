@@ -1,5 +1,6 @@
-"""A protocol-level fake of the Discord REST API on 127.0.0.1: channels, messages, threads,
-webhooks, interaction callbacks, command sync, and 429s on demand."""
+"""A protocol-level fake of the Discord REST API on 127.0.0.1: channels, messages (with the
+nonce and enforce_nonce of Create Message), threads, webhooks, interaction callbacks, command
+sync, 429s on demand, and a held answer to a message it created."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from aiohttp import web
 
 API = "/api/v10"
 TEXT, THREAD, FORUM = 0, 11, 15
+NONCE_WINDOW = 180.0
+"""Seconds an enforced nonce stays unique (Discord: "the past few minutes")."""
 BODY = web.RequestKey("body", object)
 
 
@@ -49,8 +52,20 @@ class FakeDiscord:
     makes the next requests to a channel or webhook answer 429 with the rate-limit headers.
     """
 
-    def __init__(self, token: str = "bot-token", application_id: int = 700000000000000001) -> None:
+    def __init__(
+        self,
+        token: str = "bot-token",
+        application_id: int = 700000000000000001,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.token = token
+        self.clock = clock
+        self.nonce_window = NONCE_WINDOW
+        self._nonces: dict[tuple[str, str], tuple[int, float]] = {}
+        """(author id, nonce) -> the message created with it, and when."""
+        self._hold: asyncio.Event | None = None
+        self.held = 0
+        """Create Message calls whose message was stored and whose answer was held."""
         self.application_id = application_id
         self.guild_id = 800000000000000001
         self.bot_user = {
@@ -114,6 +129,19 @@ class FakeDiscord:
     def rate_limit(self, key: int | str, retry_after: float, times: int = 1) -> None:
         """The next ``times`` requests to channel or webhook ``key`` answer 429."""
         self.rate_limits.setdefault(str(key), []).extend([retry_after] * times)
+
+    def hold_messages(self) -> None:
+        """From now on Create Message stores the message, then holds its answer until
+        ``release_messages`` (or 60 s): the client sees a post that never returns."""
+        self._hold = asyncio.Event()
+
+    def release_messages(self) -> None:
+        if self._hold is not None:
+            self._hold.set()
+        self._hold = None
+
+    def in_channel(self, channel_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
 
     def of(self, method: str, contains: str = "") -> list[Seen]:
         return [s for s in self.seen if s.method == method and contains in s.path]
@@ -306,7 +334,42 @@ class FakeDiscord:
             return refused
         if self.channels[channel_id]["type"] == FORUM:
             return self._error(400, 50008, "Cannot send messages in a non-text channel")
-        return self._ok(self._new_message(channel_id, request[BODY]))
+        body = request[BODY]
+        nonce = body.get("nonce")
+        if nonce is not None and (
+            not isinstance(nonce, str | int) or isinstance(nonce, bool) or len(str(nonce)) > 25
+        ):
+            return _json(
+                {
+                    "message": "Invalid Form Body",
+                    "code": 50035,
+                    "errors": {"nonce": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}},
+                },
+                status=400,
+                headers=self._headers(),
+            )
+        key = (str(self.bot_user["id"]), str(nonce))
+        if nonce is not None and body.get("enforce_nonce"):
+            earlier = self._nonces.get(key)
+            if earlier is not None and self.clock() - earlier[1] <= self.nonce_window:
+                existing = self.messages.get(earlier[0])
+                if existing is not None:
+                    return self._ok(existing)  # the same author's message with this nonce
+        message = self._new_message(channel_id, body)
+        if nonce is not None:
+            message["nonce"] = nonce
+            if body.get("enforce_nonce"):
+                self._nonces[key] = (int(message["id"]), self.clock())
+        hold = self._hold
+        if hold is not None:
+            self.held += 1
+            async with self._changed:
+                self._changed.notify_all()
+            try:
+                await asyncio.wait_for(hold.wait(), 60)
+            except TimeoutError:
+                pass
+        return self._ok(message)
 
     async def _get_message(self, request: web.Request) -> web.Response:
         channel_id = int(request.match_info["channel"])

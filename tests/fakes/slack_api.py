@@ -9,7 +9,10 @@ A real aiohttp server on 127.0.0.1 with an OS-chosen port. It answers the Web AP
 (``{"ok": true, ...}`` / ``{"ok": false, "error": ...}``) for the methods peacewatch uses,
 records every call with the token that made it, serves response_url endpoints and records
 what is posted to them, and misbehaves on request: HTTP 429 with Retry-After, or an error code,
-per channel; revoked tokens.
+per channel; revoked tokens. Messages keep their metadata, which conversations.history and
+conversations.replies return with ``include_all_metadata`` as Slack does; ``hold_posts`` makes
+chat.postMessage store the message and then hold its answer (a post Slack took whose answer
+never arrives).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -51,12 +56,36 @@ class Message:
     thread_ts: str | None = None
     token: str | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    reply_broadcast: bool = False
+
+    def as_api(self, with_metadata: bool) -> dict[str, Any]:
+        """The message as conversations.history / conversations.replies return it."""
+        out: dict[str, Any] = {
+            "type": "message",
+            "ts": self.ts,
+            "text": self.text,
+            "blocks": self.blocks,
+            "bot_id": "BFAKE",
+            "app_id": "AFAKE",
+        }
+        if self.thread_ts is not None:
+            out["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata is not None:
+            out["metadata"] = self.metadata
+        return out
 
 
 class FakeSlack:
     """Slack's Web API on 127.0.0.1:0. ``base_url`` ends with '/' as the SDK expects."""
 
-    def __init__(self, valid_tokens: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        valid_tokens: set[str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._clock = clock
+        """Wall clock of message timestamps (``ts`` is epoch seconds, as on Slack)."""
         self.valid_tokens: set[str] | None = valid_tokens
         """Tokens accepted; None accepts any token that is present."""
         self.revoked: set[str] = set()
@@ -72,6 +101,10 @@ class FakeSlack:
         self._channel_errors: dict[str, str] = {}
         self._rate_limits: dict[str, int] = {}
         self._refuse_blocks: set[str] = set()
+        self._history_errors: dict[str, str] = {}
+        self._hold: asyncio.Event | None = None
+        self.held = 0
+        """chat.postMessage calls whose message was stored and whose answer was held."""
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -149,6 +182,20 @@ class FakeSlack:
     def clear_rate_limit(self, channel: str) -> None:
         self._rate_limits.pop(channel, None)
 
+    def fail_history(self, channel: str, error: str) -> None:
+        """conversations.history/replies of ``channel`` answer ``error`` (posting still works)."""
+        self._history_errors[channel] = error
+
+    def hold_posts(self) -> None:
+        """From now on chat.postMessage stores the message, then holds its answer until
+        ``release_posts`` (or 60 s): the client sees a post that never returns."""
+        self._hold = asyncio.Event()
+
+    def release_posts(self) -> None:
+        if self._hold is not None:
+            self._hold.set()
+        self._hold = None
+
     def push_envelope(self, envelope: dict[str, Any]) -> None:
         """Send a Socket Mode envelope to the connected client."""
         self._envelopes.put_nowait(envelope)
@@ -157,6 +204,14 @@ class FakeSlack:
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
+
+    def with_alert(self, alert_id: str) -> list[Message]:
+        """Messages whose metadata names ``alert_id``."""
+        return [
+            m
+            for m in self.messages
+            if (m.metadata or {}).get("event_payload", {}).get("alert_id") == alert_id
+        ]
 
     def top_level(self, channel: str | None = None) -> list[Message]:
         return [
@@ -203,6 +258,8 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -245,7 +302,7 @@ class FakeSlack:
             return _error("no_text")
         if channel in self._refuse_blocks and args.get("blocks"):
             return _error("invalid_blocks")
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = f"{int(self._clock())}.{next(self._ts):06d}"
         blocks = args.get("blocks") or []
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
@@ -253,8 +310,18 @@ class FakeSlack:
         message = Message(
             channel, ts, str(args.get("text", "")), blocks, str(thread) if thread else None, token
         )
+        message.metadata = _metadata(args.get("metadata"))
+        message.reply_broadcast = _true(args.get("reply_broadcast"))
         self.messages.append(message)
         await self._notify()
+        hold = self._hold
+        if hold is not None:
+            self.held += 1
+            await self._notify()
+            try:
+                await asyncio.wait_for(hold.wait(), 60)
+            except TimeoutError:
+                pass
         return web.json_response(
             {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text}}
         )
@@ -267,9 +334,68 @@ class FakeSlack:
         for message in self.messages:
             if message.channel == channel and message.ts == ts:
                 message.edits.append(args)
+                if "metadata" in args:
+                    message.metadata = _metadata(args["metadata"])
                 await self._notify()
                 return web.json_response({"ok": True, "channel": channel, "ts": ts})
         return _error("message_not_found")
+
+    def _history_failure(self, channel: str) -> web.Response | None:
+        failure = self._channel_failure(channel)
+        if failure is None and channel in self._history_errors:
+            return _error(self._history_errors[channel])
+        return failure
+
+    @staticmethod
+    def _page(found: list[Message], args: dict[str, Any], with_metadata: bool) -> web.Response:
+        """One page of ``found``: ``limit`` (default 100) from the ``cursor`` on."""
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        start = int(str(args.get("cursor") or "0").removeprefix("next:") or 0)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        body: dict[str, Any] = {
+            "ok": True,
+            "messages": [m.as_api(with_metadata) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"next:{start + limit}" if more else ""},
+        }
+        return web.json_response(body)
+
+    async def _history(self, args: dict[str, Any], token: str) -> web.Response:
+        """Top-level messages (and replies also sent to the channel), newest first, between
+        ``oldest`` and ``latest`` (exclusive)."""
+        channel = str(args.get("channel", ""))
+        failure = self._history_failure(channel)
+        if failure is not None:
+            return failure
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        found = [
+            m
+            for m in self.messages
+            if m.channel == channel
+            and (m.thread_ts is None or m.reply_broadcast)
+            and oldest < float(m.ts) < latest
+        ]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        return self._page(found, args, _true(args.get("include_all_metadata")))
+
+    async def _replies(self, args: dict[str, Any], token: str) -> web.Response:
+        """The thread's parent, then its replies between ``oldest`` and ``latest``, oldest
+        first."""
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        failure = self._history_failure(channel)
+        if failure is not None:
+            return failure
+        in_channel = [m for m in self.messages if m.channel == channel]
+        parent = [m for m in in_channel if m.ts == ts]
+        if not parent:
+            return _error("thread_not_found")
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        replies = [m for m in in_channel if m.thread_ts == ts and oldest < float(m.ts) < latest]
+        replies.sort(key=lambda m: float(m.ts))
+        return self._page(parent + replies, args, _true(args.get("include_all_metadata")))
 
     async def _users_info(self, args: dict[str, Any], token: str) -> web.Response:
         user = self.users.get(str(args.get("user", "")))
@@ -341,6 +467,19 @@ def _token(request: web.Request, args: dict[str, Any]) -> str | None:
         return header.removeprefix("Bearer ")
     token = args.get("token")
     return str(token) if token else None
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _metadata(value: Any) -> dict[str, Any] | None:
+    """Message metadata as chat.postMessage takes it: an object, or its JSON in a form field."""
+    if isinstance(value, str) and value:
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        return None
+    return {"event_type": value.get("event_type"), "event_payload": value.get("event_payload")}
 
 
 def _error(code: str) -> web.Response:

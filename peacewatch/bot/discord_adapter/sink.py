@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -29,6 +30,19 @@ from peacewatch.models import Alert, AlertKind
 log = logging.getLogger(__name__)
 
 THREAD_ARCHIVE_MINUTES = 1440
+NONCE_LENGTH = 25
+"""Discord takes nonces of at most 25 characters."""
+
+
+def message_nonce(alert_id: str) -> str:
+    """The nonce of an alert's message: the same for every attempt to post that alert, so
+    with ``enforce_nonce`` Discord answers a repeat within its window with the first message."""
+    return hashlib.sha256(alert_id.encode()).hexdigest()[:NONCE_LENGTH]
+
+
+def once(payload: dict[str, Any], alert: Alert) -> dict[str, Any]:
+    """``payload`` with the alert's nonce, enforced."""
+    return {**payload, "nonce": message_nonce(alert.alert_id), "enforce_nonce": True}
 
 
 @dataclass(slots=True)
@@ -71,7 +85,10 @@ class DiscordSink:
     A new alert is an embed with feedback buttons (in a forum channel: a new post). A follow-up
     goes into a thread started from the alert's message (Discord gives that thread the
     message's id), and the alert's embed is then edited with the new outlet count. References
-    are ``"channel_id/message_id"``.
+    are ``"channel_id/message_id"``. Messages are created with a nonce derived from the alert
+    id and ``enforce_nonce``, so a repeated attempt within Discord's nonce window (a few
+    minutes) gets the first message back instead of posting again. A forum post cannot carry a
+    nonce.
     """
 
     platform = "discord"
@@ -127,7 +144,7 @@ class DiscordSink:
         }
         if channel_id not in self._forums:
             try:
-                message = await self._send(channel_id, payload)
+                message = await self._send(channel_id, once(payload, alert))
                 return f"{message['channel_id']}/{message['id']}"
             except discord.HTTPException as exc:
                 if error_code(exc) != CANNOT_SEND_IN_NON_TEXT:
@@ -148,10 +165,13 @@ class DiscordSink:
 
     async def _followup(self, alert: Alert, parent: str) -> str:
         channel_id, message_id = parent_ids = parse_ref(parent)
-        payload = {
-            "embeds": [embeds.as_dict(embeds.followup_embed(alert))],
-            "allowed_mentions": {"parse": []},
-        }
+        payload = once(
+            {
+                "embeds": [embeds.as_dict(embeds.followup_embed(alert))],
+                "allowed_mentions": {"parse": []},
+            },
+            alert,
+        )
         # A thread started from a message has the message's id; a forum post's starter
         # message has the post's id, so its reference has channel == message.
         thread_id = message_id

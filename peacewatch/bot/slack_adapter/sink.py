@@ -1,4 +1,5 @@
-"""The Slack sink: posts alerts with chat.postMessage, threads follow-ups, paces each channel."""
+"""The Slack sink: posts alerts with chat.postMessage, threads follow-ups, paces each channel,
+and finds an alert's message again by its metadata."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ log = logging.getLogger(__name__)
 
 PARENT_TTL_SECONDS = 30 * 86400
 DEFAULT_RETRY_AFTER = 5.0
+ALERT_EVENT = "peacewatch_alert"
+"""``event_type`` of the metadata every alert message carries (its payload: the alert id)."""
+LOOKUP_PAGE = 200
+LOOKUP_PAGES = 5
+"""A check of the channel reads at most this many pages of messages newer than the attempt."""
+CLOCK_SKEW = 300.0
+"""Seconds before an attempt's start that a check still looks at (our clock against Slack's)."""
 
 # Errors after which the same call can never succeed: the channel or the grant is gone.
 PERMANENT_ERRORS = frozenset(
@@ -44,6 +52,11 @@ PERMANENT_ERRORS = frozenset(
         "team_access_not_granted",
         "ekm_access_denied",
     }
+)
+# Errors that stop a check of the channel without saying anything about the alert: the check
+# is skipped (logged) and the alert posted; a double is then possible, as without the check.
+UNCHECKABLE_ERRORS = frozenset(
+    {"missing_scope", "not_in_channel", "channel_not_found", "thread_not_found", "no_permission"}
 )
 # Errors about the rich content only: the alert still goes out as plain text.
 CONTENT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
@@ -106,6 +119,20 @@ def make_ref(channel: str, ts: str) -> str:
     return f"{channel}:{ts}"
 
 
+def alert_metadata(alert_id: str) -> dict[str, Any]:
+    """The message metadata that names the alert a message shows."""
+    return {"event_type": ALERT_EVENT, "event_payload": {"alert_id": alert_id}}
+
+
+def shows_alert(message: dict[str, Any], alert_id: str) -> bool:
+    """Whether a message from conversations.history/replies carries the alert's metadata."""
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != ALERT_EVENT:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, dict) and payload.get("alert_id") == alert_id
+
+
 def classify(exc: SlackApiError, method: str) -> RetryLater | PermanentDelivery:
     """The delivery error a failed Web API call means for the dispatcher."""
     status = exc.response.status_code
@@ -129,7 +156,8 @@ class SlackSink:
 
     A NEW alert is a top-level message whose reference (``channel:ts``) the dispatcher keeps
     as the story's thread parent; a FOLLOWUP goes into that thread and the parent is edited to
-    show the new outlet count. The parent's alert is kept in Redis for that edit.
+    show the new outlet count. The parent's alert is kept in Redis for that edit. Every message
+    carries the alert id in its metadata, which ``find_delivered`` looks for in the channel.
     """
 
     platform = "slack"
@@ -176,25 +204,103 @@ class SlackSink:
         message = render_alert(alert, threaded=thread is not None)
         channel = thread[0] if thread else alert.destination.target
         await self._pacer.wait(f"{alert.team_id}/{channel}")
-        response = await self._post(token, channel, message, thread[1] if thread else None)
+        response = await self._post(
+            token, channel, message, thread[1] if thread else None, alert.alert_id
+        )
         ts = str(response["ts"])
         ref = make_ref(str(response.get("channel") or channel), ts)
+        await self._after_post(token, alert, ref, thread, parent)
+        return ref
+
+    async def find_delivered(self, alert: Alert, parent: str | None, since: float) -> str | None:
+        """The reference of the alert's message if one with its metadata was posted to the
+        channel (or the story's thread) since ``since`` (epoch seconds), else None.
+
+        Looks through conversations.history (conversations.replies for a thread reply) with
+        ``include_all_metadata``. A found message gets what a post would have done after it
+        (the parent's outlet count, the stored parent alert). Raises RetryLater when Slack
+        cannot answer now; a channel the bot may not read is logged and answers None.
+        """
+        token = await self._tokens.token_for(alert.team_id)
+        thread = parse_ref(parent) if parent and alert.kind is AlertKind.FOLLOWUP else None
+        channel = thread[0] if thread else alert.destination.target
+        ts = await self._find_message(
+            token, channel, thread[1] if thread else None, alert.alert_id, since
+        )
+        if ts is None:
+            return None
+        ref = make_ref(channel, ts)
+        await self._after_post(token, alert, ref, thread, parent)
+        return ref
+
+    async def _find_message(
+        self, token: str, channel: str, thread_ts: str | None, alert_id: str, since: float
+    ) -> str | None:
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        params: dict[str, str] = {
+            "token": token,
+            "channel": channel,
+            "oldest": f"{max(since - CLOCK_SKEW, 0.0):.6f}",
+            "include_all_metadata": "true",
+            "limit": str(LOOKUP_PAGE),
+        }
+        if thread_ts:
+            params["ts"] = thread_ts
+        for _ in range(LOOKUP_PAGES):
+            try:
+                page = await self._call_get(method, params)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", "") or "")
+                if error not in UNCHECKABLE_ERRORS:
+                    raise classify(exc, method) from exc
+                log.warning(
+                    "cannot check %s for an earlier post of alert %s (%s); posting it",
+                    channel,
+                    alert_id,
+                    error,
+                )
+                return None
+            for message in page.get("messages") or []:
+                if isinstance(message, dict) and shows_alert(message, alert_id):
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return None
+            params["cursor"] = str(cursor)
+        log.warning(
+            "alert %s not found in the newest messages of %s; posting it", alert_id, channel
+        )
+        return None
+
+    async def _after_post(
+        self,
+        token: str,
+        alert: Alert,
+        ref: str,
+        thread: tuple[str, str] | None,
+        parent: str | None,
+    ) -> None:
         if thread is not None and parent is not None:
             await self._update_parent(token, parent, thread, alert)
         else:
             await self._redis.set(
                 keys.slack_parent(ref), alert_to_json(alert), ex=PARENT_TTL_SECONDS
             )
-        return ref
 
     async def _post(
-        self, token: str, channel: str, message: SlackMessage, thread_ts: str | None
+        self,
+        token: str,
+        channel: str,
+        message: SlackMessage,
+        thread_ts: str | None,
+        alert_id: str,
     ) -> AsyncSlackResponse:
         args: dict[str, Any] = {
             "token": token,
             "channel": channel,
             "unfurl_links": False,
             "unfurl_media": False,
+            "metadata": alert_metadata(alert_id),
         }
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
@@ -212,6 +318,13 @@ class SlackSink:
     async def _call(self, method: str, **kwargs: Any) -> AsyncSlackResponse:
         try:
             return await self._web().api_call(method, json=kwargs)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"slack {method}: {type(exc).__name__}", DEFAULT_RETRY_AFTER) from exc
+
+    async def _call_get(self, method: str, params: dict[str, str]) -> AsyncSlackResponse:
+        """A read method (they take form or query arguments, not JSON)."""
+        try:
+            return await self._web().api_call(method, http_verb="GET", params=dict(params))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"slack {method}: {type(exc).__name__}", DEFAULT_RETRY_AFTER) from exc
 
@@ -235,7 +348,12 @@ class SlackSink:
         message = render_alert(updated, threaded=False)
         try:
             await self._call(
-                "chat.update", token=token, channel=thread[0], ts=thread[1], **message.kwargs()
+                "chat.update",
+                token=token,
+                channel=thread[0],
+                ts=thread[1],
+                metadata=alert_metadata(first.alert_id),
+                **message.kwargs(),
             )
         except (SlackApiError, RetryLater) as exc:
             log.warning("could not update the parent message %s: %s", parent, exc)
