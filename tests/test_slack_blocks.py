@@ -228,3 +228,19 @@ def test_a_second_report_from_an_outlet_is_an_update_not_a_new_outlet() -> None:
     assert (
         "|BBC> · 01 Dec 09:00 UTC, <https://bbc.example/s1/later|update> · 01 Dec 11:10" in outlets
     )
+
+
+def test_long_links_never_leave_a_broken_link_in_the_outlets_section() -> None:
+    alert = sample_alert(outlets=tuple(f"Outlet {i}" for i in range(12)))
+    long = "https://www.example.org/" + "a" * 400
+    sources = tuple(dataclasses.replace(s, link=f"{long}{i}") for i, s in enumerate(alert.sources))
+    text = validated(alert_message(dataclasses.replace(alert, sources=sources)))[3]["text"]["text"]
+    lines = text.splitlines()[1:]
+    more = int(lines[-1].split()[1]) if lines[-1].startswith("…and") else 0
+    listed = lines[:-1] if more else lines
+    assert len(listed) + more == 12
+    for line in listed:  # a whole link with its time, or the name alone
+        assert re.fullmatch(
+            r"• <https://\S+\|Outlet \d+> · 01 Dec \d\d:\d\d UTC|• Outlet \d+", line
+        )
+    assert listed[0].startswith("• <https://")

@@ -148,10 +148,19 @@ def _outlets_section(alert: Alert) -> Block:
         mine = next(o for o in outlets if any(r.link == own.link for r in o.reports))
         if mine not in listed:
             listed = [*outlets[: _MAX_OUTLET_LINES - 1], mine]
+    budget = MAX_SECTION_TEXT - len(lines[0]) - len("\n…and 9999 more")
+    shown = 0
     for outlet in listed:
-        lines.append(f"• {_report_links(outlet.reports, outlet.name)}")
-    if total > len(listed):
-        lines.append(f"…and {total - len(listed)} more")
+        line = f"• {_report_links(outlet.reports, outlet.name)}"
+        if len(line) + 1 > budget:
+            line = f"• {escape(outlet.name)}"  # a link cut short would break: the name alone
+            if len(line) + 1 > budget:
+                break
+        budget -= len(line) + 1
+        lines.append(line)
+        shown += 1
+    if total > shown:
+        lines.append(f"…and {total - shown} more")
     return _section("\n".join(lines))
 
 
