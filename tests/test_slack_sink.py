@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,6 +18,7 @@ from peacewatch.bot.slack_adapter import (
     SlackSink,
     SlackTokens,
 )
+from peacewatch.bot.slack_adapter.sink import CLOCK_SKEW, LOOKUP_PAGE
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.store import keys
@@ -243,3 +247,134 @@ async def test_pacer_spaces_one_channel_only() -> None:
     time_.now += 5
     await pacer.wait("C1")
     assert time_.sleeps == [1.0, 1.0]
+
+
+async def interrupted(dispatcher: Dispatcher, slack: FakeSlack) -> None:
+    """The dispatcher dies while Slack holds its post: the message is in the channel, the
+    answer never arrives, nothing is recorded."""
+    slack.hold_posts()
+    task = asyncio.create_task(dispatcher.run_once(claim=False))
+    await slack.wait_for(lambda: slack.held >= 1)
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+    slack.release_posts()
+
+
+def successor(redis_client: aioredis.Redis, sink: SlackSink, time_: FakeTime) -> Dispatcher:
+    """Another dispatcher (a restarted replica) that takes over idle entries at once."""
+    return Dispatcher(
+        AlertQueue(redis_client), {"slack": sink}, "dispatcher-2", retry_idle_ms=0,
+        clock=time_.clock,
+    )  # fmt: skip
+
+
+async def test_an_interrupted_post_is_found_by_its_metadata_and_not_posted_again(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    queue = AlertQueue(redis_client)
+    await queue.enqueue(sample_alert(alert_id="a1"))
+    await interrupted(dispatcher_for(redis_client, sink, time_), slack)
+    (posted,) = slack.messages
+    assert posted.metadata == {
+        "event_type": "peacewatch_alert",
+        "event_payload": {"alert_id": "a1"},
+    }
+    assert await redis_client.get(keys.delivered("a1")) is None
+
+    second = successor(redis_client, sink, time_)
+    await second.run_once(claim=True)
+    assert slack.messages == [posted] and len(slack.calls_to("chat.postMessage")) == 1
+    assert second.stats.recovered == 1 and second.stats.delivered == 1
+    assert await redis_client.get(keys.delivered("a1")) == f"C1:{posted.ts}"
+    (lookup,) = slack.calls_to("conversations.history")
+    assert lookup.args["include_all_metadata"] == "true" and lookup.args["channel"] == "C1"
+    # the found message is the story's thread parent, as a posted one would be
+    assert await redis_client.get(keys.story_thread("slack:T1", "slack:C1", "s1")) == (
+        f"C1:{posted.ts}"
+    )
+    assert await redis_client.exists(keys.slack_parent(f"C1:{posted.ts}")) == 1
+    assert (await queue.depth())["pending"] == 0
+
+
+async def test_an_interrupted_thread_reply_is_found_in_the_thread(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    queue = AlertQueue(redis_client)
+    await queue.enqueue(sample_alert(alert_id="a1"))
+    await dispatcher_for(redis_client, sink, time_).drain()
+    await queue.enqueue(
+        sample_alert(alert_id="a2", kind="followup", outlets=("BBC", "Reuters", "Meduza"))
+    )
+    await interrupted(dispatcher_for(redis_client, sink, time_), slack)
+    parent, reply = slack.messages
+    assert reply.thread_ts == parent.ts and not parent.edits  # cut off before the edit
+
+    await successor(redis_client, sink, time_).run_once(claim=True)
+    assert slack.messages == [parent, reply]
+    (lookup,) = slack.calls_to("conversations.replies")
+    assert lookup.args["ts"] == parent.ts and lookup.args["include_all_metadata"] == "true"
+    assert not slack.calls_to("conversations.history")
+    assert await redis_client.get(keys.delivered("a2")) == f"C1:{reply.ts}"
+    # what the interrupted post never did is done now: the parent shows the outlet count,
+    # and keeps naming its own alert
+    (edit,) = parent.edits
+    assert "Reported by 3 outlets" in str(edit["blocks"])
+    assert parent.metadata == {
+        "event_type": "peacewatch_alert",
+        "event_payload": {"alert_id": "a1"},
+    }
+
+
+async def test_a_started_post_that_never_reached_slack_is_posted_once(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    queue = AlertQueue(redis_client)
+    # other alerts in the channel, and one attempt at a1 that died before reaching Slack
+    await sink.deliver(sample_alert(alert_id="other", story_id="s0"), None)
+    assert await queue.start_delivery("a1", time.time(), 60) is None
+    await queue.enqueue(sample_alert(alert_id="a1"))
+    dispatcher = dispatcher_for(redis_client, sink, time_)
+    await dispatcher.drain()
+    assert len(slack.calls_to("conversations.history")) == 1
+    assert [len(slack.with_alert(a)) for a in ("other", "a1")] == [1, 1]
+    assert dispatcher.stats.recovered == 0 and dispatcher.stats.delivered == 1
+    assert await redis_client.exists(keys.delivery_started("a1")) == 0
+
+
+async def test_a_channel_the_bot_cannot_read_still_gets_its_alert(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    slack.fail_history("C1", "missing_scope")  # installed before the history scopes
+    queue = AlertQueue(redis_client)
+    await queue.start_delivery("a1", time.time(), 60)
+    await queue.enqueue(sample_alert(alert_id="a1"))
+    dispatcher = dispatcher_for(redis_client, sink, time_)
+    await dispatcher.drain()
+    assert len(slack.with_alert("a1")) == 1 and dispatcher.stats.delivered == 1
+    assert dispatcher.stats.dead == 0
+
+
+async def test_history_answering_429_keeps_the_alert_queued(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis
+) -> None:
+    slack.rate_limit("C1", retry_after=9)
+    with pytest.raises(RetryLater) as caught:
+        await sink.find_delivered(sample_alert(alert_id="a1"), None, time.time())
+    assert caught.value.retry_after == 9.0 and "conversations.history" in str(caught.value)
+
+
+async def test_lookup_reads_further_pages_and_only_messages_since_the_attempt(
+    slack: FakeSlack, sink: SlackSink
+) -> None:
+    started = time.time()
+    target = sample_alert(alert_id="target")
+    ref = await sink.deliver(target, None)
+    for n in range(LOOKUP_PAGE + 5):  # newer messages push it onto the second page
+        await sink.deliver(sample_alert(alert_id=f"n{n}", story_id=f"s{n}"), None)
+    assert await sink.find_delivered(target, None, started) == ref
+    assert len(slack.calls_to("conversations.history")) == 2
+    assert await sink.find_delivered(sample_alert(alert_id="never"), None, started) is None
+    # an attempt that began well after the message: the message is not looked at
+    later = started + CLOCK_SKEW + 3600
+    assert await sink.find_delivered(target, None, later) is None
