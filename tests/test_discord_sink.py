@@ -3,15 +3,18 @@ embeds, story threads, outlet-count edits, webhooks, 429s and dead channels."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
 from peacewatch.bot.discord_adapter.client import DEFAULT_API_URL, PeacewatchClient, apply_api_base
-from peacewatch.bot.discord_adapter.sink import ChannelPacer, DiscordSink
+from peacewatch.bot.discord_adapter.sink import ChannelPacer, DiscordSink, message_nonce
 from peacewatch.bot.discord_adapter.webhook import WebhookClient, WebhookSink, validate_webhook
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind, Destination, SourceRef
@@ -325,3 +328,74 @@ async def test_unknown_webhook_is_permanent(fake: FakeDiscord, hooks: WebhookCli
     del fake.webhooks[int(hook_id)]
     with pytest.raises(PermanentDelivery, match="10015"):
         await WebhookSink(hooks).deliver(new_alert(f"discordhook:{url}"), None)
+
+
+async def test_a_repeated_post_gets_the_first_message_back_within_the_nonce_window(
+    fake: FakeDiscord, client: PeacewatchClient
+) -> None:
+    now = [1000.0]
+    fake.clock = lambda: now[0]
+    channel = fake.add_channel()
+    sink = DiscordSink(client, fake.token)
+    alert = new_alert(f"discord:{channel}")
+    ref = await sink.deliver(alert, None)
+    now[0] += 60
+    assert await sink.deliver(alert, None) == ref
+    assert len(fake.in_channel(channel)) == 1
+    creates = fake.of("POST", f"/channels/{channel}/messages")
+    assert [s.status for s in creates] == [200, 200]
+    (nonce,) = {s.body["nonce"] for s in creates}
+    assert nonce == message_nonce(alert.alert_id) and 0 < len(nonce) <= 25
+    assert all(s.body["enforce_nonce"] is True for s in creates)
+    # another alert has another nonce
+    assert message_nonce(followup_of(alert).alert_id) != nonce
+    # past Discord's window the nonce no longer protects (what docs/discord.md describes)
+    now[0] += fake.nonce_window
+    assert await sink.deliver(alert, None) != ref
+    assert len(fake.in_channel(channel)) == 2
+
+
+async def test_a_repeated_followup_lands_once_in_the_thread(
+    fake: FakeDiscord, client: PeacewatchClient
+) -> None:
+    channel = fake.add_channel()
+    sink = DiscordSink(client, fake.token)
+    first = new_alert(f"discord:{channel}")
+    ref = await sink.deliver(first, None)
+    reply = followup_of(first)
+    assert await sink.deliver(reply, ref) == await sink.deliver(reply, ref)
+    thread = int(ref.split("/")[1])
+    assert len(fake.in_channel(thread)) == 1
+
+
+async def test_an_interrupted_post_is_answered_with_its_message_on_redelivery(
+    fake: FakeDiscord, client: PeacewatchClient, redis_client: aioredis.Redis
+) -> None:
+    channel = fake.add_channel()
+    queue = AlertQueue(redis_client)
+    sink = DiscordSink(client, fake.token)
+    alert = new_alert(f"discord:{channel}")
+    await queue.enqueue(alert)
+    fake.hold_messages()
+    task = asyncio.create_task(Dispatcher(queue, {"discord": sink}).run_once(claim=False))
+    await fake.wait_for(lambda: fake.held >= 1)
+    task.cancel()  # the dispatcher dies while Discord holds the answer
+    with suppress(asyncio.CancelledError):
+        await task
+    fake.release_messages()
+    (posted,) = fake.in_channel(channel)
+
+    second = Dispatcher(queue, {"discord": sink}, "dispatcher-2", retry_idle_ms=0)
+    await second.run_once(claim=True)
+    assert second.stats.delivered == 1 and fake.in_channel(channel) == [posted]
+    assert await redis_client.get(keys.delivered(alert.alert_id)) == f"{channel}/{posted['id']}"
+
+
+async def test_the_fake_refuses_a_nonce_longer_than_25(fake: FakeDiscord) -> None:
+    channel = fake.add_channel()
+    url = f"{fake.api_url}/channels/{channel}/messages"
+    headers = {"Authorization": f"Bot {fake.token}"}
+    async with aiohttp.ClientSession() as http:
+        body = {"content": "x", "nonce": "n" * 26, "enforce_nonce": True}
+        async with http.post(url, json=body, headers=headers) as response:
+            assert response.status == 400 and (await response.json())["code"] == 50035
