@@ -66,8 +66,10 @@ class Dispatcher:
         clock: Callable[[], float] = time.monotonic,
         rates: SendRates | None = None,
         wall_clock: Callable[[], float] = time.time,
+        lock_ms: int = SENDING_LOCK_MS,
     ) -> None:
         self._rates = rates
+        self._lock_ms = lock_ms
         self._wall_clock = wall_clock
         self._queue = queue
         self._sinks = dict(sinks)
@@ -172,7 +174,7 @@ class Dispatcher:
             parent = await self._queue.thread_ref(alert.team_id, destination, alert.story_id)
             if parent is None and await self._parent_pending(alert, item):
                 return  # its story's first alert is not out yet: post it after, in its thread
-        if not await self._queue.lock_sending(alert.alert_id, self._consumer, SENDING_LOCK_MS):
+        if not await self._queue.lock_sending(alert.alert_id, self._consumer, self._lock_ms):
             return  # another dispatcher is posting it right now
         keeper = asyncio.create_task(self._keep_sending_lock(alert.alert_id))
         try:
@@ -186,9 +188,9 @@ class Dispatcher:
     async def _keep_sending_lock(self, alert_id: str) -> None:
         """Renew the sending lock until cancelled (the post is done)."""
         while True:
-            await asyncio.sleep(SENDING_LOCK_MS / 4000)
+            await asyncio.sleep(self._lock_ms / 4000)
             try:
-                if not await self._queue.renew_sending(alert_id, self._consumer, SENDING_LOCK_MS):
+                if not await self._queue.renew_sending(alert_id, self._consumer, self._lock_ms):
                     log.warning("lost the sending lock of alert %s", alert_id)
                     return
             except Exception:  # Redis trouble: the next round tries again
