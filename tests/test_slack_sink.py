@@ -378,3 +378,9 @@ async def test_lookup_reads_further_pages_and_only_messages_since_the_attempt(
     # an attempt that began well after the message: the message is not looked at
     later = started + CLOCK_SKEW + 3600
     assert await sink.find_delivered(target, None, later) is None
+    # a 429 on a later page ends the check (it would start over at every retry): not found;
+    # one on the first page keeps the alert queued
+    slack.limit_history("C1", calls=1)
+    assert await sink.find_delivered(target, None, started) is None
+    with pytest.raises(RetryLater):
+        await sink.find_delivered(target, None, started)

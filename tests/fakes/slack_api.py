@@ -102,6 +102,8 @@ class FakeSlack:
         self._rate_limits: dict[str, int] = {}
         self._refuse_blocks: set[str] = set()
         self._history_errors: dict[str, str] = {}
+        self._history_quota: dict[str, int] = {}
+        self._history_retry_after = 60
         self._hold: asyncio.Event | None = None
         self.held = 0
         """chat.postMessage calls whose message was stored and whose answer was held."""
@@ -185,6 +187,12 @@ class FakeSlack:
     def fail_history(self, channel: str, error: str) -> None:
         """conversations.history/replies of ``channel`` answer ``error`` (posting still works)."""
         self._history_errors[channel] = error
+
+    def limit_history(self, channel: str, calls: int, retry_after: int = 60) -> None:
+        """After ``calls`` more conversations.history/replies calls of ``channel``, each one
+        answers HTTP 429 (as for apps held to one read a minute)."""
+        self._history_quota[channel] = calls
+        self._history_retry_after = retry_after
 
     def hold_posts(self) -> None:
         """From now on chat.postMessage stores the message, then holds its answer until
@@ -344,6 +352,15 @@ class FakeSlack:
         failure = self._channel_failure(channel)
         if failure is None and channel in self._history_errors:
             return _error(self._history_errors[channel])
+        quota = self._history_quota.get(channel)
+        if failure is None and quota is not None:
+            if quota <= 0:
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(self._history_retry_after)},
+                )
+            self._history_quota[channel] = quota - 1
         return failure
 
     @staticmethod

@@ -246,18 +246,21 @@ class SlackSink:
         }
         if thread_ts:
             params["ts"] = thread_ts
-        for _ in range(LOOKUP_PAGES):
+        for number in range(LOOKUP_PAGES):
             try:
                 page = await self._call_get(method, params)
             except SlackApiError as exc:
                 error = str(exc.response.get("error", "") or "")
-                if error not in UNCHECKABLE_ERRORS:
+                limited = exc.response.status_code == 429 or error == "ratelimited"
+                # A 429 past the first page would start the check over at every retry (apps
+                # outside the Marketplace may read one page a minute): post rather than never.
+                if error not in UNCHECKABLE_ERRORS and not (limited and number > 0):
                     raise classify(exc, method) from exc
                 log.warning(
                     "cannot check %s for an earlier post of alert %s (%s); posting it",
                     channel,
                     alert_id,
-                    error,
+                    error or "rate limited",
                 )
                 return None
             for message in page.get("messages") or []:
