@@ -11,9 +11,10 @@ SIGTERM and the bench prints:
   entries as the watchers parse and normalise them);
 - top-level messages, thread replies (broadcast ones apart), root edits;
 - the exact-title baseline: top-level alerts of a bot that drops only identical titles;
-- the summit's coverage: the day's entries whose headline matches ``--summit`` (listed), and
-  how many distinct top-level threads carry them (an entry is carried by a thread when its
-  link is in the root or a reply as first posted).
+- the summit's coverage: the day's entries that a ``--summit`` query picks (by default their
+  headline names Paris and the summit, the coalition of the willing, a declaration or
+  guarantees; listed), and how many distinct top-level threads carry them (a thread carries
+  an entry when the root or a reply is about it: its first link, as first posted).
 
 ``--repeat N`` makes N fresh runs (new data directory, new fake) and says whether the threads,
 as sets of matching entries, are the same in every run.
@@ -281,7 +282,7 @@ def report(
     result: RunResult,
     articles: dict[str, Article],
     matched: dict[str, list[str]],
-    summit: list[Article],
+    summits: dict[str, list[Article]],
     run_no: int,
 ) -> None:
     roots = [m for m in result.messages if m.thread_ts is None]
@@ -301,29 +302,12 @@ def report(
     number = {m.ts: i for i, m in enumerate(roots, 1)}  # threads by order of posting
     print("    threads (matching items each is about):")
     for root in roots:
-        ids = sorted(result.threads.get(root.ts, ()), key=lambda a: articles[a].published)
+        ids = result.threads.get(root.ts, set())
         print(f"      #{number[root.ts]:<3} {len(ids):>2} items  {_header(root)[:80]}")
     about = _inverse(result.threads)
+    for query, summit in summits.items():
+        coverage(query, summit, about, matched, number)
     linked = _inverse(result.linked)
-    summit_threads: set[str] = set()
-    print(f"    summit items ({len(summit)}) and the thread each is in:")
-    for article in summit:
-        found = about.get(article.id, [])
-        summit_threads.update(found)
-        where = ", ".join(f"#{number.get(r, '?')}" for r in found)
-        if not found:
-            rule = "matches a rule" if article.id in matched else "matches no rule"
-            where = f"none ({rule})"
-        print(f"      {article.published:%H:%M} {article.outlet[:20]:20} {article.title[:72]}")
-        print(f"            -> {where}")
-    alerted = sum(1 for a in summit if about.get(a.id))
-    print(
-        f"    summit coverage: {alerted} of {len(summit)} summit items alerted, "
-        f"in {len(summit_threads)} top-level threads: "
-        + ", ".join(
-            f"#{number.get(r, '?')}" for r in sorted(summit_threads, key=lambda r: number.get(r, 0))
-        )
-    )
     missing = [a for a in matched if a not in about]
     twice = [a for a, roots_of in linked.items() if len(roots_of) > 1]
     print(f"    matching items no alert is about: {len(missing)}")
@@ -331,6 +315,32 @@ def report(
     for article_id in twice:
         where = ", ".join(f"#{number.get(r, '?')}" for r in linked[article_id])
         print(f"      {articles[article_id].title[:72]} -> {where}")
+
+
+def coverage(
+    query: str,
+    summit: list[Article],
+    about: dict[str, list[str]],
+    matched: dict[str, list[str]],
+    number: dict[str, int],
+) -> None:
+    """The summit's items by ``query``, the thread each is in, and how many threads that is."""
+    threads: set[str] = set()
+    print(f"    summit items by {query} ({len(summit)}), and the thread each is in:")
+    for article in summit:
+        found = about.get(article.id, [])
+        threads.update(found)
+        where = ", ".join(f"#{number.get(r, '?')}" for r in found)
+        if not found:
+            where = "none (" + ("matches a rule" if article.id in matched else "no rule") + ")"
+        print(f"      {article.published:%H:%M} {article.outlet[:20]:20} {article.title[:72]}")
+        print(f"            -> {where}")
+    alerted = sum(1 for a in summit if about.get(a.id))
+    ordered = sorted(threads, key=lambda r: number.get(r, 0))
+    print(
+        f"    summit coverage: {alerted} of {len(summit)} summit items alerted, "
+        f"in {len(threads)} top-level threads: " + ", ".join(f"#{number.get(r)}" for r in ordered)
+    )
 
 
 def _inverse(threads: dict[str, set[str]]) -> dict[str, list[str]]:
@@ -350,8 +360,11 @@ def _header(message: Message) -> str:
 
 async def main_async(args: argparse.Namespace) -> int:
     feeds = load_feeds(args.samples, args.day)
+    queries: list[str] = args.summit or [SUMMIT]
     results = []
-    summit_shapes = []
+    summit_shapes: dict[str, list[frozenset[frozenset[str]]]] = defaultdict(list)
+    articles: dict[str, Article] = {}
+    matched: dict[str, list[str]] = {}
     for run_no in range(1, args.repeat + 1):
         with tempfile.TemporaryDirectory(prefix="summit-day-") as work:
             result, url_of = await run_once(feeds, args.timeout, args.settle, Path(work))
@@ -361,32 +374,39 @@ async def main_async(args: argparse.Namespace) -> int:
         for article in articles.values():
             link_ids[article.link].append(article.id)
         result.threads, result.linked = threads_of(result.messages, link_ids)
-        summit = summit_items(articles, args.summit)
+        summits = {q: summit_items(articles, q) for q in queries}
         if run_no == 1:
             print(f"day {args.day}: {len(feeds)} feeds, {len(articles)} entries served")
-            print(f"summit query (headlines): {args.summit}")
-        report(result, articles, matched, summit, run_no)
+        report(result, articles, matched, summits, run_no)
         results.append(result)
-        ids = {a.id for a in summit}
-        summit_shapes.append(
-            frozenset(frozenset(t & ids) for t in result.threads.values() if t & ids)
-        )
-    if len(results) > 1:
-        shapes = [frozenset(frozenset(ids) for ids in r.threads.values()) for r in results]
+        for query, summit in summits.items():
+            ids = {a.id for a in summit}
+            summit_shapes[query].append(
+                frozenset(frozenset(t & ids) for t in result.threads.values() if t & ids)
+            )
+    print("=== summary")
+    tops = ", ".join(str(sum(1 for m in r.messages if m.thread_ts is None)) for r in results)
+    print(f"top-level alerts per run: {tops}, for {len(matched)} matching items")
+    titles = len({articles[a].title for a in matched})
+    print(f"exact-title baseline: {titles} top-level alerts")
+    for query, shapes in summit_shapes.items():
+        counts = ", ".join(str(len(s)) for s in shapes)
         same = all(s == shapes[0] for s in shapes)
-        print(f"threads identical across {len(results)} runs: {'yes' if same else 'NO'}")
-        if not same:
-            every = frozenset.intersection(*shapes)
-            for i, shape in enumerate(shapes, 1):
-                print(f"    run {i}: {len(shape)} threads; not in every run:")
-                for members in sorted(shape - every, key=len, reverse=True):
-                    titles = sorted((articles[a] for a in members), key=lambda a: a.published)
-                    print("      [" + " | ".join(a.title[:40] for a in titles) + "]")
-        same_summit = all(s == summit_shapes[0] for s in summit_shapes)
-        print(
-            f"summit threads identical across runs: {'yes' if same_summit else 'NO'} "
-            f"({', '.join(str(len(s)) for s in summit_shapes)} threads)"
+        note = (
+            "" if len(shapes) == 1 else " (identical across runs)" if same else " (NOT identical)"
         )
+        print(f"summit threads per run by {query}: {counts}{note}")
+    if len(results) > 1:
+        every_run = [frozenset(frozenset(ids) for ids in r.threads.values()) for r in results]
+        same_all = all(s == every_run[0] for s in every_run)
+        print(f"threads identical across {len(results)} runs: {'yes' if same_all else 'NO'}")
+        if not same_all:
+            common = frozenset.intersection(*every_run)
+            for i, shape in enumerate(every_run, 1):
+                print(f"    run {i}: {len(shape)} threads; not in every run:")
+                for members in sorted(shape - common, key=len, reverse=True):
+                    heads = sorted((articles[a] for a in members), key=lambda a: a.published)
+                    print("      [" + " | ".join(a.title[:40] for a in heads) + "]")
     return 0 if all(r.finished and r.returncode == 0 for r in results) else 1
 
 
@@ -397,7 +417,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="fresh runs to compare")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run at most")
     parser.add_argument("--settle", type=float, default=6.0, help="quiet seconds that end a run")
-    parser.add_argument("--summit", default=SUMMIT, help="headline query of the summit's items")
+    parser.add_argument(
+        "--summit",
+        action="append",
+        help=f"query that picks the summit's items (repeatable; default {SUMMIT!r})",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
