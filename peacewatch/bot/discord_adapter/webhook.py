@@ -197,7 +197,9 @@ class WebhookSink:
     Follow-ups go into the story's thread with ``thread_id`` (a forum post, the thread the URL
     names, or a thread someone started from the alert); without one they follow the alert in
     the channel. The alert's embed is then edited with the outlet count. References are
-    ``"channel_id/message_id"``.
+    ``"channel_id/message_id"``. Execute Webhook takes no nonce and a webhook cannot list its
+    messages, so a post Discord took whose answer was lost is posted again when it is retried
+    (docs/discord.md, "Each alert once").
     """
 
     platform = "discordhook"

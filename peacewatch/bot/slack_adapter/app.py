@@ -36,6 +36,8 @@ BOT_SCOPES = (
     "users:read",
     "channels:read",
     "files:write",
+    "channels:history",  # find an alert whose post was interrupted (public channels)
+    "groups:history",  # ... and private ones
 )
 ADMIN_CACHE_SECONDS = 120.0
 ERROR_TEXT = "Sorry, something went wrong on our side; please try again in a minute."
