@@ -208,8 +208,11 @@ class Dispatcher:
     async def _deliver(
         self, item: QueuedAlert, alert: Alert, sink: Sink, destination: str, parent: str | None
     ) -> None:
+        # Noted before the post: a later attempt that finds it without a delivery record
+        # checks the platform first. Redis trouble here leaves the entry pending, uncounted.
+        since = await self._queue.start_delivery(alert.alert_id, self._wall_clock(), DELIVERED_TTL)
         try:
-            ref = await self._post_once(alert, sink, parent)
+            ref = await self._post_once(alert, sink, parent, since)
         except RetryLater as exc:
             self._blocked_until[destination] = self._clock() + exc.retry_after
             if exc.counts:
@@ -237,10 +240,11 @@ class Dispatcher:
         await self._queue.clear_failure(destination)
         self.stats.delivered += 1
 
-    async def _post_once(self, alert: Alert, sink: Sink, parent: str | None) -> str:
-        """Post the alert, unless an earlier attempt that was never recorded did (then the
-        platform has its message, and that message is the delivery)."""
-        since = await self._queue.start_delivery(alert.alert_id, self._wall_clock(), DELIVERED_TTL)
+    async def _post_once(
+        self, alert: Alert, sink: Sink, parent: str | None, since: float | None
+    ) -> str:
+        """Post the alert, unless an earlier attempt begun at ``since`` and never recorded did
+        (then the platform has its message, and that message is the delivery)."""
         if since is not None and isinstance(sink, CheckingSink):
             found = await sink.find_delivered(alert, parent, since)
             if found is not None:
