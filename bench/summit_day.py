@@ -343,6 +343,13 @@ def coverage(
     )
 
 
+def _shape(result: RunResult) -> frozenset[tuple[str, frozenset[str]]]:
+    """A run's threads as (root headline, the items the thread is about): comparable across
+    runs, whose message ids differ."""
+    heads = {m.ts: _header(m) for m in result.messages if m.thread_ts is None}
+    return frozenset((heads.get(ts, ""), frozenset(ids)) for ts, ids in result.threads.items())
+
+
 def _inverse(threads: dict[str, set[str]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     for root, ids in threads.items():
@@ -362,7 +369,7 @@ async def main_async(args: argparse.Namespace) -> int:
     feeds = load_feeds(args.samples, args.day)
     queries: list[str] = args.summit or [SUMMIT]
     results = []
-    summit_shapes: dict[str, list[frozenset[frozenset[str]]]] = defaultdict(list)
+    summit_shapes: dict[str, list[frozenset[tuple[str, frozenset[str]]]]] = defaultdict(list)
     articles: dict[str, Article] = {}
     matched: dict[str, list[str]] = {}
     for run_no in range(1, args.repeat + 1):
@@ -379,10 +386,11 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"day {args.day}: {len(feeds)} feeds, {len(articles)} entries served")
         report(result, articles, matched, summits, run_no)
         results.append(result)
+        shape = _shape(result)
         for query, summit in summits.items():
             ids = {a.id for a in summit}
             summit_shapes[query].append(
-                frozenset(frozenset(t & ids) for t in result.threads.values() if t & ids)
+                frozenset((head, members & ids) for head, members in shape if members & ids)
             )
     print("=== summary")
     tops = ", ".join(str(sum(1 for m in r.messages if m.thread_ts is None)) for r in results)
@@ -393,20 +401,26 @@ async def main_async(args: argparse.Namespace) -> int:
         counts = ", ".join(str(len(s)) for s in shapes)
         same = all(s == shapes[0] for s in shapes)
         note = (
-            "" if len(shapes) == 1 else " (identical across runs)" if same else " (NOT identical)"
+            ""
+            if len(shapes) == 1
+            else " (roots and items identical across runs)"
+            if same
+            else " (NOT identical)"
         )
         print(f"summit threads per run by {query}: {counts}{note}")
     if len(results) > 1:
-        every_run = [frozenset(frozenset(ids) for ids in r.threads.values()) for r in results]
+        every_run = [_shape(r) for r in results]
         same_all = all(s == every_run[0] for s in every_run)
-        print(f"threads identical across {len(results)} runs: {'yes' if same_all else 'NO'}")
+        print(f"threads (root and items) identical across {len(results)} runs: "
+              f"{'yes' if same_all else 'NO'}")  # fmt: skip
         if not same_all:
             common = frozenset.intersection(*every_run)
             for i, shape in enumerate(every_run, 1):
                 print(f"    run {i}: {len(shape)} threads; not in every run:")
-                for members in sorted(shape - common, key=len, reverse=True):
+                for head, members in sorted(shape - common, key=lambda t: -len(t[1])):
                     heads = sorted((articles[a] for a in members), key=lambda a: a.published)
-                    print("      [" + " | ".join(a.title[:40] for a in heads) + "]")
+                    print(f"      root {head[:50]!r} with {len(members)} items: ["
+                          + " | ".join(a.title[:30] for a in heads) + "]")  # fmt: skip
     return 0 if all(r.finished and r.returncode == 0 for r in results) else 1
 
 
