@@ -19,7 +19,8 @@ async def check_feed(url: str, settings: Settings) -> str:
     )
     async with Fetcher(policy) as fetcher:
         fetched = await fetcher.fetch(url)
-    parsed = parse_bytes(fetched.body, fetched.content_type)  # one feed, one-off: no need for the worker pool
+    # one feed, one-off: no need for the worker pool
+    parsed = parse_bytes(fetched.body, fetched.content_type)
     if not parsed.entries:
         raise ParseError("the feed has no items")
     now = datetime.now(UTC)

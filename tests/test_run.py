@@ -12,7 +12,7 @@ import aiohttp
 
 from peacewatch.app import entity_names
 from peacewatch.models import Article
-from peacewatch.pipeline.stories import group
+from peacewatch.stories.offline import group
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import SAMPLE_ITEMS, dated, free_port, rss, start_run
 
