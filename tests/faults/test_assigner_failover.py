@@ -57,6 +57,7 @@ async def stored(redis: aioredis.Redis, articles: Sequence[Article]) -> dict[str
 
 
 async def start_replica(target: dict[str, Any], data: Path) -> asyncio.subprocess.Process:
+    log = data.parent / f"{data.name}.log"  # shown when the test fails
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
         "REDIS_URL": redis_url(target),
@@ -66,7 +67,7 @@ async def start_replica(target: dict[str, Any], data: Path) -> asyncio.subproces
     }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "peacewatch", "run", cwd=REPO_ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=log.open("ab"),
     )  # fmt: skip
 
 
@@ -117,6 +118,8 @@ async def test_a_killed_assigner_is_replaced_and_every_story_stays_the_same(
         assert await stored(redis_client, articles) == expected
         assert takeover <= LEASE + 2, f"takeover took {takeover:.1f} s"
     finally:
+        for n in range(len(replicas)):
+            print((tmp_path / f"r{n}.log").read_text(errors="replace")[-3000:])
         for proc in replicas:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)

@@ -68,6 +68,7 @@ async def reference(config: Path, target: dict[str, Any], tmp: Path) -> set[str]
 
 
 async def start(target: dict[str, Any], config: Path, data: Path) -> asyncio.subprocess.Process:
+    log = data.parent / "run.log"  # shown when the test fails
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
         "REDIS_URL": redis_url(target),
@@ -79,7 +80,7 @@ async def start(target: dict[str, Any], config: Path, data: Path) -> asyncio.sub
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "peacewatch", "run", "--config", str(config),
         cwd=REPO_ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=log.open("ab"),
     )  # fmt: skip
 
 
@@ -123,6 +124,7 @@ async def test_no_alert_is_lost_when_the_bot_is_killed_at_any_point(
             }
             assert expected <= queued  # each one is on the delivery queue
         finally:
+            print((tmp_path / "run.log").read_text(errors="replace")[-3000:])
             proc.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(proc.wait(), 30)
