@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -87,7 +88,7 @@ def _norm(text: str) -> str:
 
 def strip_outlet_suffix(title: str, outlet: str, source: str) -> str:
     """The headline without trailing ``- Outlet`` parts that name the article's own outlet."""
-    names = {_squash(outlet), _squash(source), _squash(source.rsplit(".", 1)[0])} - {""}
+    names = _outlet_names(outlet, source)
     for _ in range(3):  # "DN Direkt - Rubio: ... - DN.se - DN" carries two
         head, sep, tail = title.rpartition(" - ")
         if not sep or not head.strip():
@@ -101,6 +102,12 @@ def strip_outlet_suffix(title: str, outlet: str, source: str) -> str:
 
 def _squash(text: str) -> str:
     return "".join(_WORD.findall(_norm(text)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _outlet_names(outlet: str, source: str) -> frozenset[str]:
+    """The squashed names an outlet's headlines may end with (a feed has few; kept computed)."""
+    return frozenset({_squash(outlet), _squash(source), _squash(source.rsplit(".", 1)[0])} - {""})
 
 
 def entity_engine(names: Mapping[str, str]) -> RuleEngine:
@@ -125,8 +132,12 @@ def _summary_text(article: Article, title: str) -> str:
 
 
 def _text_tokens(text: str) -> set[str]:
+    return _word_tokens(_WORD.findall(_norm(text)))
+
+
+def _word_tokens(words: Iterable[str]) -> set[str]:
     out: set[str] = set()
-    for word in _WORD.findall(_norm(text)):
+    for word in words:
         if word.isdigit():
             number = word.lstrip("0")
             if number:
@@ -159,18 +170,24 @@ def features(article: Article, entities: RuleEngine | None = None) -> Features:
     """The features of ``article`` (pure; never raises)."""
     title = strip_outlet_suffix(article.title, article.outlet, article.source)
     summary = _summary_text(article, title)
-    head = _text_tokens(title)
-    body = _text_tokens(summary)
+    title_words = _WORD.findall(_norm(title))
+    summary_words = _WORD.findall(_norm(summary))
+    head = _word_tokens(title_words)
+    body = _word_tokens(summary_words)
     if entities is not None:
-        probe = Article(article.id, title, "", article.published, "", summary="")
-        head = _with_entities(head, entities.entities_of(probe))
-        probe = Article(article.id, "", "", article.published, "", summary=summary)
-        body = _with_entities(body, entities.entities_of(probe))
+        # Each field on its own: a name in the headline weighs more than one in the summary.
+        # An empty field names nothing, so it is not scanned.
+        if title:
+            probe = Article(article.id, title, "", article.published, "", summary="")
+            head = _with_entities(head, entities.entities_of(probe))
+        if summary:
+            probe = Article(article.id, "", "", article.published, "", summary=summary)
+            body = _with_entities(body, entities.entities_of(probe))
     return Features(
         article_id=article.id,
         published=article.published.timestamp(),
-        title=" ".join(_WORD.findall(_norm(title))),
-        summary=" ".join(_WORD.findall(_norm(summary))[:60]),
+        title=" ".join(title_words),
+        summary=" ".join(summary_words[:60]),
         title_tokens=frozenset(head),
         tokens=frozenset(head | body),
         lang=(article.lang or "")[:2].lower(),

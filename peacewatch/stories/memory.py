@@ -23,12 +23,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import chain
 
 from peacewatch.models import Article
 from peacewatch.rules.engine import RuleEngine
+from peacewatch.stories.counts import SpanCounts
 from peacewatch.stories.features import Features, features
 from peacewatch.stories.model import StoryModel, builtin_model
-from peacewatch.stories.rarity import Background, builtin_background, idf_table
+from peacewatch.stories.rarity import Background, WindowIdf, builtin_background, idf_table
 from peacewatch.stories.scoring import best_story, check_threshold
 
 MAX_INDEX_TOKENS = 64
@@ -109,6 +111,47 @@ class Story:
     """The first ``MAX_MEMBER_FEATURES`` members in the order they were placed."""
     recent: list[str] = field(default_factory=list)
     """Ids of the last ``RECENT`` members placed."""
+    by_time: list[Features] = field(default_factory=list)
+    """``members`` by publication time (ties in the order placed), kept so on each addition."""
+    times: list[float] = field(default_factory=list)
+    """The publication times of ``by_time``."""
+
+    def keep(self, feats: Features) -> None:
+        """Keep ``feats`` for comparison (while the story keeps fewer than it may)."""
+        if len(self.members) < MAX_MEMBER_FEATURES:
+            self.members.append(feats)
+            at = bisect.bisect_right(self.times, feats.published)
+            self.times.insert(at, feats.published)
+            self.by_time.insert(at, feats)
+
+    def members_since(self, horizon: float) -> list[Features]:
+        """The kept members published at or after ``horizon``, oldest first."""
+        return self.by_time[bisect.bisect_left(self.times, horizon) :]
+
+
+@dataclass(slots=True)
+class Postings:
+    """The articles that carry one token, by publication time."""
+
+    times: list[float] = field(default_factory=list)
+    keys: list[tuple[str, str]] = field(default_factory=list)
+    """(story id, article id) of each article, in the order of ``times``."""
+
+    def add(self, published: float, key: tuple[str, str]) -> None:
+        at = bisect.bisect_right(self.times, published)
+        self.times.insert(at, published)
+        self.keys.insert(at, key)
+
+    def since(self, low: float, count: int) -> list[tuple[str, str]]:
+        """The keys of the ``count`` articles published at or after ``low``, oldest first."""
+        start = bisect.bisect_left(self.times, low)
+        return self.keys[start : start + count]
+
+    def drop_before(self, horizon: float) -> bool:
+        """Forget the articles published before ``horizon``; True if none is left."""
+        cut = bisect.bisect_left(self.times, horizon)
+        del self.times[:cut], self.keys[:cut]
+        return not self.times
 
 
 def story_id_for(article_id: str) -> str:
@@ -137,8 +180,12 @@ def _stories_of(evidence: Mapping[tuple[str, str], float]) -> list[str]:
     """Story ids of the ``MAX_CANDIDATES`` candidate articles with the most rare weight in
     common with the article, best first, at most ``MAX_STORIES`` of them."""
     out: list[str] = []
-    ranked = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))
-    for (story_id, _), _ in ranked[:MAX_CANDIDATES]:
+    weights = sorted(evidence.values())
+    # Only the articles with at least the MAX_CANDIDATES-th most weight need ranking.
+    floor = weights[-MAX_CANDIDATES] if len(weights) > MAX_CANDIDATES else -math.inf
+    best = [kv for kv in evidence.items() if kv[1] >= floor]
+    ranked = sorted(best, key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
+    for (story_id, _), _ in ranked:
         if story_id not in out:
             out.append(story_id)
     return out[:MAX_STORIES]
@@ -168,51 +215,57 @@ class WindowIndex:
         self.model = model or builtin_model()
         self.threshold = self.model.threshold if threshold is None else check_threshold(threshold)
         self.prior = builtin_background() if background is None else background
-        self._times: list[float] = []
-        self._postings: dict[str, list[tuple[float, str, str]]] = {}
+        self._span = SpanCounts()
+        """Every article's publication time and index tokens; counts of the span decided on."""
+        self._postings: dict[str, Postings] = {}
+        self._indexed: tuple[Features | None, list[str]] = (None, [])
+        """The index tokens last computed, with their features (a placement needs them twice)."""
         self.stories: dict[str, Story] = {}
         self.placed: dict[str, tuple[str, str | None]] = {}
         """Article id -> (story id, duplicate of) for every article in the index."""
 
     # Reading ------------------------------------------------------------------------------------
-    def _count(self, token: str, low: float, high: float) -> int:
-        entries = self._postings.get(token, [])
-        return bisect.bisect_right(entries, (high, "\uffff")) - bisect.bisect_left(
-            entries, (low, "")
-        )
+    def _index_tokens(self, feats: Features) -> list[str]:
+        known, tokens = self._indexed
+        if known is not feats:
+            tokens = index_tokens(feats)
+            self._indexed = (feats, tokens)
+        return tokens
 
     def candidates(
         self, feats: Features, horizon: float = NO_HORIZON
     ) -> tuple[dict[str, list[Features]], dict[str, float]]:
         """The candidate stories of ``feats`` (their members published after ``horizon``,
         oldest first) and the IDF of every token they and the article carry."""
+        chosen, idf = self._candidates(feats, horizon)
+        idf.cover(chain.from_iterable(f.tokens for fs in chosen.values() for f in fs))
+        return chosen, dict(idf)
+
+    def _candidates(
+        self, feats: Features, horizon: float
+    ) -> tuple[dict[str, list[Features]], WindowIdf]:
+        """:meth:`candidates` with the IDF of the article's tokens only (the rest as needed)."""
         span = self.window.total_seconds()
         low, high = max(feats.published - span, horizon), feats.published + span
         if low > high:  # published before the horizon: nothing to compare with
-            return {}, idf_table(feats.tokens, {}, 0, self.prior)
-        total = bisect.bisect_right(self._times, high) - bisect.bisect_left(self._times, low)
-        counts = {t: self._count(t, low, high) for t in index_tokens(feats)}
-        rare = [t for t, c in counts.items() if 0 < c <= _rare_limit(total)]
+            idf = WindowIdf({}, 0, self.prior)
+            idf.cover(feats.tokens)
+            return {}, idf
+        total, in_span = self._span.span(low, high)
+        counts = {t: in_span.get(t, 0) for t in self._index_tokens(feats)}
+        limit = _rare_limit(total)
+        rare = [t for t, c in counts.items() if 0 < c <= limit]
         idf_rare = idf_table(rare, counts, total, self.prior)
         evidence: dict[tuple[str, str], float] = {}
+        add = evidence.get
         for token in rare:
-            entries = self._postings[token]
-            start = bisect.bisect_left(entries, (low, ""))
-            for published, story, article_id in entries[start:]:
-                if published > high:
-                    break
-                key = (story, article_id)
-                evidence[key] = evidence.get(key, 0.0) + idf_rare[token]
-        chosen = {
-            s: sorted(
-                (f for f in self.stories[s].members if f.published >= horizon),
-                key=lambda f: f.published,
-            )
-            for s in _stories_of(evidence)
-        }
-        vocabulary = feats.tokens.union(*(f.tokens for fs in chosen.values() for f in fs))
-        counts |= {t: self._count(t, low, high) for t in vocabulary - counts.keys()}
-        return chosen, idf_table(vocabulary, counts, total, self.prior)
+            weight = idf_rare[token]
+            for key in self._postings[token].since(low, counts[token]):
+                evidence[key] = add(key, 0.0) + weight
+        chosen = {s: self.stories[s].members_since(horizon) for s in _stories_of(evidence)}
+        idf = WindowIdf(in_span, total, self.prior)
+        idf.cover(feats.tokens)
+        return chosen, idf
 
     def describe(self, article_id: str) -> StoryAssignment:
         """The story of an article already placed (KeyError if it is not in the index)."""
@@ -237,7 +290,7 @@ class WindowIndex:
 
     def decide(self, feats: Features, horizon: float = NO_HORIZON) -> tuple[str | None, str | None]:
         """(story id, duplicate-of article id) that ``feats`` joins, or (None, None)."""
-        chosen, idf = self.candidates(feats, horizon)
+        chosen, idf = self._candidates(feats, horizon)
         return best_story(feats, chosen, idf, self.window, self.threshold, self.model)
 
     def place(
@@ -272,17 +325,18 @@ class WindowIndex:
         story.latest = max(story.latest, feats.published)
         if member.outlet and member.outlet not in story.outlets:
             story.outlets.append(member.outlet)
-        if len(story.members) < MAX_MEMBER_FEATURES:
-            story.members.append(feats)
+        story.keep(feats)
         story.recent.append(feats.article_id)
         del story.recent[:-RECENT]
         self.placed[feats.article_id] = (member.story_id, member.duplicate_of)
-        bisect.insort(self._times, feats.published)
-        for token in index_tokens(feats):
-            bisect.insort(
-                self._postings.setdefault(token, []),
-                (feats.published, member.story_id, feats.article_id),
-            )
+        tokens = self._index_tokens(feats)
+        self._span.add(feats.published, tokens)
+        key = (member.story_id, feats.article_id)
+        for token in tokens:
+            postings = self._postings.get(token)
+            if postings is None:
+                postings = self._postings[token] = Postings()
+            postings.add(feats.published, key)
 
     def evict(self, horizon: float) -> int:
         """Forget stories whose newest member was published before ``horizon`` and index
@@ -293,15 +347,10 @@ class WindowIndex:
         if gone:
             alive = set(self.stories)
             self.placed = {a: p for a, p in self.placed.items() if p[0] in alive}
-        cut = bisect.bisect_left(self._times, horizon)
-        del self._times[:cut]
+        self._span.drop_before(horizon)
         for token in list(self._postings):
-            entries = self._postings[token]
-            cut = bisect.bisect_left(entries, (horizon, ""))
-            if cut == len(entries):
+            if self._postings[token].drop_before(horizon):
                 del self._postings[token]
-            elif cut:
-                del entries[:cut]
         return len(gone)
 
     def __len__(self) -> int:

@@ -6,7 +6,7 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 PRIOR_WEIGHT = 10.0
@@ -16,6 +16,8 @@ UNSEEN_SHARE = 0.5
 IDF_CAP = 3.0
 """Rarity beyond this (one article in 20) says no more: past it, it is mostly a word's oddity,
 and one odd word in a headline must not outweigh the three common ones it shares with a story."""
+MAX_PRIORS = 500_000
+"""Tokens whose prior a background keeps computed (then it starts afresh)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +26,22 @@ class Background:
 
     documents: int
     frequency: Mapping[str, int]
+    _priors: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Token -> ``PRIOR_WEIGHT * share(token)``, as computed once (every IDF needs it)."""
 
     def share(self, token: str) -> float:
         if self.documents <= 0:
             return 0.01
         return (self.frequency.get(token, 0) + UNSEEN_SHARE) / (self.documents + 1)
+
+    def prior(self, token: str) -> float:
+        """``PRIOR_WEIGHT * share(token)``: the pseudo-count the background adds to a token."""
+        value = self._priors.get(token)
+        if value is None:
+            if len(self._priors) >= MAX_PRIORS:  # a long run meets new words without end
+                self._priors.clear()
+            value = self._priors[token] = PRIOR_WEIGHT * self.share(token)
+        return value
 
     @classmethod
     def from_json(cls, text: str) -> Background:
@@ -56,7 +69,30 @@ def idf_table(
     common words from rare ones, and a large window speaks for itself.
     """
     out: dict[str, float] = {}
+    known, count, log = background._priors.get, counts.get, math.log
+    window = total + PRIOR_WEIGHT
     for t in tokens:
-        share = (counts.get(t, 0) + PRIOR_WEIGHT * background.share(t)) / (total + PRIOR_WEIGHT)
-        out[t] = min(IDF_CAP, max(0.0, -math.log(min(share, 1.0))))
+        prior = known(t)
+        if prior is None:
+            prior = background.prior(t)
+        share = (count(t, 0) + prior) / window
+        # min(IDF_CAP, max(0.0, -log(min(share, 1.0)))), without three calls per token
+        idf = -log(share) if share < 1.0 else 0.0
+        out[t] = IDF_CAP if idf > IDF_CAP else idf
     return out
+
+
+class WindowIdf(dict[str, float]):
+    """:func:`idf_table` of one window, filled as a decision needs it: the tokens of a
+    candidate story's members are only looked up once the story is worth scoring in full
+    (:meth:`cover`). ``counts`` must stay as they are while it is in use."""
+
+    def __init__(self, counts: Mapping[str, int], total: int, background: Background) -> None:
+        super().__init__()
+        self._counts, self._total, self._background = counts, total, background
+
+    def cover(self, tokens: Iterable[str]) -> None:
+        """Add the IDF of the ``tokens`` it does not hold yet."""
+        missing = {t for t in tokens if t not in self}
+        if missing:
+            self.update(idf_table(missing, self._counts, self._total, self._background))
