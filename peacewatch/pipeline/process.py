@@ -26,6 +26,7 @@ from peacewatch.models import (
 from peacewatch.pipeline.llm import ExtractiveSummariser, Summariser
 from peacewatch.pipeline.severity import severity_of
 from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
+from peacewatch.pipeline.wording import surface_words
 from peacewatch.rules.engine import RuleEngine
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.gates import AlertGate
@@ -331,6 +332,7 @@ class Pipeline:
             summary=summary,
             link=article.link,
             matched=tuple(matched),
+            matched_words=surface_words(hits, article),
             entities=match.entities,
             sources=tuple(sources),
             severity=severity,
