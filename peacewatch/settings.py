@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     allow_private_feeds: bool = Field(default=False, alias="PEACEWATCH_ALLOW_PRIVATE_FEEDS")
     allow_networks: str = Field(default="", alias="PEACEWATCH_ALLOW_NETWORKS")
     """Comma-separated CIDRs that feeds may use although they are private (self-hosted feeds)."""
+    max_polls: int = Field(default=50, ge=1, le=1000, alias="PEACEWATCH_MAX_POLLS")
+    """Feed polls under way at once; due polls past it wait their turn."""
+    fetch_per_host: int = Field(default=4, ge=1, le=100, alias="PEACEWATCH_FETCH_PER_HOST")
+    """Fetches of one host at once (many news-search feeds share one host)."""
 
     summariser: Literal["extractive", "llm"] = Field(
         default="extractive", alias="PEACEWATCH_SUMMARISER"

@@ -452,3 +452,41 @@ async def test_one_session_serves_every_fetch(server: FeedServer) -> None:
     assert len({r.peer for r in server.requests}) == 1  # one kept-alive connection
     agents = {r.headers.get("User-Agent") for r in server.requests}
     assert agents == {"peacewatch/0.1 (+https://github.com/peacewatch/peacewatch)"}
+
+
+async def test_waiting_for_a_busy_host_is_not_counted_against_the_deadline(
+    server: FeedServer,
+) -> None:
+    server.set_feed("/slow", RSS, delay=0.4)
+    limits = FetchLimits(total_timeout=1.0, per_host_concurrency=1)
+    async with Fetcher(LOCAL, limits) as fetcher:
+        # one at a time, the third waits 0.8 s before its own 0.4 s: over the deadline in all
+        results = await asyncio.gather(*(fetcher.fetch(server.url("/slow")) for _ in range(3)))
+    assert [r.status for r in results] == [200, 200, 200]
+    assert server.concurrent.peak == 1
+
+
+async def test_each_host_has_its_own_slots() -> None:
+    policy = GuardPolicy(allow_networks=("127.0.0.0/8",))
+    limits = FetchLimits(total_timeout=5.0, per_host_concurrency=1)
+    async with FeedServer("127.0.0.1") as busy, FeedServer("127.0.0.2") as other:
+        busy.set_hang("/hang")
+        other.set_feed("/rss", RSS)
+        async with Fetcher(policy, limits) as fetcher:
+            hung = asyncio.create_task(fetcher.fetch(busy.url("/hang")))
+            for _ in range(100):
+                if busy.requests:
+                    break
+                await asyncio.sleep(0.01)
+            assert fetcher.in_flight("127.0.0.1") == 1
+            assert (await fetcher.fetch(other.url("/rss"))).status == 200  # not behind the hang
+            assert fetcher.in_flight("127.0.0.2") == 0
+            hung.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await hung
+            assert fetcher.in_flight("127.0.0.1") == 0
+
+
+def test_per_host_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="per_host_concurrency must be at least 1"):
+        FetchLimits(per_host_concurrency=0)

@@ -34,7 +34,7 @@ async def test_run_polls_serves_health_and_stops_cleanly(tmp_path: Path) -> None
         config.write_text(
             "story_threshold: 0.99\n"
             "feeds:\n"
-            f"  - {{id: local, url: '{server.url('/feed.xml')}', interval: 600}}\n"
+            f"  - {{id: local, url: '{server.url('/feed.xml')}', interval: 10}}\n"
             "rules:\n"
             "  - {id: envoys, query: 'Witkoff OR Dmitriev', channels: ['console:desk']}\n"
         )

@@ -25,7 +25,7 @@ async def test_run_delivers_to_discord_and_answers_over_the_gateway(tmp_path: Pa
             config.write_text(
                 "team: discord:4455\n"
                 "feeds:\n"
-                f"  - {{id: local, url: '{feeds.url('/feed.xml')}'}}\n"
+                f"  - {{id: local, url: '{feeds.url('/feed.xml')}', interval: 10}}\n"
                 "rules:\n"
                 f"  - {{id: envoys, query: 'Witkoff', channels: ['discord:{channel}']}}\n"
             )

@@ -24,7 +24,7 @@ async def test_run_delivers_to_slack_and_answers_signed_commands(tmp_path: Path)
         config.write_text(
             "team: slack:T1\n"
             "feeds:\n"
-            f"  - {{id: local, url: '{feeds.url('/feed.xml')}'}}\n"
+            f"  - {{id: local, url: '{feeds.url('/feed.xml')}', interval: 10}}\n"
             "rules:\n"
             "  - {id: envoys, query: 'Witkoff OR Dmitriev', channels: ['slack:C1']}\n"
         )

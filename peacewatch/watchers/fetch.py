@@ -10,6 +10,9 @@ One :class:`Fetcher` (one ``ClientSession``, one connector) serves the whole pro
 * follows redirects itself, re-checking every hop, up to ``max_redirects``;
 * runs under one total deadline (``asyncio.timeout``) covering connection, redirects and body,
   because a per-read timeout never stops a server that drips one byte a second;
+* waits first for one of ``per_host_concurrency`` slots of the URL's host (outside the
+  deadline: waiting for a busy host is not the host being slow), so that many feeds of one
+  host, such as news-search feeds, never hit it with more fetches at once;
 * refuses a ``Content-Length`` over the wire cap before reading, stops a streamed body at the
   cap, and inflates gzip/deflate itself in bounded steps so a gzip bomb is stopped at the
   decoded cap without ever being inflated further.
@@ -62,6 +65,14 @@ class FetchLimits:
     connect_timeout: float = 10.0
     max_redirects: int = 5
     per_host_concurrency: int = 4
+    """Fetches of one host name at once; a redirect to another host is also held to this
+    many connections there by the connector."""
+
+    def __post_init__(self) -> None:
+        if self.per_host_concurrency < 1:
+            raise ValueError(
+                f"per_host_concurrency must be at least 1, not {self.per_host_concurrency}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +193,7 @@ class Fetcher:
         self._user_agent = user_agent
         self._dns = dns
         self._session: aiohttp.ClientSession | None = None
+        self._hosts: dict[str, _HostSlots] = {}
 
     async def __aenter__(self) -> Fetcher:
         self._get_session()
@@ -232,7 +244,6 @@ class Fetcher:
         ``HttpStatusError`` (4xx/5xx) and ``FeedError`` for anything else (connection failure,
         too many redirects, an unsupported or corrupt encoding).
         """
-        started = time.monotonic()
         shown = redact_url(url)
         current = check_url(url, self._policy)
         session = self._get_session()
@@ -241,14 +252,17 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        try:
-            async with asyncio.timeout(self._limits.total_timeout):
-                result = await self._follow(session, current, headers, started)
-        except TimeoutError as exc:
-            # aiohttp's connect timeout is a TimeoutError as well; both mean the server was slow.
-            raise FetchTimeout(
-                f"{shown}: no complete answer within {self._limits.total_timeout:g} s"
-            ) from exc
+        host = (URL(current).host or "").lower()
+        async with self._host_slots(host):
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self._limits.total_timeout):
+                    result = await self._follow(session, current, headers, started)
+            except TimeoutError as exc:
+                # aiohttp's connect timeout is a TimeoutError too; both mean the server was slow.
+                raise FetchTimeout(
+                    f"{shown}: no complete answer within {self._limits.total_timeout:g} s"
+                ) from exc
         log.debug(
             "fetched %s: %d, %d bytes in %.3f s",
             result.url,
@@ -257,6 +271,19 @@ class Fetcher:
             result.elapsed,
         )
         return result
+
+    def in_flight(self, host: str) -> int:
+        """Fetches of ``host`` under way now (not counting those waiting for a slot)."""
+        slots = self._hosts.get(host.lower())
+        return 0 if slots is None else slots.active
+
+    def _host_slots(self, host: str) -> _HostSlots:
+        slots = self._hosts.get(host)
+        if slots is None:
+            slots = self._hosts[host] = _HostSlots(
+                self._hosts, host, self._limits.per_host_concurrency
+            )
+        return slots
 
     async def _follow(
         self, session: aiohttp.ClientSession, url: str, headers: dict[str, str], started: float
@@ -344,3 +371,39 @@ class Fetcher:
                 raise TooLarge(f"body of {url} is over {wire_cap} bytes on the wire; aborted")
             decoder.feed(chunk)
         return decoder.finish()
+
+
+class _HostSlots:
+    """At most ``per_host_concurrency`` fetches of one host at once; forgotten when idle, so a
+    process that has fetched from many hosts keeps no state for them."""
+
+    def __init__(self, registry: dict[str, _HostSlots], host: str, limit: int) -> None:
+        self._registry = registry
+        self._host = host
+        self._semaphore = asyncio.Semaphore(limit)
+        self.active = 0
+        self._users = 0  # holding or waiting for a slot
+
+    async def __aenter__(self) -> None:
+        self._users += 1
+        try:
+            await self._semaphore.acquire()
+        except BaseException:
+            self._leave()
+            raise
+        self.active += 1
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.active -= 1
+        self._semaphore.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._users -= 1
+        if self._users == 0 and self._registry.get(self._host) is self:
+            del self._registry[self._host]

@@ -1,13 +1,13 @@
-"""One APScheduler job per feed: interval with jitter, coalesced, never two at once."""
+"""One APScheduler job per feed, spread over its interval; a bounded number of polls at once."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -17,10 +17,38 @@ from peacewatch.watchers.poller import Poller, PollResult
 
 log = logging.getLogger(__name__)
 
+MIN_INTERVAL = 10
+"""Seconds; a feed asking for less is polled this often."""
+MAX_JITTER = 60.0
+"""Seconds; the most a poll is moved later at random, whatever the interval."""
+
+
+def first_offset(feed_id: str, interval: float) -> float:
+    """Seconds after start at which the feed's first poll runs: a point in ``[0, interval)``
+    fixed by the feed's id, so that many feeds spread evenly over the interval instead of all
+    polling at start, and each keeps its place across restarts and replicas."""
+    digest = hashlib.sha256(feed_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 * interval
+
+
+def jitter_for(interval: float) -> float:
+    """The random delay added to each later poll: a tenth of the interval, at most a minute.
+
+    Added afresh to every run, it makes each feed's phase wander, so feeds that were due
+    together drift apart rather than polling in lock-step for ever."""
+    return min(MAX_JITTER, interval / 10)
+
 
 class FeedScheduler:
-    """Keeps one job per feed. A poll takes a lease in Redis first, so that with several
-    replicas each feed is polled by one of them per interval."""
+    """Keeps one job per feed and runs its polls, at most ``max_polls`` at a time.
+
+    A due job only hands the feed to :meth:`_run`, a task of ours: the task waits for one of
+    the ``max_polls`` slots, takes the feed's lease in Redis (with several replicas, one of
+    them polls a feed per interval) and polls. A feed whose previous poll is still waiting or
+    running is not polled twice. :meth:`pause` and :meth:`drain` stop it within a bounded time
+    at shutdown: a poll cut off there is cancelled before it records the feed's validators, so
+    the next poll reads the whole feed again.
+    """
 
     def __init__(
         self,
@@ -28,26 +56,44 @@ class FeedScheduler:
         feeds: FeedStore,
         on_result: Callable[[PollResult], Awaitable[None]] | None = None,
         owner: str | None = None,
+        *,
+        max_polls: int = 50,
     ) -> None:
+        if max_polls < 1:
+            raise ValueError(f"max_polls must be at least 1, not {max_polls}")
         self._poller = poller
         self._feeds = feeds
         self.on_result = on_result
-        self._running: set[asyncio.Task[Any]] = set()
+        self.max_polls = max_polls
+        self._slots = asyncio.Semaphore(max_polls)
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # feed id -> its waiting or running poll
+        self._polling: set[str] = set()  # feed ids holding a slot
+        self._paused = False
         self._owner = owner or uuid.uuid4().hex
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
     def start(self) -> None:
+        self._paused = False
         self._scheduler.start()
 
     def shutdown(self) -> None:
+        """Stop the scheduler and cancel any poll still under way (call :meth:`drain` first to
+        give them a few seconds)."""
+        self._paused = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        for task in self._tasks.values():
+            task.cancel()
 
     def schedule(self, feed: FeedSpec, first_run: datetime | None = None) -> None:
-        interval = max(10, feed.interval)
+        """Poll ``feed`` every interval; first at ``first_run``, by default at its own point in
+        the coming interval (:func:`first_offset`)."""
+        interval = max(MIN_INTERVAL, feed.interval)
+        if first_run is None:
+            first_run = datetime.now(UTC) + timedelta(seconds=first_offset(feed.id, interval))
         self._scheduler.add_job(
-            self._run,
-            IntervalTrigger(seconds=interval, jitter=min(60, interval // 10)),
+            self._due,
+            IntervalTrigger(seconds=interval, jitter=jitter_for(interval)),
             args=(feed,),
             id=f"feed:{feed.id}",
             name=feed.url,
@@ -56,7 +102,7 @@ class FeedScheduler:
             max_instances=1,
             # the 1 s default silently drops runs that start late under load
             misfire_grace_time=interval,
-            next_run_time=first_run or datetime.now(UTC),
+            next_run_time=first_run,
         )
 
     def unschedule(self, feed_id: str) -> None:
@@ -67,31 +113,74 @@ class FeedScheduler:
     def job_ids(self) -> list[str]:
         return sorted(job.id for job in self._scheduler.get_jobs())
 
+    @property
+    def in_flight(self) -> int:
+        """Polls holding a slot now (fetching, parsing or ingesting)."""
+        return len(self._polling)
+
+    @property
+    def waiting(self) -> int:
+        """Due polls waiting for a slot."""
+        return len(self._tasks) - len(self._polling)
+
     def pause(self) -> None:
-        """Start no new poll (before ``drain`` at shutdown)."""
+        """Start no new poll (before :meth:`drain` at shutdown)."""
+        self._paused = True
         if self._scheduler.running:
             self._scheduler.pause()
 
-    async def drain(self, within: float = 15.0) -> None:
-        """Wait (bounded) for polls under way to finish, so that none is cut off half-way."""
-        running = {t for t in self._running if not t.done()}
-        if running:
-            await asyncio.wait(running, timeout=within)
+    async def drain(self, within: float = 3.0, grace: float = 2.0) -> None:
+        """Give polls under way up to ``within`` seconds to finish, then cancel them and wait up
+        to ``grace`` seconds more for them to unwind. Polls still waiting for a slot are
+        cancelled at once: they have not started and the next run reads their feeds."""
+        for feed_id, task in self._tasks.items():
+            if feed_id not in self._polling:
+                task.cancel()
+        pending = set(self._tasks.values())
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=within)
+        if not pending:
+            return
+        log.info("cancelling %d polls still under way", len(pending))
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=grace)
+        if pending:
+            log.warning("%d cancelled polls did not stop within %g s", len(pending), grace)
+
+    async def _due(self, feed: FeedSpec) -> None:
+        """The APScheduler job: start the feed's poll unless one is already waiting or running.
+        Returns at once, so the scheduler never waits on a slow feed."""
+        if self._paused:
+            return
+        if feed.id in self._tasks:
+            log.info("feed %s: previous poll still under way; this run skipped", feed.id)
+            return
+        task = asyncio.create_task(self._run(feed), name=f"poll:{feed.id}")
+        self._tasks[feed.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(feed.id, None))
 
     async def _run(self, feed: FeedSpec) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-        try:
-            lease = max(5, int(feed.interval * 0.8))
-            if not await self._feeds.acquire_lease(feed.id, self._owner, lease):
+        async with self._slots:
+            if self._paused:
                 return
-            result = await self._poller.poll(feed)
-            if self.on_result is not None:
-                await self.on_result(result)
-        except Exception:  # a job must never die: log it, the next interval tries again
-            log.exception("poll of feed %s failed", feed.id)
+            self._polling.add(feed.id)
+            try:
+                lease = max(5, int(feed.interval * 0.8))
+                if not await self._feeds.acquire_lease(feed.id, self._owner, lease):
+                    return
+                try:
+                    result = await self._poller.poll(feed)
+                except asyncio.CancelledError:
+                    # stopped mid-poll: let the next start poll the feed without waiting
+                    await self._feeds.release_lease(feed.id)
+                    raise
+                if self.on_result is not None:
+                    await self.on_result(result)
+            except Exception:  # a poll must never kill its task: log it, the next run retries
+                log.exception("poll of feed %s failed", feed.id)
+            finally:
+                self._polling.discard(feed.id)
 
     async def run_now(self, feed_id: str) -> bool:
         """Bring a feed's next poll forward to now, lease or not (the demo and chat use it)."""

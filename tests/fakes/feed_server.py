@@ -6,7 +6,9 @@
         ...
         assert server.requests_for("/rss")[-1].headers.get("If-None-Match")
 
-Every path is configured with one ``set_*`` call; unknown paths answer 404. Misbehaving paths
+Every path is configured with one ``set_*`` call; unknown paths answer 404. ``concurrent``
+counts the requests being answered at once (now and the most seen); a gauge given to several
+servers counts across them. Misbehaving paths
 (slow drip, hang, gzip bomb) stay bounded: they end when the client goes away or the server
 stops, whichever comes first, and the bomb is compressed lazily, chunk by chunk, so the server
 never holds more than one chunk of it.
@@ -38,6 +40,21 @@ _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
 _FINAL_EMPTY_BLOCK = b"\x03\x00"
 
 
+class Gauge:
+    """Requests being answered at once: ``now``, and ``peak``, the most seen together."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+    def enter(self) -> None:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        self.now -= 1
+
+
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One request the server received."""
@@ -50,9 +67,13 @@ class RequestRecord:
 
 
 class FeedServer:
-    """An aiohttp.web server on 127.0.0.1 with an OS-chosen port."""
+    """An aiohttp.web server on ``host`` (127.0.0.1; any 127.x.y.z works on Linux) with an
+    OS-chosen port. ``shared`` gauges count this server's requests along with others'."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", shared: tuple[Gauge, ...] = ()) -> None:
+        self.host = host
+        self.concurrent = Gauge()
+        self._gauges = (self.concurrent, *shared)
         self._routes: dict[str, Handler] = {}
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -76,7 +97,7 @@ class FeedServer:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         server = site._server
         assert isinstance(server, asyncio.Server)
@@ -94,10 +115,17 @@ class FeedServer:
         return self._port
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def requests_for(self, path: str) -> list[RequestRecord]:
         return [r for r in self.requests if r.path == path]
+
+    def first_requests(self) -> dict[str, float]:
+        """Path -> when its first request arrived (``time.monotonic()``)."""
+        first: dict[str, float] = {}
+        for record in self.requests:
+            first.setdefault(record.path, record.time)
+        return first
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -115,17 +143,22 @@ class FeedServer:
         *,
         gzip_encode: bool = False,
         chunked: bool = False,
+        delay: float = 0.0,
     ) -> None:
         """Serve ``body`` with 200, and 304 to a request whose validators match.
 
         ``etag`` adds an ETag derived from the body; ``last_modified`` (an HTTP date) adds
         Last-Modified and honours If-Modified-Since. ``gzip_encode`` sends the body gzipped to
-        clients that accept gzip; ``chunked`` streams it without a Content-Length.
+        clients that accept gzip; ``chunked`` streams it without a Content-Length. ``delay``
+        makes a slow server: it answers that many seconds after the request (or when the server
+        stops).
         """
         tag = f'"{hashlib.sha256(body).hexdigest()[:20]}"' if etag else None
         encoded = gzip.compress(body) if gzip_encode else body
 
         async def handler(request: web.Request) -> web.StreamResponse:
+            if delay and await self._stopped_within(delay):
+                return web.Response(status=503)
             headers: dict[str, str] = {"Content-Type": content_type}
             if tag is not None:
                 headers["ETag"] = tag
@@ -239,7 +272,13 @@ class FeedServer:
         handler = self._routes.get(request.path)
         if handler is None:
             return web.Response(status=404, text="not found\n")
-        return await handler(request)
+        for gauge in self._gauges:
+            gauge.enter()
+        try:
+            return await handler(request)
+        finally:
+            for gauge in self._gauges:
+                gauge.leave()
 
 
 @functools.cache

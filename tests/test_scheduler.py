@@ -1,0 +1,206 @@
+"""The feed scheduler: first polls spread over the interval, polls in flight capped overall and per
+host, and a bounded drain that cancels polls without recording their validators."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peacewatch.app import App
+from peacewatch.bot.console import ConsoleSink
+from peacewatch.settings import Settings
+from peacewatch.store.feeds import FeedSpec
+from peacewatch.watchers.guard import GuardPolicy
+from peacewatch.watchers.poller import PollPolicy, PollResult
+from peacewatch.watchers.scheduler import FeedScheduler, first_offset, jitter_for
+from tests.fakes.feed_server import FeedServer, Gauge
+from tests.helpers import SAMPLE_ITEMS, dated, redis_url, rss
+
+NOW = datetime.now(UTC)
+LOOPBACK = GuardPolicy(allow_networks=("127.0.0.0/8",))
+
+
+def test_first_polls_spread_evenly_over_the_interval() -> None:
+    offsets = [first_offset(f"feed-{n}", 600) for n in range(2000)]
+    assert all(0 <= o < 600 for o in offsets)
+    assert offsets == [first_offset(f"feed-{n}", 600) for n in range(2000)]  # fixed by the id
+    per_minute = [0] * 10
+    for offset in offsets:
+        per_minute[int(offset // 60)] += 1
+    # 200 a minute on average; all at start would put 2000 in the first
+    assert all(150 < count < 250 for count in per_minute), per_minute
+    assert jitter_for(600) == 60 and jitter_for(30) == 3
+
+
+async def open_app(redis: dict[str, Any], data_dir: Path, **env: Any) -> App:
+    settings = Settings(PEACEWATCH_DATA_DIR=data_dir, REDIS_URL=redis_url(redis), **env)
+    return await App.open(
+        settings,
+        poll_policy=PollPolicy(backfill=None, max_age=None),
+        sinks=[ConsoleSink(io.StringIO())],
+        guard=LOOPBACK,
+    )
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[tuple[Gauge, list[FeedServer]]]:
+    """Three feed servers on three loopback addresses (three hosts), one gauge over all."""
+    total = Gauge()
+    running = [FeedServer(f"127.0.0.{n}", shared=(total,)) for n in (1, 2, 3)]
+    for server in running:
+        await server.start()
+    try:
+        yield total, running
+    finally:
+        for server in running:
+            await server.stop()
+
+
+async def poll_all(app: App, feeds: list[FeedSpec], wait: float = 30.0) -> list[PollResult]:
+    """Make every feed due now, start the scheduler and wait (bounded) for every poll."""
+    results: list[PollResult] = []
+    done = asyncio.Event()
+
+    async def on_result(result: PollResult) -> None:
+        results.append(result)
+        if len(results) == len(feeds):
+            done.set()
+
+    app.scheduler.on_result = on_result
+    for feed in feeds:
+        await app.feeds.put(feed)
+        app.scheduler.schedule(feed, first_run=datetime.now(UTC))
+    app.scheduler.start()
+    await asyncio.wait_for(done.wait(), wait)
+    return results
+
+
+def slow_feeds(servers: list[FeedServer], per_server: int, delay: float) -> list[FeedSpec]:
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    feeds = []
+    for server in servers:
+        for n in range(per_server):
+            server.set_feed(f"/{n}.xml", rss(items), delay=delay)
+            feeds.append(FeedSpec(f"{server.host}-{n}", server.url(f"/{n}.xml"), 600))
+    return feeds
+
+
+async def test_polls_in_flight_never_exceed_max_polls(
+    servers: tuple[Gauge, list[FeedServer]], redis_target: dict[str, Any], redis_client: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    total, running = servers
+    # 3 hosts x 4 fetches each could run 12 at once; the cap allows 5
+    app = await open_app(redis_target, tmp_path, PEACEWATCH_MAX_POLLS=5)
+    try:
+        assert app.scheduler.max_polls == 5
+        results = await poll_all(app, slow_feeds(running, 8, delay=0.3))
+    finally:
+        await app.close()
+    assert {r.status for r in results} == {"ok"} and len(results) == 24
+    assert total.peak == 5  # reached, never passed
+
+
+async def test_fetches_per_host_never_exceed_the_host_limit(
+    servers: tuple[Gauge, list[FeedServer]], redis_target: dict[str, Any], redis_client: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    total, running = servers
+    app = await open_app(
+        redis_target, tmp_path, PEACEWATCH_MAX_POLLS=40, PEACEWATCH_FETCH_PER_HOST=3
+    )
+    try:
+        results = await poll_all(app, slow_feeds(running, 10, delay=0.3))
+    finally:
+        await app.close()
+    assert {r.status for r in results} == {"ok"} and len(results) == 30
+    assert [server.concurrent.peak for server in running] == [3, 3, 3]
+    assert total.peak > 3  # the hosts were fetched side by side, each within its own limit
+
+
+async def wait_for_request(server: FeedServer, path: str, count: int) -> None:
+    for _ in range(200):  # up to ~10 s
+        if len(server.requests_for(path)) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path} was requested {len(server.requests_for(path))} times")
+
+
+async def test_drain_cancels_a_poll_under_way_without_recording_its_validators(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    first = rss(dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=2), timedelta(minutes=5)))
+    second = rss(dated(SAMPLE_ITEMS[:2], NOW - timedelta(hours=2), timedelta(minutes=5)))
+    first_tag = f'"{hashlib.sha256(first).hexdigest()[:20]}"'
+    async with FeedServer() as server:
+        feed = FeedSpec("f", server.url("/f.xml"), 600)
+        server.set_feed("/f.xml", first)
+        app = await open_app(redis_target, tmp_path)
+        try:
+            assert [r.new for r in await poll_all(app, [feed])] == [1]
+            assert (await app.feeds.validators("f")).etag == first_tag
+            # the feed changes, and its server now answers after a minute
+            server.set_feed("/f.xml", second, delay=60)
+            assert await app.scheduler.run_now("f")
+            await wait_for_request(server, "/f.xml", 2)
+            assert app.scheduler.in_flight == 1
+            app.scheduler.pause()
+            await app.scheduler.drain(within=0.2, grace=5)
+            assert app.scheduler.in_flight == 0 and app.scheduler.waiting == 0
+            # cut off: the old validators stay, and the lease is free for the next start
+            assert (await app.feeds.validators("f")).etag == first_tag
+            assert await app.feeds.acquire_lease("f", "next-start", 60)
+            await app.feeds.release_lease("f")
+        finally:
+            await app.close()
+        server.set_feed("/f.xml", second)
+        app = await open_app(redis_target, tmp_path)
+        try:
+            assert [r.new for r in await poll_all(app, [feed])] == [1]  # the item not read yet
+        finally:
+            await app.close()
+        assert server.requests_for("/f.xml")[-1].headers["If-None-Match"] == first_tag
+
+
+async def wait_for_run(app: App, job_id: str) -> None:
+    """Wait until the job brought forward to now has run (its next run is ahead again)."""
+    job = app.scheduler._scheduler.get_job(job_id)
+    for _ in range(200):  # up to ~10 s
+        await asyncio.sleep(0.05)
+        if job.next_run_time > datetime.now(UTC) + timedelta(seconds=60):
+            return
+    raise AssertionError(f"{job_id} did not run")
+
+
+async def test_a_feed_waiting_or_polling_is_not_polled_twice(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    async with FeedServer() as server:
+        items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+        server.set_feed("/f.xml", rss(items), delay=60)
+        app = await open_app(redis_target, tmp_path)
+        try:
+            feed = FeedSpec("f", server.url("/f.xml"), 600)
+            await app.feeds.put(feed)
+            app.scheduler.schedule(feed, first_run=datetime.now(UTC))
+            app.scheduler.start()
+            await wait_for_request(server, "/f.xml", 1)
+            for _ in range(3):  # due again while the first poll still waits for its answer
+                assert await app.scheduler.run_now("f")
+                await wait_for_run(app, "feed:f")
+            assert app.scheduler.in_flight == 1 and app.scheduler.waiting == 0
+            assert len(server.requests_for("/f.xml")) == 1
+        finally:
+            await app.close()
+
+
+def test_max_polls_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_polls must be at least 1"):
+        FeedScheduler(None, None, max_polls=0)  # type: ignore[arg-type]
