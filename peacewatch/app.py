@@ -130,7 +130,9 @@ class App:
             f"{socket.gethostname()}-{os.getpid()}",
             rates=SendRates(redis),
         )
-        scheduler = FeedScheduler(poller, feeds, max_polls=settings.max_polls)
+        scheduler = FeedScheduler(
+            poller, feeds, max_polls=settings.max_polls, per_host=settings.fetch_per_host
+        )
         opened: list[App] = []
 
         async def feeds_changed() -> None:

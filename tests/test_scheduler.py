@@ -125,6 +125,36 @@ async def test_fetches_per_host_never_exceed_the_host_limit(
     assert total.peak > 3  # the hosts were fetched side by side, each within its own limit
 
 
+async def test_feeds_queueing_for_a_busy_host_leave_the_slots_to_other_hosts(
+    servers: tuple[Gauge, list[FeedServer]], redis_target: dict[str, Any], redis_client: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    busy, other = servers[1][:2]
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    hanging = []
+    for n in range(6):  # a news-search host with many feeds, answering nothing for now
+        busy.set_hang(f"/{n}.xml")
+        hanging.append(FeedSpec(f"search-{n}", busy.url(f"/{n}.xml"), 600))
+    other.set_feed("/rss", rss(items))
+    app = await open_app(
+        redis_target, tmp_path, PEACEWATCH_MAX_POLLS=2, PEACEWATCH_FETCH_PER_HOST=1
+    )
+    try:
+        due = datetime.now(UTC)
+        for feed in hanging:
+            await app.feeds.put(feed)
+            app.scheduler.schedule(feed, first_run=due - timedelta(seconds=1))
+        app.scheduler.start()
+        await wait_for_request(busy, "/0.xml", 1)
+        assert app.scheduler.in_flight == 1 and app.scheduler.waiting == 5
+        # five polls wait for the busy host's one slot, yet hold none of the two polls
+        results = await poll_all(app, [FeedSpec("other", other.url("/rss"), 600)], wait=10)
+        assert [(r.feed_id, r.status) for r in results] == [("other", "ok")]
+        assert len(busy.requests) == 1
+    finally:
+        await app.close()
+
+
 async def wait_for_request(server: FeedServer, path: str, count: int) -> None:
     for _ in range(200):  # up to ~10 s
         if len(server.requests_for(path)) >= count:

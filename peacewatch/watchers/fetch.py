@@ -36,6 +36,7 @@ from yarl import URL
 
 from peacewatch.errors import FeedError, FetchTimeout, HttpStatusError, TooLarge
 from peacewatch.watchers.guard import GuardedResolver, GuardPolicy, check_url, redact_url
+from peacewatch.watchers.hosts import HostLimiter
 
 __all__ = ["FetchLimits", "FetchResult", "Fetcher"]
 
@@ -193,7 +194,7 @@ class Fetcher:
         self._user_agent = user_agent
         self._dns = dns
         self._session: aiohttp.ClientSession | None = None
-        self._hosts: dict[str, _HostSlots] = {}
+        self._hosts = HostLimiter(limits.per_host_concurrency)
 
     async def __aenter__(self) -> Fetcher:
         self._get_session()
@@ -253,7 +254,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         host = (URL(current).host or "").lower()
-        async with self._host_slots(host):
+        async with self._hosts.slot(host):
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._limits.total_timeout):
@@ -274,16 +275,7 @@ class Fetcher:
 
     def in_flight(self, host: str) -> int:
         """Fetches of ``host`` under way now (not counting those waiting for a slot)."""
-        slots = self._hosts.get(host.lower())
-        return 0 if slots is None else slots.active
-
-    def _host_slots(self, host: str) -> _HostSlots:
-        slots = self._hosts.get(host)
-        if slots is None:
-            slots = self._hosts[host] = _HostSlots(
-                self._hosts, host, self._limits.per_host_concurrency
-            )
-        return slots
+        return self._hosts.active(host)
 
     async def _follow(
         self, session: aiohttp.ClientSession, url: str, headers: dict[str, str], started: float
@@ -371,39 +363,3 @@ class Fetcher:
                 raise TooLarge(f"body of {url} is over {wire_cap} bytes on the wire; aborted")
             decoder.feed(chunk)
         return decoder.finish()
-
-
-class _HostSlots:
-    """At most ``per_host_concurrency`` fetches of one host at once; forgotten when idle, so a
-    process that has fetched from many hosts keeps no state for them."""
-
-    def __init__(self, registry: dict[str, _HostSlots], host: str, limit: int) -> None:
-        self._registry = registry
-        self._host = host
-        self._semaphore = asyncio.Semaphore(limit)
-        self.active = 0
-        self._users = 0  # holding or waiting for a slot
-
-    async def __aenter__(self) -> None:
-        self._users += 1
-        try:
-            await self._semaphore.acquire()
-        except BaseException:
-            self._leave()
-            raise
-        self.active += 1
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.active -= 1
-        self._semaphore.release()
-        self._leave()
-
-    def _leave(self) -> None:
-        self._users -= 1
-        if self._users == 0 and self._registry.get(self._host) is self:
-            del self._registry[self._host]

@@ -8,11 +8,13 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from peacewatch.store.feeds import FeedSpec, FeedStore
+from peacewatch.watchers.hosts import HostLimiter
 from peacewatch.watchers.poller import Poller, PollResult
 
 log = logging.getLogger(__name__)
@@ -40,14 +42,17 @@ def jitter_for(interval: float) -> float:
 
 
 class FeedScheduler:
-    """Keeps one job per feed and runs its polls, at most ``max_polls`` at a time.
+    """Keeps one job per feed and runs its polls, at most ``max_polls`` at a time and at most
+    ``per_host`` of feeds on one host.
 
     A due job only hands the feed to :meth:`_run`, a task of ours: the task waits for one of
-    the ``max_polls`` slots, takes the feed's lease in Redis (with several replicas, one of
-    them polls a feed per interval) and polls. A feed whose previous poll is still waiting or
-    running is not polled twice. :meth:`pause` and :meth:`drain` stop it within a bounded time
-    at shutdown: a poll cut off there is cancelled before it records the feed's validators, so
-    the next poll reads the whole feed again.
+    its host's ``per_host`` slots, then for one of the ``max_polls`` slots (in that order, so
+    that polls queueing for a busy host, such as a news-search host with hundreds of feeds,
+    never hold the slots that other hosts' feeds need), takes the feed's lease in Redis (with
+    several replicas, one of them polls a feed per interval) and polls. A feed whose previous
+    poll is still waiting or running is not polled twice. :meth:`pause` and :meth:`drain` stop
+    it within a bounded time at shutdown: a poll cut off there is cancelled before it records
+    the feed's validators, so the next poll reads the whole feed again.
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class FeedScheduler:
         owner: str | None = None,
         *,
         max_polls: int = 50,
+        per_host: int = 4,
     ) -> None:
         if max_polls < 1:
             raise ValueError(f"max_polls must be at least 1, not {max_polls}")
@@ -66,6 +72,7 @@ class FeedScheduler:
         self.on_result = on_result
         self.max_polls = max_polls
         self._slots = asyncio.Semaphore(max_polls)
+        self._hosts = HostLimiter(per_host)
         self._tasks: dict[str, asyncio.Task[None]] = {}  # feed id -> its waiting or running poll
         self._polling: set[str] = set()  # feed ids holding a slot
         self._paused = False
@@ -73,8 +80,10 @@ class FeedScheduler:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
     def start(self) -> None:
+        """Start running due jobs (again a no-op once started)."""
         self._paused = False
-        self._scheduler.start()
+        if not self._scheduler.running:
+            self._scheduler.start()
 
     def shutdown(self) -> None:
         """Stop the scheduler and cancel any poll still under way (call :meth:`drain` first to
@@ -120,7 +129,7 @@ class FeedScheduler:
 
     @property
     def waiting(self) -> int:
-        """Due polls waiting for a slot."""
+        """Due polls waiting for a slot (their host's or one of ``max_polls``)."""
         return len(self._tasks) - len(self._polling)
 
     def pause(self) -> None:
@@ -161,7 +170,7 @@ class FeedScheduler:
         task.add_done_callback(lambda _: self._tasks.pop(feed.id, None))
 
     async def _run(self, feed: FeedSpec) -> None:
-        async with self._slots:
+        async with self._hosts.slot(urlsplit(feed.url).hostname or ""), self._slots:
             if self._paused:
                 return
             self._polling.add(feed.id)
