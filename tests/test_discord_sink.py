@@ -399,3 +399,28 @@ async def test_the_fake_refuses_a_nonce_longer_than_25(fake: FakeDiscord) -> Non
         body = {"content": "x", "nonce": "n" * 26, "enforce_nonce": True}
         async with http.post(url, json=body, headers=headers) as response:
             assert response.status == 400 and (await response.json())["code"] == 50035
+
+
+async def test_an_escalation_posts_in_the_thread_and_replies_to_the_alert_in_the_channel(
+    fake: FakeDiscord, client: PeacewatchClient, redis_client: aioredis.Redis
+) -> None:
+    channel = fake.add_channel()
+    queue = AlertQueue(redis_client)
+    dispatcher = Dispatcher(queue, {"discord": DiscordSink(client, fake.token)})
+    first = new_alert(f"discord:{channel}")
+    await queue.enqueue(first)
+    await queue.enqueue(followup_of(first))
+    escalation = followup_of(first, n=3)
+    await queue.enqueue(replace(escalation, extra={"broadcast": "1"}))
+    await dispatcher.drain()
+    assert dispatcher.stats.delivered == 3
+    alert_message = next(iter(fake.messages))
+    in_channel = [s for s in fake.of("POST", f"/channels/{channel}/messages") if s.status == 200]
+    assert len(in_channel) == 2  # the alert, then the escalation's reply to it
+    reference = in_channel[1].body["message_reference"]
+    assert reference["message_id"] == str(alert_message)
+    in_thread = [
+        s for s in fake.of("POST", f"/channels/{alert_message}/messages") if s.status == 200
+    ]
+    assert len(in_thread) == 2  # the follow-up and the escalation, in the story's thread
+    assert in_channel[1].body["nonce"] != in_thread[1].body["nonce"]

@@ -384,3 +384,24 @@ async def test_lookup_reads_further_pages_and_only_messages_since_the_attempt(
     assert await sink.find_delivered(target, None, started) is None
     with pytest.raises(RetryLater):
         await sink.find_delivered(target, None, started)
+
+
+async def test_an_escalation_replies_in_the_thread_and_is_shown_in_the_channel(
+    slack: FakeSlack, sink: SlackSink, redis_client: aioredis.Redis, time_: FakeTime
+) -> None:
+    from dataclasses import replace
+
+    queue = AlertQueue(redis_client)
+    dispatcher = dispatcher_for(redis_client, sink, time_)
+    await queue.enqueue(sample_alert(alert_id="a1"))
+    followup = sample_alert(alert_id="a2", kind="followup", outlets=("BBC", "Reuters"))
+    await queue.enqueue(followup)
+    escalation = sample_alert(
+        alert_id="a3", kind="followup", severity="high", outlets=("BBC", "Reuters", "Meduza")
+    )
+    await queue.enqueue(replace(escalation, extra={"broadcast": "1", "parent_alert": "a1"}))
+    await dispatcher.drain()
+    parent, reply, escalated = slack.messages
+    assert reply.thread_ts == parent.ts and not reply.reply_broadcast
+    assert escalated.thread_ts == parent.ts and escalated.reply_broadcast
+    assert [m.ts for m in slack.messages if m.thread_ts is None] == [parent.ts]  # one thread

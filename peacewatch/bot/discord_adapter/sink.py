@@ -181,8 +181,27 @@ class DiscordSink:
             if error_code(exc) != UNKNOWN_CHANNEL or channel_id == message_id:
                 raise
             posted = await self._start_thread_and_post(alert, parent_ids, payload)
+        if alert.extra.get("broadcast") == "1" and int(posted["channel_id"]) != channel_id:
+            await self._show_in_channel(alert, channel_id, message_id, payload)
         await self._update_outlets(alert, channel_id, message_id)
         return f"{posted['channel_id']}/{posted['id']}"
+
+    async def _show_in_channel(
+        self, alert: Alert, channel_id: int, message_id: int, payload: dict[str, Any]
+    ) -> None:
+        """An escalation is also shown in the channel: a reply to the story's alert there (its
+        own nonce, so a retry posts it once too)."""
+        reference = {
+            "message_id": str(message_id),
+            "channel_id": str(channel_id),
+            "fail_if_not_exists": False,
+        }
+        reply = {
+            **payload,
+            "message_reference": reference,
+            "nonce": message_nonce(alert.alert_id + ":channel"),
+        }
+        await self._send(channel_id, reply)
 
     async def _start_thread_and_post(
         self, alert: Alert, parent: tuple[int, int], payload: dict[str, Any]

@@ -205,8 +205,9 @@ class SlackSink:
         channel = thread[0] if thread else alert.destination.target
         await self._pacer.wait(f"{alert.team_id}/{channel}")
         response = await self._post(
-            token, channel, message, thread[1] if thread else None, alert.alert_id
-        )
+            token, channel, message, thread[1] if thread else None, alert.alert_id,
+            broadcast=thread is not None and alert.extra.get("broadcast") == "1",
+        )  # fmt: skip
         ts = str(response["ts"])
         ref = make_ref(str(response.get("channel") or channel), ts)
         await self._after_post(token, alert, ref, thread, parent)
@@ -297,7 +298,10 @@ class SlackSink:
         message: SlackMessage,
         thread_ts: str | None,
         alert_id: str,
+        broadcast: bool = False,
     ) -> AsyncSlackResponse:
+        """Post a message (a thread reply when ``thread_ts``; ``broadcast``: a reply also shown
+        in the channel, as an escalation is)."""
         args: dict[str, Any] = {
             "token": token,
             "channel": channel,
@@ -307,6 +311,8 @@ class SlackSink:
         }
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
+            if broadcast:
+                args["reply_broadcast"] = True
         try:
             return await self._call("chat.postMessage", **args, **message.kwargs())
         except SlackApiError as exc:
