@@ -24,6 +24,7 @@ from peacewatch.models import (
     SourceRef,
 )
 from peacewatch.pipeline.llm import ExtractiveSummariser, Summariser
+from peacewatch.pipeline.merges import StoryMerges, note_claim
 from peacewatch.pipeline.severity import severity_of
 from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
 from peacewatch.pipeline.wording import surface_words
@@ -122,6 +123,7 @@ class Pipeline:
         self._queue = queue
         self._clock = clock
         self.stats = PipelineStats()
+        self.merges = StoryMerges(redis, queue)
         self.listeners: list[Callable[[IngestResult], None]] = []
         """Called with each article's result (the demo and tests watch alerts go by)."""
 
@@ -130,6 +132,8 @@ class Pipeline:
         the batch (the assigner hands it on again); any other failure of one article is logged
         and the rest go on."""
         for placed in batch:
+            for survivor, absorbed in placed.merges:
+                await self.merges.merge(survivor, absorbed, self._clock())
             try:
                 result = await self.process(placed.article, placed.story, placed.alerts)
             except (RedisError, StoreError, OSError):
@@ -176,6 +180,9 @@ class Pipeline:
         await self._queue_alerts(grouped, article, story, now, result)
         await self._release_waiting(engine, article, story, now, result)
         return result
+
+    async def _note_claim(self, story_id: str, team_id: str, destination: str) -> None:
+        await note_claim(self._redis, story_id, team_id, destination)
 
     async def _wait_for_sources(self, match: Match, story: StoryAssignment) -> None:
         """Keep a match until its story has the rule's ``min_sources`` outlets."""
@@ -274,6 +281,8 @@ class Pipeline:
             claim = f"{this_alert} {severity.value}"
             previous: Severity | None = None
             first = await self._redis.set(claim_key, claim, nx=True, ex=STORY_TTL)
+            if first:
+                await self._note_claim(story.story_id, team_id, str(destination))
             if not first:
                 owner, _, rest = (await self._redis.get(claim_key) or "").partition(" ")
                 level, _, escalated_by = rest.partition(" ")

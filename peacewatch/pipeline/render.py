@@ -143,6 +143,19 @@ def headline_line(alert: Alert) -> str:
     return f"{mark} Follow-up · update from {outlet}: {alert.headline}"
 
 
+def is_merge_note(alert: Alert) -> bool:
+    """Whether the alert is the note left in a story's thread when the story was merged into
+    another (its headline is the surviving story's)."""
+    return bool(alert.extra.get("merged_into"))
+
+
+def merge_note_text(alert: Alert) -> str:
+    return (
+        f"This story continues in the thread of \u201c{alert.headline}\u201d: "
+        "later coverage goes there."
+    )
+
+
 def is_update(alert: Alert) -> bool:
     """Whether the alert's outlet had already reported the story (an update, not a new
     outlet joining it)."""
@@ -156,6 +169,8 @@ def is_update(alert: Alert) -> bool:
 def alert_text(alert: Alert) -> str:
     """A short plain-text rendering: headline, summary, what matched, who is named, sources,
     link."""
+    if is_merge_note(alert):
+        return f"Merged: {merge_note_text(alert)}\n{alert.link}"
     lines = [headline_line(alert)]
     if alert.summary:
         lines.append(alert.summary)

@@ -172,6 +172,9 @@ class Dispatcher:
         parent = None
         if alert.kind is AlertKind.FOLLOWUP:
             parent = await self._queue.thread_ref(alert.team_id, destination, alert.story_id)
+            if parent is None and (parent_alert := alert.extra.get("parent_alert")):
+                # a story merged into another continues in the thread its first alert began
+                parent = await self._queue.delivered_ref(parent_alert)
             if parent is None and await self._parent_pending(alert, item):
                 return  # its story's first alert is not out yet: post it after, in its thread
         if not await self._queue.lock_sending(alert.alert_id, self._consumer, self._lock_ms):

@@ -167,6 +167,12 @@ def story_alerted(team_id: str, destination: str, story_id: str) -> str:
     return _k("alerted", team_id, destination, story_id)
 
 
+def story_claims(story_id: str) -> str:
+    """Set of ``team_id destination`` pairs (tab-separated) holding a claim on a story (what a
+    merge of the story has to carry over)."""
+    return _k("claims", story_id)
+
+
 def story_pending(team_id: str, rule_id: str, story_id: str) -> str:
     """Matched articles of a story still waiting for the rule's ``min_sources`` outlets."""
     return _k("pending", team_id, rule_id, story_id)

@@ -74,6 +74,8 @@ class Placed:
     story: StoryAssignment
     alerts: bool
     entry_id: str
+    merges: tuple[tuple[str, str], ...] = ()
+    """(surviving story, absorbed story) of each merge placing this article caused."""
 
 
 Handler = Callable[[Sequence[Placed]], Awaitable[None]]

@@ -14,6 +14,7 @@ from peacewatch.bot.replies import Reply
 from peacewatch.models import Alert, AlertKind, Severity
 from peacewatch.pipeline.render import (
     entities_by_kind,
+    is_merge_note,
     is_update,
     outlet_reports,
     outlet_total,
@@ -191,8 +192,29 @@ def followup_embed(alert: Alert) -> discord.Embed:
     return fit(embed)
 
 
+def message_link(team_id: str, ref: str) -> str:
+    """A link to a posted message from its reference (``CHANNEL/MESSAGE``); empty if unknown."""
+    guild = team_id.removeprefix("discord:")
+    channel, _, message = ref.partition("/")
+    if not (guild.isdigit() and channel.isdigit() and message.isdigit()):
+        return ""
+    return f"https://discord.com/channels/{guild}/{channel}/{message}"
+
+
+def merge_note_embed(alert: Alert) -> discord.Embed:
+    """The note left in a merged story's thread, linking the surviving alert."""
+    target = message_link(alert.team_id, alert.extra.get("merged_ref", "")) or alert.link
+    return discord.Embed(
+        title=clip(f"Merged into: {alert.headline}", TITLE_MAX),
+        url=target if _linkable(target) else None,
+        description="This story continues in that thread; later coverage goes there.",
+    )
+
+
 def message_embed(alert: Alert, parent_missing: bool = False) -> discord.Embed:
     """The embed for ``alert`` as posted: a follow-up without a thread to go to is shown whole."""
+    if is_merge_note(alert):
+        return merge_note_embed(alert)
     if alert.kind is AlertKind.FOLLOWUP and not parent_missing:
         return followup_embed(alert)
     return alert_embed(alert)

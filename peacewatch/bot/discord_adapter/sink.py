@@ -26,6 +26,7 @@ from peacewatch.bot.discord_adapter.client import (
 )
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind
+from peacewatch.pipeline.render import is_merge_note
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ class DiscordSink:
         channel_id, message_id = parent_ids = parse_ref(parent)
         payload = once(
             {
-                "embeds": [embeds.as_dict(embeds.followup_embed(alert))],
+                "embeds": [embeds.as_dict(embeds.message_embed(alert))],
                 "allowed_mentions": {"parse": []},
             },
             alert,
@@ -183,7 +184,8 @@ class DiscordSink:
             posted = await self._start_thread_and_post(alert, parent_ids, payload)
         if alert.extra.get("broadcast") == "1" and int(posted["channel_id"]) != channel_id:
             await self._show_in_channel(alert, channel_id, message_id, payload)
-        await self._update_outlets(alert, channel_id, message_id)
+        if not is_merge_note(alert):  # a merge note leaves the story's alert as it is
+            await self._update_outlets(alert, channel_id, message_id)
         return f"{posted['channel_id']}/{posted['id']}"
 
     async def _show_in_channel(

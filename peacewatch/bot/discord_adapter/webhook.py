@@ -30,6 +30,7 @@ from peacewatch.bot.discord_adapter.client import (
 )
 from peacewatch.errors import DeliveryError, InputError, PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind
+from peacewatch.pipeline.render import is_merge_note
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ class WebhookSink:
         # A forum post's starter message has the post's id; a URL may name a thread itself.
         in_thread = channel == message_id or channel == hook.thread_id
         payload = {
-            "embeds": [embeds.as_dict(embeds.followup_embed(alert))],
+            "embeds": [embeds.as_dict(embeds.message_embed(alert))],
             "allowed_mentions": {"parse": []},
         }
         if in_thread:
@@ -271,7 +272,8 @@ class WebhookSink:
                 if exc.status not in (400, 404) or exc.code not in (UNKNOWN_CHANNEL, 0):
                     raise
                 posted = await self._execute(hook, payload, None)
-        await self._update_outlets(hook, alert, message_id, channel if in_thread else None)
+        if not is_merge_note(alert):  # a merge note leaves the story's alert as it is
+            await self._update_outlets(hook, alert, message_id, channel if in_thread else None)
         return f"{posted['channel_id']}/{posted['id']}"
 
     async def _update_outlets(

@@ -12,7 +12,9 @@ from peacewatch.models import Alert, AlertKind, Severity, SourceRef
 from peacewatch.pipeline.render import (
     alert_text,
     entities_by_kind,
+    is_merge_note,
     is_update,
+    merge_note_text,
     outlet_reports,
     outlet_total,
     outlets_line,
@@ -238,8 +240,26 @@ def followup_message(alert: Alert) -> SlackMessage:
     return SlackMessage(fallback_text(alert), tuple(blocks))
 
 
+def permalink(ref: str) -> str:
+    """A link to a posted message from its reference (``CHANNEL:TS``); empty if unknown."""
+    channel, _, ts = ref.partition(":")
+    if not channel or not ts:
+        return ""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def merge_note_message(alert: Alert) -> SlackMessage:
+    """The note left in a merged story's thread, linking the surviving alert."""
+    target = permalink(alert.extra.get("merged_ref", "")) or alert.link
+    headline = link(target, alert.headline) if target else escape(alert.headline)
+    body = f"*Merged:* this story continues in the thread of {headline}; later coverage goes there."
+    return SlackMessage(f"Merged: {merge_note_text(alert)}", (_section(body),))
+
+
 def render_alert(alert: Alert, threaded: bool) -> SlackMessage:
     """The message for ``alert``: a thread reply for a follow-up with a parent, else top level."""
+    if is_merge_note(alert):
+        return merge_note_message(alert)
     if alert.kind is AlertKind.FOLLOWUP and threaded:
         return followup_message(alert)
     return alert_message(alert)

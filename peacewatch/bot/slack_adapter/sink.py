@@ -20,6 +20,7 @@ from peacewatch.bot.slack_adapter.blocks import SlackMessage, render_alert
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind
+from peacewatch.pipeline.render import is_merge_note
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json, alert_to_json
 
@@ -285,7 +286,8 @@ class SlackSink:
         parent: str | None,
     ) -> None:
         if thread is not None and parent is not None:
-            await self._update_parent(token, parent, thread, alert)
+            if not is_merge_note(alert):  # a merge note leaves the story's alert as it is
+                await self._update_parent(token, parent, thread, alert)
         else:
             await self._redis.set(
                 keys.slack_parent(ref), alert_to_json(alert), ex=PARENT_TTL_SECONDS
