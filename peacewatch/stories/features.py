@@ -36,6 +36,9 @@ która które jego jej ich może będzie został została po od do na za ze we �
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD = re.compile(r"\w+")
+MAX_KNOWN_WORDS = 200_000
+"""Words whose token is kept computed (most words of the news recur every day)."""
+_TOKENS: dict[str, str] = {}
 _APOSTROPHES = str.maketrans({c: "" for c in "'’‘ʼ`´"} | {"ё": "е"})
 
 
@@ -137,14 +140,27 @@ def _text_tokens(text: str) -> set[str]:
 
 def _word_tokens(words: Iterable[str]) -> set[str]:
     out: set[str] = set()
+    known = _TOKENS.get
     for word in words:
-        if word.isdigit():
-            number = word.lstrip("0")
-            if number:
-                out.add("n:" + number)
-        elif word not in _STOPWORDS and len(word) >= 3:
-            out.add("s:" + _plural_less(word)[:STEM])
+        token = known(word)
+        if token is None:
+            if len(_TOKENS) >= MAX_KNOWN_WORDS:  # a long run meets new words without end
+                _TOKENS.clear()
+            token = _TOKENS[word] = _token(word)
+        if token:
+            out.add(token)
     return out
+
+
+def _token(word: str) -> str:
+    """The token of a normalised word: ``n:`` and a number, ``s:`` and a stem, or empty (a
+    function word, a word of one or two letters, zeros)."""
+    if word.isdigit():
+        number = word.lstrip("0")
+        return "n:" + number if number else ""
+    if word not in _STOPWORDS and len(word) >= 3:
+        return "s:" + _plural_less(word)[:STEM]
+    return ""
 
 
 def _plural_less(word: str) -> str:

@@ -134,15 +134,21 @@ class Postings:
     """The articles that carry one token, by publication time."""
 
     times: list[float] = field(default_factory=list)
-    keys: list[tuple[str, str]] = field(default_factory=list)
-    """(story id, article id) of each article, in the order of ``times``."""
+    keys: list[int] = field(default_factory=list)
+    """The number of each article in the index (see ``WindowIndex.add``), in the order of
+    ``times``."""
 
-    def add(self, published: float, key: tuple[str, str]) -> None:
-        at = bisect.bisect_right(self.times, published)
-        self.times.insert(at, published)
-        self.keys.insert(at, key)
+    def add(self, published: float, key: int) -> None:
+        times = self.times
+        if times and published < times[-1]:  # an article later than a newer one
+            at = bisect.bisect_right(times, published)
+            times.insert(at, published)
+            self.keys.insert(at, key)
+        else:
+            times.append(published)
+            self.keys.append(key)
 
-    def since(self, low: float, count: int) -> list[tuple[str, str]]:
+    def since(self, low: float, count: int) -> list[int]:
         """The keys of the ``count`` articles published at or after ``low``, oldest first."""
         start = bisect.bisect_left(self.times, low)
         return self.keys[start : start + count]
@@ -176,16 +182,18 @@ def _rare_limit(total: int) -> float:
     return max(3.0, RARE_SHARE * total)
 
 
-def _stories_of(evidence: Mapping[tuple[str, str], float]) -> list[str]:
+def _stories_of(evidence: Mapping[int, float], keys: Mapping[int, tuple[str, str]]) -> list[str]:
     """Story ids of the ``MAX_CANDIDATES`` candidate articles with the most rare weight in
-    common with the article, best first, at most ``MAX_STORIES`` of them."""
+    common with the article (ties by story id, then article id), best first, at most
+    ``MAX_STORIES`` of them. ``keys``: (story id, article id) of each article's number."""
+    if len(evidence) <= MAX_CANDIDATES:
+        ranked = sorted((-w, keys[n]) for n, w in evidence.items())
+    else:
+        # Only the articles with at least the MAX_CANDIDATES-th most weight need ranking.
+        floor = sorted(evidence.values())[-MAX_CANDIDATES]
+        ranked = sorted((-w, keys[n]) for n, w in evidence.items() if w >= floor)
     out: list[str] = []
-    weights = sorted(evidence.values())
-    # Only the articles with at least the MAX_CANDIDATES-th most weight need ranking.
-    floor = weights[-MAX_CANDIDATES] if len(weights) > MAX_CANDIDATES else -math.inf
-    best = [kv for kv in evidence.items() if kv[1] >= floor]
-    ranked = sorted(best, key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
-    for (story_id, _), _ in ranked:
+    for _, (story_id, _) in ranked[:MAX_CANDIDATES]:
         if story_id not in out:
             out.append(story_id)
     return out[:MAX_STORIES]
@@ -218,6 +226,10 @@ class WindowIndex:
         self._span = SpanCounts()
         """Every article's publication time and index tokens; counts of the span decided on."""
         self._postings: dict[str, Postings] = {}
+        self._keys: dict[int, tuple[str, str]] = {}
+        """(story id, article id) of each article in the postings, by its number."""
+        self._numbered = 0
+        """Articles numbered so far (a number is never given twice)."""
         self._indexed: tuple[Features | None, list[str]] = (None, [])
         """The index tokens last computed, with their features (a placement needs them twice)."""
         self.stories: dict[str, Story] = {}
@@ -256,13 +268,14 @@ class WindowIndex:
         limit = _rare_limit(total)
         rare = [t for t, c in counts.items() if 0 < c <= limit]
         idf_rare = idf_table(rare, counts, total, self.prior)
-        evidence: dict[tuple[str, str], float] = {}
+        evidence: dict[int, float] = {}
         add = evidence.get
         for token in rare:
             weight = idf_rare[token]
             for key in self._postings[token].since(low, counts[token]):
                 evidence[key] = add(key, 0.0) + weight
-        chosen = {s: self.stories[s].members_since(horizon) for s in _stories_of(evidence)}
+        ranked = _stories_of(evidence, self._keys)
+        chosen = {s: self.stories[s].members_since(horizon) for s in ranked}
         idf = WindowIdf(in_span, total, self.prior)
         idf.cover(feats.tokens)
         return chosen, idf
@@ -331,7 +344,9 @@ class WindowIndex:
         self.placed[feats.article_id] = (member.story_id, member.duplicate_of)
         tokens = self._index_tokens(feats)
         self._span.add(feats.published, tokens)
-        key = (member.story_id, feats.article_id)
+        key = self._numbered
+        self._numbered += 1
+        self._keys[key] = (member.story_id, feats.article_id)
         for token in tokens:
             postings = self._postings.get(token)
             if postings is None:
@@ -347,6 +362,7 @@ class WindowIndex:
         if gone:
             alive = set(self.stories)
             self.placed = {a: p for a, p in self.placed.items() if p[0] in alive}
+            self._keys = {n: k for n, k in self._keys.items() if k[0] in alive}
         self._span.drop_before(horizon)
         for token in list(self._postings):
             if self._postings[token].drop_before(horizon):

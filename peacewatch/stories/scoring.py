@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import chain
@@ -147,7 +147,7 @@ class _Story:
     shares with them as a whole."""
 
     members: Sequence[Features]
-    shared: frozenset[str]
+    shared: Set[str]
     """The article's tokens that some member carries."""
     rarity: float
     """Their IDF, summed."""
@@ -159,7 +159,18 @@ class _Story:
 
 def _story(probe: _Probe, members: Sequence[Features], idf: Mapping[str, float]) -> _Story:
     article = probe.article
-    shared = article.tokens & {t for m in members for t in m.tokens}
+    tokens = article.tokens
+    # ``tokens & carried`` (carried: every member's tokens) walks the smaller of the two sets
+    # and keeps what it finds in that order, which is the order the rarity is summed in. When
+    # a member alone has more tokens than the article, that is the article's tokens, and the
+    # members' tokens need not be gathered into one set.
+    if not any(len(m.tokens) > len(tokens) for m in members):
+        shared: Set[str] = tokens & {t for m in members for t in m.tokens}
+    elif len(members) == 1:
+        shared = tokens & members[0].tokens
+    else:
+        carried = set().union(*(tokens & m.tokens for m in members))
+        shared = {t for t in probe.tokens if t in carried}
     hours = min(abs(article.published - m.published) for m in members) / 3600
     # An unknown language counts as the same: most reports a feed carries share its language.
     same = sum(1 for m in members if not (article.lang and m.lang) or m.lang == article.lang)
@@ -289,7 +300,7 @@ def _may_reach(
     else:
         cover = min(1.0, sum([probe.weights[t] for t in shared]) / probe.weight)
     words = math.sqrt(cover) * min(1.0, story.rarity / EVIDENCE)
-    rare_title = sum(idf.get(t, 0.0) for t in probe.article.title_tokens & shared)
+    rare_title = sum([idf.get(t, 0.0) for t in probe.article.title_tokens & shared])
     total = probe.title_rarity + rare_title
     headline = 2 * rare_title / total if total else 0.0
     if max(words, headline) < WORD_FLOOR - MARGIN:
@@ -307,14 +318,22 @@ def _may_reach(
 
 def is_copy(a: Features, b: Features) -> bool:
     """``a`` is a syndicated copy or a re-headline of ``b``: same headline or the same text."""
-    if a.title and b.title and fuzz.ratio(a.title, b.title) >= 90:
+    if a.title and b.title and _may_match(a.title, b.title) and fuzz.ratio(a.title, b.title) >= 90:
         return True
     return (
         len(a.summary) >= 40
         and len(b.summary) >= 40
+        and _may_match(a.summary, b.summary)
         and fuzz.ratio(a.summary, b.summary) >= 90
         and fuzz.token_set_ratio(a.title, b.title) >= 60
     )
+
+
+def _may_match(a: str, b: str) -> bool:
+    """Whether ``fuzz.ratio(a, b)`` can reach 90: it is ``100 * (1 - d / (len(a) + len(b)))``
+    with ``d`` the insertions and deletions from one to the other, at least the difference in
+    length, so strings whose lengths differ by more than a tenth of their sum cannot."""
+    return 10 * abs(len(a) - len(b)) <= len(a) + len(b)
 
 
 def near_members(
