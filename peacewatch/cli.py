@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
 
 from peacewatch.errors import ConfigError, FeedError, InputError, PeacewatchError, StoreError
 
@@ -44,11 +43,11 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _settings() -> object:
-    from peacewatch.settings import Settings
+    from peacewatch.settings import load_settings
 
     try:
-        return Settings()
-    except ValidationError as exc:
+        return load_settings()
+    except ConfigError as exc:
         raise _fail(f"bad setting: {exc}", EXIT_INPUT) from exc
 
 

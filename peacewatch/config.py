@@ -8,9 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from peacewatch.errors import ConfigError, QuerySyntaxError
-from peacewatch.rules.engine import validate_query
-from peacewatch.rules.entities import builtin_dictionary
+from peacewatch.errors import ConfigError
 from peacewatch.rules.rulefile import EntitySpec, RuleSpec
 from peacewatch.store.feeds import FeedSpec
 
@@ -57,30 +55,19 @@ class AppConfig(BaseModel):
 
 
 def load_config(path: Path) -> AppConfig:
-    """Read and validate a config file. Raises ConfigError naming the file and field."""
+    """Read and validate a config file. Raises ConfigError listing every error as
+    ``file:line:col: message``, the same errors ``peacewatch config check`` prints."""
+    from peacewatch.configcheck import check_config_text
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"{path}: cannot read: {reason}") from exc
+    errors = [found for found in check_config_text(text, str(path)) if not found.warning]
+    if errors:
+        raise ConfigError("\n".join(map(str, errors)))
     try:
-        config = AppConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = [
-            f"{path}: {'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        raise ConfigError("\n".join(lines)) from exc
-    dictionary = builtin_dictionary().extended(e.to_entity() for e in config.entities)
-    problems = []
-    for index, rule in enumerate(config.rules):
-        try:
-            validate_query(rule.query, dictionary)
-        except QuerySyntaxError as exc:
-            problems.append(f"{path}: rules.{index} ({rule.id}): query {exc}")
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return config
+        return AppConfig.model_validate(yaml.safe_load(text) or {})
+    except (yaml.YAMLError, ValidationError) as exc:  # the check above reports these first
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -30,6 +30,7 @@ from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
 from peacewatch.rules.query import query_warnings
 from peacewatch.rules.rulefile import EntitySpec, Located, RuleSpec, node_at, query_position, where
+from peacewatch.yamlerrors import yaml_error_at
 
 PLATFORMS = frozenset({"console", "discord", "discordhook", "slack"})
 """Platforms that ``peacewatch run`` has a sink for."""
@@ -130,10 +131,7 @@ def check_config_text(
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = getattr(exc, "problem", None) or str(exc)
-        return [Located(name, line, col, f"invalid YAML: {problem}")]
+        return [Located(name, *yaml_error_at(exc, text))]
     checker = _Checker(name, root, served)
     if data is None:
         data = {}

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
 from peacewatch.errors import ParseError
 from peacewatch.settings import Settings
 from peacewatch.watchers.fetch import Fetcher
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.normalise import normalise
-from peacewatch.watchers.parse import parse_bytes
+from peacewatch.watchers.parse import HtmlPageError, parse_bytes
+
+
+def linked_feeds(error: HtmlPageError, page_url: str) -> list[str]:
+    """The feeds an HTML page announces, as absolute http(s) URLs."""
+    found = (urljoin(page_url, link) for link in error.feed_links)
+    return [url for url in found if url.startswith(("http://", "https://"))][:5]
+
+
+def _feeds(count: int) -> str:
+    return "a feed" if count == 1 else f"{count} feeds"
 
 
 async def check_feed(url: str, settings: Settings) -> str:
@@ -20,7 +31,14 @@ async def check_feed(url: str, settings: Settings) -> str:
     async with Fetcher(policy) as fetcher:
         fetched = await fetcher.fetch(url)
     # one feed, one-off: no need for the worker pool
-    parsed = parse_bytes(fetched.body, fetched.content_type)
+    try:
+        parsed = parse_bytes(fetched.body, fetched.content_type)
+    except HtmlPageError as exc:
+        links = linked_feeds(exc, fetched.url)
+        if not links:
+            raise ParseError(f"{exc}, and the page links no feed") from exc
+        offer = "\n".join(f"  peacewatch feeds check {link}" for link in links)
+        raise ParseError(f"{exc}; the page links {_feeds(len(links))}:\n{offer}") from exc
     if not parsed.entries:
         raise ParseError("the feed has no items")
     now = datetime.now(UTC)

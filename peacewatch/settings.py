@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from peacewatch.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -50,3 +52,29 @@ class Settings(BaseSettings):
 
     def networks(self) -> tuple[str, ...]:
         return tuple(n.strip() for n in self.allow_networks.split(",") if n.strip())
+
+
+def load_settings() -> Settings:
+    """The settings of this environment. Raises ConfigError naming each bad variable, what it
+    holds (never for a secret) and what it should hold, one line each."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(settings_problems(exc)) from exc
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """One line per bad variable: ``PEACEWATCH_HTTP_PORT: should be ... (got 'abc')``."""
+    secrets = {
+        str(field.alias or name).upper()
+        for name, field in Settings.model_fields.items()
+        if field.annotation is not None and "SecretStr" in str(field.annotation)
+    }
+    lines = []
+    for err in exc.errors():
+        variable = ".".join(str(part) for part in err["loc"]).upper() or "settings"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        message = message[0].lower() + message[1:] if message else message
+        shown = "" if variable in secrets else f" (got {str(err.get('input'))[:80]!r})"
+        lines.append(f"{variable}: {message}{shown}")
+    return "\n".join(lines)

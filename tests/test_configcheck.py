@@ -144,7 +144,9 @@ def test_yaml_that_does_not_parse_is_located(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("rules:\n  - id: a\n    query: 'unclosed\n")
     (problem,) = check_config(path)
-    assert (problem.line, problem.column) == (4, 1) and "invalid YAML" in problem.message
+    # at the quote that is never closed, not at the end of the file where the parser gave up
+    assert (problem.line, problem.column) == (3, 12) and "invalid YAML" in problem.message
+    assert "quote opened here is never closed" in problem.message
     (missing,) = check_config(tmp_path / "missing.yaml")
     assert str(missing).startswith(f"{tmp_path / 'missing.yaml'}:1:1: cannot read:")
 

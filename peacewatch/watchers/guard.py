@@ -68,7 +68,7 @@ import logging
 import re
 import socket
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
@@ -209,7 +209,17 @@ def check_address(ip: str, policy: GuardPolicy) -> None:
         raise UrlRefused(f"{ip!r} is not an IP address") from exc
     reason = _refusal(addr, policy)
     if reason is not None:
-        raise UrlRefused(f"address {ip} is refused: {reason}")
+        raise UrlRefused(f"address {ip} is refused: {reason}{_allow_hint(addr, policy)}")
+
+
+def _allow_hint(addr: IPAddress, policy: GuardPolicy) -> str:
+    """How an operator lets feeds use ``addr`` (self-hosted feeds): the settings that allow it."""
+    bare = addr.compressed.split("%", 1)[0]
+    single = f"{bare}/{32 if addr.version == 4 else 128}"
+    networks = f"PEACEWATCH_ALLOW_NETWORKS={single} (comma-separated CIDRs)"
+    if policy.allow_private or _refusal(addr, replace(policy, allow_private=True)) is not None:
+        return f"; to allow it, set {networks}"
+    return f"; to allow it, set {networks} or PEACEWATCH_ALLOW_PRIVATE_FEEDS=true"
 
 
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f\\]")

@@ -5,14 +5,68 @@ from __future__ import annotations
 import asyncio
 import calendar
 import multiprocessing
+import re
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from html.parser import HTMLParser
+from typing import Any, TypeVar
 
 from peacewatch.errors import ParseError
 from peacewatch.watchers.encoding import as_parseable
 from peacewatch.watchers.language import detect
 from peacewatch.watchers.text import html_to_text
+
+T = TypeVar("T")
+
+FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
+"""Link types a page uses to announce its feeds (``<link rel="alternate" type=...>``)."""
+_HTML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<!doctype\s+html|^\s*<html[\s>]", re.I | re.S
+)
+
+
+class HtmlPageError(ParseError):
+    """The server answered with an HTML page, not a feed; ``feed_links`` are the feeds the page
+    announces (as written in the page: resolve them against the page's URL)."""
+
+    def __init__(self, feed_links: tuple[str, ...] = ()) -> None:
+        super().__init__(feed_links)
+        self.feed_links = feed_links
+
+    def __str__(self) -> str:
+        return "the server returned an HTML page, not a feed"
+
+
+class _FeedLinks(HTMLParser):
+    """Collects ``<link rel="alternate" type="application/rss+xml" href=...>`` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "link":
+            return
+        values = {name.lower(): (value or "").strip() for name, value in attrs}
+        rels = values.get("rel", "").lower().split()
+        kind = values.get("type", "").lower().split(";")[0].strip()
+        href = values.get("href", "")
+        if "alternate" in rels and kind in FEED_TYPES and href and href not in self.found:
+            self.found.append(href)
+
+
+def page_feed_links(html: str) -> tuple[str, ...]:
+    """The feed URLs an HTML page announces, in page order, as written (maybe relative)."""
+    collector = _FeedLinks()
+    collector.feed(html)
+    collector.close()
+    return tuple(collector.found)
+
+
+def _is_html(data: bytes, content_type: str | None) -> bool:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return kind in ("text/html", "application/xhtml+xml") or bool(_HTML_START.match(data[:4096]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +83,8 @@ class RawEntry:
     lang: str | None = None
     source_title: str | None = None
     source_url: str | None = None
+    source: str | None = None
+    """The outlet's identity when its domain does not say it (``t.me/NAME`` of a channel)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +152,9 @@ def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes (never a URL or a str: feedparser would fetch or open it), in the
     encoding the server or the document declares when it holds, else the one detected.
 
-    Raises ParseError when the bytes yield no entries and feedparser found them malformed.
-    A malformed feed that still yields entries is returned with ``bozo`` set.
+    Raises HtmlPageError when the bytes are a web page (with the feeds it links, if any),
+    ParseError when they yield no entries and feedparser found them malformed. A malformed feed
+    that still yields entries is returned with ``bozo`` set.
     """
     import feedparser  # imported in the worker process
 
@@ -107,6 +164,9 @@ def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
     lang = _str(feed.get("language")) or None
     bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
     entries = tuple(_entry(e, lang) for e in result.get("entries", []))
+    if not entries and _is_html(data, content_type):
+        # a feed served as text/html still parses above; a page yields no entries
+        raise HtmlPageError(page_feed_links(decoded.data.decode("utf-8", "replace")))
     if not entries and bozo_exc is not None:
         raise ParseError(f"not a feed: {type(bozo_exc).__name__}: {bozo_exc}")
     if not entries and not feed.get("title") and result.get("version", "") == "":
@@ -138,6 +198,11 @@ class FeedParserPool:
     async def parse(self, data: bytes, content_type: str | None = None) -> ParsedFeed:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool(), parse_bytes, data, content_type)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in the pool (a module-level function, for HTML sources)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), function, *args)
 
     def close(self) -> None:
         if self._executor is not None:
