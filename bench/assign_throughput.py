@@ -59,6 +59,8 @@ WINDOW = timedelta(hours=48)
 POLL = 500
 """Articles per submit, about one busy poll."""
 DAYS = "2026-01-07,2026-01-08,2026-01-09"
+LEASE = 600.0
+"""The assigner's lease in seconds (see :func:`through_assigner`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +100,11 @@ async def through_assigner(articles: Sequence[Article], engine: RuleEngine) -> R
                     stories[placed.article.id] = placed.story.story_id
 
             stream = IngestStream(client)
+            # A lease longer than any batch: the placement loop never yields to the task that
+            # renews it, so a batch slower than the lease (10 s) would lose it.
             assigner = StoryAssigner(
                 client, stream, ArticleStore(client), handler,
-                lambda: WindowIndex(WINDOW, engine),
+                lambda: WindowIndex(WINDOW, engine), lease_seconds=LEASE,
             )  # fmt: skip
             redis_before = await _redis_cpu(client)
             wall, cpu = time.perf_counter(), time.process_time()

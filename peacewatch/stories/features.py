@@ -126,10 +126,10 @@ def entity_engine(names: Mapping[str, str]) -> RuleEngine:
     return RuleEngine.compile([], dictionary=dictionary)
 
 
-def _summary_text(article: Article, title: str) -> str:
+def _summary_text(article: Article, title: str, squashed_title: str) -> str:
     summary = article.summary[:SUMMARY_CHARS]
     # Google News repeats the headline at the start of its summary.
-    if title and _squash(summary).startswith(_squash(title)):
+    if title and _squash(summary).startswith(squashed_title):
         summary = summary[len(title) :]
     return summary
 
@@ -185,8 +185,8 @@ def _with_entities(tokens: set[str], entity_ids: Iterable[str]) -> set[str]:
 def features(article: Article, entities: RuleEngine | None = None) -> Features:
     """The features of ``article`` (pure; never raises)."""
     title = strip_outlet_suffix(article.title, article.outlet, article.source)
-    summary = _summary_text(article, title)
     title_words = _WORD.findall(_norm(title))
+    summary = _summary_text(article, title, "".join(title_words))
     summary_words = _WORD.findall(_norm(summary))
     head = _word_tokens(title_words)
     body = _word_tokens(summary_words)

@@ -69,9 +69,23 @@ def idf_table(
     common words from rare ones, and a large window speaks for itself.
     """
     out: dict[str, float] = {}
+    _fill(out, tokens, counts, total, background)
+    return out
+
+
+def _fill(
+    out: dict[str, float],
+    tokens: Iterable[str],
+    counts: Mapping[str, int],
+    total: int,
+    background: Background,
+) -> None:
+    """Put into ``out`` the IDF of each of ``tokens`` that it does not hold yet."""
     known, count, log = background._priors.get, counts.get, math.log
     window = total + PRIOR_WEIGHT
     for t in tokens:
+        if t in out:
+            continue
         prior = known(t)
         if prior is None:
             prior = background.prior(t)
@@ -79,7 +93,6 @@ def idf_table(
         # min(IDF_CAP, max(0.0, -log(min(share, 1.0)))), without three calls per token
         idf = -log(share) if share < 1.0 else 0.0
         out[t] = IDF_CAP if idf > IDF_CAP else idf
-    return out
 
 
 class WindowIdf(dict[str, float]):
@@ -93,6 +106,4 @@ class WindowIdf(dict[str, float]):
 
     def cover(self, tokens: Iterable[str]) -> None:
         """Add the IDF of the ``tokens`` it does not hold yet."""
-        missing = {t for t in tokens if t not in self}
-        if missing:
-            self.update(idf_table(missing, self._counts, self._total, self._background))
+        _fill(self, tokens, self._counts, self._total, self._background)

@@ -318,22 +318,20 @@ def _may_reach(
 
 def is_copy(a: Features, b: Features) -> bool:
     """``a`` is a syndicated copy or a re-headline of ``b``: same headline or the same text."""
-    if a.title and b.title and _may_match(a.title, b.title) and fuzz.ratio(a.title, b.title) >= 90:
+    # fuzz.ratio is 100 * (1 - d / (len(a) + len(b))), d the insertions and deletions from one
+    # to the other, at least the difference in length: strings whose lengths differ by more
+    # than a tenth of their sum cannot reach 90, and are not compared.
+    x, y = len(a.title), len(b.title)
+    if x and y and 10 * abs(x - y) <= x + y and fuzz.ratio(a.title, b.title) >= 90:
         return True
+    x, y = len(a.summary), len(b.summary)
     return (
-        len(a.summary) >= 40
-        and len(b.summary) >= 40
-        and _may_match(a.summary, b.summary)
+        x >= 40
+        and y >= 40
+        and 10 * abs(x - y) <= x + y
         and fuzz.ratio(a.summary, b.summary) >= 90
         and fuzz.token_set_ratio(a.title, b.title) >= 60
     )
-
-
-def _may_match(a: str, b: str) -> bool:
-    """Whether ``fuzz.ratio(a, b)`` can reach 90: it is ``100 * (1 - d / (len(a) + len(b)))``
-    with ``d`` the insertions and deletions from one to the other, at least the difference in
-    length, so strings whose lengths differ by more than a tenth of their sum cannot."""
-    return 10 * abs(len(a) - len(b)) <= len(a) + len(b)
 
 
 def near_members(
