@@ -31,6 +31,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(config_app, name="config")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(discord_app, name="discord")
+deadletters_app = typer.Typer(no_args_is_help=True, help="Alerts set aside: list, retry, drop.")
+app.add_typer(deadletters_app, name="deadletters")
 
 T = TypeVar("T")
 EXIT_RUNTIME = 1
@@ -336,6 +338,51 @@ def status() -> None:
         asyncio.run(print_status(settings))
     except StoreError as exc:
         raise _fail(str(exc), EXIT_RUNTIME) from exc
+
+
+@deadletters_app.command("list")
+def deadletters_list() -> None:
+    """Each alert set aside: id, alert, destination, when, reason."""
+    from peacewatch.deadletters import list_letters
+
+    typer.echo(asyncio.run(_with_store(list_letters)))
+
+
+def _deadletters(action: str, ids: list[str] | None, every: bool) -> None:
+    from peacewatch import deadletters
+
+    if bool(ids) == every:
+        raise _fail(f"deadletters {action}: name dead letters by ID, or give --all", EXIT_INPUT)
+    work = deadletters.retry if action == "retry" else deadletters.drop
+    outcome = asyncio.run(_with_store(lambda redis: work(redis, ids or [], every)))
+    for line in outcome.lines:
+        typer.echo(line)
+    for wanted in outcome.unknown:
+        typer.echo(
+            f"peacewatch: no dead letter {wanted} (see: peacewatch deadletters list)", err=True
+        )
+    if outcome.unknown or outcome.failed:
+        raise typer.Exit(EXIT_INPUT)
+
+
+_IDS = typer.Argument(help="dead letter ids or alert ids, as `deadletters list` shows")
+_ALL = typer.Option("--all", help="every dead letter")
+
+
+@deadletters_app.command("retry")
+def deadletters_retry(
+    ids: Annotated[list[str] | None, _IDS] = None, every: Annotated[bool, _ALL] = False
+) -> None:
+    """Queue dead letters again once their cause is fixed; each alert is still posted once."""
+    _deadletters("retry", ids, every)
+
+
+@deadletters_app.command("drop")
+def deadletters_drop(
+    ids: Annotated[list[str] | None, _IDS] = None, every: Annotated[bool, _ALL] = False
+) -> None:
+    """Delete dead letters."""
+    _deadletters("drop", ids, every)
 
 
 def main() -> None:

@@ -10,7 +10,9 @@ as a whole, and every problem is reported rather than the first:
   look-alikes of operators (``NEAR5``, lower-case ``and``);
 - destinations: an unknown platform (``slak:C0123``), a channel named where its id is needed
   (``slack:#general``), an id of the wrong shape, and a rule with no channels whose alerts would
-  go nowhere (a rule with a digest but no channels is fine).
+  go nowhere (a rule with a digest but no channels is fine). ``peacewatch run --config``
+  refuses a file with any of these errors (``peacewatch.config.load_config``), and at start
+  refuses a destination on a platform it has no credentials for (``peacewatch.startup``).
 """
 
 from __future__ import annotations
@@ -86,8 +88,9 @@ def served_platforms() -> frozenset[str] | None:
     served = {"console"}
     if settings.slack_bot_token or (settings.slack_client_id and settings.slack_client_secret):
         served.add("slack")
+    served.add("discordhook")  # a webhook URL is its own credential
     if settings.discord_token:
-        served.update(("discord", "discordhook"))
+        served.add("discord")
     return frozenset(served)
 
 
@@ -248,19 +251,17 @@ def _check_destinations(checker: _Checker, loc: tuple[int | str, ...], raw: obje
             continue
         platform = text.partition(":")[0].strip().lower()
         if checker.served is not None and platform in PLATFORMS - checker.served:
-            checker.error((*loc, "channels", index), _unserved(text, platform), warning=True)
+            message = unserved_message(text, platform) + ", or it refuses to start"
+            checker.error((*loc, "channels", index), message, warning=True)
 
 
-def _unserved(text: str, platform: str) -> str:
+def unserved_message(text: str, platform: str) -> str:
+    """Why nothing in this environment posts to destination ``text`` on ``platform``."""
     needs = {
         "slack": "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)",
         "discord": "DISCORD_TOKEN",
-        "discordhook": "DISCORD_TOKEN",
-    }[platform]
-    return (
-        f"nothing in this environment can post to {text!r}: peacewatch run needs {needs},"
-        " or its alerts are dead-lettered"
-    )
+    }.get(platform, "a sink for it")
+    return f"nothing in this environment can post to {text!r}: peacewatch run needs {needs}"
 
 
 def destination_problem(text: str) -> str | None:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-StatusSource = Callable[[], Awaitable[dict[str, float]]]
+from peacewatch import metrics
+from peacewatch.status import Status
+
+log = logging.getLogger(__name__)
+
+StatusSource = Callable[[], Awaitable[Status]]
 
 
 class HttpServer:
-    def __init__(self, host: str, port: int, metrics: StatusSource) -> None:
+    """``/healthz`` answers 200 while the process and its store answer, whatever the chat
+    platforms do; its body says whether delivery is ``ok`` or ``degraded`` (and where).
+    ``/metrics`` is the process's Prometheus registry with the deployment's health figures."""
+
+    def __init__(self, host: str, port: int, status: StatusSource) -> None:
         self._host = host
         self._port = port
-        self._metrics = metrics
+        self._status = status
         self.app = web.Application()
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._prometheus)
@@ -22,18 +32,20 @@ class HttpServer:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         try:
-            await self._metrics()
+            status = await self._status()
         except Exception as exc:  # health must answer, whatever is broken
+            log.warning("health check failed: %s: %s", type(exc).__name__, exc)
             return web.json_response({"ok": False, "error": type(exc).__name__}, status=503)
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True, **status.health()})
 
     async def _prometheus(self, request: web.Request) -> web.Response:
-        values = await self._metrics()
-        lines = []
-        for name, value in sorted(values.items()):
-            lines.append(f"# TYPE peacewatch_{name} gauge")
-            lines.append(f"peacewatch_{name} {value}")
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+        status = await self._status()
+        body = metrics.exposition(
+            status.metrics(),
+            [d.destination for d in status.failing],
+            {d.destination: d.waiting for d in status.destinations},
+        )
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)

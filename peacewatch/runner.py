@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
@@ -13,8 +14,10 @@ from peacewatch.app import App
 from peacewatch.bot.console import ConsoleSink
 from peacewatch.config import AppConfig, load_config
 from peacewatch.http_server import HttpServer
+from peacewatch.rules.engine import TeamRuleSet
 from peacewatch.settings import Settings
-from peacewatch.status import collect
+from peacewatch.startup import check_destinations, log_platforms, wants
+from peacewatch.status import Status, collect
 from peacewatch.watchers.poller import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -34,9 +37,13 @@ class Adapter(Protocol):
     async def stop(self) -> None: ...
 
 
-def _chat_adapters(settings: Settings, app: App, http: HttpServer) -> list[Adapter]:
-    """The chat adapters the settings configure; their sinks join the dispatcher."""
+def _chat_adapters(
+    settings: Settings, app: App, http: HttpServer, rule_sets: Sequence[TeamRuleSet]
+) -> tuple[list[Adapter], dict[str, str]]:
+    """The chat adapters the settings (and the rules' destinations) call for, their sinks
+    joined to the dispatcher; and each platform served, with how it is connected."""
     adapters: list[Adapter] = []
+    served = {"console": "alerts printed on stdout"}
     slack_configured = settings.slack_bot_token or (
         settings.slack_client_id and settings.slack_client_secret
     )
@@ -47,16 +54,21 @@ def _chat_adapters(settings: Settings, app: App, http: HttpServer) -> list[Adapt
         slack.mount(http.app)
         app.dispatcher.add_sink(slack.sink)
         adapters.append(slack)
-    if settings.discord_token:
+        served["slack"] = f"connected ({settings.slack_mode} mode)"
+    # a webhook URL is its own credential: webhook destinations need no bot token
+    if settings.discord_token or wants(rule_sets, "discordhook"):
         from peacewatch.bot.discord_adapter import DiscordAdapter
 
         discord = DiscordAdapter(settings, app.commands)
-        app.dispatcher.add_sink(discord.sink)
         app.dispatcher.add_sink(discord.webhook_sink)
         app.commands.destination_checks["discordhook"] = discord.check_webhook
-        app.commands.destination_checks["discord"] = discord.check_channel
+        served["discordhook"] = "webhooks, no bot token needed"
+        if settings.discord_token:
+            app.dispatcher.add_sink(discord.sink)
+            app.commands.destination_checks["discord"] = discord.check_channel
+            served["discord"] = "connected (bot token)"
         adapters.append(discord)
-    return adapters
+    return adapters, served
 
 
 async def run_forever(settings: Settings, config_path: Path | None) -> None:
@@ -78,18 +90,13 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
     try:
         await app.apply_config(config)
 
-        async def metrics() -> dict[str, float]:
-            status = await collect(app.feeds, app.teams, app.queue, app.articles)
-            stats = app.dispatcher.stats
-            return {
-                **status.metrics(),
-                "alerts_delivered_total": stats.delivered,
-                "alerts_retried_total": stats.retried,
-                "alerts_dead_total": stats.dead,
-            }
+        async def status() -> Status:
+            return await collect(app.feeds, app.teams, app.queue, app.articles)
 
-        http = HttpServer(settings.http_host, settings.http_port, metrics)
-        adapters = _chat_adapters(settings, app, http)
+        http = HttpServer(settings.http_host, settings.http_port, status)
+        rule_sets = await app.teams.rule_sets()
+        adapters, served = _chat_adapters(settings, app, http, rule_sets)
+        log_platforms(served, check_destinations(rule_sets, served))
         await http.start()
         for adapter in adapters:
             await adapter.start()

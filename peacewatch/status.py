@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
@@ -22,6 +24,33 @@ class FeedHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class DestinationHealth:
+    """One destination: ok, or failing since ``since`` (epoch seconds; 0 when unknown) with
+    its last error; and how many alerts wait for it."""
+
+    destination: str
+    failing: bool
+    since: float
+    last_error: str
+    failures: int
+    waiting: int
+
+    def since_text(self) -> str:
+        if not self.since:
+            return "unknown"
+        return datetime.fromtimestamp(self.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "since": self.since_text() if self.failing else None,
+            "last_error": self.last_error,
+            "failures": self.failures,
+            "waiting": self.waiting,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     feeds: list[FeedHealth]
     queue: dict[str, int]
@@ -29,6 +58,19 @@ class Status:
     rules: int
     teams: int
     articles: int
+    destinations: tuple[DestinationHealth, ...] = ()
+
+    @property
+    def failing(self) -> list[DestinationHealth]:
+        return [d for d in self.destinations if d.failing]
+
+    def health(self) -> dict[str, Any]:
+        """The delivery part of /healthz: ``ok`` or ``degraded`` with the failing ones."""
+        failing = self.failing
+        return {
+            "delivery": "degraded" if failing else "ok",
+            "failing": [d.as_json() for d in failing],
+        }
 
     def metrics(self) -> dict[str, float]:
         failing = sum(1 for f in self.feeds if f.last_error)
@@ -38,6 +80,7 @@ class Status:
             "queue_stream": self.queue.get("stream", 0),
             "queue_pending": self.queue.get("pending", 0),
             "queue_dead": self.queue.get("dead", 0),
+            "queue_undelivered": self.queue.get("undelivered", 0),
             "delivery_failures": len(self.delivery_failures),
             "rules": self.rules,
             "teams": self.teams,
@@ -65,12 +108,39 @@ async def collect(
             )
         )
     team_ids = await teams.teams()
-    rules = sum([len(await teams.rules(t)) for t in team_ids])
+    rules = 0
+    channels: set[str] = set()
+    for team_id in team_ids:
+        team_rules = await teams.rules(team_id)
+        rules += len(team_rules)
+        channels.update(c for r in team_rules for c in r.channels)
+    known = await destinations(queue, channels)
     return Status(
         feeds=out,
         queue=await queue.depth(),
-        delivery_failures=await queue.failures(),
+        delivery_failures={d.destination: d.last_error for d in known if d.failing},
         rules=rules,
         teams=len(team_ids),
         articles=await articles.count(),
+        destinations=known,
     )
+
+
+async def destinations(queue: AlertQueue, known: set[str]) -> tuple[DestinationHealth, ...]:
+    """Every destination in ``known``, failing or with alerts waiting, sorted by name."""
+    outages = await queue.outages()
+    waiting = await queue.waiting_by_destination()
+    out = []
+    for name in sorted((known | set(outages) | set(waiting)) - {""}):
+        outage = outages.get(name)
+        out.append(
+            DestinationHealth(
+                destination=name,
+                failing=outage is not None,
+                since=outage.since if outage else 0.0,
+                last_error=outage.error if outage else "",
+                failures=outage.failures if outage else 0,
+                waiting=waiting.get(name, 0),
+            )
+        )
+    return tuple(out)

@@ -19,9 +19,19 @@ def format_status(status: object) -> str:
         f"teams: {status.teams}   rules: {status.rules}   articles stored: {status.articles}",
         "queue: " + "  ".join(f"{k}={v}" for k, v in status.queue.items()),
     ]
-    if status.delivery_failures:
-        lines.append("delivery failures:")
-        lines.extend(f"  {dest}: {err}" for dest, err in sorted(status.delivery_failures.items()))
+    failing = status.failing
+    lines.append(
+        f"destinations: {len(status.destinations)}, "
+        + (f"{len(failing)} failing" if failing else "all ok")
+    )
+    for dest in status.destinations:
+        state = (
+            f"FAILING since {dest.since_text()} ({dest.failures} failed attempts), "
+            f"last error: {dest.last_error}"
+            if dest.failing
+            else "ok"
+        )
+        lines.append(f"  {dest.destination:<28} waiting {dest.waiting:<5} {state}")
     lines.append(f"feeds: {len(status.feeds)}")
     for feed in status.feeds:
         state = f"ERROR {feed.last_error}" if feed.last_error else "ok"

@@ -162,7 +162,7 @@ def test_config_check_exits_2_on_errors_and_0_on_warnings(tmp_path: Path) -> Non
     assert (
         f"{bad}:14:51: warning: nothing in this environment can post to 'slack:C0123ABCD':"
         " peacewatch run needs SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET),"
-        " or its alerts are dead-lettered"
+        " or it refuses to start"
     ) in lines
     assert f"{bad}:11:16: unknown platform 'slak'" in result.stdout
     warned = tmp_path / "warned.yaml"
@@ -222,8 +222,9 @@ def test_destinations_no_configured_platform_serves_get_a_warning(tmp_path: Path
 def test_served_platforms_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CHAT_CREDENTIALS:
         monkeypatch.delenv(name, raising=False)
-    assert served_platforms() == {"console"}
+    # a Discord webhook URL is its own credential
+    assert served_platforms() == {"console", "discordhook"}
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    assert served_platforms() == {"console", "slack"}
+    assert served_platforms() == {"console", "slack", "discordhook"}
     monkeypatch.setenv("DISCORD_TOKEN", "token")
     assert served_platforms() == {"console", "slack", "discord", "discordhook"}

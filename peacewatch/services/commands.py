@@ -438,7 +438,9 @@ class CommandService:
             )
         rules = await self._teams.rules(team)
         channels = {c for r in rules for c in r.channels}
-        failures = {d: e for d, e in (await self._queue.failures()).items() if d in channels}
+        outages = {d: o for d, o in (await self._queue.outages()).items() if d in channels}
+        waiting = await self._queue.waiting_by_destination() if outages else {}
+        dead = sum(1 for x in await self._queue.dead_letters() if x.destination in channels)
         depth = await self._queue.depth()
         mutes = await self._teams.muted_until(team)
         muted = sum(1 for until in mutes.values() if until > self._clock().timestamp())
@@ -448,13 +450,19 @@ class CommandService:
             f"team)",
             f"Queue: {depth.get('undelivered', 0)} waiting, {depth.get('pending', 0)} in delivery, "
             f"{depth.get('dead', 0)} dead letters",
-            f"Delivery failures in this team's channels: {len(failures)}",
+            f"Channels failing: {len(outages)} · dead letters for this team's channels: {dead}"
+            + (" (an operator can list and retry them: peacewatch deadletters)" if dead else ""),
             f"Alerts marked not relevant: {await self._teams.not_relevant_count(team)}",
             f"Time zone: {settings.timezone} · quiet hours: "
             + (f"{settings.quiet_start}-{settings.quiet_end}" if settings.quiet_start else "off"),
         ]
-        for destination, error in sorted(failures.items())[:3]:
-            lines.append(f"• {destination}: {clip(error, 120)}")
+        for destination, outage in sorted(outages.items())[:3]:
+            since = datetime.fromtimestamp(outage.since, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            since = since if outage.since else "unknown"
+            lines.append(
+                f"• {destination}: failing since {since} · {waiting.get(destination, 0)} alerts "
+                f"waiting · last error: {clip(outage.error, 120)}"
+            )
         footer = f"{len(feeds)} feeds, {failing} failing among those shown."
         if len(feeds) > PAGE:
             footer += f" All feeds: {CMD} feeds list"

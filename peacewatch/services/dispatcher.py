@@ -5,6 +5,10 @@ the sink accepted it, and an idempotency record per alert id stops a redelivered
 being posted again. The start of a post is noted before the post; an attempt that finds the
 note without a delivery record (a crash or a timeout after the platform may have taken the
 post) asks the sink to look for the message on the platform before posting again.
+
+A destination's outage is kept in Redis (every replica and ``peacewatch status`` see it) and
+logged at WARNING once when it starts and once when it ends, never per retry; an alert set
+aside in the dead letters is logged at WARNING with its id, destination and reason.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from peacewatch import metrics
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind
 from peacewatch.services.sinks import Sink
-from peacewatch.store.alert_queue import AlertQueue, QueuedAlert
+from peacewatch.store.alert_queue import AlertQueue, QueuedAlert, entry_time
 from peacewatch.store.ratelimit import SendRates
 
 log = logging.getLogger(__name__)
@@ -151,8 +156,7 @@ class Dispatcher:
     async def _handle(self, item: QueuedAlert) -> None:
         alert = item.alert
         if alert is None:
-            await self._queue.dead_letter(item, "undecodable alert entry")
-            self.stats.dead += 1
+            await self._dead_letter(item, "", "undecodable alert entry")
             return
         if await self._queue.delivered_ref(alert.alert_id) is not None:
             await self._queue.ack(item.message_id)  # a redelivery: posted before, never again
@@ -161,11 +165,9 @@ class Dispatcher:
         destination = str(alert.destination)
         sink = self._sinks.get(alert.destination.platform)
         if sink is None:
-            await self._queue.record_failure(destination, "no sink for this platform")
-            await self._queue.dead_letter(
-                item, f"no sink for platform {alert.destination.platform}"
-            )
-            self.stats.dead += 1
+            reason = f"no sink for platform {alert.destination.platform}"
+            await self._failed(destination, reason)
+            await self._dead_letter(item, destination, reason)
             return
         if self._blocked_until.get(destination, 0.0) > self._clock():
             return  # left pending; claimed again once it has been idle long enough
@@ -219,20 +221,21 @@ class Dispatcher:
         except RetryLater as exc:
             self._blocked_until[destination] = self._clock() + exc.retry_after
             if exc.counts:
-                await self._queue.record_failure(destination, str(exc))
+                await self._failed(destination, str(exc))
                 self.stats.retried += 1
-                await self._give_up_after(item, str(exc))
+                metrics.ALERTS_RETRIED.inc()
+                await self._give_up_after(item, destination, str(exc))
             return
         except PermanentDelivery as exc:
-            await self._queue.record_failure(destination, str(exc))
-            await self._queue.dead_letter(item, str(exc))
-            self.stats.dead += 1
+            await self._failed(destination, str(exc))
+            await self._dead_letter(item, destination, str(exc))
             return
         except Exception as exc:  # a sink bug must not stop the other destinations
             log.exception("sink %s failed on alert %s", sink.platform, alert.alert_id)
-            await self._queue.record_failure(destination, f"{type(exc).__name__}: {exc}")
+            await self._failed(destination, f"{type(exc).__name__}: {exc}")
             self.stats.retried += 1
-            await self._give_up_after(item, f"{type(exc).__name__}: {exc}")
+            metrics.ALERTS_RETRIED.inc()
+            await self._give_up_after(item, destination, f"{type(exc).__name__}: {exc}")
             return
         await self._queue.mark_delivered(alert.alert_id, ref, DELIVERED_TTL)
         if alert.kind is AlertKind.NEW or parent is None:
@@ -240,8 +243,17 @@ class Dispatcher:
                 alert.team_id, destination, alert.story_id, ref, DELIVERED_TTL
             )
         await self._queue.ack(item.message_id)
-        await self._queue.clear_failure(destination)
         self.stats.delivered += 1
+        metrics.ALERTS_DELIVERED.inc()
+        metrics.DELIVERY_LATENCY.observe(max(0.0, self._wall_clock() - entry_time(item.message_id)))
+        ended = await self._queue.clear_failure(destination)
+        if ended is not None:
+            lasted = f"{self._wall_clock() - ended.since:.0f} s" if ended.since else "a while"
+            log.warning(
+                "delivery to %s works again after %s (%d failed attempts; last error: %s)",
+                destination, lasted, ended.failures, ended.error,
+                extra={"destination": destination, "outage_seconds": lasted},
+            )  # fmt: skip
 
     async def _post_once(
         self, alert: Alert, sink: Sink, parent: str | None, since: float | None
@@ -256,9 +268,28 @@ class Dispatcher:
                 return found
         return await sink.deliver(alert, parent)
 
-    async def _give_up_after(self, item: QueuedAlert, reason: str) -> None:
+    async def _give_up_after(self, item: QueuedAlert, destination: str, reason: str) -> None:
         """Count a failed attempt; past the limit the entry goes to the dead letters."""
         attempts = await self._queue.failed_attempt(item.message_id)
         if attempts >= self._max_deliveries:
-            await self._queue.dead_letter(item, f"gave up after {attempts} tries: {reason}")
-            self.stats.dead += 1
+            await self._dead_letter(item, destination, f"gave up after {attempts} tries: {reason}")
+
+    async def _failed(self, destination: str, error: str) -> None:
+        """Record a failed delivery; the one that starts the destination's outage logs it."""
+        if await self._queue.record_failure(destination, error, self._wall_clock()):
+            log.warning(
+                "delivery to %s is failing: %s (alerts wait in the queue)", destination, error,
+                extra={"destination": destination},
+            )  # fmt: skip
+
+    async def _dead_letter(self, item: QueuedAlert, destination: str, reason: str) -> None:
+        """Set the entry aside in the dead letters (``peacewatch deadletters`` lists them)."""
+        await self._queue.dead_letter(item, reason)
+        self.stats.dead += 1
+        metrics.ALERTS_DEAD.inc()
+        alert_id = item.alert.alert_id if item.alert is not None else f"entry {item.message_id}"
+        log.warning(
+            "alert %s to %s set aside as a dead letter: %s",
+            alert_id, destination or "(unknown destination)", reason,
+            extra={"alert_id": alert_id, "destination": destination},
+        )  # fmt: skip

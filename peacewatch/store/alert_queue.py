@@ -1,18 +1,48 @@
-"""The alert queue: a Redis Stream with a consumer group, a dead-letter stream, and
-idempotency records so that a redelivered alert is never posted twice."""
+"""The alert queue: a Redis Stream with a consumer group, a dead-letter stream, idempotency
+records so that a redelivered alert is never posted twice, and each destination's outage."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from peacewatch import metrics
 from peacewatch.models import Alert
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json, alert_to_json
 
 GROUP = "dispatchers"
+SCAN_LIMIT = 20_000
+"""Entries a count of waiting alerts per destination reads at most (a long outage may queue
+more; the count then says at least this many)."""
+# A destination's failure: the first call for a destination that is not failing starts its
+# outage (returns 1); later calls keep the start and update the error and the count.
+_RECORD_FAILURE = """
+local old = redis.call('hget', KEYS[1], ARGV[1])
+local since = ARGV[3]
+local count = 1
+local fresh = 1
+if old then
+  fresh = 0
+  local ok, data = pcall(cjson.decode, old)
+  if ok and type(data) == 'table' then
+    since = data['since'] or since
+    count = (tonumber(data['failures']) or 0) + 1
+  end
+end
+redis.call('hset', KEYS[1], ARGV[1],
+  cjson.encode({since = since, error = ARGV[2], failures = count}))
+return fresh
+"""
+# A success: ends the outage if there is one, returning what it was (nil when there was none).
+_CLEAR_FAILURE = """
+local old = redis.call('hget', KEYS[1], ARGV[1])
+if old then redis.call('hdel', KEYS[1], ARGV[1]) end
+return old
+"""
 _RENEW_IF_OWNER = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
@@ -21,6 +51,62 @@ _DELETE_IF_OWNER = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "return redis.call('del', KEYS[1]) else return 0 end"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A destination whose last delivery failed: since when (epoch seconds, the first failure
+    after its last success), the last error, and how many failures since then."""
+
+    since: float
+    error: str
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An alert set aside: its entry id in the dead-letter stream, when (epoch seconds)."""
+
+    entry_id: str
+    alert_id: str
+    destination: str
+    reason: str
+    at: float
+    raw: str
+
+
+def entry_time(entry_id: str) -> float:
+    """The epoch seconds a stream entry id was made at (its millisecond part)."""
+    millis, _, _ = entry_id.partition("-")
+    try:
+        return int(millis) / 1000
+    except ValueError:
+        return 0.0
+
+
+def _outage(text: str) -> Outage:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):  # written by an older version: the error text alone
+        return Outage(0.0, text, 1)
+    try:
+        since = float(data.get("since") or 0)
+    except (TypeError, ValueError):
+        since = 0.0
+    return Outage(since, str(data.get("error", "")), int(data.get("failures") or 1))
+
+
+def _destination(fields: dict[str, str]) -> str:
+    """The destination of a stream entry: its own field, else read from the alert JSON."""
+    if fields.get("destination"):
+        return fields["destination"]
+    try:
+        data = json.loads(fields.get("alert", ""))
+    except ValueError:
+        return ""
+    return str(data.get("destination", "")) if isinstance(data, dict) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +124,8 @@ class AlertQueue:
         self._stream = keys.alert_stream()
         self._group_ready = False
         self._claim_cursor = "0-0"
+        self._record_failure = redis.register_script(_RECORD_FAILURE)
+        self._clear_failure = redis.register_script(_CLEAR_FAILURE)
 
     async def ensure_group(self) -> None:
         if self._group_ready:
@@ -50,7 +138,10 @@ class AlertQueue:
         self._group_ready = True
 
     async def enqueue(self, alert: Alert) -> str:
-        message_id: str = await self._redis.xadd(self._stream, {"alert": alert_to_json(alert)})
+        message_id: str = await self._redis.xadd(
+            self._stream, {"alert": alert_to_json(alert), "destination": str(alert.destination)}
+        )
+        metrics.ALERTS_QUEUED.labels(severity=alert.severity.value).inc()
         return message_id
 
     async def trim(self, now_ms: int, keep_ms: int = 7 * 86_400_000) -> int:
@@ -157,10 +248,16 @@ class AlertQueue:
             return at
 
     async def dead_letter(self, item: QueuedAlert, reason: str) -> None:
+        destination = str(item.alert.destination) if item.alert is not None else ""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 keys.alert_dead_letter(),
-                {"alert": item.raw, "reason": reason[:500], "message_id": item.message_id},
+                {
+                    "alert": item.raw,
+                    "reason": reason[:500],
+                    "message_id": item.message_id,
+                    "destination": destination,
+                },
                 maxlen=10_000,
                 approximate=True,
             )
@@ -208,12 +305,98 @@ class AlertQueue:
             "dead": int(dead),
         }
 
-    async def record_failure(self, destination: str, error: str) -> None:
-        await self._redis.hset(keys.delivery_failures(), destination, error[:300])
+    async def record_failure(self, destination: str, error: str, at: float) -> bool:
+        """Note a failed delivery to ``destination`` at ``at`` (epoch seconds). True when this
+        starts its outage (it was not failing): exactly one caller, whatever the replicas."""
+        started = await self._record_failure(
+            keys=[keys.delivery_failures()], args=[destination, error[:300], repr(at)]
+        )
+        return bool(started)
 
-    async def clear_failure(self, destination: str) -> None:
-        await self._redis.hdel(keys.delivery_failures(), destination)
+    async def clear_failure(self, destination: str) -> Outage | None:
+        """Note a delivery to ``destination``; returns the outage this ends, if it was failing
+        (to exactly one caller)."""
+        old = await self._clear_failure(keys=[keys.delivery_failures()], args=[destination])
+        return _outage(str(old)) if old else None
 
     async def failures(self) -> dict[str, str]:
+        """Failing destinations and their last error."""
+        return {d: o.error for d, o in (await self.outages()).items()}
+
+    async def outages(self) -> dict[str, Outage]:
+        """Failing destinations: since when, last error, failures."""
         data: dict[str, str] = await self._redis.hgetall(keys.delivery_failures())
-        return data
+        return {destination: _outage(text) for destination, text in data.items()}
+
+    async def waiting_by_destination(self, limit: int = SCAN_LIMIT) -> dict[str, int]:
+        """Alerts not delivered yet (pending in a dispatcher or not read), per destination.
+        Reads at most ``limit`` entries."""
+        await self.ensure_group()
+        ids: list[str] = []
+        start = "-"
+        while len(ids) < limit:
+            page = await self._redis.xpending_range(
+                self._stream, GROUP, min=start, max="+", count=min(1000, limit - len(ids))
+            )
+            if not page:
+                break
+            ids.extend(str(p["message_id"]) for p in page)
+            start = "(" + ids[-1]
+        entries: list[tuple[str, dict[str, str]]] = []
+        for chunk in range(0, len(ids), 500):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for mid in ids[chunk : chunk + 500]:
+                    pipe.xrange(self._stream, mid, mid, count=1)
+                for found in await pipe.execute():
+                    entries.extend(found)
+        last = "0-0"
+        for group in await self._redis.xinfo_groups(self._stream):
+            if group.get("name") == GROUP:
+                last = str(group.get("last-delivered-id") or "0-0")
+        start = "(" + last
+        while len(entries) < limit:
+            page = await self._redis.xrange(
+                self._stream, min=start, max="+", count=min(1000, limit - len(entries))
+            )
+            if not page:
+                break
+            entries.extend(page)
+            start = "(" + str(page[-1][0])
+        counts: dict[str, int] = {}
+        for _mid, fields in entries:
+            destination = _destination(fields or {})
+            counts[destination] = counts.get(destination, 0) + 1
+        return counts
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        """Alerts set aside, oldest first."""
+        out = []
+        for entry_id, fields in await self._redis.xrange(keys.alert_dead_letter()):
+            raw = fields.get("alert", "")
+            try:
+                alert_id = str(json.loads(raw).get("alert_id", ""))
+            except (ValueError, AttributeError):
+                alert_id = ""
+            out.append(
+                DeadLetter(
+                    str(entry_id), alert_id, _destination(fields), fields.get("reason", ""),
+                    entry_time(str(entry_id)), raw,
+                )
+            )  # fmt: skip
+        return out
+
+    async def requeue_dead(self, letter: DeadLetter) -> str:
+        """Put a dead letter's alert back on the queue (its delivery record still stops a
+        second post). Returns the new entry id. Raises ValueError for an undecodable entry."""
+        alert = alert_from_json(letter.raw)  # ValueError, KeyError, TypeError when broken
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self._stream, {"alert": letter.raw, "destination": str(alert.destination)})
+            pipe.xdel(keys.alert_dead_letter(), letter.entry_id)
+            added, _ = await pipe.execute()
+        return str(added)
+
+    async def drop_dead(self, entry_ids: list[str]) -> int:
+        """Delete dead letters; returns how many were there."""
+        if not entry_ids:
+            return 0
+        return int(await self._redis.xdel(keys.alert_dead_letter(), *entry_ids))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from peacewatch import metrics
 from peacewatch.errors import FeedError
 from peacewatch.models import Article
 from peacewatch.store.feeds import FeedSpec, FeedStore, Validators
@@ -70,11 +71,14 @@ class Poller:
             )
             if fetched.not_modified:
                 await self._feeds.record_not_modified(feed.id, now)
+                metrics.POLLS.labels(result="not_modified").inc()
                 return PollResult(feed.id, "not_modified")
             parsed = await self._parser.parse(fetched.body, fetched.content_type)
         except FeedError as exc:
             log.warning("feed %s: %s", feed.id, exc)
             await self._feeds.record_error(feed.id, now, str(exc))
+            metrics.POLLS.labels(result="error").inc()
+            metrics.FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
             return PollResult(feed.id, "error", error=str(exc))
         first_poll = not await self._feeds.has_polled(feed.id)
         window = self._policy.backfill if first_poll else self._policy.max_age
@@ -115,6 +119,8 @@ class Poller:
         # every download, and a full download would bring nothing new.
         await self._feeds.set_validators(feed.id, Validators(fetched.etag, fetched.last_modified))
         await self._feeds.record_ok(feed.id, now, len(parsed.entries), new)
+        metrics.POLLS.labels(result="ok").inc()
+        metrics.ITEMS_SEEN.inc(len(parsed.entries))
         if parsed.bozo:
             log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)
         if parsed.encoding:

@@ -99,6 +99,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.socket_acks: list[dict[str, Any]] = []
         self._channel_errors: dict[str, str] = {}
+        self._channel_status: dict[str, int] = {}
         self._rate_limits: dict[str, int] = {}
         self._refuse_blocks: set[str] = set()
         self._history_errors: dict[str, str] = {}
@@ -169,9 +170,15 @@ class FakeSlack:
             "deleted": False,
         }
 
-    def fail_channel(self, channel: str, error: str) -> None:
-        """Posts to ``channel`` answer ``{"ok": false, "error": error}``."""
+    def fail_channel(self, channel: str, error: str, status: int = 200) -> None:
+        """Posts to ``channel`` answer ``{"ok": false, "error": error}`` with HTTP ``status``
+        (an outage: 500), until ``clear_channel``."""
         self._channel_errors[channel] = error
+        self._channel_status[channel] = status
+
+    def clear_channel(self, channel: str) -> None:
+        self._channel_errors.pop(channel, None)
+        self._channel_status.pop(channel, None)
 
     def refuse_blocks(self, channel: str) -> None:
         """Posts with blocks to ``channel`` answer ``invalid_blocks``; plain text goes through."""
@@ -298,7 +305,8 @@ class FakeSlack:
                 headers={"Retry-After": str(self._rate_limits[channel])},
             )
         if channel in self._channel_errors:
-            return _error(self._channel_errors[channel])
+            status = self._channel_status.get(channel, 200)
+            return _error(self._channel_errors[channel], status)
         return None
 
     async def _post_message(self, args: dict[str, Any], token: str) -> web.Response:
@@ -499,8 +507,8 @@ def _metadata(value: Any) -> dict[str, Any] | None:
     return {"event_type": value.get("event_type"), "event_payload": value.get("event_payload")}
 
 
-def _error(code: str) -> web.Response:
-    return web.json_response({"ok": False, "error": code})
+def _error(code: str, status: int = 200) -> web.Response:
+    return web.json_response({"ok": False, "error": code}, status=status)
 
 
 def sample_alert(
