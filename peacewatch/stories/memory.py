@@ -20,6 +20,7 @@ import bisect
 import hashlib
 import json
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -182,16 +183,19 @@ def _rare_limit(total: int) -> float:
     return max(3.0, RARE_SHARE * total)
 
 
+_WEIGHT = operator.itemgetter(1)
+
+
 def _stories_of(evidence: Mapping[int, float], keys: Mapping[int, tuple[str, str]]) -> list[str]:
     """Story ids of the ``MAX_CANDIDATES`` candidate articles with the most rare weight in
     common with the article (ties by story id, then article id), best first, at most
     ``MAX_STORIES`` of them. ``keys``: (story id, article id) of each article's number."""
-    if len(evidence) <= MAX_CANDIDATES:
-        ranked = sorted((-w, keys[n]) for n, w in evidence.items())
-    else:
+    best = list(evidence.items())
+    if len(best) > MAX_CANDIDATES:
         # Only the articles with at least the MAX_CANDIDATES-th most weight need ranking.
-        floor = sorted(evidence.values())[-MAX_CANDIDATES]
-        ranked = sorted((-w, keys[n]) for n, w in evidence.items() if w >= floor)
+        best.sort(key=_WEIGHT)
+        best = best[bisect.bisect_left(best, best[-MAX_CANDIDATES][1], key=_WEIGHT) :]
+    ranked = sorted((-w, keys[n]) for n, w in best)
     out: list[str] = []
     for _, (story_id, _) in ranked[:MAX_CANDIDATES]:
         if story_id not in out:

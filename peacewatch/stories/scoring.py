@@ -155,6 +155,10 @@ class _Story:
     """Hours between the article and its nearest member."""
     same_language: float
     """Share of the members in the article's language."""
+    named: int
+    """Shared entities and numbers."""
+    numbers: int
+    """Shared numbers."""
 
 
 def _story(probe: _Probe, members: Sequence[Features], idf: Mapping[str, float]) -> _Story:
@@ -164,18 +168,31 @@ def _story(probe: _Probe, members: Sequence[Features], idf: Mapping[str, float])
     # and keeps what it finds in that order, which is the order the rarity is summed in. When
     # a member alone has more tokens than the article, that is the article's tokens, and the
     # members' tokens need not be gathered into one set.
-    if not any(len(m.tokens) > len(tokens) for m in members):
-        shared: Set[str] = tokens & {t for m in members for t in m.tokens}
-    elif len(members) == 1:
-        shared = tokens & members[0].tokens
+    lang = article.lang
+    if len(members) == 1:  # most candidate stories
+        member = members[0]
+        if len(member.tokens) > len(tokens):
+            shared: Set[str] = tokens & member.tokens
+        else:
+            shared = tokens & {t for t in member.tokens}
+        hours = abs(article.published - member.published) / 3600
+        same = 1 if not (lang and member.lang) or member.lang == lang else 0
     else:
-        carried = set().union(*(tokens & m.tokens for m in members))
-        shared = {t for t in probe.tokens if t in carried}
-    hours = min(abs(article.published - m.published) for m in members) / 3600
-    # An unknown language counts as the same: most reports a feed carries share its language.
-    same = sum(1 for m in members if not (article.lang and m.lang) or m.lang == article.lang)
-    rarity = sum(idf.get(t, 0.0) for t in shared)
-    return _Story(members, shared, rarity, hours, same / len(members))
+        if not any(len(m.tokens) > len(tokens) for m in members):
+            shared = tokens & {t for m in members for t in m.tokens}
+        else:
+            carried = set().union(*(tokens & m.tokens for m in members))
+            shared = {t for t in probe.tokens if t in carried}
+        hours = min(abs(article.published - m.published) for m in members) / 3600
+        # An unknown language counts as the same: most reports a feed carries share its
+        # language.
+        same = sum(1 for m in members if not (lang and m.lang) or m.lang == lang)
+    prefixes = [t[:2] for t in shared]
+    named = len(prefixes) - prefixes.count("s:")
+    return _Story(
+        members, shared, _rarity(shared, idf), hours, same / len(members), named,
+        prefixes.count("n:"),
+    )  # fmt: skip
 
 
 def _rarity(tokens: Iterable[str], idf: Mapping[str, float]) -> float:
@@ -271,7 +288,7 @@ def _story_signals(story: _Story) -> dict[str, float]:
     return {
         "shared_weight": math.log1p(story.rarity),
         "same_language": story.same_language,
-        "shared_numbers": float(min(3, sum(1 for t in story.shared if t.startswith("n:")))),
+        "shared_numbers": float(min(3, story.numbers)),
         "members": math.log1p(len(story.members)),
     }
 
@@ -295,7 +312,7 @@ def _may_reach(
     Signals with a positive weight take their bound, the others their least value (0).
     """
     shared = story.shared
-    if sum(1 for t in shared if not t.startswith("s:")) >= NAMED_EVIDENCE:
+    if story.named >= NAMED_EVIDENCE:
         cover = 1.0
     else:
         cover = min(1.0, sum([probe.weights[t] for t in shared]) / probe.weight)
@@ -305,15 +322,18 @@ def _may_reach(
     headline = 2 * rare_title / total if total else 0.0
     if max(words, headline) < WORD_FLOOR - MARGIN:
         return False
-    bounds = {
-        "lexical": words,
-        "closest": words,
-        "headline": headline,
-        "burst": max(words, headline) * math.exp(-story.hours / BURST_HOURS),
-    }
     weights = model.weights
-    signals = {k: v if weights.get(k, 0.0) > 0 else 0.0 for k, v in bounds.items()}
-    return model.probability(signals | _story_signals(story)) >= threshold - MARGIN
+    bounds = (
+        ("lexical", words),
+        ("closest", words),
+        ("headline", headline),
+        ("burst", max(words, headline) * math.exp(-story.hours / BURST_HOURS)),
+    )
+    z = model.intercept + sum(weights.get(k, 0.0) * v for k, v in _story_signals(story).items())
+    z += sum(w * v for k, v in bounds if (w := weights.get(k, 0.0)) > 0)
+    # The model's probability is the logistic function of z, which reaches the threshold
+    # where z reaches its logit.
+    return z >= math.log(threshold / (1.0 - threshold)) - MARGIN
 
 
 def is_copy(a: Features, b: Features) -> bool:
