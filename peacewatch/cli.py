@@ -30,6 +30,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Check a run config file.")
 app.add_typer(rules_app, name="rules")
 app.add_typer(config_app, name="config")
 app.add_typer(feeds_app, name="feeds")
+sources_app = typer.Typer(no_args_is_help=True, help="The catalogue of sources to add.")
+app.add_typer(sources_app, name="sources")
 app.add_typer(discord_app, name="discord")
 deadletters_app = typer.Typer(no_args_is_help=True, help="Alerts set aside: list, retry, drop.")
 app.add_typer(deadletters_app, name="deadletters")
@@ -295,6 +297,18 @@ def feeds_check(url: str) -> None:
     except FeedError as exc:
         raise _fail(f"{url}: {exc}", EXIT_INPUT) from exc
     typer.echo(report)
+
+
+@sources_app.command("list")
+def sources_list(
+    kind: Annotated[str | None, typer.Option(help="rss, telegram, page or search")] = None,
+    lang: Annotated[str | None, typer.Option(help="en, uk or ru")] = None,
+) -> None:
+    """The curated sources (official ones count towards severity); add one with
+    `feeds add --catalogue NAME` in chat or `catalogue: NAME` in a config."""
+    from peacewatch.watchers.catalogue import table
+
+    typer.echo("\n".join(table(kind, lang)))
 
 
 @app.command()

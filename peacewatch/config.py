@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from peacewatch.errors import ConfigError
 from peacewatch.rules.rulefile import EntitySpec, RuleSpec
 from peacewatch.store.feeds import FeedSpec
+from peacewatch.watchers.pages import SelectorsConfig
+from peacewatch.watchers.sourceconfig import check_source, source_spec
 
 
 class FeedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=8, max_length=2048)
+    url: str | None = Field(default=None, min_length=8, max_length=2048)
+    telegram: str | None = None
+    """A public Telegram channel (``NAME``), read from its web preview ``t.me/s/NAME``."""
+    catalogue: str | None = None
+    """A source of the shipped catalogue (``peacewatch sources list``) by name."""
+    kind: Literal["rss", "telegram", "page"] | None = None
+    """What ``url`` is: a feed (default), a Telegram preview, or a page of items."""
+    selectors: SelectorsConfig | None = None
+    """For a page: CSS selectors of its items (without them, items are found automatically)."""
+    timezone: str | None = None
+    """For a page: the zone of dates it writes without one (``Europe/Kyiv``)."""
     id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     outlet: str = ""
     interval: int = Field(default=600, ge=10, le=86400)
@@ -26,14 +38,18 @@ class FeedConfig(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
+    def _url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
             raise ValueError("a feed URL starts with http:// or https://")
         return url
 
+    @model_validator(mode="after")
+    def _source(self) -> FeedConfig:
+        check_source(self)
+        return self
+
     def to_spec(self, team_id: str) -> FeedSpec:
-        feed_id = self.id or "f" + hashlib.sha256(self.url.encode()).hexdigest()[:12]
-        return FeedSpec(feed_id, self.url, self.interval, self.outlet, team_id, self.full_text)
+        return source_spec(self, team_id)
 
 
 class AppConfig(BaseModel):

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 from peacewatch.errors import ParseError
 from peacewatch.settings import Settings
 from peacewatch.watchers.fetch import Fetcher
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.normalise import normalise
-from peacewatch.watchers.parse import HtmlPageError, parse_bytes
-
-
-def linked_feeds(error: HtmlPageError, page_url: str) -> list[str]:
-    """The feeds an HTML page announces, as absolute http(s) URLs."""
-    found = (urljoin(page_url, link) for link in error.feed_links)
-    return [url for url in found if url.startswith(("http://", "https://"))][:5]
+from peacewatch.watchers.parse import HtmlPageError, linked_feeds, parse_bytes
 
 
 def _feeds(count: int) -> str:

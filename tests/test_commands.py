@@ -15,6 +15,7 @@ from peacewatch.errors import InputError
 from peacewatch.pipeline.process import Pipeline
 from peacewatch.services.commands import CommandService
 from peacewatch.services.parsing import parse_channel, parse_duration, split_options
+from peacewatch.services.teamfeeds import chat_feed_id
 from peacewatch.store import keys
 from peacewatch.store.feeds import FeedSpec, FeedStore
 from peacewatch.store.teams import TeamStore
@@ -224,7 +225,10 @@ async def test_status_reports_feeds_queue_and_feedback(service: CommandService) 
     feeds = FeedStore(service._redis)
     await feeds.put(FeedSpec(id="bbc", url="https://feeds.bbci.co.uk/news/world/rss.xml"))
     await feeds.record_ok("bbc", NOW, items=40, new=3)
-    await feeds.put(FeedSpec(id="secret", url="https://x.example/rss", team_id="discord:4455"))
+    # a feed another team added from chat is that team's, not this one's
+    secret = chat_feed_id("discord:4455", "https://x.example/rss")
+    await feeds.put(FeedSpec(id=secret, url="https://x.example/rss", team_id="discord:4455"))
+    await TeamStore(service._redis).add_feed("discord:4455", secret)
     await service.feedback(ADMIN, "story1", "not_relevant", alert_id="a1")
     await service.rules_add(ADMIN, "w", "Witkoff")
     reply = await service.handle_text(ADMIN, "status")
@@ -245,7 +249,7 @@ async def test_help_lists_every_subcommand(service: CommandService) -> None:
     assert (await service.handle_text(MEMBER, "")).title == reply.title
     assert (await service.digest(MEMBER, "soon")).error  # direct calls answer bad input too
     unknown = await service.handle_text(MEMBER, "frobnicate")
-    assert unknown.error and "help" in unknown.text
+    assert unknown.error and "help" in unknown.footer  # the hint, once
 
 
 async def test_trend_is_a_png_chart(service: CommandService) -> None:
@@ -286,7 +290,7 @@ async def test_feeds_add_fetches_parses_and_stores_for_the_team(
         assert (await service.feeds_remove(OTHER, stored[0].id)).error
 
         html = await service.feeds_add(ADMIN, server.url("/page"))
-        assert html.error and "not an RSS or Atom feed" in html.text
+        assert html.error and "HTML page, not a feed" in html.text and "links no feed" in html.text
         removed = await service.handle_text(ADMIN, f"feeds remove {stored[0].id}")
         assert not removed.error
         assert await FeedStore(redis_client).all() == []

@@ -4,7 +4,8 @@ Signals, each adding points (the table in the README, "Alerts, stories and sever
 - decision words in the headline or summary (signed, agreed, rejected, ceasefire, ...): +2
   (headline) or +1 (summary only);
 - an official source (a government or institution domain such as kremlin.ru, gov.ua,
-  state.gov, whitehouse.gov, europa.eu, nato.int, un.org): +1;
+  state.gov, whitehouse.gov, europa.eu, nato.int, un.org, and every official entry of the
+  source catalogue, ``peacewatch sources list``, its Telegram channels included): +1;
 - the number of outlets carrying the story: +1 from 3 outlets, +2 from 6.
 Score 3 or more is high, 1-2 normal, 0 low. A rule's own ``severity`` is a floor.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 
 from peacewatch.models import Alert, Article, Severity
+from peacewatch.watchers.catalogue import official_channels, official_domains
 
 DECISION_WORDS = (
     "signed", "signs", "sign", "agreed", "agrees", "agreement", "rejected", "rejects",
@@ -27,9 +29,10 @@ DECISION_WORDS = (
 )  # fmt: skip
 _DECISION = re.compile(r"\b(" + "|".join(re.escape(w) for w in DECISION_WORDS) + r")\b", re.I)
 OFFICIAL_SUFFIXES = (
-    "kremlin.ru", "gov.ua", "president.gov.ua", "mid.ru", "state.gov", "whitehouse.gov",
-    "europa.eu", "nato.int", "un.org", "gov.uk", "mfa.gov.ua",
+    "kremlin.ru", "gov.ua", "mid.ru", "state.gov", "whitehouse.gov", "europa.eu", "nato.int",
+    "un.org", "gov.uk",
 )  # fmt: skip
+"""Government and institution domains (and their subdomains), besides the catalogue's."""
 SOME_OUTLETS = 3
 """From this many outlets a story earns one point."""
 MANY_OUTLETS = 6
@@ -46,10 +49,17 @@ def text_points(title: str, summary: str, source: str) -> int:
     """Points from the article itself: decision words (+2 in the headline, else +1 in the
     summary) and an official source domain (+1)."""
     score = 2 if _decision(title) else 1 if _decision(summary) else 0
+    return score + 1 if is_official(source) else score
+
+
+def is_official(source: str) -> bool:
+    """Whether ``source`` (a domain, or ``t.me/name`` of a Telegram channel) is official: one
+    of ``OFFICIAL_SUFFIXES`` or of the source catalogue's official entries."""
     source = source.lower()
-    if any(source == s or source.endswith("." + s) for s in OFFICIAL_SUFFIXES):
-        score += 1
-    return score
+    if source in official_channels():
+        return True
+    suffixes = (*OFFICIAL_SUFFIXES, *official_domains())
+    return any(source == s or source.endswith("." + s) for s in suffixes)
 
 
 def outlet_points(outlets: int) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import io
 import logging
 import re
@@ -34,13 +33,14 @@ from peacewatch.rules.query import query_warnings
 from peacewatch.rules.rulefile import RULE_ID_PATTERN, RuleSpec
 from peacewatch.services import parsing as p
 from peacewatch.services.quiet import parse_quiet, quiet_release_time
+from peacewatch.services.teamfeeds import TeamFeeds, chat_feed_id, from_config
 from peacewatch.store import keys
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.codec import alert_from_json, article_from_json
 from peacewatch.store.feeds import FeedSpec, FeedStore
 from peacewatch.store.history import MAX_VERIFY, HistoryIndex, SearchResult
 from peacewatch.store.teams import TeamStore
-from peacewatch.watchers.parse import parse_bytes
+from peacewatch.watchers.parse import HtmlPageError, linked_feeds, parse_bytes
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -68,6 +68,8 @@ _USER = re.compile(r"^<@!?([A-Za-z0-9]{2,32})(?:\|[^>]*)?>$|^@?([A-Za-z0-9]{2,32
 
 NOT_ADMIN = "Only workspace admins and this team's peacewatch admins can change rules, feeds, "
 NOT_ADMIN += "mutes, subscriptions and settings."
+PLATFORM_ADMINS = {"slack": "workspace admins", "discord": "members with Manage Server"}
+"""Who a platform says may change things, in its own words."""
 NOT_ADMIN_HINT = f"Ask an admin to run it, or to add you with {CMD} admins add @you."
 
 _OWN_PLATFORMS = {"slack": ("slack",), "discord": ("discord", "discordhook")}
@@ -93,6 +95,12 @@ HELP: tuple[tuple[str, str], ...] = (
     ("retention DAYS", "retention 30d — how far back questions look"),
     ("admins add|remove|list @user", "admins add @maria"),
 )
+
+
+def not_admin(platform: str) -> str:
+    """The refusal of a change to someone who may not make it, in the platform's words."""
+    who = PLATFORM_ADMINS.get(platform, "platform admins")
+    return NOT_ADMIN.replace("workspace admins", who, 1)
 
 
 def _item(title: str, link: str = "", text: str = "", meta: str = "") -> ReplyItem:
@@ -199,7 +207,7 @@ class CommandService:
     async def _refuse(self, caller: Caller) -> Reply | None:
         if await self.is_admin(caller):
             return None
-        return Reply.fail(NOT_ADMIN, hint=NOT_ADMIN_HINT)
+        return Reply.fail(not_admin(caller.platform), hint=NOT_ADMIN_HINT)
 
     async def _entities(self, team_id: str) -> tuple[Entity, ...]:
         return tuple(e.to_entity() for e in await self._teams.entities(team_id))
@@ -413,8 +421,10 @@ class CommandService:
     @_answers
     async def status(self, caller: Caller) -> Reply:
         team = caller.team_id
-        own = set(await self._teams.feed_ids(team))
-        feeds = [f for f in await self._feeds.all() if not f.team_id or f.id in own]
+        received = await TeamFeeds(self._redis).of(team)
+        feeds = [f.spec for f in received]
+        own = {f.spec.id for f in received if f.origin != "config"}
+        label = {f.spec.id: f.label for f in received}
         items = []
         failing = 0
         for feed in feeds[:PAGE]:
@@ -425,8 +435,7 @@ class CommandService:
             failing += bool(error)
             meta = (
                 f"last poll {health.get('last_poll', 'never')[:16]} · "
-                f"items seen {health.get('items_seen', '0')}"
-                + (" · own feed" if feed.id in own else " · shared")
+                f"items seen {health.get('items_seen', '0')}" + f" · {label[feed.id]}"
             )
             items.append(
                 _item(
@@ -655,8 +664,9 @@ class CommandService:
 
     @_answers
     async def feeds_add(
-        self, caller: Caller, url: str | None = None, search: str | None = None
+        self, caller: Caller, url: str | None = None, search: str | None = None, page: str = ""
     ) -> Reply:
+        """Add a feed for the team (``page``: the web page whose link led to ``url``)."""
         hint = (
             f"{CMD} feeds add https://www.themoscowtimes.com/rss/news or "
             f'{CMD} feeds add --search "Witkoff Dmitriev"'
@@ -672,7 +682,9 @@ class CommandService:
             label = ""
         else:
             return Reply.fail("Add which feed?", hint=hint)
-        feed_id = "f" + hashlib.sha256(f"{caller.team_id}\x00{url}".encode()).hexdigest()[:11]
+        if (watched := await TeamFeeds(self._redis).watched(url)) is not None:
+            return await self._subscribe_feed(caller, watched)
+        feed_id = chat_feed_id(caller.team_id, url)
         own = await self._teams.feed_ids(caller.team_id)
         if feed_id in own:
             return Reply(title=f"This team already watches that feed ({feed_id})", ephemeral=True)
@@ -684,6 +696,16 @@ class CommandService:
         except UrlRefused as exc:
             return Reply.fail(
                 f"That address is not allowed: {exc}", hint="Use a public http(s) feed URL."
+            )
+        except HtmlPageError as exc:
+            links = [u for u in linked_feeds(exc, fetched.url) if not page and u != url]
+            if links:
+                added = await self.feeds_add(caller, links[0], page=url)
+                note = f"{clip(url, 150)} is a web page; it links the feed {clip(links[0], 200)}"
+                return replace(added, text=f"{note}.\n{added.text}".strip())
+            return Reply.fail(
+                f"{exc} ({clip(url, 150)}), and the page links no feed.",
+                hint="Look for the site's RSS link (often /rss, /feed or /rss.xml). " + hint,
             )
         except ParseError as exc:
             return Reply.fail(
@@ -707,11 +729,32 @@ class CommandService:
             ephemeral=True,
         )
 
+    async def _subscribe_feed(self, caller: Caller, feed: FeedSpec) -> Reply:
+        """The team receives an already watched feed; it is not polled a second time."""
+        shown = f"{clip(feed.outlet or feed.url, 120)} ({feed.id})"
+        if feed.id in await self._teams.feed_ids(caller.team_id):
+            return Reply(title=f"This team already receives {shown}", ephemeral=True)
+        if from_config(feed):
+            return Reply(
+                title=f"This team already receives {shown}",
+                text="It is a config feed: every team receives it.",
+                ephemeral=True,
+            )
+        await self._teams.add_feed(caller.team_id, feed.id)
+        return Reply(
+            title=f"Subscribed to {shown}",
+            text="That feed is already watched, so this team now receives it too; it is polled "
+            "once for every team.",
+            footer=f"Stop receiving it with {CMD} feeds remove {feed.id}",
+            ephemeral=True,
+        )
+
     @_answers
     async def feeds_list(self, caller: Caller, page: int = 1) -> Reply:
-        own = set(await self._teams.feed_ids(caller.team_id))
-        feeds = [f for f in await self._feeds.all() if f.id in own or not f.team_id]
-        feeds.sort(key=lambda f: (f.id not in own, f.outlet.lower(), f.id))
+        received = await TeamFeeds(self._redis).of(caller.team_id)
+        feeds = [f.spec for f in received]
+        own = {f.spec.id for f in received if f.origin != "config"}
+        label = {f.spec.id: f.label for f in received}
         if not feeds:
             return Reply(title="No feeds yet", text=f"Add one: {CMD} feeds add URL")
         chosen = feeds[(page - 1) * PAGE : page * PAGE]
@@ -720,12 +763,13 @@ class CommandService:
                 f"{f.outlet or f.url}",
                 f.url,
                 "",
-                f"{f.id} · {'this team' if f.id in own else 'shared'}",
+                f"{f.id} · {label[f.id]}",
             )
             for f in chosen
         ]
         return Reply(
-            title=f"{len(feeds)} feeds ({len(own)} added by this team)",
+            title=f"{len(feeds)} feeds ({len(feeds) - len(own)} from the config, {len(own)}"
+            " added by this team)",
             items=tuple(items),
             footer=_footer(len(items), len(feeds), page, f"{CMD} feeds list"),
         )
@@ -734,12 +778,18 @@ class CommandService:
     async def feeds_remove(self, caller: Caller, feed_id: str) -> Reply:
         if (refused := await self._refuse(caller)) is not None:
             return refused
-        if not await self._teams.remove_feed(caller.team_id, feed_id):
+        removed = await TeamFeeds(self._redis).leave(caller.team_id, feed_id)
+        if removed is None:
             return Reply.fail(
-                f"This team did not add a feed {feed_id[:40]!r} (shared feeds are the operator's).",
+                f"This team did not add a feed {feed_id[:40]!r} (config feeds are the operator's).",
                 hint=f"{CMD} feeds list shows the ids",
             )
-        await self._feeds.remove(feed_id)
+        if not removed:
+            return Reply(
+                title=f"This team no longer receives feed {feed_id}",
+                text="Others still receive it, so it keeps being polled for them.",
+                ephemeral=True,
+            )
         if self._on_feeds_changed is not None:
             await self._on_feeds_changed()
         return Reply(title=f"Removed feed {feed_id}", ephemeral=True)
@@ -833,7 +883,8 @@ class CommandService:
             users = await self._teams.admins(team)
             return Reply(
                 title=f"{len(users)} peacewatch admins",
-                text=", ".join(users[:50]) or "None besides the workspace admins.",
+                text=", ".join(users[:50])
+                or f"None besides the {PLATFORM_ADMINS.get(caller.platform, 'platform admins')}.",
                 ephemeral=True,
             )
         user = _user_id(user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -264,7 +265,26 @@ def parse_command(text: str) -> Parsed:
         return Parsed(head, cmd.rest(1))
     if head == "admins":
         return Parsed("admins", cmd.rest(2), sub=second or "list")
-    raise InputError(f"unknown command {cmd.word(0)[:30]!r}; /peacewatch help lists them all")
+    raise InputError(unknown_command(cmd.word(0), second))
+
+
+COMMANDS = (
+    "help", "latest", "search", "actor", "digest", "status", "trend", "mute", "unmute", "test",
+    "subscribe", "rules", "feeds", "quiet", "timezone", "retention", "admins",
+)  # fmt: skip
+"""The first words of the commands (``_ALIASES`` adds a few spellings)."""
+_GROUPS = ("rules", "feeds", "admins")
+
+
+def unknown_command(word: str, second: str = "") -> str:
+    """Says the command is unknown, with the closest known one when there is one (the caller
+    adds where the list of commands is)."""
+    shown = word[:30]
+    close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.6)
+    if not close:
+        return f"unknown command {shown!r}"
+    guess = f"{close[0]} {second}" if close[0] in _GROUPS and second else close[0]
+    return f"unknown command {shown!r}: did you mean {guess!r}?"
 
 
 def _rules(sub: str, cmd: CommandText, at: int) -> Parsed:

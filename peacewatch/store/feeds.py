@@ -10,6 +10,9 @@ import redis.asyncio as aioredis
 
 from peacewatch.store import keys
 
+MIN_TELEGRAM_INTERVAL = 60
+"""Seconds; a Telegram channel's preview is never polled more often than this."""
+
 
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
@@ -20,6 +23,16 @@ class FeedSpec:
     outlet: str = ""
     team_id: str = ""
     full_text: bool = False
+    kind: str = "rss"
+    """``rss`` (RSS or Atom), ``telegram`` (a channel's web preview), ``page`` (a page's items)."""
+    selectors: tuple[tuple[str, str], ...] = ()
+    """For a ``page``: CSS selectors by name (item, title, link, date) and its timezone."""
+
+    def __post_init__(self) -> None:
+        # Stored as JSON, the pairs come back as lists.
+        object.__setattr__(self, "selectors", tuple((str(k), str(v)) for k, v in self.selectors))
+        if self.kind == "telegram" and self.interval < MIN_TELEGRAM_INTERVAL:
+            object.__setattr__(self, "interval", MIN_TELEGRAM_INTERVAL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,7 @@ def normalise(
     """Turn one raw entry into an Article. Never raises: missing parts become empty values."""
     link = canonical_link(entry.link) if entry.link else ""
     # News-search feeds name the real outlet in <source>; otherwise the outlet is the feed's.
-    source = domain_of(entry.source_url) or domain_of(link) or domain_of(feed_url)
+    source = entry.source or domain_of(entry.source_url) or domain_of(link) or domain_of(feed_url)
     outlet_name = entry.source_title or outlet or feed_title or source
     title = html_to_text(entry.title)
     summary = html_to_text(entry.summary)

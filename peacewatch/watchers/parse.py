@@ -11,6 +11,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
 from peacewatch.errors import ParseError
 from peacewatch.watchers.encoding import as_parseable
@@ -62,6 +63,12 @@ def page_feed_links(html: str) -> tuple[str, ...]:
     collector.feed(html)
     collector.close()
     return tuple(collector.found)
+
+
+def linked_feeds(error: HtmlPageError, page_url: str) -> list[str]:
+    """The feeds a page announced (``error.feed_links``), as absolute http(s) URLs."""
+    found = (urljoin(page_url, link) for link in error.feed_links)
+    return [url for url in found if url.startswith(("http://", "https://"))][:5]
 
 
 def _is_html(data: bytes, content_type: str | None) -> bool:

@@ -17,6 +17,7 @@ from peacewatch.watchers.fetch import Fetcher
 from peacewatch.watchers.fulltext import needs_full_text, with_full_text
 from peacewatch.watchers.normalise import normalise
 from peacewatch.watchers.parse import FeedParserPool
+from peacewatch.watchers.sources import parse_source
 
 log = logging.getLogger(__name__)
 SUBMIT_CHUNK = 200
@@ -73,7 +74,7 @@ class Poller:
                 await self._feeds.record_not_modified(feed.id, now)
                 metrics.POLLS.labels(result="not_modified").inc()
                 return PollResult(feed.id, "not_modified")
-            parsed = await self._parser.parse(fetched.body, fetched.content_type)
+            parsed = await parse_source(self._parser, feed, fetched)
         except FeedError as exc:
             log.warning("feed %s: %s", feed.id, exc)
             await self._feeds.record_error(feed.id, now, str(exc))

@@ -47,6 +47,21 @@ class Posted:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    """A file shared into a channel by Slack's upload flow (files.getUploadURLExternal, the
+    upload POST, files.completeUploadExternal)."""
+
+    file_id: str
+    channel: str
+    filename: str
+    title: str
+    data: bytes
+    token: str | None
+    thread_ts: str | None = None
+    initial_comment: str = ""
+
+
 @dataclass
 class Message:
     channel: str
@@ -97,6 +112,13 @@ class FakeSlack:
         self.messages: list[Message] = []
         self.responses: list[Posted] = []
         self.uploads: dict[str, bytes] = {}
+        """Bytes posted to each upload URL, by file id."""
+        self.shared_files: list[SharedFile] = []
+        """Files that completed the upload flow, in the channel they were shared to."""
+        self._upload_slots: dict[str, tuple[str, int]] = {}
+        """file id -> (filename, length) promised by files.getUploadURLExternal."""
+        self.not_member: set[str] = set()
+        """Channels the bot is not in: sharing a file there answers not_in_channel."""
         self.socket_acks: list[dict[str, Any]] = []
         self._channel_errors: dict[str, str] = {}
         self._channel_status: dict[str, int] = {}
@@ -429,7 +451,12 @@ class FakeSlack:
         return web.json_response({"ok": True, "user": user})
 
     async def _upload_url(self, args: dict[str, Any], token: str) -> web.Response:
+        # Slack requires the file's name and its exact length in bytes up front
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit() or int(length) <= 0:
+            return _error("invalid_arguments")
         file_id = f"F{next(self._ts)}"
+        self._upload_slots[file_id] = (filename, int(length))
         return web.json_response(
             {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
         )
@@ -438,12 +465,48 @@ class FakeSlack:
         files = args.get("files")
         if isinstance(files, str):
             files = json.loads(files)
-        return web.json_response({"ok": True, "files": files or []})
+        if not isinstance(files, list) or not files:
+            return _error("invalid_arguments")
+        for item in files:
+            file_id = str(item.get("id", "")) if isinstance(item, dict) else ""
+            slot = self._upload_slots.get(file_id)
+            if slot is None or file_id not in self.uploads:
+                return _error("file_not_found")  # never issued, or its bytes never arrived
+            if len(self.uploads[file_id]) != slot[1]:
+                return _error("file_upload_size_mismatch")
+        channel = str(args.get("channel_id") or "")
+        if channel:
+            failure = self._channel_failure(channel)
+            if failure is not None:
+                return failure
+            if channel in self.not_member:
+                return _error("not_in_channel")
+        for item in files:
+            file_id = str(item["id"])
+            filename = self._upload_slots.pop(file_id)[0]
+            self.shared_files.append(
+                SharedFile(
+                    file_id=file_id,
+                    channel=channel,
+                    filename=filename,
+                    title=str(item.get("title") or filename),
+                    data=self.uploads[file_id],
+                    token=token,
+                    thread_ts=str(args["thread_ts"]) if args.get("thread_ts") else None,
+                    initial_comment=str(args.get("initial_comment") or ""),
+                )
+            )
+        await self._notify()
+        shared = [{"id": str(i["id"]), "title": i.get("title", "")} for i in files]
+        return web.json_response({"ok": True, "files": shared})
 
     async def _upload(self, request: web.Request) -> web.Response:
-        self.uploads[request.match_info["file_id"]] = await request.read()
+        file_id = request.match_info["file_id"]
+        if file_id not in self._upload_slots:
+            return web.Response(status=404, text="unknown upload URL")
+        self.uploads[file_id] = await request.read()
         await self._notify()
-        return web.Response(text="OK")
+        return web.Response(text="OK - " + str(len(self.uploads[file_id])))
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
