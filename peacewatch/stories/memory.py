@@ -272,12 +272,13 @@ class WindowIndex:
         limit = _rare_limit(total)
         rare = [t for t, c in counts.items() if 0 < c <= limit]
         idf_rare = idf_table(rare, counts, total, self.prior)
-        evidence: dict[int, float] = {}
-        add = evidence.get
+        evidence: dict[int, float] = {}  # article number -> IDF of the rare tokens in common
         for token in rare:
             weight = idf_rare[token]
-            for key in self._postings[token].since(low, counts[token]):
-                evidence[key] = add(key, 0.0) + weight
+            found = dict.fromkeys(self._postings[token].since(low, counts[token]), weight)
+            for key in found.keys() & evidence.keys():  # met through an earlier token too
+                found[key] = evidence[key] + weight
+            evidence.update(found)
         ranked = _stories_of(evidence, self._keys)
         chosen = {s: self.stories[s].members_since(horizon) for s in ranked}
         idf = WindowIdf(in_span, total, self.prior)
