@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/clusters.py
 	$(BIN)/python bench/stream_joins.py
+	$(BIN)/python bench/assign_throughput.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
