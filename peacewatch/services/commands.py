@@ -40,7 +40,9 @@ from peacewatch.store.codec import alert_from_json, article_from_json
 from peacewatch.store.feeds import FeedSpec, FeedStore
 from peacewatch.store.history import MAX_VERIFY, HistoryIndex, SearchResult
 from peacewatch.store.teams import TeamStore
-from peacewatch.watchers.parse import HtmlPageError, linked_feeds, parse_bytes
+from peacewatch.watchers.parse import HtmlPageError, linked_feeds
+from peacewatch.watchers.sourceconfig import ChatSource, chat_source
+from peacewatch.watchers.sources import parse_kind
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -668,18 +670,26 @@ class CommandService:
     ) -> Reply:
         """Add a feed for the team (``page``: the web page whose link led to ``url``)."""
         hint = (
-            f"{CMD} feeds add https://www.themoscowtimes.com/rss/news or "
-            f'{CMD} feeds add --search "Witkoff Dmitriev"'
+            f"{CMD} feeds add https://www.themoscowtimes.com/rss/news, "
+            f'{CMD} feeds add --search "Witkoff Dmitriev", {CMD} feeds add tg:MID_Russia or '
+            f"{CMD} feeds add --catalogue mid-ru (peacewatch sources list)"
         )
         if (refused := await self._refuse(caller)) is not None:
             return refused
+        search_template = (
+            None if self._news_search_url == GOOGLE_NEWS_SEARCH else self._news_search_url
+        )
+        source = ChatSource("")
         if search is not None and p.unquote(search):
             text = p.unquote(search)
             url = self._news_search(text)
             label = f"News search: {clip(text, 100)}"
         elif url:
-            url = url.strip().strip("<>").split("|", 1)[0]  # Slack sends <https://x|x>
-            label = ""
+            try:  # tg:NAME, --catalogue NAME, or a URL (Slack sends <https://x|x>)
+                source = chat_source(url, search_template)
+            except InputError as exc:
+                return Reply.fail(str(exc), hint=hint)
+            url, label = source.url, source.outlet
         else:
             return Reply.fail("Add which feed?", hint=hint)
         if (watched := await TeamFeeds(self._redis).watched(url)) is not None:
@@ -692,7 +702,10 @@ class CommandService:
             return Reply.fail(f"This team already has {MAX_FEEDS} feeds.", f"{CMD} feeds remove ID")
         try:
             fetched = await (await self._get_fetcher()).fetch(url)
-            parsed = await asyncio.to_thread(parse_bytes, fetched.body, fetched.content_type)
+            parsed = await asyncio.to_thread(
+                parse_kind, source.kind, source.selectors, fetched.body, fetched.content_type,
+                fetched.url,
+            )  # fmt: skip
         except UrlRefused as exc:
             return Reply.fail(
                 f"That address is not allowed: {exc}", hint="Use a public http(s) feed URL."
@@ -708,6 +721,8 @@ class CommandService:
                 hint="Look for the site's RSS link (often /rss, /feed or /rss.xml). " + hint,
             )
         except ParseError as exc:
+            if source.kind != "rss":
+                return Reply.fail(f"Could not read {url}: {clip(str(exc), 200)}", hint=hint)
             return Reply.fail(
                 "That address answered, but it is not an RSS or Atom feed "
                 f"({clip(str(exc), 150)}).",
@@ -716,7 +731,17 @@ class CommandService:
         except FeedError as exc:
             return Reply.fail(f"Could not fetch that feed: {clip(str(exc), 200)}", hint=hint)
         outlet = label or parsed.title or url
-        await self._feeds.put(FeedSpec(id=feed_id, url=url, outlet=outlet, team_id=caller.team_id))
+        await self._feeds.put(
+            FeedSpec(
+                id=feed_id,
+                url=url,
+                outlet=outlet,
+                team_id=caller.team_id,
+                kind=source.kind,
+                interval=source.interval,
+                selectors=source.selectors,
+            )
+        )
         await self._teams.add_feed(caller.team_id, feed_id)
         if self._on_feeds_changed is not None:
             await self._on_feeds_changed()

@@ -327,6 +327,10 @@ def _feeds(sub: str, cmd: CommandText) -> Parsed:
             if not text:
                 raise _usage('feeds add --search "Witkoff Dmitriev"')
             return Parsed("feeds_add", search=text)
+        if rest.startswith("--catalogue"):  # the name is read by feeds_add
+            if not rest.removeprefix("--catalogue").strip(" ="):
+                raise _usage("feeds add --catalogue NAME (peacewatch sources list shows them)")
+            return Parsed("feeds_add", rest)
         if not rest or len(cmd.words) > 3:
             raise _usage("feeds add URL, e.g. feeds add https://www.themoscowtimes.com/rss/news")
         return Parsed("feeds_add", rest)
