@@ -16,7 +16,7 @@ import pytest
 from peacewatch.app import App
 from peacewatch.bot.console import ConsoleSink
 from peacewatch.settings import Settings
-from peacewatch.store.feeds import FeedSpec
+from peacewatch.store.feeds import FeedSpec, Validators
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.poller import PollPolicy, PollResult
 from peacewatch.watchers.scheduler import FeedScheduler, first_offset, jitter_for
@@ -207,6 +207,39 @@ async def wait_for_run(app: App, job_id: str) -> None:
         if job.next_run_time > datetime.now(UTC) + timedelta(seconds=60):
             return
     raise AssertionError(f"{job_id} did not run")
+
+
+async def test_a_poll_cancelled_after_reading_its_feed_records_no_validators(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    async with FeedServer() as server:
+        # a teaser feed: the poll reads the feed, then fetches the item's page for its text
+        item = {**SAMPLE_ITEMS[0], "link": server.url("/story"), "summary": "Witkoff to Moscow."}
+        body = rss(dated([item], NOW - timedelta(hours=1), timedelta(minutes=5)))
+        server.set_feed("/f.xml", body)
+        page = f"<html><body><article><p>{SAMPLE_ITEMS[0]['summary']}</p></article></body></html>"
+        server.set_feed("/story", page.encode(), content_type="text/html", delay=60)
+        feed = FeedSpec("f", server.url("/f.xml"), 600, full_text=True)
+        app = await open_app(redis_target, tmp_path)
+        try:
+            await app.feeds.put(feed)
+            app.scheduler.schedule(feed, first_run=datetime.now(UTC))
+            app.scheduler.start()
+            await wait_for_request(server, "/story", 1)  # the feed is read; its items are not
+            app.scheduler.pause()
+            await app.scheduler.drain(within=0.2, grace=5)
+            assert app.scheduler.in_flight == 0
+            assert await app.feeds.validators("f") == Validators()
+            assert not await app.feeds.has_polled("f")
+        finally:
+            await app.close()
+        server.set_feed("/story", page.encode(), content_type="text/html")
+        app = await open_app(redis_target, tmp_path)
+        try:
+            assert [r.new for r in await poll_all(app, [feed])] == [1]  # nothing lost
+        finally:
+            await app.close()
+        assert "If-None-Match" not in server.requests_for("/f.xml")[-1].headers
 
 
 async def test_a_feed_waiting_or_polling_is_not_polled_twice(
