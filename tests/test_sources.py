@@ -29,6 +29,7 @@ from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.pages import PageSelectors
 from peacewatch.watchers.poller import PollPolicy
 from peacewatch.watchers.sourceconfig import ChatSource, chat_source
+from peacewatch.watchers.telegram import parse_channel
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import REPO_ROOT as REPO
 from tests.helpers import Clock, open_app, redis_url
@@ -363,3 +364,16 @@ async def test_chat_adds_a_catalogue_source_and_explains_bad_channel_names(
     assert chat_source("tg:MID_Russia") == ChatSource("https://t.me/s/MID_Russia", "telegram")
     assert chat_source("https://t.me/MID_Russia").url == "https://t.me/s/MID_Russia"
     assert chat_source("<https://example.org/rss|example>") == ChatSource("https://example.org/rss")
+
+
+def test_a_preview_page_stuffed_with_posts_is_read_only_to_its_newest_hundred() -> None:
+    one = page("tg_mid_russia_1.html")
+    marker = b'          <div class="tgme_widget_message_wrap'
+    start = one.index(marker)
+    post = one[start : one.index(marker, start + 1)]  # the first post, 51001
+    end = one.rindex(b"        </section>")
+    posts = b"".join(
+        post.replace(b"MID_Russia/51001", f"MID_Russia/{n}".encode()) for n in range(1, 5001)
+    )
+    parsed = parse_channel(one[:start] + posts + one[end:], HTML)
+    assert [e.guid for e in parsed.entries] == [f"MID_Russia/{n}" for n in range(4901, 5001)]

@@ -33,6 +33,9 @@ PREVIEW_BASE = "https://t.me/s/"
 MIN_INTERVAL = 60
 """Seconds; a channel is never polled more often (one preview request per poll)."""
 TITLE_CHARS = 140
+MAX_POSTS = 100
+"""Posts read from one page (the newest): a real preview shows about 20; a hostile page full of
+tiny posts must not keep the parser busy for minutes."""
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _POST = re.compile(r"^([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})$")
 
@@ -163,7 +166,7 @@ def parse_channel(data: bytes, content_type: str | None = None) -> ParsedFeed:
         )
     channel_title = " ".join(header.text().split()) if header is not None else ""
     entries = []
-    for post in posts:
+    for post in posts[-MAX_POSTS:]:
         found = _POST.match(post.attributes.get("data-post") or "")
         if found is None:
             continue
