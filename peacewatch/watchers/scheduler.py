@@ -18,6 +18,9 @@ from peacewatch.watchers.hosts import HostLimiter
 from peacewatch.watchers.poller import Poller, PollResult
 
 log = logging.getLogger(__name__)
+# A job here only starts a poll task and returns, so APScheduler's two INFO lines per run
+# ("Running job", "executed successfully") say nothing; its warnings (a missed run) still show.
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 MIN_INTERVAL = 10
 """Seconds; a feed asking for less is polled this often."""
@@ -163,7 +166,8 @@ class FeedScheduler:
         if self._paused:
             return
         if feed.id in self._tasks:
-            log.info("feed %s: previous poll still under way; this run skipped", feed.id)
+            # its host or the poll slots are busy: the waiting poll reads everything new anyway
+            log.debug("feed %s: previous poll still under way; this run skipped", feed.id)
             return
         task = asyncio.create_task(self._run(feed), name=f"poll:{feed.id}")
         self._tasks[feed.id] = task
