@@ -13,13 +13,8 @@ from peacewatch.stories.counts import SpanCounts
 from peacewatch.stories.features import entity_engine
 from peacewatch.stories.memory import WindowIndex
 from peacewatch.stories.rarity import WindowIdf, builtin_background, idf_table
-from peacewatch.stories.scoring import (
-    _may_reach,
-    _probe,
-    _story,
-    near_members,
-    story_score,
-)
+from peacewatch.stories.scoring import near_members, story_score
+from peacewatch.stories.signals import may_reach, probe_of, story_view
 from tests.faults.samples_stream import day_articles
 from tests.helpers import samples_dir
 
@@ -82,14 +77,14 @@ def test_the_bound_never_rules_out_a_story_the_article_would_join() -> None:
     for article in day_articles("2026-01-06")[:1500]:
         feats = index.features_of(article)
         chosen, idf = index.candidates(feats)
-        probe = _probe(feats, idf)
+        probe = probe_of(feats, idf)
         for members in chosen.values():
             near = near_members(feats, members, index.window)
             if not near:
                 continue
             scored += 1
             reaches = story_score(feats, near, idf, model) >= threshold
-            passes = _may_reach(probe, _story(probe, near, idf), idf, model, threshold)
+            passes = may_reach(probe, story_view(probe, near, idf), idf, model, threshold)
             assert passes or not reaches, (article.title, [m.title for m in near])
             joins += reaches
             ruled_out += not passes

@@ -1,0 +1,327 @@
+"""Signals of an article against a candidate story, and bounds that rule a story out early.
+
+What the article and each story bring to a decision is computed once; the members of a story
+are scored, and the IDF of their tokens looked up, only when the bounds leave it a chance."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
+from itertools import chain
+
+from peacewatch.stories.features import Features
+from peacewatch.stories.model import StoryModel
+from peacewatch.stories.rarity import WindowIdf
+
+BODY_WEIGHT = 0.5
+"""Weight of a summary token against a headline token."""
+ENTITY_WEIGHT = 1.0
+"""Weight of an entity id against a word (its rarity already speaks for it)."""
+EVIDENCE = 8.0
+"""Shared IDF weight (three or four uncommon tokens) below which a score is scaled down."""
+NAMED_EVIDENCE = 4
+"""Shared entities and numbers that let two reports with almost no word in common meet."""
+WORD_FLOOR = 0.1
+"""The word score (story, best single member or headline) below which an article never joins
+a story, whatever the model says."""
+BURST_HOURS = 12.0
+"""Time scale of a news burst: the word score counts in full at once, by 1/e twelve hours on."""
+
+
+def weights_of(feats: Features, idf: Mapping[str, float]) -> dict[str, float]:
+    """The weight of each token of ``feats``: its IDF, halved in the summary."""
+    out: dict[str, float] = {}
+    for t in feats.tokens:
+        w = idf.get(t, 0.0) * (1.0 if t in feats.title_tokens else BODY_WEIGHT)
+        out[t] = w * ENTITY_WEIGHT if t.startswith("e:") else w
+    return out
+
+
+def _shares(
+    weights: Mapping[str, float],
+    carried: Mapping[str, int],
+    shared: Sequence[str],
+    n: int,
+    idf: Mapping[str, float],
+) -> float:
+    """The word score (see :func:`peacewatch.stories.scoring.lexical_score`) of an article
+    of token ``weights`` against ``n`` members that carry each token ``carried`` times."""
+    if not shared:
+        return 0.0
+    cover = sum(weights[t] * carried[t] / n for t in shared) / (sum(weights.values()) or 1.0)
+    vocabulary = {t: idf.get(t, 0.0) * c / n for t, c in carried.items()}
+    back = sum(vocabulary[t] for t in shared) / (sum(vocabulary.values()) or 1.0)
+    evidence = min(1.0, sum(idf.get(t, 0.0) for t in shared) / EVIDENCE)
+    return math.sqrt(cover * back) * evidence
+
+
+def word_score(signals: Mapping[str, float]) -> float:
+    """The best of the three word scores among ``signals``."""
+    return max(signals["lexical"], signals["closest"], signals["headline"])
+
+
+# One decision ---------------------------------------------------------------------------------
+# best_story scores an article against up to MAX_STORIES stories of up to MAX_MEMBER_FEATURES
+# members each. What the article brings is computed once (Probe), what a story brings once per
+# story (StoryView), and every sum runs over the same tokens in the same order as in _shares,
+# so every score is the same to the last bit as the plain definition gives.
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """The article's side of one decision."""
+
+    article: Features
+    tokens: tuple[str, ...]
+    """``article.tokens`` in their order of iteration (the order every sum runs in)."""
+    weights: dict[str, float]
+    """:func:`weights_of` the article."""
+    weight: float
+    """Their sum (or 1.0 when it is 0)."""
+    title_rarity: float
+    """The IDF of the headline's tokens, summed."""
+
+
+def probe_of(article: Features, idf: Mapping[str, float]) -> Probe:
+    weights = weights_of(article, idf)
+    title = sum(idf.get(t, 0.0) for t in article.title_tokens)
+    return Probe(article, tuple(article.tokens), weights, sum(weights.values()) or 1.0, title)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A story's side of one decision: its members (within the window) and what the article
+    shares with them as a whole."""
+
+    members: Sequence[Features]
+    shared: Set[str]
+    """The article's tokens that some member carries."""
+    rarity: float
+    """Their IDF, summed."""
+    hours: float
+    """Hours between the article and its nearest member."""
+    same_language: float
+    """Share of the members in the article's language."""
+    named: int
+    """Shared entities and numbers."""
+    numbers: int
+    """Shared numbers."""
+
+
+def story_view(probe: Probe, members: Sequence[Features], idf: Mapping[str, float]) -> StoryView:
+    article = probe.article
+    tokens = article.tokens
+    # ``tokens & carried`` (carried: every member's tokens) walks the smaller of the two sets
+    # and keeps what it finds in that order, which is the order the rarity is summed in. When
+    # a member alone has more tokens than the article, that is the article's tokens, and the
+    # members' tokens need not be gathered into one set.
+    lang = article.lang
+    if len(members) == 1:  # most candidate stories
+        member = members[0]
+        if len(member.tokens) > len(tokens):
+            shared: Set[str] = tokens & member.tokens
+        else:
+            shared = tokens & {t for t in member.tokens}
+        hours = abs(article.published - member.published) / 3600
+        same = 1 if not (lang and member.lang) or member.lang == lang else 0
+    else:
+        if not any(len(m.tokens) > len(tokens) for m in members):
+            shared = tokens & {t for m in members for t in m.tokens}
+        else:
+            carried = set().union(*(tokens & m.tokens for m in members))
+            shared = {t for t in probe.tokens if t in carried}
+        hours = min(abs(article.published - m.published) for m in members) / 3600
+        # An unknown language counts as the same: most reports a feed carries share its
+        # language.
+        same = sum(1 for m in members if not (lang and m.lang) or m.lang == lang)
+    prefixes = [t[:2] for t in shared]
+    named = len(prefixes) - prefixes.count("s:")
+    return StoryView(
+        members, shared, _rarity(shared, idf), hours, same / len(members), named,
+        prefixes.count("n:"),
+    )  # fmt: skip
+
+
+def _rarity(tokens: Iterable[str], idf: Mapping[str, float]) -> float:
+    """The IDF of ``tokens``, summed in their order."""
+    try:
+        return sum(map(idf.__getitem__, tokens))  # in a decision every token has one
+    except KeyError:
+        return sum(idf.get(t, 0.0) for t in tokens)
+
+
+def _score(cover: float, back: float, rarity: float) -> float:
+    return math.sqrt(cover * back) * min(1.0, rarity / EVIDENCE)
+
+
+def member_score(probe: Probe, member: Features, idf: Mapping[str, float]) -> float:
+    """The word score against a story of ``member`` alone: every token is carried once, so
+    the shares of :func:`_shares` reduce to sums of weights and of IDF."""
+    carried = member.tokens
+    shared = [t for t in probe.tokens if t in carried]
+    if not shared:
+        return 0.0
+    weights = probe.weights
+    rarity = _rarity(shared, idf)
+    score = _score(
+        sum([weights[t] for t in shared]) / probe.weight,
+        rarity / (_rarity(carried, idf) or 1.0),
+        rarity,
+    )
+    return _named_score(probe, score, shared, Counter(carried), 1, idf)
+
+
+def story_lexical(probe: Probe, members: Sequence[Features], idf: Mapping[str, float]) -> float:
+    """:func:`lexical_score` against a story of two or more ``members``."""
+    n = len(members)
+    carried = Counter(chain.from_iterable(m.tokens for m in members))
+    shared = [t for t in probe.tokens if t in carried]
+    if not shared:
+        return 0.0
+    weights, rarity_of = probe.weights, idf.get
+    score = _score(
+        sum([weights[t] * carried[t] / n for t in shared]) / probe.weight,
+        sum([rarity_of(t, 0.0) * carried[t] / n for t in shared])
+        / (sum([rarity_of(t, 0.0) * c / n for t, c in carried.items()]) or 1.0),
+        _rarity(shared, idf),
+    )
+    return _named_score(probe, score, shared, carried, n, idf)
+
+
+def _named_score(
+    probe: Probe,
+    score: float,
+    shared: Sequence[str],
+    carried: Mapping[str, int],
+    n: int,
+    idf: Mapping[str, float],
+) -> float:
+    """``score``, or the score on entities and numbers alone if that is higher and they are
+    all the article shares with the story."""
+    named = [t for t in shared if not t.startswith("s:")]
+    if len(named) < NAMED_EVIDENCE or len(shared) != len(named):
+        return score
+    # No word in common but the same actors, places and figures: one event told in two
+    # languages. Within one language the words already speak.
+    weights = {t: w for t, w in probe.weights.items() if not t.startswith("s:")}
+    story = {t: c for t, c in carried.items() if not t.startswith("s:")}
+    return max(score, _shares(weights, story, named, n, idf))
+
+
+def headline_score(probe: Probe, member: Features, idf: Mapping[str, float]) -> float:
+    a, b = probe.article.title_tokens, member.title_tokens
+    total = probe.title_rarity + sum(idf.get(t, 0.0) for t in b)
+    shared = sum(idf.get(t, 0.0) for t in a & b)
+    return 2 * shared / total if total else 0.0
+
+
+def signals_of(
+    probe: Probe, story: StoryView, idf: Mapping[str, float], headline: float | None = None
+) -> dict[str, float]:
+    """:func:`story_signals`; ``headline``: the headline score, when already computed."""
+    members = story.members
+    each = [member_score(probe, m, idf) for m in members]
+    lexical = each[0] if len(members) == 1 else story_lexical(probe, members, idf)
+    closest = max(each)
+    if headline is None:
+        headline = headline_of(probe, members, idf)
+    return {
+        "lexical": lexical,
+        "closest": closest,
+        "headline": headline,
+        "burst": max(lexical, closest, headline) * math.exp(-story.hours / BURST_HOURS),
+        **_story_signals(story),
+    }
+
+
+def headline_of(probe: Probe, members: Sequence[Features], idf: Mapping[str, float]) -> float:
+    return max(headline_score(probe, m, idf) for m in members)
+
+
+def _story_signals(story: StoryView) -> dict[str, float]:
+    """The signals that depend on the story as a whole."""
+    return {
+        "shared_weight": math.log1p(story.rarity),
+        "same_language": story.same_language,
+        "shared_numbers": float(min(3, story.numbers)),
+        "members": math.log1p(len(story.members)),
+    }
+
+
+MARGIN = 1e-9
+"""Slack for rounding when a bound rules a story out (scores differ in the 15th digit)."""
+
+
+def may_reach(
+    probe: Probe,
+    story: StoryView,
+    idf: Mapping[str, float],
+    model: StoryModel,
+    threshold: float,
+    headline: float | None = None,
+) -> bool:
+    """False when the story cannot score ``threshold``, judged from bounds on its word scores
+    that cost a few sums over what the article shares with the story as a whole (most
+    candidate stories of most articles are far from it, and then no member is scored).
+
+    Every word score of a member or of the story is at most ``sqrt(cover) * evidence`` (the
+    share of coverage it can reach is at most 1): ``cover`` is at most the article's weight
+    in tokens the story carries (1 when the entities and numbers alone may score), and the
+    evidence at most that of every shared token. A headline score ``2 S / (T_a + T_m)`` is
+    at most ``2 S / (T_a + S)`` with ``S`` the rarity of the headline tokens the story carries.
+    Signals with a positive weight take their bound, the others their least value (0).
+    ``headline``: the headline score itself, once computed (a second, closer look).
+    """
+    shared = story.shared
+    if story.named >= NAMED_EVIDENCE:
+        cover = 1.0
+    else:
+        cover = min(1.0, sum([probe.weights[t] for t in shared]) / probe.weight)
+    words = math.sqrt(cover) * min(1.0, story.rarity / EVIDENCE)
+    if headline is None:
+        rare_title = sum([idf.get(t, 0.0) for t in probe.article.title_tokens & shared])
+        total = probe.title_rarity + rare_title
+        headline = 2 * rare_title / total if total else 0.0
+    if max(words, headline) < WORD_FLOOR - MARGIN:
+        return False
+    weights = model.weights
+    bounds = (
+        ("lexical", words),
+        ("closest", words),
+        ("headline", headline),
+        ("burst", max(words, headline) * math.exp(-story.hours / BURST_HOURS)),
+    )
+    z = model.intercept + sum(weights.get(k, 0.0) * v for k, v in _story_signals(story).items())
+    z += sum(w * v for k, v in bounds if (w := weights.get(k, 0.0)) > 0)
+    # The model's probability is the logistic function of z, which reaches the threshold
+    # where z reaches its logit.
+    return z >= math.log(threshold / (1.0 - threshold)) - MARGIN
+
+
+def story_probability(
+    probe: Probe,
+    members: Sequence[Features],
+    idf: Mapping[str, float],
+    model: StoryModel,
+    threshold: float,
+) -> float:
+    """:func:`story_score` of the probe's article and a story of ``members``, or 0 where
+    bounds show that it stays below ``threshold``: first on what the article shares with the
+    story as a whole, then with the headline score itself; the members' words are scored
+    only after both (and only then is the IDF of their tokens looked up)."""
+    story = story_view(probe, members, idf)
+    if not may_reach(probe, story, idf, model, threshold):
+        return 0.0
+    if isinstance(idf, WindowIdf):
+        idf.cover(chain.from_iterable(m.title_tokens for m in members))
+    headline = headline_of(probe, members, idf)
+    if not may_reach(probe, story, idf, model, threshold, headline):
+        return 0.0
+    if isinstance(idf, WindowIdf):
+        idf.cover(chain.from_iterable(m.tokens for m in members))
+    signals = signals_of(probe, story, idf, headline)
+    if word_score(signals) < WORD_FLOOR:  # time and language alone never make one story
+        return 0.0
+    return model.probability(signals)
