@@ -70,9 +70,11 @@ class AppConfig(BaseModel):
     more outlets into one thread and, on unrelated news, more reports that are not one story."""
 
 
-def load_config(path: Path) -> AppConfig:
+def load_config(path: Path, named: frozenset[str] = frozenset()) -> AppConfig:
     """Read and validate a config file. Raises ConfigError listing every error as
-    ``file:line:col: message``, the same errors ``peacewatch config check`` prints."""
+    ``file:line:col: message``, the same errors ``peacewatch config check`` prints; channel
+    names (``slack:#news``) are accepted on the platforms in ``named``, for the caller to look
+    up."""
     from peacewatch.configcheck import check_config_text
 
     try:
@@ -80,7 +82,9 @@ def load_config(path: Path) -> AppConfig:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise ConfigError(f"{path}: cannot read: {reason}") from exc
-    errors = [found for found in check_config_text(text, str(path)) if not found.warning]
+    errors = [
+        found for found in check_config_text(text, str(path), named=named) if not found.warning
+    ]
     if errors:
         raise ConfigError("\n".join(map(str, errors)))
     try:

@@ -50,10 +50,18 @@ _ID_HINT = {
 
 
 class _Checker:
-    def __init__(self, name: str, root: yaml.Node | None, served: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        root: yaml.Node | None,
+        served: frozenset[str] | None,
+        named: frozenset[str] = frozenset(),
+    ) -> None:
         self.name = name
         self.root = root
         self.served = served
+        self.named = named
+        """Platforms whose channels may be given by ``#name`` (looked up at start)."""
         self.found: list[Located] = []
 
     def error(
@@ -127,15 +135,19 @@ def report(paths: Sequence[Path], out: Callable[[str], None], note: Callable[[st
 
 
 def check_config_text(
-    text: str, name: str = "<config>", served: frozenset[str] | None = None
+    text: str,
+    name: str = "<config>",
+    served: frozenset[str] | None = None,
+    named: frozenset[str] = frozenset(),
 ) -> list[Located]:
-    """Like ``check_config`` for the text of a config file."""
+    """Like ``check_config`` for the text of a config file. A channel name (``slack:#news``)
+    on a platform in ``named`` is accepted: ``peacewatch run`` looks it up when it starts."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         return [Located(name, *yaml_error_at(exc, text))]
-    checker = _Checker(name, root, served)
+    checker = _Checker(name, root, served, named)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -245,7 +257,9 @@ def _check_destinations(checker: _Checker, loc: tuple[int | str, ...], raw: obje
     for index, text in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(text, str):
             continue
-        problem = destination_problem(text)
+        platform, _, target = text.partition(":")
+        named = platform.strip().lower() in checker.named and target.strip().startswith("#")
+        problem = None if named else destination_problem(text)
         if problem is not None:
             checker.error((*loc, "channels", index), problem)
             continue

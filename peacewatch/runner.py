@@ -16,7 +16,7 @@ from peacewatch.config import AppConfig, load_config
 from peacewatch.http_server import HttpServer
 from peacewatch.rules.engine import TeamRuleSet
 from peacewatch.settings import Settings
-from peacewatch.startup import check_destinations, log_platforms, wants
+from peacewatch.startup import check_destinations, log_platforms, resolve_names, wants
 from peacewatch.status import Status, collect
 from peacewatch.watchers.poller import PollPolicy
 
@@ -73,7 +73,9 @@ def _chat_adapters(
 
 async def run_forever(settings: Settings, config_path: Path | None) -> None:
     """Run until SIGINT or SIGTERM, then stop in order. Raises ConfigError for bad config."""
-    config = load_config(config_path) if config_path else AppConfig()
+    # with one workspace's bot token, channels may be named in the config: looked up below
+    named = frozenset({"slack"}) if settings.slack_bot_token else frozenset()
+    config = load_config(config_path, named) if config_path else AppConfig()
     app = await App.open(
         settings,
         poll_policy=_policy(config),
@@ -88,15 +90,16 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await app.apply_config(config)
 
         async def status() -> Status:
             return await collect(app.feeds, app.teams, app.queue, app.articles)
 
         http = HttpServer(settings.http_host, settings.http_port, status)
-        rule_sets = await app.teams.rule_sets()
-        adapters, served = _chat_adapters(settings, app, http, rule_sets)
-        log_platforms(served, check_destinations(rule_sets, served))
+        stored = [*await app.teams.rule_sets(), TeamRuleSet(config.team, config.rules)]
+        adapters, served = _chat_adapters(settings, app, http, stored)
+        config = await resolve_names(config, app.commands.channel_resolvers)
+        await app.apply_config(config)
+        log_platforms(served, check_destinations(await app.teams.rule_sets(), served))
         await http.start()
         for adapter in adapters:
             await adapter.start()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+from peacewatch.config import AppConfig
 from peacewatch.configcheck import destination_problem, unserved_message
 from peacewatch.errors import ConfigError
 from peacewatch.rules.engine import TeamRuleSet
@@ -64,3 +65,32 @@ def log_platforms(served: Mapping[str, str], destinations: Mapping[str, int]) ->
             "%s: %s; serves %d destination%s",
             PLATFORM_NAMES.get(platform, platform), how, count, "" if count == 1 else "s",
         )  # fmt: skip
+
+
+async def resolve_names(
+    config: AppConfig, resolvers: Mapping[str, Callable[[str, str], Awaitable[str]]]
+) -> AppConfig:
+    """The config with each channel given by name (``slack:#news``) replaced by its id, looked
+    up by the platform's resolver. Raises ConfigError naming every rule and channel that could
+    not be found, and how to find the id."""
+    problems: list[str] = []
+    rules = []
+    for rule in config.rules:
+        channels = []
+        for channel in rule.channels:
+            platform, _, target = channel.partition(":")
+            resolve = resolvers.get(platform.strip().lower())
+            if resolve is None or not target.strip().startswith("#"):
+                channels.append(channel)
+                continue
+            try:
+                found = await resolve(config.team, channel)
+            except ValueError as exc:
+                problems.append(f"rule {rule.id!r}: {channel!r}: {exc}")
+                continue
+            log.info("rule %s: %s is %s", rule.id, channel, found)
+            channels.append(found)
+        rules.append(rule.model_copy(update={"channels": channels}))
+    if problems:
+        raise ConfigError("channels not found:\n" + "\n".join(problems))
+    return config.model_copy(update={"rules": rules})

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal, ParamSpec
 from urllib.parse import quote_plus
 
 from peacewatch.bot.replies import Caller, Reply, ReplyItem
+from peacewatch.configcheck import destination_problem
 from peacewatch.errors import FeedError, InputError, ParseError, QuerySyntaxError, UrlRefused
 from peacewatch.models import Alert, AlertKind, Article, Match
 from peacewatch.pipeline.summarise import clip, sentences, summarise
@@ -181,6 +182,29 @@ class CommandService:
         self._news_search_url = news_search_url
         self.destination_checks: dict[str, Callable[[str, Caller], Awaitable[str | None]]] = {}
         """Per platform, a check of a new destination (the Discord adapter checks webhooks)."""
+        self.channel_resolvers: dict[str, Callable[[str, str], Awaitable[str]]] = {}
+        """Per platform, ``(team_id, "slack:#name")`` to ``"slack:ID"``; raises ValueError
+        saying how to find the id (the Slack adapter asks conversations.list)."""
+
+    async def _destination(self, channel: str, caller: Caller) -> str:
+        """A channel as typed to a destination: ``<#C123|name>``, ``slack:C123``, a webhook URL;
+        a ``#name`` is looked up when the caller's platform can. Raises InputError saying what
+        to type instead (an unknown platform gets the closest known one)."""
+        text = channel.strip()
+        name = text.partition(":")[2] if text.lower().startswith(f"{caller.platform}:#") else text
+        resolve = self.channel_resolvers.get(caller.platform)
+        if resolve is not None and name.startswith("#"):
+            try:
+                return await resolve(caller.team_id, f"{caller.platform}:{name}")
+            except ValueError as exc:
+                raise InputError(str(exc)) from exc
+        try:
+            return p.parse_channel(text, caller.platform)
+        except InputError as exc:
+            problem = destination_problem(text) if ":" in text else None
+            if problem is not None and "unknown platform" in problem:
+                raise InputError(problem) from exc
+            raise
 
     async def _check_destination(self, destination: str, caller: Caller) -> str | None:
         """What is wrong with a destination for this caller's team, or None: a team posts to
@@ -509,7 +533,7 @@ class CommandService:
         query = query.strip()
         if not query:
             return Reply.fail("The rule needs a query.", hint=example)
-        destination = p.parse_channel(channel, caller.platform) if channel else caller.channel
+        destination = await self._destination(channel, caller) if channel else caller.channel
         if (invalid := await self._check_destination(destination, caller)) is not None:
             return Reply.fail(invalid, hint=example)
         entities = await self._entities(caller.team_id)
@@ -640,7 +664,7 @@ class CommandService:
     async def subscribe(self, caller: Caller, rule_id: str, channel: str) -> Reply:
         if (refused := await self._refuse(caller)) is not None:
             return refused
-        destination = p.parse_channel(channel, caller.platform)
+        destination = await self._destination(channel, caller)
         if (invalid := await self._check_destination(destination, caller)) is not None:
             return Reply.fail(invalid, hint=f"{CMD} subscribe {rule_id} <#C0123ABCD>")
         rule = await self._teams.subscribe(caller.team_id, rule_id, destination)

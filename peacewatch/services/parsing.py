@@ -54,8 +54,17 @@ def format_duration(value: timedelta) -> str:
 
 
 def is_channel_token(text: str) -> bool:
-    """Whether a word of a command is meant as a channel (even a malformed one)."""
-    return text.startswith(("<#", "#", "slack:", "discord:"))
+    """Whether a word of a command is meant as a channel (even a malformed one, such as a
+    misspelt platform: ``slak:C0123ABCD``, which must not end up in the query)."""
+    if text.startswith(("<#", "#", "slack:", "discord:", "discordhook:")):
+        return True
+    platform, sep, target = text.partition(":")
+    return bool(sep and target) and bool(
+        difflib.get_close_matches(platform.lower(), _PLATFORMS, n=1, cutoff=0.7)
+    )
+
+
+_PLATFORMS = ("slack", "discord", "discordhook")
 
 
 def parse_channel(text: str, platform: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from peacewatch.configcheck import check_config_text
 from peacewatch.rules.compile import check_text
 from peacewatch.rules.rulefile import RulesFile, dump_rules
 from peacewatch.store.teams import TeamStore
@@ -20,9 +21,13 @@ async def import_rules_text(
 ) -> list[str]:
     """Replace a team's rules and entities with those of ``text`` (rules YAML).
 
-    All or nothing: when the file has any error, nothing changes and every error is returned
-    as ``name:line:col: message``; an empty list means the import was done."""
+    All or nothing: when the file has any error (a destination nothing can serve included:
+    ``slak:C0123``, ``slack:#general``, a rule with no channels and no digest), nothing changes
+    and every error is returned as ``name:line:col: message``; an empty list means the import
+    was done."""
     rules_file, errors = check_text(text, name)
+    if not errors:  # then where each rule posts: a platform, an id, somewhere at all
+        errors = [e for e in check_config_text(text, name) if not e.warning]
     if errors:
         return [str(e) for e in errors]
     await TeamStore(redis).replace(team_id, list(rules_file.rules), list(rules_file.entities))

@@ -118,6 +118,10 @@ class FakeSlack:
         self._upload_slots: dict[str, tuple[str, int]] = {}
         """file id -> (filename, length) promised by files.getUploadURLExternal."""
         self.not_member: set[str] = set()
+        self.channels: dict[str, dict[str, Any]] = {}
+        """Channels conversations.list returns, by id (``add_channel``)."""
+        self.list_page_max = 100
+        """The most channels one conversations.list page holds, whatever ``limit`` asks."""
         """Channels the bot is not in: sharing a file there answers not_in_channel."""
         self.socket_acks: list[dict[str, Any]] = []
         self._channel_errors: dict[str, str] = {}
@@ -190,6 +194,17 @@ class FakeSlack:
             "is_admin": admin,
             "is_owner": owner,
             "deleted": False,
+        }
+
+    def add_channel(self, channel_id: str, name: str, private: bool = False) -> None:
+        """A channel of the workspace, listed by conversations.list (public ones only unless
+        the call asks for private_channel too)."""
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "is_channel": not private,
+            "is_private": private,
+            "is_archived": False,
         }
 
     def fail_channel(self, channel: str, error: str, status: int = 200) -> None:
@@ -298,6 +313,7 @@ class FakeSlack:
             "conversations.history": self._history,
             "conversations.replies": self._replies,
             "users.info": self._users_info,
+            "conversations.list": self._conversations,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }.get(method)
@@ -443,6 +459,24 @@ class FakeSlack:
         replies = [m for m in in_channel if m.thread_ts == ts and oldest < float(m.ts) < latest]
         replies.sort(key=lambda m: float(m.ts))
         return self._page(parent + replies, args, _true(args.get("include_all_metadata")))
+
+    async def _conversations(self, args: dict[str, Any], token: str) -> web.Response:
+        """conversations.list: ``types``, cursor paging by ``limit`` (Slack's default 100)."""
+        types = set(str(args.get("types") or "public_channel").split(","))
+        found = [
+            {**c, "is_member": c["id"] not in self.not_member}
+            for c in self.channels.values()
+            if ("private_channel" if c["is_private"] else "public_channel") in types
+        ]
+        start = int(str(args.get("cursor") or "0"))
+        # Slack may answer fewer than ``limit`` and a next_cursor: callers must page
+        limit = min(int(str(args.get("limit") or "100")), self.list_page_max)
+        page = found[start : start + limit]
+        after = start + limit
+        cursor = str(after) if after < len(found) else ""
+        return web.json_response(
+            {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
+        )
 
     async def _users_info(self, args: dict[str, Any], token: str) -> web.Response:
         user = self.users.get(str(args.get("user", "")))

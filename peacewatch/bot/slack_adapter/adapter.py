@@ -11,6 +11,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from peacewatch.bot.slack_adapter.app import AdminCache, BoltConfig, build_bolt_app
+from peacewatch.bot.slack_adapter.channels import SlackChannels
 from peacewatch.bot.slack_adapter.http import RequestCheck, mount_routes
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore, RedisOAuthStateStore
 from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
@@ -81,16 +82,21 @@ class SlackAdapter:
         self._bolt = build_bolt_app(
             self._config, commands, self._installations, self._states, AdminCache()
         )
-        self._sink = SlackSink(
-            SlackTokens(self._config.bot_token, self._installations),
-            redis,
-            base_url=self._config.base_url,
-        )
+        tokens = SlackTokens(self._config.bot_token, self._installations)
+        self._sink = SlackSink(tokens, redis, base_url=self._config.base_url)
+        self._channels = SlackChannels(tokens, self._config.base_url)
+        # people type #names; rules need ids: the command service asks this adapter
+        commands.channel_resolvers["slack"] = self.resolve_channel
         self._socket: AsyncSocketModeHandler | None = None
 
     @property
     def sink(self) -> Sink:
         return self._sink
+
+    async def resolve_channel(self, team_id: str, destination: str) -> str:
+        """``slack:#name`` to ``slack:ID`` in the team's workspace (conversations.list).
+        Raises ValueError naming the channel and how to find its id."""
+        return await self._channels.resolve(team_id, destination)
 
     @property
     def bolt(self) -> AsyncApp:
