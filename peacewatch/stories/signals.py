@@ -211,9 +211,10 @@ def _named_score(
 
 
 def headline_score(probe: Probe, member: Features, idf: Mapping[str, float]) -> float:
+    """:func:`peacewatch.stories.scoring.headline_similarity` of the probe's article."""
     a, b = probe.article.title_tokens, member.title_tokens
-    total = probe.title_rarity + sum(idf.get(t, 0.0) for t in b)
-    shared = sum(idf.get(t, 0.0) for t in a & b)
+    total = probe.title_rarity + _rarity(b, idf)
+    shared = _rarity(a & b, idf)
     return 2 * shared / total if total else 0.0
 
 
