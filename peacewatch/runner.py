@@ -16,7 +16,14 @@ from peacewatch.config import AppConfig, load_config
 from peacewatch.http_server import HttpServer
 from peacewatch.rules.engine import TeamRuleSet
 from peacewatch.settings import Settings
-from peacewatch.startup import check_destinations, log_platforms, resolve_names, wants
+from peacewatch.startup import (
+    ChannelCheck,
+    check_destinations,
+    check_team_channels,
+    log_platforms,
+    resolve_names,
+    wants,
+)
 from peacewatch.status import Status, collect
 from peacewatch.watchers.poller import PollPolicy
 
@@ -38,10 +45,15 @@ class Adapter(Protocol):
 
 
 def _chat_adapters(
-    settings: Settings, app: App, http: HttpServer, rule_sets: Sequence[TeamRuleSet]
+    settings: Settings,
+    app: App,
+    http: HttpServer,
+    rule_sets: Sequence[TeamRuleSet],
+    channel_checks: dict[str, ChannelCheck],
 ) -> tuple[list[Adapter], dict[str, str]]:
     """The chat adapters the settings (and the rules' destinations) call for, their sinks
-    joined to the dispatcher; and each platform served, with how it is connected."""
+    joined to the dispatcher, their channel checks added to ``channel_checks``; and each
+    platform served, with how it is connected."""
     adapters: list[Adapter] = []
     served = {"console": "alerts printed on stdout"}
     slack_configured = settings.slack_bot_token or (
@@ -66,6 +78,7 @@ def _chat_adapters(
         if settings.discord_token:
             app.dispatcher.add_sink(discord.sink)
             app.commands.destination_checks["discord"] = discord.check_channel
+            channel_checks["discord"] = discord.channel_problem
             served["discord"] = "connected (bot token)"
         adapters.append(discord)
     return adapters, served
@@ -96,8 +109,10 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
 
         http = HttpServer(settings.http_host, settings.http_port, status)
         stored = [*await app.teams.rule_sets(), TeamRuleSet(config.team, config.rules)]
-        adapters, served = _chat_adapters(settings, app, http, stored)
+        checks: dict[str, ChannelCheck] = {}
+        adapters, served = _chat_adapters(settings, app, http, stored, checks)
         config = await resolve_names(config, app.commands.channel_resolvers)
+        await check_team_channels(config, checks)
         await app.apply_config(config)
         log_platforms(served, check_destinations(await app.teams.rule_sets(), served))
         await http.start()

@@ -94,3 +94,31 @@ async def resolve_names(
     if problems:
         raise ConfigError("channels not found:\n" + "\n".join(problems))
     return config.model_copy(update={"rules": rules})
+
+
+ChannelCheck = Callable[[str, str], Awaitable[tuple[str | None, bool]]]
+"""``(channel id, team id)`` to what is wrong with posting there and whether the platform
+said so (False: it could not be asked, so the alerts may still go out later)."""
+
+
+async def check_team_channels(config: AppConfig, checks: Mapping[str, ChannelCheck]) -> None:
+    """Each destination of the config's rules on its team's own platform (``team:
+    discord:GUILD``) is a channel of that team's server. Raises ConfigError naming each rule and
+    channel the platform refused; one it could not be asked about is logged and kept."""
+    platform = config.team.partition(":")[0]
+    check = checks.get(platform)
+    if check is None:
+        return
+    problems: list[str] = []
+    for rule in config.rules:
+        for channel in dict.fromkeys(rule.channels):
+            kind, _, target = channel.partition(":")
+            if kind.strip().lower() != platform:
+                continue
+            problem, definite = await check(target.strip(), config.team)
+            if problem is not None and definite:
+                problems.append(f"rule {rule.id!r}: {channel!r}: {problem}")
+            elif problem is not None:
+                log.warning("rule %s: %s not checked: %s", rule.id, channel, problem)
+    if problems:
+        raise ConfigError(f"channels outside team {config.team}:\n" + "\n".join(problems))

@@ -100,3 +100,35 @@ async def test_a_webhook_only_discord_deployment_posts_without_a_bot_token(
         assert not fake.identified  # no gateway, no bot
     finally:
         await fake.close()
+
+
+async def test_a_discord_channel_outside_the_teams_server_stops_the_start(tmp_path: Path) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        ours = fake.add_channel()
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            "team: discord:999999999999\n"  # another server than the channel's
+            "rules:\n"
+            f"  - {{id: envoys, query: Witkoff, channels: ['discord:{ours}']}}\n"
+            "  - {id: lost, query: Lavrov, channels: ['discord:123456789012']}\n"
+        )
+        proc = await start_run(
+            config,
+            tmp_path / "data",
+            free_port(),
+            {
+                "DISCORD_TOKEN": fake.token,
+                "DISCORD_API_URL": fake.api_url,
+                "DISCORD_APPLICATION_ID": str(fake.application_id),
+            },
+        )
+        _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        await fake.close()
+    log = stderr.decode()
+    assert proc.returncode == 2, log[-2000:]
+    assert f"rule 'envoys': 'discord:{ours}': Channel {ours} is not in this server" in log
+    assert "rule 'lost': 'discord:123456789012': Discord has no channel" in log
+    assert fake.token not in log

@@ -23,7 +23,7 @@ async def test_run_delivers_to_discord_and_answers_over_the_gateway(tmp_path: Pa
             feeds.set_feed("/feed.xml", rss(items))
             config = tmp_path / "config.yaml"
             config.write_text(
-                "team: discord:4455\n"
+                f"team: discord:{fake.guild_id}\n"
                 "feeds:\n"
                 f"  - {{id: local, url: '{feeds.url('/feed.xml')}', interval: 10}}\n"
                 "rules:\n"

@@ -86,23 +86,29 @@ class DiscordAdapter:
         """None when ``channel_id`` is a channel of the caller's own server that the bot can
         see; else what is wrong (one bot serves many servers: a rule must never post into
         another server's channel)."""
-        guild = caller.team_id.removeprefix("discord:")
+        problem, _definite = await self.channel_problem(channel_id, caller.team_id)
+        return problem
+
+    async def channel_problem(self, channel_id: str, team_id: str) -> tuple[str | None, bool]:
+        """What is wrong with posting a ``team_id`` (``discord:GUILD``) rule into channel
+        ``channel_id``, or None; and whether Discord said so (False: it could not be asked)."""
+        guild = team_id.removeprefix("discord:")
         if self._token is None:
-            return "DISCORD_TOKEN is not set, so Discord channels cannot be checked."
+            return "DISCORD_TOKEN is not set, so Discord channels cannot be checked.", False
         try:
             await self._client.ensure_login(self._token)
             data = await self._client.http.get_channel(int(channel_id))
         except DeliveryError as exc:
-            return f"Discord could not be reached to check the channel: {exc}"
+            return f"Discord could not be reached to check the channel: {exc}", False
         except (ValueError, discord.NotFound):
-            return f"Discord has no channel {channel_id} that the bot can see."
+            return f"Discord has no channel {channel_id} that the bot can see.", True
         except discord.Forbidden:
-            return f"The bot may not see channel {channel_id}; invite it there first."
+            return f"The bot may not see channel {channel_id}; invite it there first.", True
         except discord.HTTPException as exc:
-            return f"Discord could not check channel {channel_id}: {exc.status}"
+            return f"Discord could not check channel {channel_id}: {exc.status}", False
         if str(data.get("guild_id")) != guild:
-            return f"Channel {channel_id} is not in this server."
-        return None
+            return f"Channel {channel_id} is not in this server.", True
+        return None, True
 
     async def start(self) -> None:
         """Log in, then keep a gateway connection (for commands and buttons) in the background.
