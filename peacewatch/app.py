@@ -91,7 +91,30 @@ class App:
         limits: FetchLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> App:
+        """Connect to Redis and build everything; nothing is left running if a step fails."""
         handle = await connect(settings.redis_url, settings.data_dir)
+        try:
+            return await cls._assemble(
+                handle, settings, poll_policy, story_window, story_threshold, sinks, guard,
+                limits, clock,
+            )  # fmt: skip
+        except BaseException:
+            await handle.close()
+            raise
+
+    @classmethod
+    async def _assemble(
+        cls,
+        handle: RedisHandle,
+        settings: Settings,
+        poll_policy: PollPolicy | None,
+        story_window: timedelta,
+        story_threshold: float | None,
+        sinks: list[Sink] | None,
+        guard: GuardPolicy | None,
+        limits: FetchLimits | None,
+        clock: Callable[[], datetime],
+    ) -> App:
         redis = handle.client
         feeds = FeedStore(redis)
         teams = TeamStore(redis)

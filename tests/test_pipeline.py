@@ -438,3 +438,14 @@ async def test_an_escalating_story_replies_in_its_thread_shown_in_the_channel(
     assert escalation.story_id == root.story_id and escalation.severity.value == "high"
     assert escalation.extra.get("broadcast") == "1"
     assert escalation.extra.get("parent_alert") == root.alert_id  # in the root's thread
+
+
+async def test_a_failure_while_the_app_is_built_leaves_no_redis_running(tmp_path: Path) -> None:
+    from peacewatch.app import App
+    from peacewatch.settings import Settings
+    from peacewatch.store.redis_server import probe, socket_path
+
+    settings = Settings(PEACEWATCH_DATA_DIR=tmp_path, REDIS_URL=None)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        await App.open(settings, story_threshold=1.5)  # refused after Redis started
+    assert probe(socket_path(tmp_path), timeout=0.5) == "absent"
