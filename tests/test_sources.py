@@ -77,7 +77,7 @@ async def poll(app: Any, feed: FeedSpec) -> Any:
 
 
 async def test_a_channel_preview_gives_one_article_per_post_and_only_new_posts_later(
-    server: FeedServer, redis_target: dict[str, Any], tmp_path: Path
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
     server.set_feed("/s/MID_Russia", page("tg_mid_russia_1.html"), content_type=HTML)
     out = io.StringIO()
@@ -130,7 +130,7 @@ async def test_a_channel_preview_gives_one_article_per_post_and_only_new_posts_l
 
 
 async def test_a_private_or_gone_channel_is_a_clear_error(
-    server: FeedServer, redis_target: dict[str, Any], tmp_path: Path
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
     # t.me/s/NAME of a name without a public channel redirects to the t.me/NAME contact page
     server.set_redirect("/s/no_such_channel_x", server.url("/no_such_channel_x"))
@@ -150,7 +150,7 @@ async def test_a_private_or_gone_channel_is_a_clear_error(
 
 
 async def test_a_page_redrawn_with_other_markup_raises_no_alert_and_a_new_item_raises_one(
-    server: FeedServer, redis_target: dict[str, Any], tmp_path: Path
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
     server.set_feed("/news/all", page("president_ua_1.html"), content_type=HTML)
     out = io.StringIO()
@@ -189,7 +189,7 @@ async def test_a_page_redrawn_with_other_markup_raises_no_alert_and_a_new_item_r
 
 
 async def test_page_items_by_selectors_in_a_windows_1251_page_that_claims_utf_8(
-    server: FeedServer, redis_target: dict[str, Any], tmp_path: Path
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
     server.set_feed("/ru/foreign_policy/news/", page("mid_ru_cp1251.html"), content_type=HTML)
     app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(), policy=ALL)
@@ -217,7 +217,7 @@ async def test_page_items_by_selectors_in_a_windows_1251_page_that_claims_utf_8(
 
 
 async def test_page_with_time_elements_and_a_base_link_counts_as_an_official_source(
-    server: FeedServer, redis_target: dict[str, Any], tmp_path: Path
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
     server.set_feed("/events/president/news", page("kremlin_ru.html"), content_type=HTML)
     app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(), policy=ALL)
@@ -250,7 +250,7 @@ def test_official_telegram_channels_of_the_catalogue_count_towards_severity() ->
 
 
 async def test_hostile_pages_are_refused_like_hostile_feeds(
-    server: FeedServer, redis_target: dict[str, Any], tmp_path: Path
+    server: FeedServer, redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
     huge = page("president_ua_1.html").replace(b"</body>", b"<p>" + b"x" * 300_000 + b"</p></body>")
     server.set_feed("/huge", huge, content_type=HTML, chunked=True)

@@ -23,7 +23,8 @@ from peacewatch.models import (
     Severity,
     SourceRef,
 )
-from peacewatch.pipeline.llm import ExtractiveSummariser, Summariser
+from peacewatch.pipeline.headlines import NOTE_KEY, headline_note
+from peacewatch.pipeline.llm import ExtractiveSummariser, LlmSummariser, Summariser
 from peacewatch.pipeline.merges import StoryMerges, note_claim
 from peacewatch.pipeline.severity import severity_of
 from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
@@ -330,6 +331,9 @@ class Pipeline:
             summary = summarise_story([*earlier, article], {article.id: hits})
         else:
             summary = await self.summariser.summarise(article, hits)
+        translator = self.summariser if isinstance(self.summariser, LlmSummariser) else None
+        if note := await headline_note(article, translator):
+            extra[NOTE_KEY] = note  # "English: ..." or "Original in Russian", under the headline
         return Alert(
             alert_id=this_alert,
             team_id=team_id,

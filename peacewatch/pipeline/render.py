@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from peacewatch.models import Alert, AlertKind, Severity, SourceRef
+from peacewatch.pipeline.headlines import NOTE_KEY
 from peacewatch.pipeline.severity import current_severity
 from peacewatch.pipeline.wording import Named, entity_names, matched_words
 
@@ -172,6 +173,8 @@ def alert_text(alert: Alert) -> str:
     if is_merge_note(alert):
         return f"Merged: {merge_note_text(alert)}\n{alert.link}"
     lines = [headline_line(alert)]
+    if alert.extra.get(NOTE_KEY):
+        lines.append(f"({alert.extra[NOTE_KEY]})")
     if alert.summary:
         lines.append(alert.summary)
     if alert.extra.get("adds"):

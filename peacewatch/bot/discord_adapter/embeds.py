@@ -12,6 +12,7 @@ import discord
 
 from peacewatch.bot.replies import Reply
 from peacewatch.models import Alert, AlertKind, Severity
+from peacewatch.pipeline.headlines import NOTE_KEY
 from peacewatch.pipeline.render import (
     entities_by_kind,
     is_merge_note,
@@ -146,10 +147,12 @@ def alert_embed(alert: Alert) -> discord.Embed:
     """The embed of a new alert: linked headline (once), summary, what matched as the article
     wrote it, who is named, severity (also as colour), the story's outlets, its newest time."""
     severity = current_severity(alert)
+    note = alert.extra.get(NOTE_KEY)  # a Ukrainian or Russian headline, translated or its language
+    description = f"*{note}*\n\n{alert.summary}" if note else alert.summary
     embed = discord.Embed(
         title=clip(alert.headline or "(no headline)", TITLE_MAX),
         url=alert.link if _linkable(alert.link) else None,
-        description=clip(alert.summary, DESCRIPTION_MAX) or None,
+        description=clip(description, DESCRIPTION_MAX) or None,
         colour=SEVERITY_COLOUR[severity],
         timestamp=_when(alert),
     )

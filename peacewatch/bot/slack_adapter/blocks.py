@@ -9,6 +9,7 @@ from typing import Any
 
 from peacewatch.bot.replies import Reply, ReplyItem
 from peacewatch.models import Alert, AlertKind, Severity, SourceRef
+from peacewatch.pipeline.headlines import NOTE_KEY
 from peacewatch.pipeline.render import (
     alert_text,
     entities_by_kind,
@@ -208,6 +209,8 @@ def alert_message(alert: Alert) -> SlackMessage:
             },
         }
     ]
+    if alert.extra.get(NOTE_KEY):  # a Ukrainian or Russian headline, translated or its language
+        blocks.append(_context(escape(alert.extra[NOTE_KEY])))
     body = escape(alert.summary) + "\n" if alert.summary else ""
     blocks.append(_section(body + _read_line(alert)))
     blocks.append(_matched_fields(alert))
