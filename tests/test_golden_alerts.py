@@ -111,6 +111,7 @@ async def post_to_slack(redis: aioredis.Redis, alerts: list[Alert]) -> list[Mess
         for alert in alerts:
             await queue.enqueue(alert)
             await dispatcher.drain()
+        assert await sink.edits.flush()
         await sink.close()
         return list(slack.messages)
 

@@ -107,7 +107,7 @@ async def test_the_edited_root_shows_the_outlet_count_and_the_severity_it_brings
 ) -> None:
     async with FakeSlack() as slack:
         sink = SlackSink(SlackTokens("xoxb-one", None), redis_client, base_url=slack.base_url,
-                         pacer=ChannelPacer(clock=lambda: 0.0, sleep=_no_sleep))  # fmt: skip
+                         pacer=ChannelPacer(0.0, lambda: 0.0, _no_sleep))  # fmt: skip
         queue = AlertQueue(redis_client)
         await queue.ensure_group()
         dispatcher = Dispatcher(queue, {"slack": sink}, retry_idle_ms=0)
@@ -118,6 +118,7 @@ async def test_the_edited_root_shows_the_outlet_count_and_the_severity_it_brings
             sample_alert(alert_id="a2", kind="followup", severity="low", outlets=five, summary=calm)
         )
         await dispatcher.drain()
+        assert await sink.edits.flush()
         await sink.close()
         root = slack.messages[0]
         assert ":white_circle: Low" in str(root.blocks)

@@ -89,14 +89,15 @@ async def test_alert_then_followup_in_thread_and_parent_updated(
     for message in (parent, reply):
         assert message.text and all(Block.parse(b).to_dict() for b in message.blocks)
     # the parent now says how many outlets carry the story, and lists the new ones
+    assert await sink.edits.flush()
     assert len(parent.edits) == 1
     edit = parent.edits[0]
     assert edit["ts"] == parent.ts and edit["channel"] == "C1"
     assert "Reported by 3 outlets" in str(edit["blocks"])
     assert "Reuters" in str(edit["blocks"]) and "Reported by 3 outlets" in edit["text"]
     assert edit["blocks"][0]["text"]["text"] == parent.blocks[0]["text"]["text"]
-    # posting to one channel is paced: the second message waited for its slot
-    assert time_.sleeps == [1.0]
+    # posting to one channel is paced: the second message waited for its slot, the edit too
+    assert time_.sleeps[:1] == [1.0] and sum(time_.sleeps) == 2.0
     ref = await redis_client.get(keys.delivered("a1"))
     assert ref == f"C1:{parent.ts}"
 
@@ -318,6 +319,7 @@ async def test_an_interrupted_thread_reply_is_found_in_the_thread(
     assert await redis_client.get(keys.delivered("a2")) == f"C1:{reply.ts}"
     # what the interrupted post never did is done now: the parent shows the outlet count,
     # and keeps naming its own alert
+    assert await sink.edits.flush()
     (edit,) = parent.edits
     assert "Reported by 3 outlets" in str(edit["blocks"])
     assert parent.metadata == {

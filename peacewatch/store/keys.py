@@ -209,6 +209,12 @@ def slack_parent(ref: str) -> str:
     return _k("slack", "parent", ref)
 
 
+def slack_pending_edits() -> str:
+    """Hash of Slack messages whose stored state is newer than what the channel shows: the
+    message reference to its team id, until the edit is accepted."""
+    return _k("slack", "pending_edits")
+
+
 # History index and team settings ---------------------------------------------------------------
 def history_token(token: str) -> str:
     """Sorted set of article ids whose text holds one normalised word token, scored by time."""

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from peacewatch.bot.slack_adapter.adapter import SlackAdapter, bolt_config
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore, RedisOAuthStateStore
-from peacewatch.bot.slack_adapter.sink import ChannelPacer, SlackSink, SlackTokens
+from peacewatch.bot.slack_adapter.pacing import ChannelPacer
+from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
 
 __all__ = [
     "ChannelPacer",

@@ -3,11 +3,8 @@ and finds an alert's message again by its metadata."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -18,6 +15,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from peacewatch.bot.slack_adapter.blocks import SlackMessage, render_alert
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore
+from peacewatch.bot.slack_adapter.pacing import ChannelPacer, PendingEdits
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
@@ -61,32 +59,6 @@ UNCHECKABLE_ERRORS = frozenset(
 )
 # Errors about the rich content only: the alert still goes out as plain text.
 CONTENT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
-
-
-class ChannelPacer:
-    """At most one message per ``interval`` seconds to each channel (Slack asks for 1/s).
-
-    A slot is reserved before waiting, so concurrent posts to one channel queue up one
-    interval apart; other channels are not slowed. Clock and sleep are injectable.
-    """
-
-    def __init__(
-        self,
-        interval: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._next: dict[str, float] = {}
-
-    async def wait(self, channel: str) -> None:
-        now = self._clock()
-        slot = max(now, self._next.get(channel, now))
-        self._next[channel] = slot + self._interval
-        if slot > now:
-            await self._sleep(slot - now)
 
 
 class SlackTokens:
@@ -159,6 +131,10 @@ class SlackSink:
     as the story's thread parent; a FOLLOWUP goes into that thread and the parent is edited to
     show the new outlet count. The parent's alert is kept in Redis for that edit. Every message
     carries the alert id in its metadata, which ``find_delivered`` looks for in the channel.
+
+    Edits never hold up a post: the follow-up updates the story's state in Redis at once, and
+    the ``chat.update`` waits for a slot of the channel that no new post wants; several
+    follow-ups of one story before that slot make one edit (see ``PendingEdits``).
     """
 
     platform = "slack"
@@ -179,6 +155,7 @@ class SlackSink:
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
+        self.edits = PendingEdits(redis, self._pacer, self._send_edit)
 
     def _web(self) -> AsyncWebClient:
         if self._client is None:
@@ -194,12 +171,14 @@ class SlackSink:
         return self._client
 
     async def close(self) -> None:
+        await self.edits.close()  # edits not yet sent are resumed from Redis by the next run
         if self._session is not None:
             await self._session.close()
         self._session = None
         self._client = None
 
     async def deliver(self, alert: Alert, parent: str | None) -> str:
+        await self.edits.resume()
         token = await self._tokens.token_for(alert.team_id)
         thread = parse_ref(parent) if parent and alert.kind is AlertKind.FOLLOWUP else None
         message = render_alert(alert, threaded=thread is not None)
@@ -287,7 +266,7 @@ class SlackSink:
     ) -> None:
         if thread is not None and parent is not None:
             if not is_merge_note(alert):  # a merge note leaves the story's alert as it is
-                await self._update_parent(token, parent, thread, alert)
+                await self._update_parent(parent, thread, alert)
         else:
             await self._redis.set(
                 keys.slack_parent(ref), alert_to_json(alert), ex=PARENT_TTL_SECONDS
@@ -339,11 +318,9 @@ class SlackSink:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"slack {method}: {type(exc).__name__}", DEFAULT_RETRY_AFTER) from exc
 
-    async def _update_parent(
-        self, token: str, parent: str, thread: tuple[str, str], alert: Alert
-    ) -> None:
-        """Edit the story's first message to the new outlet count. The follow-up is already
-        posted, so a failure here is logged and never retried (that would post it twice)."""
+    async def _update_parent(self, parent: str, thread: tuple[str, str], alert: Alert) -> None:
+        """Add the follow-up's outlets to the story's stored first alert and ask for the edit
+        of its message (sent when the channel has a free slot; the follow-up is posted)."""
         raw = await self._redis.get(keys.slack_parent(parent))
         if not raw:
             log.info("no stored parent for %s; outlet count not updated", parent)
@@ -356,8 +333,22 @@ class SlackSink:
             outlets=alert.outlets or first.outlets,
             sources=first.sources + tuple(s for s in alert.sources if s.link not in links),
         )
-        message = render_alert(updated, threaded=False)
+        await self._redis.set(
+            keys.slack_parent(parent), alert_to_json(updated), ex=PARENT_TTL_SECONDS
+        )
+        await self.edits.add(alert.team_id, thread[0], parent)
+
+    async def _send_edit(self, ref: str, team_id: str) -> float | None:
+        """Edit message ``ref`` to its stored alert: None when done or never possible (logged),
+        else seconds after which to try again."""
+        thread = parse_ref(ref)
+        raw = await self._redis.get(keys.slack_parent(ref))
+        if thread is None or not raw:
+            return None
+        first = alert_from_json(raw)
+        message = render_alert(first, threaded=False)
         try:
+            token = await self._tokens.token_for(team_id)
             await self._call(
                 "chat.update",
                 token=token,
@@ -366,9 +357,13 @@ class SlackSink:
                 metadata=alert_metadata(first.alert_id),
                 **message.kwargs(),
             )
-        except (SlackApiError, RetryLater) as exc:
-            log.warning("could not update the parent message %s: %s", parent, exc)
-            return
-        await self._redis.set(
-            keys.slack_parent(parent), alert_to_json(updated), ex=PARENT_TTL_SECONDS
-        )
+        except SlackApiError as exc:
+            failure = classify(exc, "chat.update")
+            if isinstance(failure, RetryLater):
+                return failure.retry_after
+            log.warning("could not update the parent message %s: %s", ref, failure)
+        except RetryLater as exc:
+            return exc.retry_after
+        except PermanentDelivery as exc:
+            log.warning("could not update the parent message %s: %s", ref, exc)
+        return None
