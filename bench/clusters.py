@@ -256,6 +256,9 @@ async def run_index(
             await stream.submit([(a, False) for a in articles])
             await assigner.drain()
             elapsed = time.perf_counter() - start
+            index = assigner.index
+            assert index is not None
+            result = {a: index.placed[a][0] for a in result}  # where merges left them
         finally:
             await client.aclose()
             server.stop()

@@ -86,6 +86,7 @@ class App:
         poll_policy: PollPolicy | None = None,
         story_window: timedelta = timedelta(hours=48),
         story_threshold: float | None = None,
+        story_merge_threshold: float | None = None,
         sinks: list[Sink] | None = None,
         guard: GuardPolicy | None = None,
         limits: FetchLimits | None = None,
@@ -95,8 +96,8 @@ class App:
         handle = await connect(settings.redis_url, settings.data_dir)
         try:
             return await cls._assemble(
-                handle, settings, poll_policy, story_window, story_threshold, sinks, guard,
-                limits, clock,
+                handle, settings, poll_policy, story_window, story_threshold,
+                story_merge_threshold, sinks, guard, limits, clock,
             )  # fmt: skip
         except BaseException:
             await handle.close()
@@ -110,6 +111,7 @@ class App:
         poll_policy: PollPolicy | None,
         story_window: timedelta,
         story_threshold: float | None,
+        story_merge_threshold: float | None,
         sinks: list[Sink] | None,
         guard: GuardPolicy | None,
         limits: FetchLimits | None,
@@ -137,7 +139,9 @@ class App:
         ingest = IngestStream(redis)
         assigner = StoryAssigner(
             redis, ingest, articles, pipeline.handle,
-            lambda: WindowIndex(story_window, entities, story_threshold),
+            lambda: WindowIndex(
+                story_window, entities, story_threshold, merge_threshold=story_merge_threshold
+            ),
         )  # fmt: skip
         policy = guard or GuardPolicy(
             allow_private=settings.allow_private_feeds, allow_networks=settings.networks()

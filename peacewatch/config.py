@@ -65,6 +65,8 @@ class AppConfig(BaseModel):
     max_age_days: float | None = Field(default=7.0, gt=0)
     """On later polls, items older than this are recorded without alerting (null: no limit)."""
     story_window_hours: float = Field(default=48.0, gt=0)
+    story_merge_threshold: float | None = Field(default=None, gt=0, lt=1)
+    """Probability at which a report that fits two stories merges them (null: never)."""
     story_threshold: float | None = Field(default=None, gt=0, lt=1)
     """Probability a report needs to join a story (null: the shipped model's); lower merges
     more outlets into one thread and, on unrelated news, more reports that are not one story."""

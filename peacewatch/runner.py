@@ -94,6 +94,7 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
         poll_policy=_policy(config),
         story_window=timedelta(hours=config.story_window_hours),
         story_threshold=config.story_threshold,
+        story_merge_threshold=config.story_merge_threshold,
         sinks=[ConsoleSink()],
     )
     http: HttpServer | None = None

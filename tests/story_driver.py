@@ -70,6 +70,7 @@ class Ingest:
         self,
         redis: aioredis.Redis,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        merge_threshold: float | None = None,
     ) -> None:
         teams = TeamStore(redis)
         self.articles = ArticleStore(redis)
@@ -88,7 +89,9 @@ class Ingest:
             self.stream,
             self.articles,
             self.pipeline.handle,
-            lambda: WindowIndex(entities=entity_engine(entity_names())),
+            lambda: WindowIndex(
+                entities=entity_engine(entity_names()), merge_threshold=merge_threshold
+            ),
         )
 
     async def ingest(self, articles: Sequence[Article], alerts: bool = True) -> int:

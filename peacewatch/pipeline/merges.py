@@ -58,7 +58,17 @@ class StoryMerges:
             if note is not None:
                 notes.append(note)
                 await self._queue.enqueue(note)
+        await self._redis.srem(keys.story_merges_pending(), f"{survivor} {absorbed}")
         return notes
+
+    async def pending(self) -> list[tuple[str, str]]:
+        """Merges the assigner recorded whose chat side is not done (after a crash)."""
+        out: list[tuple[str, str]] = []
+        for entry in sorted(await self._redis.smembers(keys.story_merges_pending())):
+            survivor, _, absorbed = str(entry).partition(" ")
+            if survivor and absorbed:
+                out.append((survivor, absorbed))
+        return out
 
     async def _merge_note(
         self, team_id: str, destination: str, survivor: str, absorbed: str, claim: str,

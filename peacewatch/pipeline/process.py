@@ -132,6 +132,10 @@ class Pipeline:
         """Match and alert every article of a placed batch, in order. A Redis failure stops
         the batch (the assigner hands it on again); any other failure of one article is logged
         and the rest go on."""
+        live = {merge for placed in batch for merge in placed.merges}
+        for survivor, absorbed in await self.merges.pending():
+            if (survivor, absorbed) not in live:  # recorded before a crash, not yet carried
+                await self.merges.merge(survivor, absorbed, self._clock())
         for placed in batch:
             for survivor, absorbed in placed.merges:
                 await self.merges.merge(survivor, absorbed, self._clock())

@@ -75,6 +75,16 @@ def stories_active() -> str:
     return _k("stories", STORY_STATE, "active")
 
 
+def story_alias(story_id: str) -> str:
+    """The story a merged story became part of."""
+    return _k("story", STORY_STATE, story_id, "merged")
+
+
+def story_merges_pending() -> str:
+    """Set of ``survivor absorbed`` merges whose chat side (threads, notes) is not done yet."""
+    return _k("stories", STORY_STATE, "merges")
+
+
 def ingest_stream() -> str:
     """Stream of new articles from every replica's watchers, read in order by the assigner."""
     return _k("ingest")

@@ -34,7 +34,13 @@ from peacewatch.store.articles import ArticleStore
 from peacewatch.store.history import HistoryIndex
 from peacewatch.store.ingest import IngestEntry, IngestStream
 from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex
-from peacewatch.stories.state import RETENTION, load_members, queue_members
+from peacewatch.stories.state import (
+    RETENTION,
+    load_members,
+    queue_member,
+    queue_merge,
+    queue_stories,
+)
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +236,7 @@ class StoryAssigner:
         keep = self._keep_seconds(index)
         watermark = self._watermark
         placed: list[Placed] = []
-        members: list[Member] = []
+        events: list[tuple[Member, tuple[tuple[str, str], ...]]] = []
         articles: list[Article] = []
         for entry in entries:
             if entry.article is None:
@@ -242,11 +248,12 @@ class StoryAssigner:
             published = entry.article.published.timestamp()
             watermark = max(watermark, min(published, entry.seq[0] / 1000))
             assignment, member = index.place(entry.article, entry.seq, watermark - keep)
-            placed.append(Placed(entry.article, assignment, entry.alerts, entry.entry_id))
+            merges = index.last_merges
+            placed.append(Placed(entry.article, assignment, entry.alerts, entry.entry_id, merges))
             if member is not None:
-                members.append(member)
+                events.append((member, merges))
                 articles.append(entry.article)
-        await self._write(index, members, articles)
+        await self._write(index, events, articles)
         await self._handler(placed)
         last = entries[-1].entry_id
         if not await self._set_cursor(
@@ -266,10 +273,14 @@ class StoryAssigner:
         self.stats.last_batch_seconds = loop.time() - started
 
     async def _write(
-        self, index: WindowIndex, members: Sequence[Member], articles: Sequence[Article]
+        self,
+        index: WindowIndex,
+        events: Sequence[tuple[Member, tuple[tuple[str, str], ...]]],
+        articles: Sequence[Article],
     ) -> None:
-        """One transaction for the batch's stories and articles, fenced by the lease."""
-        if not members:
+        """One transaction for the batch's stories and articles, fenced by the lease: each
+        placed article, then the merges it caused, in the order they happened."""
+        if not events:
             return
         async with self._redis.pipeline(transaction=True) as pipe:
             try:
@@ -277,7 +288,15 @@ class StoryAssigner:
                 if await pipe.get(keys.assigner_lease()) != self._token:
                     raise WatchError("lease changed")
                 pipe.multi()
-                queue_members(pipe, index, members, RETENTION + index.window)
+                ttl = RETENTION + index.window
+                touched: list[str] = []
+                for member, merges in events:
+                    queue_member(pipe, member, ttl)
+                    touched.append(member.story_id)
+                    for survivor, absorbed in merges:
+                        queue_merge(pipe, survivor, absorbed, ttl)
+                        touched.append(survivor)
+                queue_stories(pipe, index, touched, ttl)
                 for article in articles:
                     self._articles.queue_save(pipe, article)
                     HistoryIndex.queue_index(pipe, article)

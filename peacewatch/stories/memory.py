@@ -30,6 +30,7 @@ from peacewatch.models import Article
 from peacewatch.rules.engine import RuleEngine
 from peacewatch.stories.counts import SpanCounts
 from peacewatch.stories.features import Features, features
+from peacewatch.stories.merge import DEFAULT_MERGE, absorb, best_of, older, scored_stories
 from peacewatch.stories.model import StoryModel, builtin_model
 from peacewatch.stories.rarity import Background, WindowIdf, builtin_background, idf_table
 from peacewatch.stories.scoring import best_story, check_threshold
@@ -116,6 +117,8 @@ class Story:
     """``members`` by publication time (ties in the order placed), kept so on each addition."""
     times: list[float] = field(default_factory=list)
     """The publication times of ``by_time``."""
+    articles: list[str] = field(default_factory=list)
+    """Every member's id, in the order placed."""
 
     def keep(self, feats: Features) -> None:
         """Keep ``feats`` for comparison (while the story keeps fewer than it may)."""
@@ -219,6 +222,7 @@ class WindowIndex:
         threshold: float | None = None,
         model: StoryModel | None = None,
         background: Background | None = None,
+        merge_threshold: float | None = DEFAULT_MERGE,
     ) -> None:
         if window <= timedelta(0):
             raise ValueError("the story window must be positive")
@@ -239,6 +243,15 @@ class WindowIndex:
         self.stories: dict[str, Story] = {}
         self.placed: dict[str, tuple[str, str | None]] = {}
         """Article id -> (story id, duplicate of) for every article in the index."""
+        self.merge_threshold = merge_threshold
+        """The probability at which a second story the article fits merges with the one it
+        joins (None: stories never merge)."""
+        self.seq_of: dict[str, tuple[int, int]] = {}
+        """Article id -> its place in the order of placement."""
+        self.outlet_of: dict[str, str] = {}
+        self._number_of: dict[str, int] = {}
+        self.last_merges: tuple[tuple[str, str], ...] = ()
+        """(survivor, absorbed) of each merge the last :meth:`place` made."""
 
     # Reading ------------------------------------------------------------------------------------
     def _index_tokens(self, feats: Features) -> list[str]:
@@ -320,15 +333,54 @@ class WindowIndex:
     ) -> tuple[StoryAssignment, Member | None]:
         """Put ``article`` in its story (new or existing) and say where it went, with the member
         record to persist; an article already in the index gets its story and no record."""
+        self.last_merges = ()
         if article.id in self.placed:
             return self.describe(article.id), None
         feats = feats or self.features_of(article)
-        story_id, duplicate_of = self.decide(feats, horizon)
+        if self.merge_threshold is None:
+            story_id, duplicate_of = self.decide(feats, horizon)
+            others: list[str] = []
+        else:
+            story_id, duplicate_of, others = self._decide_with_merges(feats, horizon)
         member = Member(
             story_id or story_id_for(article.id), feats, outlet_of(article), duplicate_of, seq
         )
         self.add(member)
+        if others and story_id is not None:
+            self.last_merges = self._merge(story_id, others)
         return self.describe(article.id), member
+
+    def _decide_with_merges(
+        self, feats: Features, horizon: float
+    ) -> tuple[str | None, str | None, list[str]]:
+        """The story ``feats`` joins (as :meth:`decide`) and the other stories it fits at
+        least at the merge threshold."""
+        chosen, idf = self._candidates(feats, horizon)
+        scored = scored_stories(feats, chosen, idf, self.window, self.threshold, self.model)
+        best = best_of(scored)
+        if best is None:
+            return None, None, []
+        assert self.merge_threshold is not None
+        others = [s for p, s, _ in scored if s != best[1] and p >= self.merge_threshold]
+        return best[1], best[2], others
+
+    def _merge(self, joined: str, others: list[str]) -> tuple[tuple[str, str], ...]:
+        merges: list[tuple[str, str]] = []
+        target = joined
+        for other in others:
+            survivor, absorbed = older(self, target, other)
+            absorb(self, survivor, absorbed)
+            merges.append((survivor, absorbed))
+            target = survivor
+        return tuple(merges)
+
+    def relabel(self, article_id: str, story_id: str) -> None:
+        """Say that a placed article now belongs to ``story_id`` (after a merge)."""
+        _, duplicate_of = self.placed[article_id]
+        self.placed[article_id] = (story_id, duplicate_of)
+        number = self._number_of.get(article_id)
+        if number is not None and number in self._keys:
+            self._keys[number] = (story_id, article_id)
 
     # Changing -----------------------------------------------------------------------------------
     def add(self, member: Member) -> None:
@@ -346,12 +398,16 @@ class WindowIndex:
         story.keep(feats)
         story.recent.append(feats.article_id)
         del story.recent[:-RECENT]
+        story.articles.append(feats.article_id)
         self.placed[feats.article_id] = (member.story_id, member.duplicate_of)
+        self.seq_of[feats.article_id] = member.seq
+        self.outlet_of[feats.article_id] = member.outlet
         tokens = self._index_tokens(feats)
         self._span.add(feats.published, tokens)
         key = self._numbered
         self._numbered += 1
         self._keys[key] = (member.story_id, feats.article_id)
+        self._number_of[feats.article_id] = key
         for token in tokens:
             postings = self._postings.get(token)
             if postings is None:
@@ -368,6 +424,9 @@ class WindowIndex:
             alive = set(self.stories)
             self.placed = {a: p for a, p in self.placed.items() if p[0] in alive}
             self._keys = {n: k for n, k in self._keys.items() if k[0] in alive}
+            self.seq_of = {a: q for a, q in self.seq_of.items() if a in self.placed}
+            self.outlet_of = {a: o for a, o in self.outlet_of.items() if a in self.placed}
+            self._number_of = {a: n for a, n in self._number_of.items() if a in self.placed}
         self._span.drop_before(horizon)
         for token in list(self._postings):
             if self._postings[token].drop_before(horizon):

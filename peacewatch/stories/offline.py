@@ -9,6 +9,7 @@ from datetime import timedelta
 from peacewatch.models import Article
 from peacewatch.stories.features import entity_engine
 from peacewatch.stories.memory import Member, WindowIndex
+from peacewatch.stories.merge import DEFAULT_MERGE
 from peacewatch.stories.model import StoryModel
 from peacewatch.stories.rarity import Background
 from peacewatch.stories.scoring import WORD_FLOOR, near_members, similarity, story_signals
@@ -27,13 +28,21 @@ def group(
     threshold: float | None = None,
     background: Background | None = None,
     model: StoryModel | None = None,
+    merge_threshold: float | None = DEFAULT_MERGE,
 ) -> dict[str, str]:
-    """Article id -> story id for ``articles`` taken in the order given.
+    """Article id -> story id for ``articles`` taken in the order given (the story each is in
+    at the end, merges included).
 
     The same decisions as the story assigner (the same :class:`WindowIndex`).
     """
-    placed = placements(articles, window, entity_names, threshold, background, model)
-    return {p.article_id: p.story_id for p in placed}
+    engine = entity_engine(entity_names) if entity_names else None
+    index = WindowIndex(window, engine, threshold, model, background, merge_threshold)
+    ids: list[str] = []
+    for article in articles:
+        if article.id not in index.placed:
+            index.place(article)
+            ids.append(article.id)
+    return {a: index.placed[a][0] for a in ids}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,24 +21,73 @@ LOAD_CHUNK = 200
 """Stories read per round trip when an assigner loads the state."""
 
 
-def queue_members(pipe: Any, index: WindowIndex, members: Sequence[Member], ttl: timedelta) -> None:
-    """Queue on ``pipe`` the writes that record ``members`` (already added to ``index``)."""
+_MERGE = """
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 2) == 'm:' then
+    redis.call('HSET', KEYS[2], fields[i], fields[i + 1])
+  end
+end
+local members = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
+for i = 1, #members, 2 do
+  redis.call('ZADD', KEYS[4], members[i + 1], members[i])
+  local key = ARGV[4] .. members[i]
+  local value = redis.call('GET', key)
+  local copied = ''
+  if value then
+    local space = string.find(value, ' ', 1, true)
+    if space then copied = string.sub(value, space + 1) end
+  end
+  redis.call('SET', key, ARGV[2] .. ' ' .. copied, 'EX', ARGV[3])
+end
+redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[3])
+redis.call('SADD', KEYS[7], ARGV[2] .. ' ' .. ARGV[1])
+return 1
+"""
+
+
+def queue_member(pipe: Any, member: Member, ttl: timedelta) -> None:
+    """Queue on ``pipe`` the writes that record one placed article."""
+    feats = member.features
+    pipe.hset(keys.story(member.story_id), "m:" + feats.article_id, member.to_json())
+    pipe.zadd(keys.story_members(member.story_id), {feats.article_id: feats.published})
+    pipe.set(
+        keys.article_story(feats.article_id),
+        f"{member.story_id} {member.duplicate_of or ''}",
+        ex=int(ttl.total_seconds()),
+    )
+
+
+def queue_merge(pipe: Any, survivor: str, absorbed: str, ttl: timedelta) -> None:
+    """Queue on ``pipe`` the move of a merged story's members into the surviving story, the
+    note that one points to the other, and a pending merge for the chat side to carry over."""
+    pipe.eval(
+        _MERGE,
+        7,
+        keys.story(absorbed),
+        keys.story(survivor),
+        keys.story_members(absorbed),
+        keys.story_members(survivor),
+        keys.stories_active(),
+        keys.story_alias(absorbed),
+        keys.story_merges_pending(),
+        absorbed,
+        survivor,
+        int(ttl.total_seconds()),
+        keys.article_story(""),
+    )
+
+
+def queue_stories(pipe: Any, index: WindowIndex, story_ids: Sequence[str], ttl: timedelta) -> None:
+    """Queue on ``pipe`` what a story holds besides its members (first article, outlets, the
+    time of its newest member), for the stories of ``story_ids`` still in the index."""
     seconds = int(ttl.total_seconds())
-    touched: list[str] = []
-    for member in members:
-        feats = member.features
-        story_key = keys.story(member.story_id)
-        pipe.hset(story_key, "m:" + feats.article_id, member.to_json())
-        pipe.zadd(keys.story_members(member.story_id), {feats.article_id: feats.published})
-        pipe.set(
-            keys.article_story(feats.article_id),
-            f"{member.story_id} {member.duplicate_of or ''}",
-            ex=seconds,
-        )
-        if member.story_id not in touched:
-            touched.append(member.story_id)
-    for story_id in touched:
-        story = index.stories[story_id]
+    for story_id in dict.fromkeys(story_ids):
+        story = index.stories.get(story_id)
+        if story is None:
+            continue  # merged into another story in the same batch
         fields = {"first": story.first, "outlets": json.dumps(story.outlets, ensure_ascii=False)}
         pipe.hset(keys.story(story_id), mapping=fields)
         pipe.zadd(keys.stories_active(), {story_id: story.latest}, gt=True)
@@ -87,6 +136,15 @@ class StoryReader:
             return list(await self._redis.zrange(keys.story_members(story_id), 0, -1))
         except RedisError as exc:
             raise StoreError(f"could not read story {story_id}: {exc}") from exc
+
+    async def resolve(self, story_id: str) -> str:
+        """The story ``story_id`` is now part of (itself, unless it was merged)."""
+        for _ in range(32):  # bounded: merges form a short chain
+            merged_into = await self._redis.get(keys.story_alias(story_id))
+            if not merged_into:
+                return story_id
+            story_id = str(merged_into)
+        return story_id
 
     async def story_of(self, article_id: str) -> str | None:
         """The story an article was placed in, None if it was not (yet)."""
