@@ -28,6 +28,8 @@ rules:
   - id: envoy
     query: 'Dmitriev OR Уиткофф'
 """
+IMPORTABLE = RULES + "    digest: daily\n"
+"""A team's rules must post somewhere: the rule without channels sends a daily digest."""
 ARTICLES = [
     {"id": "a1", "title": "Witkoff on security guarantees", "summary": "Steve Witkoff said "
      "security guarantees were close. Talks go on.", "link": "https://x.example/1",
@@ -121,11 +123,12 @@ def test_bad_config_exits_2_with_the_field(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PEACEWATCH_DATA_DIR": str(tmp_path / "data")}
     result = cli("run", "--config", str(config), env=env)
     assert result.returncode == 2
-    assert "feeds.0.url" in result.stderr
+    # the same file:line:col messages as peacewatch config check
+    assert f"{config}:2:10: feeds[0].url: " in result.stderr
     config.write_text("rules:\n  - {id: r1, query: 'Witkoff AND (Donbas'}\n")
     result = cli("run", "--config", str(config), env=env)
     assert result.returncode == 2
-    assert "rules.0 (r1): query 1:20: expected ')' after 'Donbas'" in result.stderr
+    assert f"{config}:2:41: rule 'r1': expected ')' after 'Donbas'" in result.stderr
     config.write_text("story_threshold: 1.5\n")
     result = cli("run", "--config", str(config), env=env)
     assert result.returncode == 2
@@ -151,7 +154,8 @@ def test_rules_import_export_round_trip(tmp_path: Path) -> None:
 
     rules = tmp_path / "rules.yaml"
     rules.write_text(
-        'entities:\n  - id: bevz\n    kind: actor\n    names: ["Oleksandr Bevz", "Бевз"]\n' + RULES
+        'entities:\n  - id: bevz\n    kind: actor\n    names: ["Oleksandr Bevz", "Бевз"]\n'
+        + IMPORTABLE
     )
     env = {**os.environ, "PEACEWATCH_DATA_DIR": str(tmp_path / "data")}
     env.pop("REDIS_URL", None)
@@ -207,7 +211,7 @@ def test_status_reports_the_deployment(tmp_path: Path) -> None:
     import os
 
     rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
+    rules.write_text(IMPORTABLE)
     env = {**os.environ, "PEACEWATCH_DATA_DIR": str(tmp_path / "data")}
     env.pop("REDIS_URL", None)
     assert cli("rules", "import", str(rules), "--team", "slack:T1", env=env).returncode == 0
