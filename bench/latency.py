@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,11 +255,12 @@ def report(
     for name, values in stages:
         p50, p95, worst = percentiles(values)
         print(f"{name:44} {p50:7.2f} {p95:7.2f} {worst:7.2f}")
-    per_channel: dict[str, int] = {}
-    for call in slack.calls_to("chat.postMessage"):
-        per_channel[str(call.args.get("channel"))] = (
-            per_channel.get(str(call.args.get("channel")), 0) + 1
-        )
+    slow = sorted(posts, key=lambda p: -p.total)[: max(1, len(posts) // 20)]
+    print(
+        "slowest 5% (item number: total s): "
+        + ", ".join(f"#{p.item}: {p.total:.2f}" for p in sorted(slow, key=lambda p: p.item))
+    )
+    per_channel = Counter(str(c.args.get("channel")) for c in slack.calls_to("chat.postMessage"))
     busiest = max(per_channel.values()) if per_channel else 0
     print(f"posts per channel: busiest {busiest}, channels posted to {len(per_channel)}")
     p50, p95, _ = percentiles([p.total for p in posts])

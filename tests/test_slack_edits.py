@@ -166,3 +166,20 @@ async def test_an_edit_refused_for_now_is_tried_again(
         assert await redis_client.hlen(keys.slack_pending_edits()) == 0
     finally:
         await sink.close()
+
+
+async def test_a_burst_goes_out_at_once_and_an_edit_leaves_a_token_for_the_next_post() -> None:
+    time_ = ManualTime()
+    pacer = ChannelPacer(interval=1.0, clock=time_.clock, sleep=time_.sleep, burst=3)
+    for _ in range(2):
+        await pacer.wait("C1")  # a burst: no wait
+    assert pacer.take_free("C1") == 1.0  # one token left, kept for the next new post
+    await pacer.wait("C1")
+    fourth = asyncio.create_task(pacer.wait("C1"))
+    await until(lambda: time_.sleeping_until() == [1.0], "the fourth post waits a second")
+    time_.advance(1.0)
+    await fourth
+    time_.advance(2.0)
+    assert pacer.take_free("C1") == 0.0  # two tokens back: the edit takes one
+    assert pacer.take_free("C1") == 1.0
+    assert pacer.take_free("C2") == 0.0  # other channels are not slowed

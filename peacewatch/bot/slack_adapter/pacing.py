@@ -20,12 +20,14 @@ the message's stored state stays, and the story's next follow-up edits it again.
 
 
 class ChannelPacer:
-    """At most one message per ``interval`` seconds to each channel (Slack asks for 1/s).
+    """At most one message per ``interval`` seconds to each channel on average (Slack asks for
+    1/s), with bursts of up to ``burst`` messages (Slack allows short ones).
 
-    A post reserves the channel's next slot before waiting, so concurrent posts to one channel
-    queue up one interval apart; other channels are not slowed. An edit only takes a slot that
-    is free now (``take_free``), so it never makes a post wait behind it. Clock and sleep are
-    injectable.
+    A token bucket per channel: a post takes a token, or reserves the next one and waits for
+    it, so concurrent posts to one channel queue up one interval apart; other channels are not
+    slowed. An edit only takes a token that is there now and that no post has reserved, and
+    when bursts are allowed it leaves one for the next new post (``take_free``), so it never
+    makes a post wait behind it. Clock and sleep are injectable.
     """
 
     def __init__(
@@ -33,28 +35,38 @@ class ChannelPacer:
         interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        burst: int = 1,
     ) -> None:
         self.interval = interval
         self.clock = clock
         self.sleep = sleep
-        self._next: dict[str, float] = {}
+        self._burst = max(1, burst)
+        self._tokens: dict[str, tuple[float, float]] = {}  # channel -> (tokens, as of when)
+
+    def _now_tokens(self, channel: str, now: float) -> float:
+        tokens, since = self._tokens.get(channel, (float(self._burst), now))
+        if self.interval <= 0:
+            return float(self._burst)
+        return min(float(self._burst), tokens + (now - since) / self.interval)
 
     async def wait(self, channel: str) -> None:
-        """Wait for the channel's next slot (a new post)."""
+        """Take a token for a new post, waiting for the next one when none is left."""
         now = self.clock()
-        slot = max(now, self._next.get(channel, now))
-        self._next[channel] = slot + self.interval
-        if slot > now:
-            await self.sleep(slot - now)
+        tokens = self._now_tokens(channel, now) - 1
+        self._tokens[channel] = (tokens, now)
+        if tokens < 0:
+            await self.sleep(-tokens * self.interval)
 
     def take_free(self, channel: str) -> float:
-        """Take the channel's slot if it is free now and no post has reserved it: 0.0; else
-        the seconds until the channel is worth asking again (posts waiting keep it busy)."""
+        """Take a token for an edit if one is there now, unreserved, beyond the one kept for
+        the next new post when bursts are allowed: 0.0; else the seconds until the channel is
+        worth asking again (posts waiting keep it busy)."""
         now = self.clock()
-        free = self._next.get(channel, now)
-        if free > now:
-            return free - now
-        self._next[channel] = now + self.interval
+        tokens = self._now_tokens(channel, now)
+        needed = 2.0 if self._burst > 1 else 1.0
+        if tokens < needed:
+            return (needed - tokens) * self.interval
+        self._tokens[channel] = (tokens - 1, now)
         return 0.0
 
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 PARENT_TTL_SECONDS = 30 * 86400
 DEFAULT_RETRY_AFTER = 5.0
+PACER_BURST = 3
+"""Posts a channel may take at once before the one-a-second pace applies (the dispatcher's
+send rate in Redis allows the same burst across replicas)."""
 ALERT_EVENT = "peacewatch_alert"
 """``event_type`` of the metadata every alert message carries (its payload: the alert id)."""
 LOOKUP_PAGE = 200
@@ -151,7 +154,7 @@ class SlackSink:
         self._tokens = tokens
         self._redis = redis
         self._base_url = base_url
-        self._pacer = pacer or ChannelPacer()
+        self._pacer = pacer or ChannelPacer(burst=PACER_BURST)
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
