@@ -149,7 +149,7 @@ async def test_discord_post_interrupted_by_sigkill_appears_once(
             config = write_config(
                 tmp_path / "config.yaml",
                 feeds.url("/feed.xml"),
-                "discord:4455",
+                f"discord:{fake.guild_id}",  # the channel's own server
                 f"discord:{channel}",
             )
             env = {
