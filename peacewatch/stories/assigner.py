@@ -48,6 +48,8 @@ LEASE = 10.0
 """Seconds a lease lasts without renewal: the longest a dead holder delays a takeover."""
 BATCH = 500
 """Stream entries placed and written per transaction."""
+YIELD_EVERY = 50
+"""Articles placed between two yields to the event loop."""
 EVICT_EVERY = 2000
 """Entries between two evictions of stories that left the window."""
 
@@ -238,7 +240,9 @@ class StoryAssigner:
         placed: list[Placed] = []
         events: list[tuple[Member, tuple[tuple[str, str], ...]]] = []
         articles: list[Article] = []
-        for entry in entries:
+        for n, entry in enumerate(entries):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # let the lease renewal (and the rest of the bot) run
             if entry.article is None:
                 self.stats.unreadable += 1
                 log.error("story assigner: unreadable ingest entry %s skipped", entry.entry_id)
