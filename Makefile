@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/clusters.py
 	$(BIN)/python bench/stream_joins.py
 	$(BIN)/python bench/assign_throughput.py
+	$(BIN)/python bench/ingest.py --quick
+	$(BIN)/python bench/latency.py --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
