@@ -1,0 +1,56 @@
+"""CommandService: every command group in one object, answering typed commands via the registry."""
+
+from __future__ import annotations
+
+import logging
+
+from peacewatch.errors import InputError
+from peacewatch.services import parsing as p
+from peacewatch.services.commands import admin, feeds, questions, rules, settings
+from peacewatch.services.commands.base import CMD
+from peacewatch.services.commands.registry import Registry
+from peacewatch.services.replies import Caller, Reply
+
+log = logging.getLogger("peacewatch.services.commands")
+
+REGISTRY = Registry(
+    (
+        *questions.COMMANDS,
+        *rules.COMMANDS,
+        *feeds.COMMANDS,
+        *settings.COMMANDS,
+        *admin.COMMANDS,
+    )
+)
+"""Every command the chat adapters accept, by the action ``parse_command`` names."""
+
+
+class CommandService(
+    questions.QuestionCommands,
+    rules.RuleCommands,
+    feeds.FeedCommands,
+    settings.SettingsCommands,
+    admin.AdminCommands,
+):
+    """Answers every chat command for one deployment (all teams, all platforms)."""
+
+    registry = REGISTRY
+
+    async def handle_text(self, caller: Caller, text: str) -> Reply:
+        """Answer a command as typed (``rules add ID QUERY #channel``); never raises."""
+        try:
+            return await self._dispatch(caller, text)
+        except (InputError, ValueError) as exc:
+            return Reply.fail(str(exc)[:500], hint=f"{CMD} help lists every command.")
+        except Exception:  # a command is a task boundary: answer, log, and keep serving
+            shown = " ".join(p.show_destination(w) for w in text[:200].split())
+            log.exception("command failed", extra={"team": caller.team_id, "text": shown})
+            return Reply.fail(
+                "Something went wrong on our side; the error is logged.", f"{CMD} status"
+            )
+
+    async def _dispatch(self, caller: Caller, text: str) -> Reply:
+        cmd = p.parse_command(text)
+        command = self.registry.get(cmd.action) or self.registry.get("help")
+        assert command is not None
+        return await command.run(self, caller, cmd)
