@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import logging
 import signal
@@ -37,6 +38,13 @@ deadletters_app = typer.Typer(no_args_is_help=True, help="Alerts set aside: list
 app.add_typer(deadletters_app, name="deadletters")
 
 T = TypeVar("T")
+
+
+class LogFormatChoice(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
 EXIT_RUNTIME = 1
 EXIT_INPUT = 2
 
@@ -55,12 +63,10 @@ def _settings() -> object:
         raise _fail(f"bad setting: {exc}", EXIT_INPUT) from exc
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _logging(level: str, fmt: str) -> None:
+    from peacewatch.logs import setup_logging
+
+    setup_logging(level, fmt)
 
 
 @app.command()
@@ -83,6 +89,10 @@ def demo() -> None:
 @app.command()
 def run(
     config: Annotated[Path | None, typer.Option(help="YAML with feeds and rules")] = None,
+    log_format: Annotated[
+        LogFormatChoice | None,
+        typer.Option(help="text, or json: one object per line (default PEACEWATCH_LOG_FORMAT)"),
+    ] = None,
 ) -> None:
     """Run the bot until Ctrl-C: watchers, rules, alerts, chat adapters, /healthz and /metrics."""
     from peacewatch.runner import run_forever
@@ -90,7 +100,7 @@ def run(
 
     settings = _settings()
     assert isinstance(settings, Settings)
-    _logging(settings.log_level)
+    _logging(settings.log_level, log_format.value if log_format else settings.log_format)
     try:
         asyncio.run(run_forever(settings, config))
     except (ConfigError, InputError) as exc:

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     http_port: int = Field(default=3000, ge=0, le=65535, alias="PEACEWATCH_HTTP_PORT")
     http_host: str = Field(default="0.0.0.0", alias="PEACEWATCH_HTTP_HOST")  # noqa: S104
     log_level: str = Field(default="INFO", alias="PEACEWATCH_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field(default="text", alias="PEACEWATCH_LOG_FORMAT")
+    """``json``: one JSON object per log line, with feed, team and story ids as fields."""
     allow_private_feeds: bool = Field(default=False, alias="PEACEWATCH_ALLOW_PRIVATE_FEEDS")
     allow_networks: str = Field(default="", alias="PEACEWATCH_ALLOW_NETWORKS")
     """Comma-separated CIDRs that feeds may use although they are private (self-hosted feeds)."""

@@ -135,11 +135,15 @@ def free_port() -> int:
 
 
 async def start_run(
-    config: Path, data_dir: Path, port: int, extra: dict[str, str] | None = None
+    config: Path,
+    data_dir: Path,
+    port: int,
+    extra: dict[str, str] | None = None,
+    args: list[str] | None = None,
 ) -> asyncio.subprocess.Process:
     """``peacewatch run --config CONFIG`` as a subprocess on the embedded Redis, serving HTTP
     on 127.0.0.1:``port``, feeds allowed on loopback only, without the caller's chat tokens;
-    ``extra`` adds environment variables."""
+    ``extra`` adds environment variables, ``args`` options of ``run``."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
         "PEACEWATCH_DATA_DIR": str(data_dir),
@@ -150,7 +154,7 @@ async def start_run(
     }
     env.pop("REDIS_URL", None)
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "peacewatch", "run", "--config", str(config),
+        sys.executable, "-m", "peacewatch", "run", "--config", str(config), *(args or []),
         cwd=REPO_ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -21,11 +22,47 @@ log = logging.getLogger(__name__)
 # A job here only starts a poll task and returns, so APScheduler's two INFO lines per run
 # ("Running job", "executed successfully") say nothing; its warnings (a missed run) still show.
 logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+# Nor do its INFO lines per added job, start and shutdown; the poll-cycle summary says more.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
 
 MIN_INTERVAL = 10
 """Seconds; a feed asking for less is polled this often."""
 MAX_JITTER = 60.0
 """Seconds; the most a poll is moved later at random, whatever the interval."""
+SUMMARY_EVERY = 60.0
+"""Seconds between poll-cycle summaries at most (less when a feed is polled more often)."""
+SUMMARY_JOB = "poll-summary"
+
+
+@dataclass(slots=True)
+class CycleCounts:
+    """The polls finished since the last poll-cycle summary."""
+
+    polled: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    skipped: int = 0
+    new: int = 0
+
+    def add(self, result: PollResult) -> None:
+        self.polled += 1
+        self.new += result.new
+        if result.status == "ok":
+            self.ok += 1
+        elif result.status == "not_modified":
+            self.not_modified += 1
+        elif result.status == "skipped":
+            self.skipped += 1
+        else:
+            self.failed += 1
+
+    def line(self) -> str:
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        return (
+            f"poll cycle: {self.polled} feeds polled, {self.ok} ok, "
+            f"{self.not_modified} not modified, {self.failed} failed{skipped}, {self.new} new items"
+        )
 
 
 def first_offset(feed_id: str, interval: float) -> float:
@@ -81,12 +118,32 @@ class FeedScheduler:
         self._paused = False
         self._owner = owner or uuid.uuid4().hex
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._cycle = CycleCounts()
+        self._summary_every = SUMMARY_EVERY
 
     def start(self) -> None:
         """Start running due jobs (again a no-op once started)."""
         self._paused = False
         if not self._scheduler.running:
+            self._schedule_summary()
             self._scheduler.start()
+
+    def _schedule_summary(self) -> None:
+        self._scheduler.add_job(
+            self.log_cycle,
+            IntervalTrigger(seconds=self._summary_every),
+            id=SUMMARY_JOB,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(self._summary_every),
+        )
+
+    def log_cycle(self) -> None:
+        """Log one INFO line of the polls finished since the last one (none: no line)."""
+        cycle, self._cycle = self._cycle, CycleCounts()
+        if cycle.polled:
+            log.info(cycle.line())
 
     def shutdown(self) -> None:
         """Stop the scheduler and cancel any poll still under way (call :meth:`drain` first to
@@ -101,6 +158,10 @@ class FeedScheduler:
         """Poll ``feed`` every interval; first at ``first_run``, by default at its own point in
         the coming interval (:func:`first_offset`)."""
         interval = max(MIN_INTERVAL, feed.interval)
+        if interval < self._summary_every:  # a summary per cycle of the most frequent feed
+            self._summary_every = float(interval)
+            if self._scheduler.running:
+                self._schedule_summary()
         if first_run is None:
             first_run = datetime.now(UTC) + timedelta(seconds=first_offset(feed.id, interval))
         self._scheduler.add_job(
@@ -123,7 +184,7 @@ class FeedScheduler:
             job.remove()
 
     def job_ids(self) -> list[str]:
-        return sorted(job.id for job in self._scheduler.get_jobs())
+        return sorted(job.id for job in self._scheduler.get_jobs() if job.id != SUMMARY_JOB)
 
     @property
     def in_flight(self) -> int:
@@ -167,7 +228,10 @@ class FeedScheduler:
             return
         if feed.id in self._tasks:
             # its host or the poll slots are busy: the waiting poll reads everything new anyway
-            log.debug("feed %s: previous poll still under way; this run skipped", feed.id)
+            log.debug(
+                "feed %s: previous poll still under way; this run skipped", feed.id,
+                extra={"feed_id": feed.id},
+            )  # fmt: skip
             return
         task = asyncio.create_task(self._run(feed), name=f"poll:{feed.id}")
         self._tasks[feed.id] = task
@@ -188,10 +252,17 @@ class FeedScheduler:
                     # stopped mid-poll: let the next start poll the feed without waiting
                     await self._feeds.release_lease(feed.id)
                     raise
+                self._cycle.add(result)
+                log.debug(
+                    "feed %s: %s, %d items, %d new%s", feed.id, result.status, result.items,
+                    result.new, f" ({result.error})" if result.error else "",
+                    extra={"feed_id": feed.id},
+                )  # fmt: skip
                 if self.on_result is not None:
                     await self.on_result(result)
             except Exception:  # a poll must never kill its task: log it, the next run retries
-                log.exception("poll of feed %s failed", feed.id)
+                self._cycle.add(PollResult(feed.id, "error"))
+                log.exception("poll of feed %s failed", feed.id, extra={"feed_id": feed.id})
             finally:
                 self._polling.discard(feed.id)
 

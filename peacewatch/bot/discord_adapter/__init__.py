@@ -42,6 +42,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _no_voice_warning(record: logging.LogRecord) -> bool:
+    """False for discord.py's "PyNaCl/davey is not installed, voice will NOT be supported": the
+    bot never joins a voice channel, so these say nothing at each start."""
+    return "voice will NOT be supported" not in record.getMessage()
+
+
 class DiscordAdapter:
     """The bot (REST and gateway), its alert sinks and its ``/peacewatch`` commands.
 
@@ -52,6 +58,9 @@ class DiscordAdapter:
 
     def __init__(self, settings: Settings, commands: CommandService) -> None:
         apply_api_base(api_base(settings))
+        voice_warnings = logging.getLogger("discord.client")
+        if _no_voice_warning not in voice_warnings.filters:
+            voice_warnings.addFilter(_no_voice_warning)
         self._token = settings.discord_token.get_secret_value() if settings.discord_token else None
         self._client = PeacewatchClient(commands, application_id=settings_app_id(settings))
         install(self._client)
