@@ -124,6 +124,11 @@ class FakeSlack:
         """The most channels one conversations.list page holds, whatever ``limit`` asks."""
         """Channels the bot is not in: sharing a file there answers not_in_channel."""
         self.socket_acks: list[dict[str, Any]] = []
+        self.home_views: dict[str, dict[str, Any]] = {}
+        """The App Home last published for each user (views.publish)."""
+        self.views: dict[str, dict[str, Any]] = {}
+        """Modals opened (views.open) or updated (views.update), by view id."""
+        self._view_ids = itertools.count(1)
         self._channel_errors: dict[str, str] = {}
         self._channel_status: dict[str, int] = {}
         self._rate_limits: dict[str, int] = {}
@@ -316,6 +321,9 @@ class FakeSlack:
             "conversations.list": self._conversations,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "views.publish": self._views_publish,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
         }.get(method)
         if handler is None:
             return _error("unknown_method")
@@ -483,6 +491,52 @@ class FakeSlack:
         if user is None:
             return _error("user_not_found")
         return web.json_response({"ok": True, "user": user})
+
+    @staticmethod
+    def _view(args: dict[str, Any]) -> dict[str, Any] | None:
+        """The ``view`` argument (JSON or a JSON string), if Block Kit accepts it."""
+        from slack_sdk.errors import SlackObjectFormationError
+        from slack_sdk.models.views import View
+
+        raw = args.get("view")
+        view = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(view, dict):
+            return None
+        try:
+            View(**view).to_dict()  # checks every block against its limits
+        except (SlackObjectFormationError, TypeError, KeyError):
+            return None
+        return view
+
+    async def _views_publish(self, args: dict[str, Any], token: str) -> web.Response:
+        view = self._view(args)
+        if view is None or view.get("type") != "home" or not args.get("user_id"):
+            return _error("invalid_arguments")
+        self.home_views[str(args["user_id"])] = view
+        await self._notify()
+        return web.json_response({"ok": True, "view": {"id": "VHOME", **view}})
+
+    async def _views_open(self, args: dict[str, Any], token: str) -> web.Response:
+        view = self._view(args)
+        if view is None or view.get("type") != "modal":
+            return _error("invalid_arguments")
+        if not args.get("trigger_id"):
+            return _error("invalid_trigger_id")
+        view_id = f"V{next(self._view_ids)}"
+        self.views[view_id] = view
+        await self._notify()
+        return web.json_response({"ok": True, "view": {"id": view_id, **view}})
+
+    async def _views_update(self, args: dict[str, Any], token: str) -> web.Response:
+        view = self._view(args)
+        view_id = str(args.get("view_id", ""))
+        if view_id not in self.views:
+            return _error("not_found")
+        if view is None:
+            return _error("invalid_arguments")
+        self.views[view_id] = view
+        await self._notify()
+        return web.json_response({"ok": True, "view": {"id": view_id, **view}})
 
     async def _upload_url(self, args: dict[str, Any], token: str) -> web.Response:
         # Slack requires the file's name and its exact length in bytes up front

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from peacewatch.bot.slack_adapter.app import AdminCache, BoltConfig, build_bolt_app
 from peacewatch.bot.slack_adapter.channels import SlackChannels
+from peacewatch.bot.slack_adapter.homes import HomePublisher
 from peacewatch.bot.slack_adapter.http import RequestCheck, mount_routes
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore, RedisOAuthStateStore
 from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
@@ -79,8 +80,9 @@ class SlackAdapter:
         multi = self._config.client_id is not None
         self._installations = RedisInstallationStore(redis) if multi else None
         self._states = RedisOAuthStateStore(redis) if multi else None
+        self._homes = HomePublisher(commands)
         self._bolt = build_bolt_app(
-            self._config, commands, self._installations, self._states, AdminCache()
+            self._config, commands, self._installations, self._states, AdminCache(), self._homes
         )
         tokens = SlackTokens(self._config.bot_token, self._installations)
         self._sink = SlackSink(tokens, redis, base_url=self._config.base_url)
@@ -120,4 +122,5 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        await self._homes.close()
         await self._sink.close()

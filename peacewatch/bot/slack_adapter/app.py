@@ -21,6 +21,7 @@ from peacewatch.bot.slack_adapter.blocks import (
     parse_button_value,
     reply_message,
 )
+from peacewatch.bot.slack_adapter.homes import HomePublisher
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore, RedisOAuthStateStore
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ def build_bolt_app(
     installations: RedisInstallationStore | None,
     states: RedisOAuthStateStore | None,
     admins: AdminCache | None = None,
+    homes: HomePublisher | None = None,
 ) -> AsyncApp:
     """A bolt app for one workspace (bot token) or many (OAuth, installations in Redis)."""
     oauth: AsyncOAuthSettings | None = None
@@ -125,21 +127,23 @@ def build_bolt_app(
         request_verification_enabled=config.http_mode,
         logger=logging.getLogger("peacewatch.bot.slack_adapter.bolt"),
     )
-    SlackHandlers(commands, admins or AdminCache()).register(app)
+    SlackHandlers(commands, admins or AdminCache(), homes or HomePublisher(commands)).register(app)
     return app
 
 
 class SlackHandlers:
     """Bolt listeners: acknowledge at once, then answer through ``respond`` (response_url)."""
 
-    def __init__(self, commands: CommandService, admins: AdminCache) -> None:
+    def __init__(self, commands: CommandService, admins: AdminCache, homes: HomePublisher) -> None:
         self._commands = commands
         self._admins = admins
+        self._homes = homes
 
     def register(self, app: AsyncApp) -> None:
         app.command(COMMAND)(self.on_command)
         app.action(ACTION_MUTE_STORY)(self.on_feedback)
         app.action(ACTION_NOT_RELEVANT)(self.on_feedback)
+        app.event("app_home_opened")(self.on_home_opened)
 
     async def _caller(
         self, client: AsyncWebClient, team_id: str, user_id: str, channel_id: str, name: str
@@ -171,12 +175,29 @@ class SlackHandlers:
                 str(command.get("channel_id", "")),
                 str(command.get("user_name", "")),
             )
-            reply = await self._commands.handle_text(caller, str(command.get("text", "")))
+            text = str(command.get("text", ""))
+            reply = await self._commands.handle_text(caller, text)
         except Exception:
             log.exception("slash command failed")
             await respond(text=ERROR_TEXT, response_type="ephemeral")
             return
+        if not reply.error and self._commands.changes_state(text):
+            self._homes.refresh(client, caller.team_id)
         await self._send(reply, respond, client, str(command.get("channel_id", "")))
+
+    async def on_home_opened(
+        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Publish the user's App Home (the Messages tab opening is not ours to answer)."""
+        if event.get("tab", "home") != "home":
+            return
+        try:
+            caller = await self._caller(
+                client, str(body.get("team_id", "")), str(event.get("user", "")), "", ""
+            )
+            await self._homes.publish(client, caller)
+        except Exception:  # the tab keeps its last view; the next open tries again
+            log.exception("App Home publish failed")
 
     async def on_feedback(
         self,

@@ -10,6 +10,7 @@ from peacewatch.services.commands import admin, feeds, questions, rules, setting
 from peacewatch.services.commands.base import CMD
 from peacewatch.services.commands.registry import Registry
 from peacewatch.services.replies import Caller, Reply
+from peacewatch.services.views import Home, build_home
 
 log = logging.getLogger("peacewatch.services.commands")
 
@@ -35,6 +36,18 @@ class CommandService(
     """Answers every chat command for one deployment (all teams, all platforms)."""
 
     registry = REGISTRY
+
+    async def home(self, caller: Caller) -> Home:
+        """The team dashboard as ``caller`` sees it (editing controls for admins only)."""
+        return await build_home(self._redis, caller, await self.is_admin(caller), self._clock)
+
+    def changes_state(self, text: str) -> bool:
+        """Whether a command as typed is one that changes the team's state (admin-only)."""
+        try:
+            command = self.registry.get(p.parse_command(text).action)
+        except InputError:
+            return False
+        return command is not None and command.changes_state
 
     async def handle_text(self, caller: Caller, text: str) -> Reply:
         """Answer a command as typed (``rules add ID QUERY #channel``); never raises."""

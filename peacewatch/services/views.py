@@ -1,0 +1,189 @@
+"""Platform-neutral view models of the team dashboard (App Home, /peacewatch home).
+
+``build_home`` reads the team's rules with their hits over 7 days (from the alert history),
+whether each is muted, the health of the feeds the team receives, the delivery state of each of
+its channels, and the day's top stories. Each adapter renders a ``Home`` in its own format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from peacewatch.models import Alert
+from peacewatch.services.replies import Caller
+from peacewatch.services.teamfeeds import TeamFeeds
+from peacewatch.status import destinations
+from peacewatch.store.alert_queue import AlertQueue
+from peacewatch.store.codec import alert_from_json
+from peacewatch.store.feeds import FeedStore
+from peacewatch.store.teams import TeamStore
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+HITS_WINDOW = timedelta(days=7)
+LAST_ALERT_WINDOW = timedelta(days=30)
+TOP_WINDOW = timedelta(hours=24)
+MAX_ALERTS_READ = 5000
+"""The most alert records one dashboard reads (the rest show as "5000+")."""
+MAX_ROWS = 25
+"""Rows per section: a Slack home view holds at most 100 blocks."""
+TOP_STORIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    rule_id: str
+    query: str
+    channels: tuple[str, ...]
+    hits_7d: int
+    last_alert: datetime | None
+    muted_until: datetime | None
+    digest: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    feed_id: str
+    name: str
+    url: str
+    ok: bool
+    last_poll: str
+    """``YYYY-MM-DDTHH:MM`` as recorded, or ``never``."""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRow:
+    destination: str
+    ok: bool
+    since: str
+    """When it started failing (empty when ok)."""
+    waiting: int
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    headline: str
+    link: str
+    outlets: int
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """One user's view of their team."""
+
+    team_id: str
+    user_id: str
+    can_edit: bool
+    """The user may change rules (admin); editing controls are shown only then."""
+    rules: tuple[RuleRow, ...]
+    feeds: tuple[FeedRow, ...]
+    channels: tuple[ChannelRow, ...]
+    stories: tuple[StoryRow, ...]
+    rule_count: int
+    feed_count: int
+    generated: datetime
+
+
+def _rules_of(alert: Alert) -> set[str]:
+    return {alert.rule_id, *filter(None, alert.extra.get("rules", "").split(","))}
+
+
+async def build_home(
+    redis: aioredis.Redis, caller: Caller, can_edit: bool, clock: Callable[[], datetime]
+) -> Home:
+    """The dashboard of ``caller``'s team as of ``clock()``."""
+    team, now = caller.team_id, clock()
+    teams, feeds = TeamStore(redis), FeedStore(redis)
+    rules = await teams.rules(team)
+    alerts = [
+        alert_from_json(t)
+        for t in await teams.alerts_between(team, now - LAST_ALERT_WINDOW, now, MAX_ALERTS_READ)
+    ]
+    hits: dict[str, int] = {}
+    last: dict[str, datetime] = {}
+    for alert in alerts:
+        created = alert.created or now
+        for rule_id in _rules_of(alert):
+            if created >= now - HITS_WINDOW:
+                hits[rule_id] = hits.get(rule_id, 0) + 1
+            if rule_id not in last or created > last[rule_id]:
+                last[rule_id] = created
+    mutes = await teams.muted_until(team)
+    rule_rows = []
+    for rule in rules[:MAX_ROWS]:
+        until = mutes.get(rule.id, 0.0)
+        rule_rows.append(
+            RuleRow(
+                rule_id=rule.id,
+                query=rule.query,
+                channels=tuple(rule.channels),
+                hits_7d=hits.get(rule.id, 0),
+                last_alert=last.get(rule.id),
+                muted_until=datetime.fromtimestamp(until, UTC) if until > now.timestamp() else None,
+                digest=rule.digest,
+            )
+        )
+    received = await TeamFeeds(redis).of(team)
+    feed_rows = []
+    for feed in received[:MAX_ROWS]:
+        health = await feeds.health(feed.spec.id)
+        error = health.get("last_error", "")
+        if error and health.get("last_error_at", "") < health.get("last_ok", ""):
+            error = ""
+        feed_rows.append(
+            FeedRow(
+                feed_id=feed.spec.id,
+                name=feed.spec.outlet or feed.spec.url,
+                url=feed.spec.url,
+                ok=not error,
+                last_poll=health.get("last_poll", "never")[:16],
+                error=error,
+            )
+        )
+    known = {c for r in rules for c in r.channels}
+    channel_rows = tuple(
+        ChannelRow(
+            destination=d.destination,
+            ok=not d.failing,
+            since=d.since_text() if d.failing else "",
+            waiting=d.waiting,
+            error=d.last_error,
+        )
+        for d in await destinations(AlertQueue(redis), known)
+        if d.destination in known
+    )[:MAX_ROWS]
+    return Home(
+        team_id=team,
+        user_id=caller.user_id,
+        can_edit=can_edit,
+        rules=tuple(rule_rows),
+        feeds=tuple(feed_rows),
+        channels=channel_rows,
+        stories=_top_stories([a for a in alerts if (a.created or now) >= now - TOP_WINDOW]),
+        rule_count=len(rules),
+        feed_count=len(received),
+        generated=now,
+    )
+
+
+def _top_stories(alerts: list[Alert]) -> tuple[StoryRow, ...]:
+    """The day's stories ranked as the digest ranks them: by outlets, then by rules."""
+    best: dict[str, Alert] = {}
+    rules: dict[str, set[str]] = {}
+    for alert in alerts:
+        rules.setdefault(alert.story_id, set()).update(_rules_of(alert))
+        kept = best.get(alert.story_id)
+        if kept is None or alert.outlet_count > kept.outlet_count:
+            best[alert.story_id] = alert
+    ranked = sorted(best.values(), key=lambda a: (-a.outlet_count, -len(rules[a.story_id])))
+    return tuple(
+        StoryRow(a.headline, a.link, a.outlet_count, tuple(sorted(rules[a.story_id])))
+        for a in ranked[:TOP_STORIES]
+    )
