@@ -39,6 +39,9 @@ class FeedSpec:
 class Validators:
     etag: str | None = None
     last_modified: str | None = None
+    digest: str | None = None
+    """SHA-256 of the last body read: the same body again is not parsed again (servers that
+    send no ETag or Last-Modified)."""
 
 
 class FeedStore:
@@ -67,10 +70,16 @@ class FeedStore:
 
     async def validators(self, feed_id: str) -> Validators:
         data = await self._redis.hgetall(keys.feed_http(feed_id))
-        return Validators(data.get("etag") or None, data.get("last_modified") or None)
+        return Validators(
+            data.get("etag") or None, data.get("last_modified") or None, data.get("digest") or None
+        )
 
     async def set_validators(self, feed_id: str, validators: Validators) -> None:
-        mapping = {"etag": validators.etag or "", "last_modified": validators.last_modified or ""}
+        mapping = {
+            "etag": validators.etag or "",
+            "last_modified": validators.last_modified or "",
+            "digest": validators.digest or "",
+        }
         await self._redis.hset(keys.feed_http(feed_id), mapping=mapping)
 
     async def has_polled(self, feed_id: str) -> bool:

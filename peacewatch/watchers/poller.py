@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,7 +71,13 @@ class Poller:
             fetched = await self._fetcher.fetch(
                 feed.url, etag=validators.etag, last_modified=validators.last_modified
             )
-            if fetched.not_modified:
+            digest = None if fetched.not_modified else hashlib.sha256(fetched.body).hexdigest()
+            if fetched.not_modified or (
+                digest == validators.digest and await self._feeds.has_polled(feed.id)
+            ):
+                if digest is not None:  # the same body as last time: nothing new to read
+                    same = Validators(fetched.etag, fetched.last_modified, digest)
+                    await self._feeds.set_validators(feed.id, same)
                 await self._feeds.record_not_modified(feed.id, now)
                 metrics.POLLS.labels(result="not_modified").inc()
                 return PollResult(feed.id, "not_modified")
@@ -118,7 +125,8 @@ class Poller:
             new += sum(await self._ingest.submit(batch[start : start + SUBMIT_CHUNK]))
         # Validators are kept even when an entry could not be read: it fails the same way on
         # every download, and a full download would bring nothing new.
-        await self._feeds.set_validators(feed.id, Validators(fetched.etag, fetched.last_modified))
+        validators = Validators(fetched.etag, fetched.last_modified, digest)
+        await self._feeds.set_validators(feed.id, validators)
         await self._feeds.record_ok(feed.id, now, len(parsed.entries), new)
         metrics.POLLS.labels(result="ok").inc()
         metrics.ITEMS_SEEN.inc(len(parsed.entries))
