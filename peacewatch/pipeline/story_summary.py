@@ -59,12 +59,23 @@ def _sources(articles: Sequence[Article]) -> list[_Source]:
     return out
 
 
+DEFAULT_LANGUAGE = "en"
+"""The language a story summary is written in when the team has not chosen one."""
+
+
+def in_language(articles: Sequence[Article], language: str) -> Sequence[Article]:
+    """The articles in ``language`` (or of unknown language) when there are any, else all."""
+    own = [a for a in articles if not a.lang or a.lang[:2].lower() == language]
+    return own or articles
+
+
 def summarise_story(
     articles: Sequence[Article],
     hits_by_article: Mapping[str, Sequence[Hit]] = {},
     max_sentences: int = MAX_SENTENCES,
     max_chars: int = MAX_CHARS,
     max_sources: int = MAX_SOURCES,
+    language: str = DEFAULT_LANGUAGE,
 ) -> str:
     """Up to ``max_sentences`` sentences (``max_chars`` characters, whole words) that tell the
     story as its outlets report it.
@@ -74,8 +85,13 @@ def summarise_story(
     of it the story's other outlets also say), and for an early position. The sentences come
     from the best ``max_sources`` articles (most central, matched, with the most text), and a
     sentence that says what a chosen one already says is skipped, so several outlets carrying
-    the same wire copy give it once. Sentences keep their own article's language.
+    the same wire copy give it once.
+
+    One language per summary: when any article is in ``language`` (the team's; an article of
+    unknown language counts as in it), only those are summarised; the others are listed with
+    the story's outlets, never mixed into the text.
     """
+    articles = in_language(articles, language)
     sources = [s for s in _sources(articles) if s.candidates]
     if not sources:
         return ""
