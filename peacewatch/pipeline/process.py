@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from peacewatch.errors import StoreError
+from peacewatch.failpoints import failpoint
 from peacewatch.models import (
     Alert,
     AlertKind,
@@ -248,6 +249,7 @@ class Pipeline:
             await self._teams.record_alert(team_id, alert_to_json(alert), now, alert.alert_id)
             result.alerts.append(alert)
             if await self._admitted(alert, items[0][1]):
+                failpoint("pipeline.before_enqueue")
                 await self._queue.enqueue(alert)
 
     async def _admitted(self, alert: Alert, rule: RuleSpec) -> bool:

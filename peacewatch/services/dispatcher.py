@@ -23,12 +23,14 @@ from typing import Protocol, runtime_checkable
 
 from peacewatch import metrics
 from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.failpoints import failpoint
 from peacewatch.models import Alert, AlertKind
 from peacewatch.services.sinks import Sink
 from peacewatch.store.alert_queue import AlertQueue, QueuedAlert, entry_time
 from peacewatch.store.ratelimit import SendRates
 
 log = logging.getLogger(__name__)
+
 
 DELIVERED_TTL = 30 * 86400
 SENDING_LOCK_MS = 20_000
@@ -237,6 +239,7 @@ class Dispatcher:
             metrics.ALERTS_RETRIED.inc()
             await self._give_up_after(item, destination, f"{type(exc).__name__}: {exc}")
             return
+        failpoint("dispatcher.after_post")
         await self._queue.mark_delivered(alert.alert_id, ref, DELIVERED_TTL)
         if alert.kind is AlertKind.NEW or parent is None:
             await self._queue.set_thread_ref(

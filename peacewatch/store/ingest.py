@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import redis.asyncio as aioredis
 
+from peacewatch.failpoints import failpoint
 from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.codec import article_from_json, article_to_json
@@ -80,6 +81,7 @@ class IngestStream:
         reply = await self._submit(
             keys=[keys.ingest_stream(), *(keys.seen(a.id) for a, _ in batch)], args=args
         )
+        failpoint("ingest.after_submit")
         return [bool(int(flag)) for flag in reply]
 
     async def read_after(

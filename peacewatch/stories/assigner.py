@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
 from peacewatch.errors import StoreError
+from peacewatch.failpoints import failpoint
 from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.articles import ArticleStore
@@ -258,6 +259,7 @@ class StoryAssigner:
                 events.append((member, merges))
                 articles.append(entry.article)
         await self._write(index, events, articles)
+        failpoint("assigner.after_write")
         await self._handler(placed)
         last = entries[-1].entry_id
         if not await self._set_cursor(
