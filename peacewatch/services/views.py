@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from peacewatch.models import Alert
@@ -187,3 +187,49 @@ def _top_stories(alerts: list[Alert]) -> tuple[StoryRow, ...]:
         StoryRow(a.headline, a.link, a.outlet_count, tuple(sorted(rules[a.story_id])))
         for a in ranked[:TOP_STORIES]
     )
+
+
+# The rule editor (a modal on Slack) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleForm:
+    """What the rule editor holds: a rule being written, before it is saved."""
+
+    rule_id: str = ""
+    query: str = ""
+    channels: tuple[str, ...] = ()
+    min_sources: int = 1
+    digest: str = "none"
+    existing: bool = False
+    """Editing a saved rule (its id is fixed) rather than writing a new one."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryCheck:
+    """Whether a query parses: the error and its 1-based column, or warnings of look-alikes."""
+
+    ok: bool
+    error: str = ""
+    column: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Backtest:
+    """What a query would have matched: articles per day, oldest day first, and examples."""
+
+    days: tuple[tuple[date, int], ...]
+    total: int
+    exact: bool
+    examples: tuple[tuple[str, str], ...]
+    """(headline, link) of the newest matches, at most three."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEditor:
+    form: RuleForm
+    check: QueryCheck
+    backtest: Backtest | None
+    """None when the query is empty or does not parse."""
+    can_save: bool

@@ -21,6 +21,7 @@ from peacewatch.bot.slack_adapter.blocks import (
     parse_button_value,
     reply_message,
 )
+from peacewatch.bot.slack_adapter.editor import RuleEditorHandlers
 from peacewatch.bot.slack_adapter.homes import HomePublisher
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore, RedisOAuthStateStore
 
@@ -144,6 +145,16 @@ class SlackHandlers:
         app.action(ACTION_MUTE_STORY)(self.on_feedback)
         app.action(ACTION_NOT_RELEVANT)(self.on_feedback)
         app.event("app_home_opened")(self.on_home_opened)
+        RuleEditorHandlers(self._commands, self._body_caller, self._homes).register(app)
+
+    async def _body_caller(self, client: AsyncWebClient, body: dict[str, Any]) -> Caller:
+        """The caller of an interaction (a button, a modal's input or submission)."""
+        user = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id", "") or user.get("team_id", ""))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        return await self._caller(
+            client, team, str(user.get("id", "")), channel, str(user.get("username", ""))
+        )
 
     async def _caller(
         self, client: AsyncWebClient, team_id: str, user_id: str, channel_id: str, name: str
@@ -153,7 +164,7 @@ class SlackHandlers:
             platform="slack",
             team_id=f"slack:{team_id}",
             user_id=user_id,
-            channel=f"slack:{channel_id}",
+            channel=f"slack:{channel_id}" if channel_id else "",
             platform_admin=user.admin,
             user_name=name or user.name,
         )

@@ -6,7 +6,7 @@ import logging
 
 from peacewatch.errors import InputError
 from peacewatch.services import parsing as p
-from peacewatch.services.commands import admin, feeds, questions, rules, settings
+from peacewatch.services.commands import admin, editor, feeds, questions, rules, settings
 from peacewatch.services.commands.base import CMD
 from peacewatch.services.commands.registry import Registry
 from peacewatch.services.replies import Caller, Reply
@@ -32,6 +32,7 @@ class CommandService(
     feeds.FeedCommands,
     settings.SettingsCommands,
     admin.AdminCommands,
+    editor.EditorCommands,
 ):
     """Answers every chat command for one deployment (all teams, all platforms)."""
 
