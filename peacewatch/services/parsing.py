@@ -323,7 +323,11 @@ def _rules(sub: str, cmd: CommandText, at: int) -> Parsed:
         if not cmd.word(at) or not cmd.word(at + 1) or cmd.word(at + 2):
             raise _usage("subscribe RULE #channel, e.g. subscribe witkoff slack:C0123ABCD")
         return Parsed("subscribe", rule_id=cmd.word(at), channel=cmd.word(at + 1))
-    raise _usage("rules add|list|remove|test|mute|unmute ...")
+    if sub == "suggest":
+        if not cmd.word(at):
+            raise _usage("rules suggest ID")
+        return Parsed("rules_suggest", rule_id=cmd.word(at))
+    raise _usage("rules add|list|remove|test|mute|unmute|suggest ...")
 
 
 def _feeds(sub: str, cmd: CommandText) -> Parsed:

@@ -62,6 +62,7 @@ HELP: tuple[tuple[str, str], ...] = (
     ("rules add ID QUERY [#channel]", "rules add witkoff-donbas Witkoff Donbas <#C0123ABCD>"),
     ("rules list | remove ID", "rules remove witkoff-donbas"),
     ("rules test QUERY [--since 7d]", "rules test Dmitriev NEAR/5 Witkoff --since 30d"),
+    ("rules suggest ID", "rules suggest witkoff — a refinement learned from not-relevant alerts"),
     ("mute ID [for 2h] | unmute ID", "mute witkoff-donbas for 2h (default 24h)"),
     ("subscribe RULE #channel", "subscribe witkoff-donbas slack:C0123ABCD"),
     ("feeds add URL | --search TEXT", 'feeds add --search "Witkoff Dmitriev"'),

@@ -6,7 +6,15 @@ import logging
 
 from peacewatch.errors import InputError
 from peacewatch.services import parsing as p
-from peacewatch.services.commands import admin, editor, feeds, questions, rules, settings
+from peacewatch.services.commands import (
+    admin,
+    editor,
+    feeds,
+    questions,
+    rules,
+    settings,
+    suggest,
+)
 from peacewatch.services.commands.base import CMD
 from peacewatch.services.commands.registry import Registry
 from peacewatch.services.replies import Caller, Reply
@@ -21,6 +29,7 @@ REGISTRY = Registry(
         *feeds.COMMANDS,
         *settings.COMMANDS,
         *admin.COMMANDS,
+        *suggest.COMMANDS,
     )
 )
 """Every command the chat adapters accept, by the action ``parse_command`` names."""
@@ -33,6 +42,7 @@ class CommandService(
     settings.SettingsCommands,
     admin.AdminCommands,
     editor.EditorCommands,
+    suggest.SuggestCommands,
 ):
     """Answers every chat command for one deployment (all teams, all platforms)."""
 
