@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from peacewatch.models import Alert
-from peacewatch.services.replies import Caller
+from peacewatch.services.replies import Caller, Reply, ReplyItem
 from peacewatch.services.teamfeeds import TeamFeeds
 from peacewatch.status import destinations
 from peacewatch.store.alert_queue import AlertQueue
@@ -233,3 +233,45 @@ class RuleEditor:
     backtest: Backtest | None
     """None when the query is empty or does not parse."""
     can_save: bool
+
+
+def home_reply(home: Home) -> Reply:
+    """The dashboard as a Reply, for adapters without a home tab (Discord's /peacewatch home):
+    one item per rule, then feed, delivery and top-story lines; shown to the caller alone."""
+    items = []
+    for rule in home.rules[:10]:
+        state = f"muted until {rule.muted_until:%d %b %H:%M} UTC" if rule.muted_until else "active"
+        last = f"{rule.last_alert:%d %b %H:%M} UTC" if rule.last_alert else "none in 30 days"
+        items.append(
+            ReplyItem(
+                title=f"{rule.rule_id} ({state})",
+                text=rule.query[:300],
+                meta=f"{rule.hits_7d} alerts in 7 days · last alert: {last}",
+            )
+        )
+    failing = [f for f in home.feeds if not f.ok]
+    lines = [
+        f"Feeds: {home.feed_count}, {len(failing)} failing"
+        + "".join(f"\n• {f.name[:80]}: {f.error[:120]}" for f in failing[:5]),
+        "Delivery: "
+        + (
+            ", ".join(
+                f"{c.destination} ok" if c.ok else f"{c.destination} failing since {c.since}"
+                for c in home.channels[:8]
+            )
+            or "no channel yet"
+        ),
+        "Today's top stories:"
+        + (
+            "".join(f"\n• {s.headline[:150]} ({s.outlets} outlets)" for s in home.stories)
+            or " none yet"
+        ),
+    ]
+    more = home.rule_count - len(items)
+    return Reply(
+        title=f"Your team's dashboard: {home.rule_count} rules",
+        text="\n".join(lines),
+        items=tuple(items),
+        footer=f"{more} more rules: /peacewatch rules list" if more > 0 else "",
+        ephemeral=True,
+    )

@@ -162,6 +162,10 @@ class PeacewatchGroup(
     async def status(self, interaction: discord.Interaction[Any]) -> None:
         await run(interaction, lambda s, c: s.status(c), private=True)
 
+    @app_commands.command(name="home", description="Your team's dashboard, shown to you alone")
+    async def home(self, interaction: discord.Interaction[Any]) -> None:
+        await run(interaction, lambda s, c: s.dashboard(c), private=True)
+
     @app_commands.command(name="help", description="What peacewatch can do")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         await run(interaction, lambda s, c: s.help(c), private=True)

@@ -18,7 +18,7 @@ from peacewatch.services.commands import (
 from peacewatch.services.commands.base import CMD
 from peacewatch.services.commands.registry import Registry
 from peacewatch.services.replies import Caller, Reply
-from peacewatch.services.views import Home, build_home
+from peacewatch.services.views import Home, build_home, home_reply
 
 log = logging.getLogger("peacewatch.services.commands")
 
@@ -51,6 +51,10 @@ class CommandService(
     async def home(self, caller: Caller) -> Home:
         """The team dashboard as ``caller`` sees it (editing controls for admins only)."""
         return await build_home(self._redis, caller, await self.is_admin(caller), self._clock)
+
+    async def dashboard(self, caller: Caller) -> Reply:
+        """The team dashboard as a Reply shown to the caller alone (Discord /peacewatch home)."""
+        return home_reply(await self.home(caller))
 
     def changes_state(self, text: str) -> bool:
         """Whether a command as typed is one that changes the team's state (admin-only)."""
