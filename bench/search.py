@@ -25,7 +25,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from peacewatch.articles_io import read_articles
+from peacewatch.cli.articles_io import read_articles
 from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.codec import article_to_json

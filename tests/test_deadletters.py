@@ -13,9 +13,9 @@ import pytest
 import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
-from peacewatch import deadletters
 from peacewatch.bot.slack_adapter import ChannelPacer, SlackSink, SlackTokens
 from peacewatch.cli import app as cli_app
+from peacewatch.cli import deadletters
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.store.alert_queue import AlertQueue
 from tests.conftest import make_client

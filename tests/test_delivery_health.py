@@ -13,12 +13,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from peacewatch.bot.replies import Caller
 from peacewatch.bot.slack_adapter import ChannelPacer, SlackSink, SlackTokens
+from peacewatch.cli.status import format_status
 from peacewatch.http_server import HttpServer
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.commands import CommandService
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.status import Status, collect
-from peacewatch.statuscmd import format_status
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.feeds import FeedStore

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from peacewatch.articles_io import article_from_dict
+from peacewatch.cli.articles_io import article_from_dict
 from peacewatch.models import Article
 from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
 from peacewatch.pipeline.summarise import summarise

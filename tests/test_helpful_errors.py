@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from peacewatch.cli.feedcheck import check_feed
 from peacewatch.errors import ConfigError, ParseError, UrlRefused
-from peacewatch.feedcheck import check_feed
 from peacewatch.settings import Settings, load_settings
 from peacewatch.watchers.parse import HtmlPageError, parse_bytes
 from tests.fakes.feed_server import FeedServer

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from peacewatch.articles_io import article_from_dict
+from peacewatch.cli.articles_io import article_from_dict
 from peacewatch.errors import QuerySyntaxError
 from peacewatch.models import Article
 from peacewatch.store import keys

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from peacewatch.cli.stories import group_file
 from peacewatch.models import Article
 from peacewatch.store.feeds import FeedSpec
-from peacewatch.storiescmd import group_file
 from peacewatch.watchers.poller import PollPolicy
 from tests.fakes.feed_server import FeedServer
 from tests.faults.samples_stream import day_articles

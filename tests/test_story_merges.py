@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from peacewatch.articles_io import parse_time
 from peacewatch.bot.discord_adapter import DiscordSink, PeacewatchClient
 from peacewatch.bot.discord_adapter.client import DEFAULT_API_URL, apply_api_base
 from peacewatch.bot.slack_adapter import ChannelPacer, SlackSink, SlackTokens
+from peacewatch.cli.articles_io import parse_time
 from peacewatch.models import Article
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.dispatcher import Dispatcher

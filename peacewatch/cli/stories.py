@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from peacewatch.app import entity_names
-from peacewatch.articles_io import LineError, read_articles
+from peacewatch.cli.articles_io import LineError, read_articles
 from peacewatch.models import Article
 from peacewatch.stories.offline import group, in_stream_order
 

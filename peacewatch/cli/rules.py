@@ -1,0 +1,200 @@
+"""`peacewatch rules`, `config check`, `match` and `stories`: rules and articles offline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from peacewatch.cli.app import (
+    EXIT_INPUT,
+    app,
+    config_app,
+    fail,
+    rules_app,
+    with_store,
+)
+from peacewatch.errors import InputError
+
+
+@app.command()
+def match(
+    rules: Annotated[Path, typer.Option(help="rules YAML")],
+    articles: Annotated[Path, typer.Option(help="articles, one JSON object per line")],
+) -> None:
+    """One JSON line per (article, rule) match: article_id, rule_id, matched, hits, summary."""
+    from peacewatch.cli.articles_io import LineError, read_articles
+    from peacewatch.pipeline.summarise import summarise
+    from peacewatch.rules.compile import load_engine
+
+    engine, errors = load_engine(rules)
+    bad = bool(errors)
+    for error in errors:
+        typer.echo(str(error), err=True)
+    try:
+        stream = articles.open(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{articles}: cannot read: {exc.strerror}", EXIT_INPUT) from exc
+    with stream, _progress(articles) as tick:
+        for item in read_articles(stream):
+            tick()
+            if isinstance(item, LineError):
+                typer.echo(f"{articles}:{item.line}: {item.message}", err=True)
+                bad = True
+                continue
+            for m in engine.match(item):
+                record = {
+                    "article_id": item.id,
+                    "rule_id": m.rule_id,
+                    "matched": list(m.matched),
+                    "hits": [
+                        {
+                            "term": h.term,
+                            "field": h.field,
+                            "start": h.start,
+                            "end": h.end,
+                            "text": h.text,
+                        }
+                        for h in m.hits
+                    ],
+                    "entities": list(m.entities),
+                    "summary": summarise(item, m.hits),
+                }
+                typer.echo(json.dumps(record, ensure_ascii=False))
+    if bad:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@contextlib.contextmanager
+def _progress(path: Path):  # type: ignore[no-untyped-def]
+    """A progress bar on stderr for large inputs when stderr is a terminal."""
+    size = path.stat().st_size if path.exists() else 0
+    if not sys.stderr.isatty() or size < 5_000_000:
+        yield lambda: None
+        return
+    with typer.progressbar(length=0, label=f"reading {path.name}", file=sys.stderr) as bar:
+        yield lambda: bar.update(1)
+
+
+@rules_app.command("check")
+def rules_check(files: Annotated[list[Path], typer.Argument(help="rules YAML files")]) -> None:
+    """Print file:line:col: message for every error and warning; exit 2 if there is an error."""
+    from peacewatch.rules.compile import load_engine
+    from peacewatch.rules.rulefile import Located
+
+    count = 0
+    for path in files:
+        warnings: list[Located] = []
+        engine, errors = load_engine(path, warnings=warnings)
+        for error in sorted([*errors, *warnings], key=lambda e: (e.line, e.column)):
+            typer.echo(str(error))
+        count += len(errors)
+        if not errors:
+            typer.echo(f"{path}: {engine.rule_count} rules OK", err=True)
+    if count:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@config_app.command("check")
+def config_check(files: Annotated[list[Path], typer.Argument(help="config YAML files")]) -> None:
+    """Print file:line:col: message for every error and warning; exit 2 if there is an error."""
+    from peacewatch.configcheck import report
+
+    if report(files, typer.echo, lambda text: typer.echo(text, err=True)):
+        raise typer.Exit(EXIT_INPUT)
+
+
+@rules_app.command("explain")
+def rules_explain(
+    rule: Annotated[str, typer.Option(help="a query")],
+    article: Annotated[Path, typer.Option(help="one article as JSON (or a JSON-lines file)")],
+) -> None:
+    """Why a query matches an article or not, term by term."""
+    from peacewatch.cli.articles_io import LineError, read_articles
+    from peacewatch.rules.explain import explain
+
+    try:
+        stream = article.open(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{article}: cannot read: {exc.strerror}", EXIT_INPUT) from exc
+    with stream:
+        text = stream.read()
+
+    lines = (
+        [text] if text.lstrip().startswith("{") and "\n{" not in text.strip() else text.splitlines()
+    )
+    for item in read_articles(
+        io.StringIO("\n".join(json.dumps(json.loads(x)) for x in lines if x.strip()))
+    ):
+        if isinstance(item, LineError):
+            raise fail(f"{article}:{item.line}: {item.message}", EXIT_INPUT)
+        try:
+            typer.echo(explain(rule, item))
+        except InputError as exc:
+            raise fail(str(exc), EXIT_INPUT) from exc
+
+
+@rules_app.command("import")
+def rules_import(
+    file: Annotated[Path, typer.Argument(help="rules YAML")],
+    team: Annotated[str, typer.Option(help="team id, e.g. slack:T0123 or discord:4455")],
+) -> None:
+    """Replace a team's rules and entities with those of a rules file (all or nothing)."""
+    from peacewatch.services.rules_io import import_rules
+
+    errors = asyncio.run(with_store(lambda redis: import_rules(redis, team, file)))
+    for error in errors:
+        typer.echo(error, err=True)
+    if errors:
+        raise typer.Exit(EXIT_INPUT)
+    typer.echo(f"imported {file} into team {team}", err=True)
+
+
+@rules_app.command("export")
+def rules_export(
+    file: Annotated[Path, typer.Argument(help="where to write the YAML ('-' for stdout)")],
+    team: Annotated[str, typer.Option(help="team id")],
+) -> None:
+    """Write a team's rules and entities as a rules file."""
+    from peacewatch.services.rules_io import export_rules
+
+    text = asyncio.run(with_store(lambda redis: export_rules(redis, team)))
+    if str(file) == "-":
+        typer.echo(text, nl=False)
+    else:
+        file.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def stories(
+    articles: Annotated[Path, typer.Option(help="articles, one JSON object per line")],
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="probability (0-1) a report needs to join a story, as the config's "
+            "story_threshold (default: the shipped model's)",
+        ),
+    ] = None,
+) -> None:
+    """Print {"article_id", "story_id"} per input article, grouped as the pipeline would."""
+    from peacewatch.cli.stories import group_file
+    from peacewatch.stories.scoring import check_threshold
+
+    if threshold is not None:
+        try:
+            check_threshold(threshold)
+        except ValueError as exc:
+            raise fail(f"--threshold: {exc}", EXIT_INPUT) from exc
+
+    try:
+        bad = group_file(articles, sys.stdout, sys.stderr, threshold)
+    except OSError as exc:
+        raise fail(f"{articles}: cannot read: {exc}", EXIT_INPUT) from exc
+    if bad:
+        raise typer.Exit(EXIT_INPUT)
