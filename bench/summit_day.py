@@ -141,8 +141,13 @@ def matching(articles: dict[str, Article], rules: list[RuleSpec]) -> dict[str, l
     return out
 
 
+EXTRA_CONFIG: dict[str, object] = {}
+"""Settings added to every run's config (``--merge``)."""
+
+
 def write_config(path: Path, feeds: list[Feed], url_of: dict[str, str]) -> None:
     config = {
+        **EXTRA_CONFIG,
         "team": TEAM,
         "backfill_hours": None,  # the sample news is months old: every item of a first poll alerts
         "max_age_days": None,
@@ -436,7 +441,12 @@ def main() -> None:
         action="append",
         help=f"query that picks the summit's items (repeatable; default {SUMMIT!r})",
     )
+    parser.add_argument(
+        "--merge", type=float, default=None, help="story_merge_threshold for the runs"
+    )
     args = parser.parse_args()
+    if args.merge is not None:
+        EXTRA_CONFIG["story_merge_threshold"] = args.merge
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     sys.exit(asyncio.run(main_async(args)))
