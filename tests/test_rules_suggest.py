@@ -31,12 +31,12 @@ KEPT = (
 )
 
 
-async def seed(redis: aioredis.Redis, service: CommandService) -> None:
+async def seed(redis: aioredis.Redis, service: CommandService, now: datetime = NOW) -> None:
     teams = TeamStore(redis)
     await teams.put_rule("slack:T1", RuleSpec(id="witkoff", query="Witkoff", channels=["slack:C1"]))
     for i, title in enumerate(DISMISSED + KEPT):
         article = Article(
-            id=f"art{i}", title=title, link=f"https://example.org/{i}", published=NOW,
+            id=f"art{i}", title=title, link=f"https://example.org/{i}", published=now,
             source="example.org", summary=title,
         )  # fmt: skip
         await ArticleStore(redis).save(article)
@@ -44,7 +44,7 @@ async def seed(redis: aioredis.Redis, service: CommandService) -> None:
             sample_alert(alert_id=f"al{i}", story_id=f"s{i}"),
             article_id=article.id,
             rule_id="witkoff",
-            created=NOW - timedelta(hours=i),
+            created=now - timedelta(hours=i),
         )
         await teams.record_alert("slack:T1", alert_to_json(alert), alert.created, alert.alert_id)
         if title in DISMISSED:  # the real "Not relevant" button's path

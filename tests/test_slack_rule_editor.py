@@ -25,7 +25,7 @@ from peacewatch.bot.slack_adapter.editor import (
     CALLBACK_RULE_MODAL,
     rule_modal,
 )
-from peacewatch.bot.slack_adapter.home import ACTION_RULE_EDIT, ACTION_RULE_NEW
+from peacewatch.bot.slack_adapter.home import ACTION_RULE_EDIT, ACTION_RULE_NEW, ACTION_RULE_SUGGEST
 from peacewatch.models import Article
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.commands import CommandService
@@ -34,7 +34,7 @@ from peacewatch.services.views import RuleForm
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.history import HistoryIndex
 from peacewatch.store.teams import TeamStore
-from tests import test_slack_commands
+from tests import test_rules_suggest, test_slack_commands
 from tests.test_slack_commands import Env, signed_headers
 
 env = test_slack_commands.env
@@ -280,3 +280,12 @@ async def test_editing_keeps_the_rule_id_and_updates_it(env: Env) -> None:
     rule = await TeamStore(env.redis).rule("slack:T1", "r1")
     assert rule is not None and rule.query == "Witkoff OR Kushner" and rule.channels == ["slack:C2"]
     assert [r.id for r in await TeamStore(env.redis).rules("slack:T1")] == ["r1"]
+
+
+async def test_suggest_opens_the_refinement_and_its_backtest_in_a_modal(env: Env) -> None:
+    service = CommandService(env.redis)
+    await test_rules_suggest.seed(env.redis, service, datetime.now(UTC))
+    view_id = await open_modal(env, "UMEMBER", ACTION_RULE_SUGGEST, "witkoff")
+    shown = json.dumps(env.slack.views[view_id], ensure_ascii=False)
+    assert "(Witkoff) -opinion" in shown
+    assert "removed 3 of the 3 marked not relevant and lost 1 of the 4 kept" in shown

@@ -16,11 +16,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from peacewatch.bot.slack_adapter.blocks import clip, escape, link
-from peacewatch.bot.slack_adapter.home import ACTION_RULE_EDIT, ACTION_RULE_NEW
+from peacewatch.bot.slack_adapter.blocks import clip, escape, link, reply_message
+from peacewatch.bot.slack_adapter.home import ACTION_RULE_EDIT, ACTION_RULE_NEW, ACTION_RULE_SUGGEST
 from peacewatch.bot.slack_adapter.homes import HomePublisher
 from peacewatch.services.commands import CommandService
-from peacewatch.services.replies import Caller
+from peacewatch.services.replies import Caller, Reply
 from peacewatch.services.views import Backtest, QueryCheck, RuleEditor, RuleForm
 
 log = logging.getLogger(__name__)
@@ -171,6 +171,17 @@ def rule_modal(editor: RuleEditor) -> dict[str, Any]:
     return view.to_dict()
 
 
+def reply_modal(reply: Reply) -> dict[str, Any]:
+    """A command's answer shown in a modal (App Home has no channel to answer in)."""
+    view = View(
+        type="modal",
+        title=_text("Rule refinement"),
+        close=_text("Close"),
+        blocks=list(reply_message(reply).blocks),
+    )
+    return view.to_dict()
+
+
 def form_from_view(view: dict[str, Any]) -> RuleForm:
     """The form as the user left it in the modal (its state values and metadata)."""
     values: dict[str, dict[str, Any]] = (view.get("state") or {}).get("values") or {}
@@ -207,6 +218,7 @@ class RuleEditorHandlers:
     def register(self, app: AsyncApp) -> None:
         app.action(ACTION_RULE_NEW)(self.on_open)
         app.action(ACTION_RULE_EDIT)(self.on_open)
+        app.action(ACTION_RULE_SUGGEST)(self.on_suggest)
         app.action(ACTION_QUERY)(self.on_query)
         app.view(CALLBACK_RULE_MODAL)(self.on_submit)
 
@@ -220,6 +232,13 @@ class RuleEditorHandlers:
         form = await self._commands.rule_form(caller, rule_id)
         editor = await self._commands.rule_editor(caller, form)
         await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=rule_modal(editor))
+
+    async def on_suggest(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        caller = await self._caller_of(client, body)
+        rule_id = str((body.get("actions") or [{}])[0].get("value", ""))
+        reply = await self._commands.rules_suggest(caller, rule_id)
+        await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=reply_modal(reply))
 
     async def on_query(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()

@@ -13,6 +13,7 @@ from peacewatch.services.views import Home
 
 ACTION_RULE_NEW = "pw_rule_new"
 ACTION_RULE_EDIT = "pw_rule_edit"
+ACTION_RULE_SUGGEST = "pw_rule_suggest"
 MAX_HOME_BLOCKS = 100
 LINES_PER_SECTION = 10
 SECTION_TEXT = 3000
@@ -71,8 +72,9 @@ def _rule_blocks(home: Home) -> list[Block]:
             f"*{escape(rule.rule_id)}* · {state}\n`{escape(clip(rule.query, 500))}`\n"
             f"{rule.hits_7d} alerts in 7 days · last alert: {_when(rule.last_alert)} · {channels}"
         )
-        edit = _button("Edit", ACTION_RULE_EDIT, rule.rule_id) if home.can_edit else None
-        blocks.append(_section(text, edit))
+        buttons = [_button("Edit", ACTION_RULE_EDIT, rule.rule_id)] if home.can_edit else []
+        buttons.append(_button("Suggest a refinement", ACTION_RULE_SUGGEST, rule.rule_id))
+        blocks += [_section(text), {"type": "actions", "elements": buttons}]
     if not blocks:
         blocks.append(_context("No rules yet: /peacewatch rules add ID QUERY #channel"))
     elif home.rule_count > len(home.rules):
