@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -245,9 +246,12 @@ class RuleEditorHandlers:
         view = body.get("view") or {}
         caller = await self._caller_of(client, body)
         editor = await self._commands.rule_editor(caller, form_from_view(view))
-        await client.views_update(
-            view_id=str(view.get("id", "")), hash=view.get("hash"), view=rule_modal(editor)
-        )
+        try:
+            await client.views_update(
+                view_id=str(view.get("id", "")), hash=view.get("hash"), view=rule_modal(editor)
+            )
+        except SlackApiError as exc:  # a newer keystroke's update won (hash_conflict): fine
+            log.info("rule editor update skipped: %s", exc.response.get("error"))
 
     async def on_submit(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
