@@ -53,6 +53,23 @@ DELIVERY_LATENCY = Histogram(
     registry=REGISTRY,
 )
 
+ARTICLES_PLACED = Counter(
+    "peacewatch_articles_placed", "Articles the story assigner placed in stories", registry=REGISTRY
+)
+STORY_MERGES = Counter(
+    "peacewatch_story_merges", "Stories merged into an older one", registry=REGISTRY
+)
+ASSIGN_BATCH = Histogram(
+    "peacewatch_assign_batch_seconds",
+    "Time the story assigner took for one batch (placing, writing, matching, alerting)",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+INGEST_BACKLOG = Gauge(
+    "peacewatch_ingest_backlog",
+    "Articles queued on the ingest stream and not yet placed (as the assigner last saw it)",
+    registry=REGISTRY,
+)
 _HEALTH: dict[str, Gauge] = {}
 DESTINATION_FAILING = Gauge(
     "peacewatch_destination_failing",

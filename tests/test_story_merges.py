@@ -166,3 +166,24 @@ async def test_discord_gets_a_merge_note_linking_the_surviving_alert(
     survivor_alert = next(iter(discord_fake.messages))
     assert notes[0].body["embeds"][0]["url"].endswith(f"/{channel}/{survivor_alert}")
     assert not notes[0].path.endswith(f"/{channel}/messages")  # in the absorbed story's thread
+
+
+async def test_the_assigner_counts_placed_articles_merges_and_its_backlog(
+    redis_client: aioredis.Redis,
+) -> None:
+    from peacewatch.metrics import REGISTRY
+
+    def value(name: str) -> float:
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    placed, merges = (
+        value("peacewatch_articles_placed_total"),
+        value("peacewatch_story_merges_total"),
+    )
+    ingest = Ingest(redis_client, clock=lambda: NOW, merge_threshold=MERGE)
+    await ingest.stream.submit([(a, False) for a in REPORTS])
+    assert await redis_client.xlen(keys.ingest_stream()) == len(REPORTS)
+    await ingest.assigner.drain()
+    assert value("peacewatch_articles_placed_total") - placed == len(REPORTS)
+    assert value("peacewatch_story_merges_total") - merges == 1
+    assert value("peacewatch_ingest_backlog") == 0

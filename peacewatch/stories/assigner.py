@@ -27,6 +27,7 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
+from peacewatch import metrics
 from peacewatch.errors import StoreError
 from peacewatch.failpoints import failpoint
 from peacewatch.models import Article
@@ -277,6 +278,10 @@ class StoryAssigner:
         self.stats.placed += len(placed)
         self.stats.batches += 1
         self.stats.last_batch_seconds = loop.time() - started
+        metrics.ARTICLES_PLACED.inc(len(placed))
+        metrics.STORY_MERGES.inc(sum(len(p.merges) for p in placed))
+        metrics.ASSIGN_BATCH.observe(self.stats.last_batch_seconds)
+        metrics.INGEST_BACKLOG.set(await self._stream.backlog(last))
 
     async def _write(
         self,
