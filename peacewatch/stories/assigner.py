@@ -50,6 +50,9 @@ LEASE = 10.0
 """Seconds a lease lasts without renewal: the longest a dead holder delays a takeover."""
 BATCH = 500
 """Stream entries placed and written per transaction."""
+WRITE_TRIES = 20
+"""Attempts at a batch's transaction while the lease stays this assigner's (its own renewal
+touches the lease key, which a transaction fenced by it then has to repeat)."""
 YIELD_EVERY = 50
 """Articles placed between two yields to the event loop."""
 EVICT_EVERY = 2000
@@ -293,29 +296,43 @@ class StoryAssigner:
         placed article, then the merges it caused, in the order they happened."""
         if not events:
             return
-        async with self._redis.pipeline(transaction=True) as pipe:
+        for _ in range(WRITE_TRIES):
             try:
-                await pipe.watch(keys.assigner_lease())
-                if await pipe.get(keys.assigner_lease()) != self._token:
-                    raise WatchError("lease changed")
-                pipe.multi()
-                ttl = RETENTION + index.window
-                touched: list[str] = []
-                for member, merges in events:
-                    queue_member(pipe, member, ttl)
-                    touched.append(member.story_id)
-                    for survivor, absorbed in merges:
-                        queue_merge(pipe, survivor, absorbed, ttl)
-                        touched.append(survivor)
-                queue_stories(pipe, index, touched, ttl)
-                for article in articles:
-                    self._articles.queue_save(pipe, article)
-                    HistoryIndex.queue_index(pipe, article)
-                await pipe.execute()
-            except WatchError as exc:
-                self._index = None
-                self.stats.holder = False
-                raise LeaseLost("the story assigner's lease moved to another replica") from exc
+                await self._write_once(index, events, articles)
+                return
+            except WatchError:
+                # The lease key changed under the transaction: renewed by this assigner's own
+                # keeper (try again), or taken by another replica (stop).
+                if await self._redis.get(keys.assigner_lease()) != self._token:
+                    break
+        self._index = None
+        self.stats.holder = False
+        raise LeaseLost("the story assigner's lease moved to another replica")
+
+    async def _write_once(
+        self,
+        index: WindowIndex,
+        events: Sequence[tuple[Member, tuple[tuple[str, str], ...]]],
+        articles: Sequence[Article],
+    ) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(keys.assigner_lease())
+            if await pipe.get(keys.assigner_lease()) != self._token:
+                raise WatchError("lease changed")
+            pipe.multi()
+            ttl = RETENTION + index.window
+            touched: list[str] = []
+            for member, merges in events:
+                queue_member(pipe, member, ttl)
+                touched.append(member.story_id)
+                for survivor, absorbed in merges:
+                    queue_merge(pipe, survivor, absorbed, ttl)
+                    touched.append(survivor)
+            queue_stories(pipe, index, touched, ttl)
+            for article in articles:
+                self._articles.queue_save(pipe, article)
+                HistoryIndex.queue_index(pipe, article)
+            await pipe.execute()
 
     async def run(self, idle_seconds: float = 1.0) -> None:
         """Place batches until :meth:`stop`; a replica without the lease checks every second
