@@ -86,6 +86,9 @@ def _chat_adapters(
 
 async def run_forever(settings: Settings, config_path: Path | None) -> None:
     """Run until SIGINT or SIGTERM, then stop in order. Raises ConfigError for bad config."""
+    # The bot writes to sockets (Redis, HTTP): a peer that went away is an error to handle,
+    # never a reason to die (the command line's default lets a closed pipe end a command).
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     # with one workspace's bot token, channels may be named in the config: looked up below
     named = frozenset({"slack"}) if settings.slack_bot_token else frozenset()
     config = load_config(config_path, named) if config_path else AppConfig()

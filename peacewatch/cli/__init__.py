@@ -12,6 +12,7 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    # Ctrl-C ends a command quietly; `run` handles SIGINT itself for an orderly stop.
+    # A closed pipe (`peacewatch match ... | head`) ends a command quietly; `run` ignores
+    # SIGPIPE again, since it must outlive a peer that goes away.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     app()
