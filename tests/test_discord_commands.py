@@ -3,6 +3,7 @@ own dispatch and command tree to the real command service; answers reach a fake 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -184,11 +185,15 @@ async def test_mute_button_under_a_posted_alert_mutes_the_story(
     custom_id = message["components"][0]["components"][0]["custom_id"]
     data = {"custom_id": custom_id, "component_type": 2}
 
-    [answer] = await invoke(fake, adapter, data, kind=3, message=message)
+    team = f"discord:{fake.guild_id}"
+    muted = keys.story_muted(team, f"discord:{channel}", alert.story_id)
+    # muting silences the story for the whole channel: a change only admins make
+    [refused] = await invoke(fake, adapter, data, kind=3, message=message)
+    assert "Manage Server" in json.dumps(refused.body) and not await redis_client.exists(muted)
+    [answer] = await invoke(fake, adapter, data, kind=3, message=message, permissions=MANAGE_GUILD)
     assert answer.body["type"] == 4 and flags(answer) & EPHEMERAL
     assert "muted" in titles(answer).lower()
-    team = f"discord:{fake.guild_id}"
-    assert await redis_client.exists(keys.story_muted(team, f"discord:{channel}", alert.story_id))
+    assert await redis_client.exists(muted)
 
 
 async def test_sync_commands_registers_the_group_in_one_guild(fake: FakeDiscord) -> None:

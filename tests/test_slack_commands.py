@@ -185,12 +185,16 @@ async def test_a_timestamp_inside_the_window_is_accepted(env: Env) -> None:
     await env.slack.wait_for(lambda: env.slack.responses)
 
 
-async def test_mute_button_calls_feedback(env: Env) -> None:
+@pytest.mark.parametrize(("user", "muted"), [("UADMIN", True), ("UMEMBER", False)])
+async def test_mute_button_mutes_the_story_for_admins_only(
+    env: Env, user: str, muted: bool
+) -> None:
+    # muting silences the story for the whole channel: a change only admins make
     alert = sample_alert(alert_id="a1", story_id="s1")
     payload = {
         "type": "block_actions",
         "team": {"id": "T1", "domain": "peace-desk"},
-        "user": {"id": "UMEMBER", "username": "max", "team_id": "T1"},
+        "user": {"id": user, "username": "max", "team_id": "T1"},
         "api_app_id": "A1",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": "C1"},
@@ -214,8 +218,8 @@ async def test_mute_button_calls_feedback(env: Env) -> None:
     await env.slack.wait_for(lambda: env.slack.responses)
     answer = env.slack.responses[0].body
     assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
-    assert "muted" in answer["text"].lower()
-    assert await env.redis.exists(keys.story_muted("slack:T1", "slack:C1", "s1")) == 1
+    assert ("muted" in answer["text"].lower()) is muted
+    assert await env.redis.exists(keys.story_muted("slack:T1", "slack:C1", "s1")) == int(muted)
 
 
 async def test_trend_chart_is_uploaded_to_the_channel(env: Env) -> None:

@@ -204,6 +204,9 @@ class RuleCommands(CommandBase):
         if not story_id or len(story_id) > 80:
             return Reply.fail("That button belongs to an unknown story.")
         if kind == "mute_story":
+            # it silences the story for everyone in the channel: a change only admins make
+            if refused := await self._refuse(caller):
+                return refused
             await self._redis.set(
                 keys.story_muted(caller.team_id, caller.channel, story_id),
                 caller.user_id or "1",
