@@ -146,7 +146,11 @@ class Pipeline:
                 raise
             except Exception:
                 self.stats.failed += 1
-                log.exception("article %s: matching or alerting failed", placed.article.id)
+                log.exception(
+                    "article %s: matching or alerting failed", placed.article.id,
+                    extra={"article_id": placed.article.id, "story_id": placed.story.story_id,
+                           "feed_id": placed.article.feed_id},
+                )  # fmt: skip
                 continue
             self.stats.articles += 1
             self.stats.matched += int(bool(result.matches))

@@ -62,6 +62,16 @@ class DispatchStats:
     """Deliveries found on the platform after an attempt that was never recorded."""
 
 
+def context(alert: Alert) -> dict[str, str]:
+    """The ids a log line about ``alert`` carries (fields of ``--log-format json``)."""
+    return {
+        "alert_id": alert.alert_id,
+        "team_id": alert.team_id,
+        "story_id": alert.story_id,
+        "destination": str(alert.destination),
+    }
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -233,7 +243,9 @@ class Dispatcher:
             await self._dead_letter(item, destination, str(exc))
             return
         except Exception as exc:  # a sink bug must not stop the other destinations
-            log.exception("sink %s failed on alert %s", sink.platform, alert.alert_id)
+            log.exception(
+                "sink %s failed on alert %s", sink.platform, alert.alert_id, extra=context(alert)
+            )
             await self._failed(destination, f"{type(exc).__name__}: {exc}")
             self.stats.retried += 1
             metrics.ALERTS_RETRIED.inc()
@@ -266,7 +278,10 @@ class Dispatcher:
         if since is not None and isinstance(sink, CheckingSink):
             found = await sink.find_delivered(alert, parent, since)
             if found is not None:
-                log.info("alert %s was posted by an unrecorded attempt: %s", alert.alert_id, found)
+                log.info(
+                    "alert %s was posted by an unrecorded attempt: %s", alert.alert_id, found,
+                    extra=context(alert),
+                )  # fmt: skip
                 self.stats.recovered += 1
                 return found
         return await sink.deliver(alert, parent)
@@ -294,5 +309,6 @@ class Dispatcher:
         log.warning(
             "alert %s to %s set aside as a dead letter: %s",
             alert_id, destination or "(unknown destination)", reason,
-            extra={"alert_id": alert_id, "destination": destination},
+            extra={"alert_id": alert_id, "destination": destination}
+            | (context(item.alert) if item.alert is not None else {}),
         )  # fmt: skip
