@@ -33,7 +33,7 @@ from peacewatch.stories.assigner import StoryAssigner
 from peacewatch.stories.features import entity_engine
 from peacewatch.stories.memory import WindowIndex
 from peacewatch.stories.state import RETENTION as STORY_RETENTION
-from peacewatch.stories.state import StoryReader, prune_stories
+from peacewatch.stories.state import prune_stories
 from peacewatch.watchers.fetch import Fetcher, FetchLimits
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.parse import FeedParserPool
@@ -133,7 +133,7 @@ class App:
             settings.llm_timeout,
         )  # fmt: skip
         pipeline = Pipeline(
-            redis, articles, StoryReader(redis), EngineProvider(teams), teams, queue, clock,
+            redis, articles, EngineProvider(teams), teams, queue, clock,
             gates, summariser=summariser,
         )  # fmt: skip
         ingest = IngestStream(redis)

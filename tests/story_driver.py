@@ -77,7 +77,6 @@ class Ingest:
         self.pipeline = Pipeline(
             redis,
             self.articles,
-            StoryReader(redis),
             EngineProvider(teams),
             teams,
             AlertQueue(redis),

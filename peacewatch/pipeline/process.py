@@ -40,7 +40,6 @@ from peacewatch.store.codec import alert_to_json
 from peacewatch.store.teams import TeamStore
 from peacewatch.stories.assigner import Placed
 from peacewatch.stories.memory import StoryAssignment
-from peacewatch.stories.state import StoryReader
 
 log = logging.getLogger(__name__)
 STORY_TTL = 14 * 86400
@@ -106,7 +105,6 @@ class Pipeline:
         self,
         redis: aioredis.Redis,
         articles: ArticleStore,
-        stories: StoryReader,
         engines: EngineProvider,
         teams: TeamStore,
         queue: AlertQueue,
@@ -119,7 +117,6 @@ class Pipeline:
         self._redis = redis
         self.gates = list(gates)
         self._articles = articles
-        self._stories = stories
         self._engines = engines
         self._teams = teams
         self._queue = queue
@@ -190,9 +187,6 @@ class Pipeline:
         await self._queue_alerts(grouped, article, story, now, result)
         await self._release_waiting(engine, article, story, now, result)
         return result
-
-    async def _note_claim(self, story_id: str, team_id: str, destination: str) -> None:
-        await note_claim(self._redis, story_id, team_id, destination)
 
     async def _wait_for_sources(self, match: Match, story: StoryAssignment) -> None:
         """Keep a match until its story has the rule's ``min_sources`` outlets."""
@@ -293,7 +287,7 @@ class Pipeline:
             previous: Severity | None = None
             first = await self._redis.set(claim_key, claim, nx=True, ex=STORY_TTL)
             if first:
-                await self._note_claim(story.story_id, team_id, str(destination))
+                await note_claim(self._redis, story.story_id, team_id, str(destination))
             if not first:
                 owner, _, rest = (await self._redis.get(claim_key) or "").partition(" ")
                 level, _, escalated_by = rest.partition(" ")

@@ -109,6 +109,6 @@ class IngestStream:
             )
         )
 
-    async def backlog(self, cursor: str) -> int:
-        """Entries after ``cursor`` still waiting (an upper bound: the stream's length)."""
+    async def backlog(self) -> int:
+        """Entries still waiting: the assigner trims what it finished, so the stream's length."""
         return int(await self._redis.xlen(keys.ingest_stream()))

@@ -35,7 +35,7 @@ from peacewatch.store import keys
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.history import HistoryIndex
 from peacewatch.store.ingest import IngestEntry, IngestStream
-from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex
+from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex, load
 from peacewatch.stories.state import (
     RETENTION,
     load_members,
@@ -179,9 +179,7 @@ class StoryAssigner:
         cursor, _, mark = stored.partition(" ")
         watermark = float(mark) if mark else -math.inf
         index = self._make_index()
-        members = await load_members(self._redis, watermark - self._keep_seconds(index))
-        for member in sorted(members, key=lambda m: (m.seq, m.features.article_id)):
-            index.add(member)
+        load(index, await load_members(self._redis, watermark - self._keep_seconds(index)))
         self._index, self._cursor, self._watermark = index, cursor, watermark
         self.stats.holder = True
         self.stats.takeovers += 1
@@ -284,7 +282,7 @@ class StoryAssigner:
         metrics.ARTICLES_PLACED.inc(len(placed))
         metrics.STORY_MERGES.inc(sum(len(p.merges) for p in placed))
         metrics.ASSIGN_BATCH.observe(self.stats.last_batch_seconds)
-        metrics.INGEST_BACKLOG.set(await self._stream.backlog(last))
+        metrics.INGEST_BACKLOG.set(await self._stream.backlog())
 
     async def _write(
         self,

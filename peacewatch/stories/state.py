@@ -136,17 +136,3 @@ class StoryReader:
             return list(await self._redis.zrange(keys.story_members(story_id), 0, -1))
         except RedisError as exc:
             raise StoreError(f"could not read story {story_id}: {exc}") from exc
-
-    async def resolve(self, story_id: str) -> str:
-        """The story ``story_id`` is now part of (itself, unless it was merged)."""
-        for _ in range(32):  # bounded: merges form a short chain
-            merged_into = await self._redis.get(keys.story_alias(story_id))
-            if not merged_into:
-                return story_id
-            story_id = str(merged_into)
-        return story_id
-
-    async def story_of(self, article_id: str) -> str | None:
-        """The story an article was placed in, None if it was not (yet)."""
-        value = await self._redis.get(keys.article_story(article_id))
-        return str(value).partition(" ")[0] if value else None
