@@ -21,7 +21,6 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -32,6 +31,7 @@ from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
 from peacewatch.rules.query import query_warnings
 from peacewatch.rules.rulefile import EntitySpec, Located, RuleSpec, node_at, query_position, where
+from peacewatch.rules.yamlload import compose_load
 from peacewatch.yamlerrors import yaml_error_at
 
 PLATFORMS = frozenset({"console", "discord", "discordhook", "slack"})
@@ -56,9 +56,12 @@ class _Checker:
         root: yaml.Node | None,
         served: frozenset[str] | None,
         named: frozenset[str] = frozenset(),
+        text: str = "",
     ) -> None:
         self.name = name
         self.root = root
+        self.text = text
+        """The file's text, where a query's error is placed (libyaml marks hold none)."""
         self.served = served
         self.named = named
         """Platforms whose channels may be given by ``#name`` (looked up at start)."""
@@ -143,11 +146,10 @@ def check_config_text(
     """Like ``check_config`` for the text of a config file. A channel name (``slack:#news``)
     on a platform in ``named`` is accepted: ``peacewatch run`` looks it up when it starts."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
+        root, data = compose_load(text)
     except yaml.YAMLError as exc:
         return [Located(name, *yaml_error_at(exc, text))]
-    checker = _Checker(name, root, served, named)
+    checker = _Checker(name, root, served, named, text)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -240,14 +242,14 @@ def _check_query(
     try:
         validate_query(query, dictionary)
     except QuerySyntaxError as exc:
-        line, col = query_position(node, exc)
+        line, col = query_position(node, exc, checker.text)
         checker.found.append(Located(checker.name, line, col, f"rule {rule_id!r}: {exc.message}"))
         return False
     except InputError as exc:
         checker.error((*loc, "query"), f"rule {rule_id!r}: {exc}")
         return False
     for warning in query_warnings(query):
-        line, col = query_position(node, warning)
+        line, col = query_position(node, warning, checker.text)
         message = f"rule {rule_id!r}: {warning.message}"
         checker.found.append(Located(checker.name, line, col, message, warning=True))
     return True

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
-import yaml
-
 from peacewatch.errors import ConfigError
 from peacewatch.rules.textnorm import normalise_pattern
+from peacewatch.rules.yamlload import safe_load
 
 EntityKind = Literal["actor", "place", "topic"]
 KINDS: tuple[EntityKind, ...] = ("actor", "place", "topic")
@@ -83,7 +82,7 @@ def entity_from_mapping(data: Mapping[str, object], where: str = "") -> Entity:
 def builtin_dictionary() -> EntityDictionary:
     """The dictionary shipped with the package (``peacewatch/rules/data/entities.yaml``)."""
     path = resources.files("peacewatch.rules") / "data" / "entities.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load(path.read_text(encoding="utf-8")) or {}
     items = data.get("entities", []) if isinstance(data, dict) else []
     return EntityDictionary(
         entity_from_mapping(item, f"entities.yaml entry {i + 1}") for i, item in enumerate(items)

@@ -14,6 +14,8 @@ from peacewatch.errors import InputError, QuerySyntaxError
 from peacewatch.models import Destination, Severity
 from peacewatch.rules.entities import Entity, EntityKind
 from peacewatch.rules.query import QueryWarning
+from peacewatch.rules.yamlload import compose_load
+from peacewatch.yamlerrors import yaml_error_at
 
 RULE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -117,14 +119,14 @@ def where(node: yaml.Node | None) -> tuple[int, int]:
 
 
 def query_position(
-    node: yaml.Node | None, error: QuerySyntaxError | QueryWarning
+    node: yaml.Node | None, error: QuerySyntaxError | QueryWarning, text: str = ""
 ) -> tuple[int, int]:
     """The file position of a query error or warning: the query scalar's position plus its
-    column."""
+    column. ``text`` is the file's text (marks of the libyaml parser hold none)."""
     line, column = where(node)
     if not isinstance(node, yaml.ScalarNode):
         return line, column
-    source = node.start_mark.buffer or ""
+    source = node.start_mark.buffer or text
     raw = source[node.start_mark.index : node.end_mark.index]
     if node.style in ("|", ">"):
         # the query starts on the line after the indicator, at the block's indentation; each
@@ -192,13 +194,9 @@ def parse_rules(
     """Like ``load_rules`` for YAML text already in memory."""
     errors: list[Located] = []
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
+        root, data = compose_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = getattr(exc, "problem", None) or str(exc)
-        return RulesFile(), [Located(name, line, col, f"invalid YAML: {problem}")]
+        return RulesFile(), [Located(name, *yaml_error_at(exc, text))]
     if data is None:
         return RulesFile(), []
     if not isinstance(data, dict):
@@ -240,7 +238,7 @@ def parse_rules(
                 found = check_query(rule, rules_file)
             except QuerySyntaxError as exc:
                 node = node_at(root, ("rules", index, "query"))
-                line, col = query_position(node, exc)
+                line, col = query_position(node, exc, text)
                 errors.append(Located(name, line, col, f"rule {rule.id!r}: {exc.message}"))
                 continue
             except InputError as exc:
@@ -249,7 +247,8 @@ def parse_rules(
                 continue
             for warning in found or ():
                 if warnings is not None:
-                    line, col = query_position(node_at(root, ("rules", index, "query")), warning)
+                    node = node_at(root, ("rules", index, "query"))
+                    line, col = query_position(node, warning, text)
                     message = f"rule {rule.id!r}: {warning.message}"
                     warnings.append(Located(name, line, col, message, warning=True))
         seen.add(rule.id)
