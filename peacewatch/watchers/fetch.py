@@ -88,6 +88,8 @@ class FetchResult:
     last_modified: str | None
     content_type: str | None
     elapsed: float
+    links: str | None = None
+    """The response's ``Link`` headers joined (``<URL>; rel="hub"``: WebSub discovery)."""
 
 
 class _Inflater:
@@ -341,6 +343,7 @@ class Fetcher:
             last_modified=last_modified,
             content_type=resp.headers.get("Content-Type"),
             elapsed=time.monotonic() - started,
+            links=", ".join(resp.headers.getall("Link", ())) or None,
         )
 
     async def _read_body(self, url: str, resp: aiohttp.ClientResponse) -> bytes:

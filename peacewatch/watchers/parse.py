@@ -104,6 +104,10 @@ class ParsedFeed:
     """Why feedparser found the feed malformed, if it did (entries may still be usable)."""
     encoding: str | None = None
     """The encoding detected when the declared one was missing or wrong (None otherwise)."""
+    hub: str | None = None
+    """The WebSub hub the feed advertises (``<link rel="hub">``, atom:link in RSS), as written."""
+    self_url: str | None = None
+    """The feed's own URL as it states it (``<link rel="self">``): the WebSub topic."""
 
 
 def _str(value: Any) -> str:
@@ -155,6 +159,14 @@ def _entry(entry: Any, feed_lang: str | None) -> RawEntry:
     )
 
 
+def _rel_link(feed: Any, rel: str) -> str | None:
+    """The first ``href`` of the feed's links with relation ``rel``."""
+    for link in feed.get("links") or []:
+        if rel in _str(link.get("rel")).lower().split() and _str(link.get("href")).strip():
+            return _str(link.get("href")).strip()
+    return None
+
+
 def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes (never a URL or a str: feedparser would fetch or open it), in the
     encoding the server or the document declares when it holds, else the one detected.
@@ -185,6 +197,8 @@ def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
         entries=entries,
         bozo=f"{type(bozo_exc).__name__}: {bozo_exc}" if bozo_exc is not None else None,
         encoding=decoded.detected,
+        hub=_rel_link(feed, "hub"),
+        self_url=_rel_link(feed, "self"),
     )
 
 
