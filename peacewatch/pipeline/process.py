@@ -24,6 +24,7 @@ from peacewatch.models import (
     Severity,
     SourceRef,
 )
+from peacewatch.pipeline.follow_scope import FeedScope
 from peacewatch.pipeline.headlines import NOTE_KEY, headline_note
 from peacewatch.pipeline.llm import ExtractiveSummariser, LlmSummariser, Summariser
 from peacewatch.pipeline.merges import StoryMerges, note_claim
@@ -37,6 +38,7 @@ from peacewatch.store import keys
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.codec import alert_to_json
+from peacewatch.store.follows import dm_user, is_follow_rule
 from peacewatch.store.teams import TeamStore
 from peacewatch.stories.assigner import Placed
 from peacewatch.stories.memory import StoryAssignment
@@ -64,7 +66,7 @@ class EngineProvider:
             return self._engine
         async with self._lock:
             if self._engine is None or version != self._version:
-                rule_sets = await self._teams.rule_sets()
+                rule_sets = await self._teams.match_sets()
                 engine = await asyncio.to_thread(RuleEngine.compile, rule_sets)
                 for error in engine.errors:
                     log.warning(
@@ -168,10 +170,15 @@ class Pipeline:
         now = self._clock()
         grouped: dict[tuple[str, Destination], list[tuple[Match, RuleSpec]]] = {}
         mutes: dict[str, dict[str, float]] = {}
+        scope = FeedScope(self._redis)
         for match in matches:
             spec = engine.rule_spec(match.team_id, match.rule_id)
             if spec is None:
                 continue
+            if is_follow_rule(match.rule_id) and not await scope.receives(
+                match.team_id, article.feed_id
+            ):
+                continue  # a personal follow reads its own team's feeds only
             if match.team_id not in mutes:
                 mutes[match.team_id] = await self._teams.muted_until(match.team_id)
             if mutes[match.team_id].get(match.rule_id, 0.0) > now.timestamp():
@@ -244,7 +251,9 @@ class Pipeline:
             alert = await self._make_alert(team_id, destination, items, article, story, now)
             if alert is None:
                 continue
-            await self._teams.record_alert(team_id, alert_to_json(alert), now, alert.alert_id)
+            await self._teams.record_alert(
+                team_id, alert_to_json(alert), now, alert.alert_id, dm_user(destination) is None
+            )
             result.alerts.append(alert)
             if await self._admitted(alert, items[0][1]):
                 failpoint("pipeline.before_enqueue")

@@ -274,12 +274,17 @@ def parse_command(text: str) -> Parsed:
         return Parsed(head, cmd.rest(1))
     if head == "admins":
         return Parsed("admins", cmd.rest(2), sub=second or "list")
+    if head in ("follow", "unfollow"):
+        return Parsed(head, cmd.rest(1))
+    if head == "follows":
+        return Parsed("follows")
     raise InputError(unknown_command(cmd.word(0), second))
 
 
 COMMANDS = (
     "help", "latest", "search", "actor", "digest", "status", "trend", "mute", "unmute", "test",
-    "subscribe", "rules", "feeds", "quiet", "timezone", "retention", "admins",
+    "subscribe", "rules", "feeds", "quiet", "timezone", "retention", "admins", "follow",
+    "unfollow", "follows",
 )  # fmt: skip
 """The first words of the commands (``_ALIASES`` adds a few spellings)."""
 _GROUPS = ("rules", "feeds", "admins")

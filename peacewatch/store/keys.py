@@ -301,3 +301,41 @@ def delivery_started(alert_id: str) -> str:
     """When the first attempt to post an alert began (epoch seconds); set before the post,
     removed with the delivery record, so a later attempt knows to check the platform first."""
     return _k("started", alert_id)
+
+
+# Personal follows --------------------------------------------------------------------------------
+def follow_teams() -> str:
+    """Set of team ids where at least one user may follow a query."""
+    return _k("follows", "teams")
+
+
+def team_followers(team_id: str) -> str:
+    """Set of the user ids of one team that may have follows."""
+    return _k("team", team_id, "followers")
+
+
+def user_follows(team_id: str, user_id: str) -> str:
+    """Hash follow id -> follow JSON: one user's follows in one team (their DMs)."""
+    return _k("team", team_id, "follows", user_id)
+
+
+# WebSub -----------------------------------------------------------------------------------------
+def websub_subscriptions() -> str:
+    """Set of the callback tokens of every WebSub subscription."""
+    return _k("websub", "subs")
+
+
+def websub_subscription(token: str) -> str:
+    """Hash: feed_id, hub, topic, secret, state, pending, requested_at, expires_at, lease of the
+    subscription whose callback URL ends in ``token``."""
+    return _k("websub", "sub", token)
+
+
+def websub_feed(feed_id: str) -> str:
+    """The callback token of a feed's WebSub subscription."""
+    return _k("websub", "feed", feed_id)
+
+
+def websub_claim(feed_id: str) -> str:
+    """Short lock (SET NX EX): one replica sends a feed's request to its hub at a time."""
+    return _k("websub", "claim", feed_id)

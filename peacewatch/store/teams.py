@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from peacewatch.rules.engine import TeamRuleSet
 from peacewatch.rules.rulefile import EntitySpec, RuleSpec
 from peacewatch.store import keys
+from peacewatch.store.follows import FollowStore, with_follows
 
 NOT_RELEVANT_KEPT = 1000
 """How many "not relevant" alert ids a team keeps (the newest)."""
@@ -120,6 +121,10 @@ class TeamStore:
             out.append(TeamRuleSet(team_id, await self.rules(team_id), entities))
         return out
 
+    async def match_sets(self) -> list[TeamRuleSet]:
+        """What the matcher compiles: every team's rules and its users' personal follows."""
+        return with_follows(await self.rule_sets(), await FollowStore(self._redis).by_team())
+
     async def mute(self, team_id: str, rule_id: str, until: datetime) -> None:
         await self._redis.hset(keys.team_mutes(team_id), rule_id, str(until.timestamp()))
 
@@ -131,10 +136,13 @@ class TeamStore:
         return {k: float(v) for k, v in data.items()}
 
     async def record_alert(
-        self, team_id: str, alert_json: str, at: datetime, alert_id: str
+        self, team_id: str, alert_json: str, at: datetime, alert_id: str, listed: bool = True
     ) -> None:
+        """Keep an alert's record; ``listed`` adds it to the team's history (latest, digest,
+        dashboard), which a personal follow's direct message is not part of."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(keys.team_alerts(team_id), {alert_id: at.timestamp()})
+            if listed:
+                pipe.zadd(keys.team_alerts(team_id), {alert_id: at.timestamp()})
             pipe.set(keys.alert_record(alert_id), alert_json, ex=90 * 86400)
             await pipe.execute()
 

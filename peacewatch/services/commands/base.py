@@ -73,6 +73,7 @@ HELP: tuple[tuple[str, str], ...] = (
     ("digest at HH:MM", "digest at 08:00 — when daily digest rules go out"),
     ("retention DAYS", "retention 30d — how far back questions look"),
     ("admins add|remove|list @user", "admins add @maria"),
+    ("follow QUERY | unfollow ID | follows", "follow actor:witkoff — a DM for each new story"),
 )
 
 

@@ -10,6 +10,7 @@ from peacewatch.services.commands import (
     admin,
     editor,
     feeds,
+    follows,
     questions,
     rules,
     settings,
@@ -30,6 +31,7 @@ REGISTRY = Registry(
         *settings.COMMANDS,
         *admin.COMMANDS,
         *suggest.COMMANDS,
+        *follows.COMMANDS,
     )
 )
 """Every command the chat adapters accept, by the action ``parse_command`` names."""
@@ -43,6 +45,7 @@ class CommandService(
     admin.AdminCommands,
     editor.EditorCommands,
     suggest.SuggestCommands,
+    follows.FollowCommands,
 ):
     """Answers every chat command for one deployment (all teams, all platforms)."""
 

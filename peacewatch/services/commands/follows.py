@@ -1,0 +1,136 @@
+"""Personal follows: follow QUERY, unfollow ID|QUERY, follows (each user's own; no admin needed).
+
+A follow sends its user a direct message for each new story from the team's feeds that matches
+the query; later articles of the story go into that message's thread. It changes nothing for
+anyone else, so any member may follow; follows are per user and per team.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from peacewatch.errors import QuerySyntaxError
+from peacewatch.pipeline.summarise import clip
+from peacewatch.rules.engine import validate_query
+from peacewatch.rules.entities import builtin_dictionary
+from peacewatch.rules.query import query_warnings
+from peacewatch.services.commands.base import CMD, CommandBase, _answers, _query_error, _when
+from peacewatch.services.commands.registry import Command
+from peacewatch.services.replies import Caller, Reply
+from peacewatch.store.follows import MAX_FOLLOWS, Follow, FollowStore, same_query
+
+DM_PLATFORMS = ("slack", "discord")
+"""Where a follow can send direct messages."""
+EXAMPLE = f"{CMD} follow actor:witkoff"
+LINE_QUERY = 100
+"""A query shown in the list is clipped to this many characters (20 lines fit one message)."""
+
+
+class FollowCommands(CommandBase):
+    """Commands that read and change the caller's own follows."""
+
+    @property
+    def _follows(self) -> FollowStore:
+        return FollowStore(self._redis)
+
+    @_answers
+    async def follow(self, caller: Caller, query: str) -> Reply:
+        """Follow ``query``: a DM to the caller for each new matching story of the team."""
+        query = query.strip()
+        if caller.platform not in DM_PLATFORMS or not caller.user_id:
+            return Reply.fail("Follows send direct messages, on Slack or Discord only.")
+        if not query:
+            return Reply.fail("Follow which query?", hint=f'{EXAMPLE} or {CMD} follow "Donbas"')
+        entities = await self._entities(caller.team_id)
+        try:
+            validate_query(query, builtin_dictionary().extended(entities))
+        except QuerySyntaxError as exc:
+            return _query_error(exc, query, EXAMPLE)
+        try:  # what the matcher will compile: a query past the rules' length is refused
+            Follow("1", caller.user_id, caller.platform, query, 0.0).as_rule()
+        except ValueError as exc:
+            return Reply.fail(f"That query cannot be followed: {exc}"[:500], hint=EXAMPLE)
+        added = await self._follows.add(
+            caller.team_id, caller.user_id, caller.platform, query, self._clock().timestamp()
+        )
+        if added.follow is None:
+            return Reply.fail(
+                f"You already follow {MAX_FOLLOWS} queries here, the most one person may.",
+                hint=f"Drop one first: {CMD} follows lists them, {CMD} unfollow ID removes one.",
+            )
+        follow = added.follow
+        if not added.new:
+            return Reply(
+                title=f"You already follow this (follow {follow.follow_id})",
+                text=f"`{clip(follow.query, 250)}`",
+                footer=f"Stop: {CMD} unfollow {follow.follow_id}",
+                ephemeral=True,
+            )
+        notes = "".join(f"\nWarning, column {w.column}: {w.message}" for w in query_warnings(query))
+        return Reply(
+            title=f"Following {clip(query, 120)} (follow {follow.follow_id})",
+            text="You will get a direct message for each new story from this team's feeds that "
+            f"matches `{clip(query, 250)}`; later articles of a story go into its thread.{notes}",
+            footer=f"Stop: {CMD} unfollow {follow.follow_id} · "
+            f"See what it would have caught: {CMD} rules test {clip(query, 120)}",
+            ephemeral=True,
+        )
+
+    @_answers
+    async def unfollow(self, caller: Caller, ref: str) -> Reply:
+        """Stop a follow, named by its id or its query (``all`` stops every one)."""
+        ref = ref.strip()
+        held = await self._follows.of_user(caller.team_id, caller.user_id)
+        if not ref:
+            return Reply.fail("Unfollow which? Give its id or its query.", f"{CMD} unfollow 1")
+        if ref.lower() == "all":
+            chosen = held
+        else:
+            chosen = [f for f in held if f.follow_id == ref.lstrip("#")]
+            chosen = chosen or [f for f in held if same_query(f.query, ref)]
+        if not chosen:
+            known = ", ".join(f"{f.follow_id} ({clip(f.query, 40)})" for f in held[:10])
+            return Reply.fail(
+                f"You follow nothing called {clip(ref, 64)!r}. "
+                + (f"Your follows: {known}." if known else "You follow nothing here yet."),
+                hint=f"{CMD} follows lists them.",
+            )
+        removed = await self._follows.remove(
+            caller.team_id, caller.user_id, [f.follow_id for f in chosen]
+        )
+        if len(chosen) == 1:
+            return Reply(
+                title=f"Unfollowed {clip(chosen[0].query, 120)}",
+                text="No more direct messages for it.",
+                ephemeral=True,
+            )
+        return Reply(title=f"Unfollowed all {removed} of your follows", ephemeral=True)
+
+    @_answers
+    async def follows(self, caller: Caller) -> Reply:
+        """The caller's follows in this team."""
+        held = await self._follows.of_user(caller.team_id, caller.user_id)
+        if not held:
+            return Reply(
+                title="You follow nothing here yet",
+                text=f"Get a direct message for each new story that matches a query: {EXAMPLE}",
+                ephemeral=True,
+            )
+        lines = [
+            f"{f.follow_id} · `{clip(f.query, LINE_QUERY)}` · since "
+            + _when(datetime.fromtimestamp(f.created, UTC))
+            for f in held
+        ]
+        return Reply(
+            title=f"You follow {len(held)} of at most {MAX_FOLLOWS} queries",
+            text="\n".join(lines),
+            footer=f"Stop one: {CMD} unfollow ID (or its query)",
+            ephemeral=True,
+        )
+
+
+COMMANDS = (
+    Command("follow", lambda s, c, cmd: s.follow(c, cmd.arg)),
+    Command("unfollow", lambda s, c, cmd: s.unfollow(c, cmd.arg)),
+    Command("follows", lambda s, c, cmd: s.follows(c)),
+)
