@@ -346,8 +346,8 @@ async def test_thresholds_outside_0_to_1_are_refused(redis_client: aioredis.Redi
 
 async def test_state_of_the_previous_version_is_not_read(redis_client: aioredis.Redis) -> None:
     # The previous version kept unversioned keys, with other tokens; an index never mixes them.
-    await redis_client.set("pw:v1:storyof:" + CNN_DIGNITY.id, "oldstory ")
-    await redis_client.hset("pw:v1:story:oldstory", mapping={"first": "x", "outlets": "[]"})
+    await redis_client.set(keys.PREFIX + "storyof:" + CNN_DIGNITY.id, "oldstory ")
+    await redis_client.hset(keys.PREFIX + "story:oldstory", mapping={"first": "x", "outlets": "[]"})
     index = StoryIndex(redis_client)
     placed = await index.assign(CNN_DIGNITY)
     assert placed.story_id == story_id_for(CNN_DIGNITY.id) and placed.is_new

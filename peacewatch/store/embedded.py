@@ -1,4 +1,5 @@
-"""The Redis connection: the embedded server by default, REDIS_URL when given."""
+"""The Redis connection: the embedded server by default, REDIS_URL when given (one server, a
+Sentinel-managed master or a Redis Cluster; ``peacewatch.store.urls`` reads the URL)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,19 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import UnixDomainSocketConnection
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 
 from peacewatch.errors import StoreError
+from peacewatch.store.migrate import migrate_untagged
 from peacewatch.store.redis_server import EmbeddedServer, start_server
+from peacewatch.store.urls import RedisTarget, parse_redis_url
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +27,13 @@ MAX_CONNECTIONS = 64
 """Connections a process opens at most; past it a command waits for a free one."""
 POOL_TIMEOUT = 30.0
 """Seconds a command waits for a free connection before it fails."""
+SENTINEL_TIMEOUT = 5.0
+"""Seconds to connect to and hear from a Sentinel before asking the next one."""
+
+
+class _BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionPool):  # type: ignore[misc]
+    """Connections to the master the Sentinels name, waiting for a free one as the pool of one
+    server does (redis-py's Sentinel pool fails at once when all are in use)."""
 
 
 @dataclass
@@ -28,8 +41,11 @@ class RedisHandle:
     """An open asyncio client plus, for the embedded server, the server it runs or shares."""
 
     client: aioredis.Redis
+    """For a Cluster, a ``RedisCluster``: it answers every command peacewatch sends (all keys
+    share one hash slot, see ``keys.PREFIX``), so the code uses the one client type."""
     server: EmbeddedServer | None = None
     description: str = ""
+    cluster: bool = False
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -45,6 +61,10 @@ class RedisHandle:
                 await asyncio.to_thread(self.server.stop)
 
 
+def _retry() -> Retry:
+    return Retry(ExponentialWithJitterBackoff(base=0.01, cap=1), 10)
+
+
 def _pool(
     redis_url: str | None, socket: Path | None, max_connections: int, timeout: float
 ) -> aioredis.BlockingConnectionPool:
@@ -55,7 +75,7 @@ def _pool(
         "max_connections": max_connections,
         "timeout": timeout,
         "decode_responses": True,
-        "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=1), 10),
+        "retry": _retry(),
     }
     if redis_url:
         return aioredis.BlockingConnectionPool.from_url(redis_url, **options)
@@ -76,18 +96,22 @@ async def connect(
 
     Raises StoreError when the server cannot be reached or started.
     """
-    server: EmbeddedServer | None = None
     if redis_url:
-        pool = _pool(redis_url, None, max_connections, pool_timeout)
-        description = f"redis at {redis_url.split('@')[-1]}"  # never show a password
+        try:
+            target = parse_redis_url(redis_url)
+        except ValueError as exc:
+            raise StoreError(f"REDIS_URL: {exc}") from exc
+        handle = _client(target, max_connections, pool_timeout)
     else:
         server = await asyncio.to_thread(start_server, data_dir)
         pool = _pool(None, server.socket, max_connections, pool_timeout)
         shared = "" if server.owned else ", shared with another peacewatch process"
         description = f"embedded redis in {server.data_dir}{shared}"
-    handle = RedisHandle(aioredis.Redis.from_pool(pool), server, description)
+        handle = RedisHandle(aioredis.Redis.from_pool(pool), server, description)
     try:
         await handle.client.ping()
+        if not handle.cluster:
+            await migrate_untagged(handle.client)
     except Exception as exc:
         await handle.close()
         raise StoreError(f"cannot reach {handle.description}: {exc}") from exc
@@ -96,3 +120,44 @@ async def connect(
         raise
     log.info("store: %s", handle.description)
     return handle
+
+
+def _client(target: RedisTarget, max_connections: int, pool_timeout: float) -> RedisHandle:
+    """A client for REDIS_URL (nothing is sent yet)."""
+    if target.kind == "server":
+        pool = _pool(target.url, None, max_connections, pool_timeout)
+        return RedisHandle(aioredis.Redis.from_pool(pool), description=f"redis at {target.shown}")
+    auth: dict[str, Any] = {"username": target.username, "password": target.password}
+    if target.kind == "sentinel":
+        sentinel = Sentinel(
+            list(target.hosts),
+            sentinel_kwargs={
+                "password": target.sentinel_password,
+                "socket_timeout": SENTINEL_TIMEOUT,
+                "socket_connect_timeout": SENTINEL_TIMEOUT,
+                "ssl": target.tls,
+            },
+        )
+        client = sentinel.master_for(
+            target.service,
+            redis_class=aioredis.Redis,
+            connection_pool_class=_BlockingSentinelPool,
+            db=target.db,
+            decode_responses=True,
+            max_connections=max_connections,
+            timeout=pool_timeout,
+            retry=_retry(),
+            ssl=target.tls,
+            **auth,
+        )
+        return RedisHandle(client, description=f"redis master {target.service!r} of {target.shown}")
+    cluster = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in target.hosts],
+        decode_responses=True,
+        retry=_retry(),
+        socket_timeout=None,  # as on one server: blocking stream reads wait longer than 5 s
+        ssl=target.tls,
+        **auth,
+    )
+    description = f"redis cluster at {target.shown}"
+    return RedisHandle(cast(aioredis.Redis, cluster), description=description, cluster=True)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-PREFIX = "pw:v1:"
+PREFIX = "pw:{v1}:"
+"""Every key starts with it. The braces are a Redis Cluster hash tag: all keys hash to one slot,
+so every multi-key command, transaction and script works on Redis Cluster as on one server."""
+UNTAGGED_PREFIX = "pw:v1:"
+"""The prefix of earlier versions, without the hash tag (``peacewatch.store.migrate`` renames
+such keys once, on a standalone server)."""
 
 
 def _k(*parts: str) -> str:
@@ -301,6 +306,11 @@ def delivery_started(alert_id: str) -> str:
     """When the first attempt to post an alert began (epoch seconds); set before the post,
     removed with the delivery record, so a later attempt knows to check the platform first."""
     return _k("started", alert_id)
+
+
+def keyspace_tagged() -> str:
+    """Set once every key of the untagged prefix was renamed to the tagged one."""
+    return _k("keyspace", "tagged")
 
 
 # Personal follows --------------------------------------------------------------------------------

@@ -1,0 +1,185 @@
+"""Real Redis topologies for the tests, started from the machine's ``redis-server`` on 127.0.0.1:
+a three-node Redis Cluster (no replicas) and a master watched by one Sentinel. Every server
+works in a temporary directory of the test session (so the session's leak check sees it) and is
+stopped when its fixture ends, whatever the test did."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_CLI = shutil.which("redis-cli")
+needs_redis_server = pytest.mark.skipif(
+    REDIS_SERVER is None or REDIS_CLI is None,
+    reason="redis-server and redis-cli are not installed (apt-get install redis-server)",
+)
+START_DEADLINE = 20.0
+"""Seconds a server (or the cluster as a whole) has to come up before the fixture gives up."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on at this moment."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _cli(port: int, *args: str) -> str:
+    assert REDIS_CLI is not None
+    done = subprocess.run(
+        [REDIS_CLI, "-h", "127.0.0.1", "-p", str(port), *args],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return done.stdout + done.stderr
+
+
+def _wait(what: str, ready: object, procs: list[subprocess.Popen[bytes]]) -> None:
+    """Poll ``ready()`` until it holds (a server has no event to await from outside); fail at
+    once when one of ``procs`` exited, and after ``START_DEADLINE`` seconds."""
+    assert callable(ready)
+    deadline = time.monotonic() + START_DEADLINE
+    while not ready():
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what}: redis-server exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not ready after {START_DEADLINE} s")
+        time.sleep(0.05)
+
+
+@dataclass
+class Servers:
+    """redis-server processes started for one fixture, stopped together."""
+
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self, workdir: Path, *args: str) -> subprocess.Popen[bytes]:
+        assert REDIS_SERVER is not None
+        workdir.mkdir(parents=True, exist_ok=True)
+        with open(workdir / "server.log", "wb") as log:  # the server keeps its own copy
+            proc = subprocess.Popen([REDIS_SERVER, *args], cwd=workdir, stdout=log, stderr=log)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def _answers(port: int) -> bool:
+    return "PONG" in _cli(port, "PING")
+
+
+@dataclass
+class Cluster:
+    ports: list[int]
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
+
+
+def _base_args(port: int) -> list[str]:
+    return ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A three-node Redis Cluster on 127.0.0.1 (every slot served, no replicas)."""
+    if REDIS_SERVER is None or REDIS_CLI is None:
+        pytest.skip("redis-server and redis-cli are not installed (apt-get install redis-server)")
+    root = tmp_path_factory.mktemp("cluster")
+    servers = Servers()
+    try:
+        ports = []
+        for n in range(3):
+            port = free_port()
+            ports.append(port)
+            servers.start(
+                root / str(n),
+                *_base_args(port),
+                "--cluster-enabled",
+                "yes",
+                "--cluster-port",
+                str(free_port()),
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+            )
+        _wait("cluster nodes", lambda: all(_answers(p) for p in ports), servers.procs)
+        nodes = [f"127.0.0.1:{p}" for p in ports]
+        made = _cli(ports[0], "--cluster", "create", *nodes, "--cluster-replicas", "0",
+                    "--cluster-yes")  # fmt: skip
+        if "All 16384 slots covered" not in made:
+            raise RuntimeError(f"redis-cli --cluster create failed: {made}")
+        _wait(
+            "cluster state",
+            lambda: all("cluster_state:ok" in _cli(p, "CLUSTER", "INFO") for p in ports),
+            servers.procs,
+        )
+        yield Cluster(ports)
+    finally:
+        servers.stop()
+
+
+@dataclass
+class SentinelSetup:
+    master_port: int
+    sentinel_port: int
+    service: str = "pwmaster"
+
+    @property
+    def url(self) -> str:
+        return f"redis+sentinel://127.0.0.1:{self.sentinel_port}/{self.service}/0"
+
+
+@pytest.fixture(scope="module")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSetup]:
+    """One Redis master on 127.0.0.1 and one Sentinel that monitors it."""
+    if REDIS_SERVER is None or REDIS_CLI is None:
+        pytest.skip("redis-server and redis-cli are not installed (apt-get install redis-server)")
+    root = tmp_path_factory.mktemp("sentinel")
+    servers = Servers()
+    try:
+        setup = SentinelSetup(free_port(), free_port())
+        servers.start(root / "master", *_base_args(setup.master_port))
+        _wait("master", lambda: _answers(setup.master_port), servers.procs)
+        conf = root / "sentinel" / "sentinel.conf"
+        conf.parent.mkdir()
+        conf.write_text(
+            f"port {setup.sentinel_port}\nbind 127.0.0.1\n"
+            f"sentinel monitor {setup.service} 127.0.0.1 {setup.master_port} 1\n"
+            f"sentinel down-after-milliseconds {setup.service} 2000\n"
+        )
+        servers.start(conf.parent, str(conf), "--sentinel")
+        _wait(
+            "sentinel",
+            lambda: (
+                str(setup.master_port)
+                in _cli(setup.sentinel_port, "SENTINEL", "get-master-addr-by-name", setup.service)
+            ),
+            servers.procs,
+        )
+        yield setup
+    finally:
+        servers.stop()
