@@ -211,6 +211,8 @@ async def test_sync_commands_registers_the_group_in_one_guild(fake: FakeDiscord)
         "test",
         "mute",
         "unmute",
+        "edit",
+        "suggest",
     }
     assert {o["name"] for o in subs["feeds"]["options"]} == {"add", "list", "remove"}
     remove = next(o for o in subs["rules"]["options"] if o["name"] == "remove")

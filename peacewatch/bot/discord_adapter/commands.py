@@ -4,97 +4,33 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 
-from peacewatch.bot.discord_adapter import embeds
+from peacewatch.bot.discord_adapter import components, embeds
 from peacewatch.bot.discord_adapter.client import PeacewatchClient, api_base, apply_api_base
-from peacewatch.bot.replies import Caller, Reply
+from peacewatch.bot.discord_adapter.interactions import (
+    FAILED,
+    GUILD_ONLY,
+    NOT_READY,
+    caller_of,
+    run,
+    send_reply,
+    service_of,
+)
+from peacewatch.bot.replies import Reply
 from peacewatch.errors import ConfigError
+from peacewatch.services.views import RuleForm
 from peacewatch.settings import Settings
-
-if TYPE_CHECKING:
-    from peacewatch.services.commands import CommandService
 
 log = logging.getLogger(__name__)
 
-GUILD_ONLY = "peacewatch works inside a server, not in direct messages"
-NOT_READY = "peacewatch is starting; try again in a moment"
-FAILED = "Something went wrong on our side; the error was logged"
 AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
 
 Completion = Literal["rule", "feed", "entity"]
-
-
-def caller_of(interaction: discord.Interaction[Any]) -> Caller | None:
-    """Who runs a command, or None outside a server (there is no team to act for)."""
-    if interaction.guild_id is None or interaction.channel_id is None:
-        return None
-    user = interaction.user
-    return Caller(
-        platform="discord",
-        team_id=f"discord:{interaction.guild_id}",
-        user_id=str(user.id),
-        channel=f"discord:{interaction.channel_id}",
-        platform_admin=interaction.permissions.manage_guild,
-        user_name=user.display_name,
-    )
-
-
-def service_of(interaction: discord.Interaction[Any]) -> CommandService | None:
-    client = interaction.client
-    return client.commands if isinstance(client, PeacewatchClient) else None
-
-
-async def send_reply(
-    interaction: discord.Interaction[Any], reply: Reply, *, private: bool = False
-) -> None:
-    """Answer with ``reply`` as an embed (and its image as an attachment).
-
-    Before the 3 s deadline this is the interaction's response; after a ``defer`` it is a
-    follow-up. An ephemeral answer to a public deferral replaces the "thinking" message with
-    one only the caller sees.
-    """
-    ephemeral = private or reply.ephemeral
-    kwargs: dict[str, Any] = {"embeds": embeds.reply_embeds(reply), "ephemeral": ephemeral}
-    file = embeds.reply_file(reply)
-    if file is not None:
-        kwargs["file"] = file
-    if not interaction.response.is_done():
-        await interaction.response.send_message(**kwargs)
-        return
-    deferred_public = not interaction.extras.get("deferred_private", False)
-    if ephemeral and deferred_public:
-        await interaction.delete_original_response()
-    await interaction.followup.send(**kwargs)
-
-
-async def defer(interaction: discord.Interaction[Any], *, private: bool) -> None:
-    interaction.extras["deferred_private"] = private
-    await interaction.response.defer(ephemeral=private, thinking=True)
-
-
-async def run(
-    interaction: discord.Interaction[Any],
-    call: Callable[[CommandService, Caller], Awaitable[Reply]],
-    *,
-    slow: bool = False,
-    private: bool = False,
-) -> None:
-    """Build the caller, call the service, render its reply; ``slow`` answers are deferred."""
-    caller = caller_of(interaction)
-    service = service_of(interaction)
-    if caller is None or service is None:
-        await send_reply(interaction, Reply.fail(GUILD_ONLY if caller is None else NOT_READY))
-        return
-    if slow:
-        await defer(interaction, private=private)
-    reply = await call(service, caller)
-    await send_reply(interaction, reply, private=private)
 
 
 async def complete(
@@ -113,6 +49,38 @@ async def complete(
 
 def channel_arg(channel: app_commands.AppCommandChannel | None) -> str | None:
     return f"discord:{channel.id}" if channel is not None else None
+
+
+async def open_editor(
+    interaction: discord.Interaction[Any],
+    rule_id: str,
+    query: str | None,
+    channel: str | None,
+    *,
+    existing_only: bool,
+) -> None:
+    """The rule editor modal for ``rule_id`` (a new rule when there is none, or an error with
+    ``existing_only``), with the query and channel given on the command line filled in."""
+    caller, service = caller_of(interaction), service_of(interaction)
+    if caller is None or service is None:
+        await send_reply(interaction, Reply.fail(GUILD_ONLY if caller is None else NOT_READY))
+        return
+    form = await service.rule_form(caller, rule_id)
+    if rule_id and not form.existing:
+        if existing_only:
+            await send_reply(interaction, await service.no_such_rule(caller, rule_id))
+            return
+        form = RuleForm(rule_id=rule_id, channels=form.channels)
+    if query is not None or channel is not None:
+        form = RuleForm(
+            form.rule_id,
+            query if query is not None else form.query,
+            (channel,) if channel is not None else form.channels,
+            form.min_sources,
+            form.digest,
+            form.existing,
+        )
+    await components.open_editor(interaction, form)
 
 
 class PeacewatchGroup(
@@ -197,18 +165,35 @@ class PeacewatchGroup(
     @rules.command(name="add", description="Add a watch rule (Manage Server or team admin)")
     @app_commands.describe(
         rule_id="A short id, e.g. witkoff-donbas",
-        query='e.g. Witkoff AND (Donbas OR "security guarantees")',
+        query='e.g. Witkoff AND (Donbas OR "security guarantees"); leave out to use the editor',
         channel="Where its alerts go (default: here)",
     )
     async def rules_add(
         self,
         interaction: discord.Interaction[Any],
-        rule_id: str,
-        query: str,
+        rule_id: str | None = None,
+        query: str | None = None,
         channel: app_commands.AppCommandChannel | None = None,
     ) -> None:
         target = channel_arg(channel)
-        await run(interaction, lambda s, c: s.rules_add(c, rule_id, query, target), private=True)
+        if rule_id is not None and query is not None:
+            await run(
+                interaction, lambda s, c: s.rules_add(c, rule_id, query, target), private=True
+            )
+            return
+        await open_editor(interaction, rule_id or "", query, target, existing_only=False)
+
+    @rules.command(name="edit", description="Edit a rule in a form, with a 7-day backtest")
+    @app_commands.describe(rule_id="The rule (leave out for a new one)")
+    async def rules_edit(
+        self, interaction: discord.Interaction[Any], rule_id: str | None = None
+    ) -> None:
+        await open_editor(interaction, rule_id or "", None, None, existing_only=True)
+
+    @rules.command(name="suggest", description="A refinement learned from 'Not relevant'")
+    @app_commands.describe(rule_id="The rule to refine")
+    async def rules_suggest(self, interaction: discord.Interaction[Any], rule_id: str) -> None:
+        await components.suggest(interaction, rule_id)
 
     @rules.command(name="list", description="The team's rules")
     async def rules_list(self, interaction: discord.Interaction[Any]) -> None:
@@ -237,6 +222,8 @@ class PeacewatchGroup(
         await run(interaction, lambda s, c: s.rules_unmute(c, rule_id), private=True)
 
     @rules_remove.autocomplete("rule_id")
+    @rules_edit.autocomplete("rule_id")
+    @rules_suggest.autocomplete("rule_id")
     @rules_mute.autocomplete("rule_id")
     @rules_unmute.autocomplete("rule_id")
     async def _rule_ids(
@@ -328,7 +315,7 @@ def install(client: PeacewatchClient) -> None:
     """Put ``/peacewatch`` on the client's tree and make the alert buttons answerable."""
     client.tree.add_command(PeacewatchGroup())
     client.tree.error(on_tree_error)
-    client.add_dynamic_items(FeedbackButton)
+    client.add_dynamic_items(FeedbackButton, components.EditorButton)
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:

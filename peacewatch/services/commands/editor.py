@@ -24,6 +24,22 @@ from peacewatch.services.views import Backtest, QueryCheck, RuleEditor, RuleForm
 PREVIEW_DAYS = 7
 EXAMPLES = 3
 DIGESTS = ("none", "hourly", "daily")
+MIN_SOURCES = range(1, 101)
+
+
+def form_problem(form: RuleForm) -> str | None:
+    """What is wrong with a form apart from its query and channels (its rule id, outlets or
+    digest), in words to show beside it; None when nothing is."""
+    if not _RULE_ID.match(form.rule_id):
+        return (
+            f"{form.rule_id[:64]!r} cannot be a rule id: use letters, digits, '-', '_' or "
+            "'.', up to 64 characters, starting with a letter or digit."
+        )
+    if form.min_sources not in MIN_SOURCES:
+        return "The number of outlets must be a whole number from 1 to 100."
+    if form.digest not in DIGESTS:
+        return f"The digest must be one of {', '.join(DIGESTS)}."
+    return None
 
 
 class EditorCommands(CommandBase):
@@ -37,6 +53,10 @@ class EditorCommands(CommandBase):
         return RuleForm(
             rule.id, rule.query, tuple(rule.channels), rule.min_sources, rule.digest, True
         )
+
+    async def no_such_rule(self, caller: Caller, rule_id: str) -> Reply:
+        """The answer to editing a rule that does not exist: the team's rule ids."""
+        return await self._no_rule(caller, rule_id)
 
     async def check_query(self, caller: Caller, query: str) -> QueryCheck:
         """Whether ``query`` parses with the team's dictionary; the error names its column."""
@@ -86,11 +106,8 @@ class EditorCommands(CommandBase):
         """Save the rule of an editor; only an admin may, and nothing changes otherwise."""
         if (refused := await self._refuse(caller)) is not None:
             return refused
-        if not _RULE_ID.match(form.rule_id):
-            return Reply.fail(
-                f"{form.rule_id[:64]!r} cannot be a rule id: use letters, digits, '-', '_' or "
-                "'.', up to 64 characters, starting with a letter or digit."
-            )
+        if (problem := form_problem(form)) is not None:
+            return Reply.fail(problem)
         check = await self.check_query(caller, form.query)
         if not check.ok:
             where = f" (column {check.column})" if check.column else ""

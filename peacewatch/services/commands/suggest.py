@@ -1,19 +1,22 @@
 """``rules suggest ID``: a refinement of a rule learned from alerts marked not relevant.
 
 The words that appear in the rule's dismissed alerts' articles and not in its kept ones are
-tried as ``-word`` exclusions; each is backtested with the real rule engine on those articles,
-and the one that removes the most dismissed alerts while losing the fewest kept ones is
-proposed with its figures.
+tried as ``-word`` exclusions, and two required terms that stand closer together in the kept
+articles than in the dismissed ones are tried as ``a NEAR/k b``; each is backtested with the
+real rule engine on those articles, and the one that removes the most dismissed alerts while
+losing the fewest kept ones is proposed with its figures.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from peacewatch.errors import QuerySyntaxError
+from peacewatch.errors import InputError, QuerySyntaxError
 from peacewatch.models import Alert, Article
 from peacewatch.pipeline.summarise import clip
-from peacewatch.rules.query import parse, terms
+from peacewatch.rules.entities import Entity
+from peacewatch.rules.query import And, Near, Node, Or, Term, parse, terms, to_text
 from peacewatch.services.commands.base import CMD, CommandBase, _answers, _item
 from peacewatch.services.commands.registry import Command
 from peacewatch.services.replies import Caller, Reply
@@ -26,6 +29,74 @@ MAX_DISMISSED = 500
 CANDIDATES = 8
 """Words backtested with the engine (ranked first by how they split the articles)."""
 MIN_WORD = 3
+NEAR_STEPS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50)
+"""Distances a NEAR proposal may take (each side's distance is found by bisecting these)."""
+MAX_PAIRS = 6
+"""Pairs of required terms tried as NEAR (the first four terms of the query)."""
+NEAR_TRIED = 3
+"""Distances per pair backtested with the engine."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refinement:
+    """A refined query and its backtest on the rule's alerts."""
+
+    query: str
+    removed: int
+    """Alerts marked not relevant that it would not have matched."""
+    lost: int
+    """Kept alerts that it would not have matched."""
+    why: str = ""
+    """A sentence on what it learned from, shown before the figures (ends with a newline)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """``rules suggest``: its answer, and the proposed refinement when there is one."""
+
+    rule_id: str
+    reply: Reply
+    best: Refinement | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Two items of a query's top-level AND (a term or an OR of terms each)."""
+
+    left: Node
+    right: Node
+
+
+def _near_side(node: Node) -> bool:
+    return isinstance(node, Term) or (
+        isinstance(node, Or) and all(isinstance(i, Term) for i in node.items)
+    )
+
+
+def near_side(node: Node) -> str:
+    """A NEAR side as query text: a term, or an OR group in parentheses."""
+    return f"({to_text(node)})" if isinstance(node, Or) else to_text(node)
+
+
+def required_pairs(node: Node) -> list[Pair]:
+    """Pairs of the query's required items that NEAR can join: those of its top-level AND
+    that are a term or an OR of terms (the first four of them)."""
+    if not isinstance(node, And):
+        return []
+    sides = [item for item in node.items if _near_side(item)][:4]
+    return [Pair(a, b) for i, a in enumerate(sides) for b in sides[i + 1 :]]
+
+
+def with_near(node: Node, pair: Pair, distance: int) -> str:
+    """The query with ``pair.left AND pair.right`` turned into ``left NEAR/distance right``."""
+    assert isinstance(node, And)
+    items: list[Node] = []
+    for item in node.items:
+        if item is pair.left:
+            items.append(Near(pair.left, pair.right, distance))
+        elif item is not pair.right:
+            items.append(item)
+    return to_text(items[0] if len(items) == 1 else And(tuple(items)))
 
 
 def _words(article: Article) -> set[str]:
@@ -61,20 +132,97 @@ class SuggestCommands(CommandBase):
 
     @_answers
     async def rules_suggest(self, caller: Caller, rule_id: str) -> Reply:
+        return (await self.suggestion(caller, rule_id)).reply
+
+    async def suggestion(self, caller: Caller, rule_id: str) -> Suggestion:
+        """The best refinement of a rule (``-word`` or ``a NEAR/k b``) with its backtest on the
+        rule's alerts, and its answer; never raises for a user's bad input."""
+        try:
+            return await self._suggestion(caller, rule_id)
+        except (InputError, ValueError) as exc:
+            return Suggestion(rule_id, Reply.fail(str(exc)[:500]))
+
+    async def _suggestion(self, caller: Caller, rule_id: str) -> Suggestion:
         rule = await self._teams.rule(caller.team_id, rule_id)
         if rule is None:
-            return await self._no_rule(caller, rule_id)
+            return Suggestion(rule_id, await self._no_rule(caller, rule_id))
         dismissed, kept = await self._rule_articles(caller, rule_id)
         if not dismissed:
-            return Reply(
-                title=f"No alert of {rule_id} was marked not relevant yet",
-                text='Press "Not relevant" on alerts that should not have come; this command '
-                "then proposes a refinement that would have kept them out.",
-                ephemeral=True,
+            return Suggestion(
+                rule_id,
+                Reply(
+                    title=f"No alert of {rule_id} was marked not relevant yet",
+                    text='Press "Not relevant" on alerts that should not have come; this '
+                    "command then proposes a refinement that would have kept them out.",
+                    ephemeral=True,
+                ),
             )
+        entities = await self._entities(caller.team_id)
+        tried = await self._exclusions(rule.query, dismissed, kept, entities)
+        tried += await self._proximity(rule.query, dismissed, kept, entities)
+        if not tried:
+            return Suggestion(
+                rule_id,
+                Reply(
+                    title=f"No refinement found for {rule_id}",
+                    text=f"No word separates its {len(dismissed)} dismissed alerts from its "
+                    f"{len(kept)} kept ones, nor does the distance between its terms. A "
+                    "tighter query (title:, a phrase) may help.",
+                    footer=f"Try one: {CMD} rules test QUERY --since 30d",
+                    ephemeral=True,
+                ),
+            )
+        tried.sort(key=lambda t: (-(t.removed - t.lost), t.lost, t.query))
+        best = tried[0]
+        others = [
+            _item(f"`{clip(t.query, 150)}`", meta=f"removes {t.removed} of {len(dismissed)} · "
+                  f"loses {t.lost} of {len(kept)}")
+            for t in tried[1:4]
+        ]  # fmt: skip
+        return Suggestion(
+            rule_id,
+            Reply(
+                title=f"Suggested refinement of {rule_id}",
+                text=f"`{clip(best.query, 500)}`\n{best.why}Backtest on this rule's alerts of "
+                f"the last {LOOKBACK.days} days: it would have removed {best.removed} of the "
+                f"{len(dismissed)} marked not relevant and lost {best.lost} of the "
+                f"{len(kept)} kept.",
+                items=tuple(others),
+                footer=f"Apply it: {CMD} rules add {rule_id} {clip(best.query, 300)}",
+                ephemeral=True,
+            ),
+            best,
+        )
+
+    async def _backtest(
+        self,
+        query: str,
+        dismissed: list[Article],
+        kept: list[Article],
+        entities: tuple[Entity, ...],
+        why: str = "",
+    ) -> Refinement | None:
+        """``query`` run by the real engine on the rule's articles; None when it removes no
+        dismissed one (or does not compile)."""
+        try:
+            engine = await self._history.engine_for(query, entities)
+        except (QuerySyntaxError, InputError):
+            return None
+        removed = sum(1 for a in dismissed if not engine.match(a))
+        lost = sum(1 for a in kept if not engine.match(a))
+        return Refinement(query, removed, lost, why) if removed else None
+
+    async def _exclusions(
+        self,
+        query: str,
+        dismissed: list[Article],
+        kept: list[Article],
+        entities: tuple[Entity, ...],
+    ) -> list[Refinement]:
+        """``(query) -word`` for the words that most split dismissed from kept articles."""
         words_d = [_words(a) for a in dismissed]
         words_k = [_words(a) for a in kept]
-        used = {w for t in terms(parse(rule.query)) for w in t.text.casefold().split()}
+        used = {w for t in terms(parse(query)) for w in t.text.casefold().split()}
         counts: dict[str, tuple[int, int]] = {}
         for words in words_d:
             for w in words - used:
@@ -86,42 +234,79 @@ class SuggestCommands(CommandBase):
             (w for w, (d, k) in counts.items() if d > k),
             key=lambda w: (-(counts[w][0] - counts[w][1]), counts[w][1], w),
         )[:CANDIDATES]
-        entities = await self._entities(caller.team_id)
-        tried: list[tuple[str, int, int]] = []
+        tried = []
         for word in ranked:
-            refined = f"({rule.query}) -{word}"
-            try:
-                engine = await self._history.engine_for(refined, entities)
-            except QuerySyntaxError:
+            found = await self._backtest(f"({query}) -{word}", dismissed, kept, entities)
+            if found is not None:
+                tried.append(found)
+        return tried
+
+    async def _distances(
+        self, pair: Pair, articles: list[Article], entities: tuple[Entity, ...]
+    ) -> list[int | None]:
+        """Per article, the smallest step of ``NEAR_STEPS`` at which the pair's sides are
+        near (as the real engine counts words), or None when they are never that close."""
+        left, right = near_side(pair.left), near_side(pair.right)
+        engines = [
+            await self._history.engine_for(f"{left} NEAR/{k} {right}", entities) for k in NEAR_STEPS
+        ]
+        out: list[int | None] = []
+        for article in articles:
+            if not engines[-1].match(article):
+                out.append(None)
                 continue
-            removed = sum(1 for a in dismissed if not engine.match(a))
-            lost = sum(1 for a in kept if not engine.match(a))
-            if removed:
-                tried.append((refined, removed, lost))
-        if not tried:
-            return Reply(
-                title=f"No refinement found for {rule_id}",
-                text=f"No word separates its {len(dismissed)} dismissed alerts from its "
-                f"{len(kept)} kept ones. A tighter query (NEAR/5, title:) may help.",
-                footer=f"Try one: {CMD} rules test QUERY --since 30d",
-                ephemeral=True,
-            )
-        tried.sort(key=lambda t: (-(t[1] - t[2]), t[2], t[0]))
-        best, removed, lost = tried[0]
-        others = [
-            _item(f"`{clip(q, 150)}`", meta=f"removes {r} of {len(dismissed)} · loses {k} of "
-                  f"{len(kept)}")
-            for q, r, k in tried[1:4]
-        ]  # fmt: skip
-        return Reply(
-            title=f"Suggested refinement of {rule_id}",
-            text=f"`{clip(best, 500)}`\nBacktest on this rule's alerts of the last "
-            f"{LOOKBACK.days} days: it would have removed {removed} of the {len(dismissed)} "
-            f"marked not relevant and lost {lost} of the {len(kept)} kept.",
-            items=tuple(others),
-            footer=f"Apply it: {CMD} rules add {rule_id} {clip(best, 300)}",
-            ephemeral=True,
-        )
+            low, high = 0, len(NEAR_STEPS) - 1
+            while low < high:  # NEAR/k holds for every k from the smallest one up
+                middle = (low + high) // 2
+                if engines[middle].match(article):
+                    high = middle
+                else:
+                    low = middle + 1
+            out.append(NEAR_STEPS[low])
+        return out
+
+    async def _proximity(
+        self,
+        query: str,
+        dismissed: list[Article],
+        kept: list[Article],
+        entities: tuple[Entity, ...],
+    ) -> list[Refinement]:
+        """``a NEAR/k b`` in place of ``a AND b`` when the kept articles have ``a`` and ``b``
+        closer together than the dismissed ones; ``k`` is one of the kept distances (the
+        closest that loses fewest kept), each backtested with the real engine."""
+        tried: list[Refinement] = []
+        tree = parse(query)
+        for pair in required_pairs(tree)[:MAX_PAIRS]:
+            try:
+                far_d = await self._distances(pair, dismissed, entities)
+                far_k = await self._distances(pair, kept, entities)
+            except (QuerySyntaxError, InputError):
+                continue  # a side NEAR cannot take (a field such as source:)
+            steps = sorted({d for d in far_k if d is not None})
+
+            split = {
+                k: (
+                    sum(1 for d in far_d if d is None or d > k),
+                    sum(1 for d in far_k if d is None or d > k),
+                )
+                for k in steps
+            }
+            useful = [k for k in steps if split[k][0] > split[k][1]]
+            useful.sort(key=lambda k: (-(split[k][0] - split[k][1]), split[k][1], k))
+            for k in useful[:NEAR_TRIED]:
+                closer = sum(1 for d in far_k if d is not None and d <= k)
+                why = (
+                    f"In {closer} of the {len(kept)} kept alerts {near_side(pair.left)} and "
+                    f"{near_side(pair.right)} stand within {k} words; in the dismissed ones "
+                    "they are further apart.\n"
+                )
+                found = await self._backtest(
+                    with_near(tree, pair, k), dismissed, kept, entities, why
+                )
+                if found is not None:
+                    tried.append(found)
+        return tried
 
 
 COMMANDS = (Command("rules_suggest", lambda s, c, cmd: s.rules_suggest(c, cmd.rule_id)),)
