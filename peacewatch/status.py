@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,22 @@ from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.feeds import FeedStore
 from peacewatch.store.teams import TeamStore
+
+
+def garbled_warning(health: Mapping[str, str]) -> str:
+    """The warning for a feed whose last read had items with garbled text (mojibake, see
+    watchers/encoding.py), e.g. "text looks garbled (mojibake) in 12 of 40 items, last seen
+    2026-01-06 12:00 UTC"; "" when it had none."""
+    garbled = int(health.get("garbled") or 0)
+    if not garbled:
+        return ""
+    checked = int(health.get("garbled_checked") or 0)
+    seen = health.get("garbled_at", "")
+    try:
+        seen = datetime.fromisoformat(seen).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        seen = seen[:16] or "unknown"
+    return f"text looks garbled (mojibake) in {garbled} of {checked} items, last seen {seen}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +38,8 @@ class FeedHealth:
     last_error: str
     items_seen: int
     failures: int
+    warning: str = ""
+    """Something wrong with what the feed says though it is read (garbled text), or ""."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +124,7 @@ async def collect(
                 else "",
                 items_seen=int(health.get("items_seen", 0)),
                 failures=int(health.get("failures", 0)),
+                warning=garbled_warning(health),
             )
         )
     team_ids = await teams.teams()

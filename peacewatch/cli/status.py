@@ -32,7 +32,8 @@ def format_status(status: object) -> str:
             else "ok"
         )
         lines.append(f"  {dest.destination:<28} waiting {dest.waiting:<5} {state}")
-    lines.append(f"feeds: {len(status.feeds)}")
+    warned = sum(1 for f in status.feeds if f.warning)
+    lines.append(f"feeds: {len(status.feeds)}" + (f", {warned} with warnings" if warned else ""))
     for feed in status.feeds:
         state = f"ERROR {feed.last_error}" if feed.last_error else "ok"
         poll = feed.last_poll or "never"
@@ -40,6 +41,8 @@ def format_status(status: object) -> str:
             f"  {feed.feed_id:<16} last poll {poll:<32} items {feed.items_seen:<6} {state}"
             f"  {feed.url}"
         )
+        if feed.warning:
+            lines.append(f"  {'':<16} WARNING {feed.warning}")
     return "\n".join(lines)
 
 

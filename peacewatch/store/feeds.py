@@ -86,12 +86,23 @@ class FeedStore:
         """Whether the feed was ever read successfully (its first poll only records items)."""
         return bool(await self._redis.hexists(keys.feed_health(feed_id), "last_ok"))
 
-    async def record_ok(self, feed_id: str, at: datetime, items: int, new: int) -> None:
+    async def record_ok(
+        self, feed_id: str, at: datetime, items: int, new: int, garbled: int = 0, checked: int = 0
+    ) -> None:
+        """A poll that read the feed: ``items`` entries, ``new`` of them new; ``garbled`` of the
+        ``checked`` entries' texts looked like mojibake (kept until a later read says
+        otherwise, with ``garbled_at``, the last poll that saw any)."""
+        mapping: dict[str, str | int] = {
+            "last_poll": at.isoformat(),
+            "last_ok": at.isoformat(),
+            "last_new": new,
+            "garbled": garbled,
+            "garbled_checked": checked,
+        }
+        if garbled:
+            mapping["garbled_at"] = at.isoformat()
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(
-                keys.feed_health(feed_id),
-                mapping={"last_poll": at.isoformat(), "last_ok": at.isoformat(), "last_new": new},
-            )
+            pipe.hset(keys.feed_health(feed_id), mapping=mapping)
             pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
             pipe.hincrby(keys.feed_health(feed_id), "items_seen", items)
             pipe.hset(keys.feed_health(feed_id), "consecutive_failures", 0)

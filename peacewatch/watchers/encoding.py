@@ -7,12 +7,18 @@ word turns into mojibake, matches nothing, and the feed still looks healthy. Her
 are checked against what is declared; when nothing is declared, or the declaration does not
 decode the bytes, the encoding is detected (charset-normalizer) and the bytes are re-encoded
 as UTF-8 with a declaration saying so.
+
+Some text is garbled before it reaches us (a publisher that encoded UTF-8 twice) or in a way no
+declaration check can see (a wrong charset that still decodes every byte). ``looks_garbled``
+spots such mojibake in the decoded text, so a feed's health can say so instead of looking fine.
 """
 
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?\?>", re.IGNORECASE)
@@ -89,3 +95,36 @@ def _reencoded(data: bytes, codec: str) -> Decoded:
             fixed = fixed[:-2].rstrip() + b' encoding="utf-8"?>'
         body = fixed + body[decl.end() :]
     return Decoded(body, None)
+
+
+GARBLED_ITEMS = 500
+"""Items of one poll checked for mojibake at most (the check runs on the event loop)."""
+GARBLED_CHARS = 1000
+"""Characters of an item's text checked."""
+_BOX_IN_WORD = re.compile(r"[^\W\d_][\u2500-\u259f]|[\u2500-\u259f][^\W\d_]")
+"""A box-drawing character against a letter: UTF-8 Cyrillic read as KOI8-R (``п╣я─``)."""
+
+
+def looks_garbled(text: str) -> bool:
+    """Whether decoded text still looks like mojibake, which detection did not (or could not)
+    undo: UTF-8 read in a single-byte code page (``РџСЂРё``, ``Ã©``, ``â€™``; ftfy's badness
+    heuristic, which names the character sequences such a mix-up makes), UTF-8 read as KOI8-R
+    (box-drawing characters inside words), or bytes the decoder could not read (more than one
+    U+FFFD replacement character in 50)."""
+    from ftfy.badness import is_bad  # only polls that parsed entries pay for the import
+
+    text = text[:GARBLED_CHARS]
+    replaced = text.count("\ufffd")
+    if replaced >= 2 and replaced * 50 >= len(text):
+        return True
+    return is_bad(text) or len(_BOX_IN_WORD.findall(text)) >= 2
+
+
+def garbled_share(texts: Iterable[str]) -> tuple[int, int]:
+    """How many of ``texts`` (the first GARBLED_ITEMS of them) look garbled, and how many were
+    checked."""
+    garbled = checked = 0
+    for text in itertools.islice(texts, GARBLED_ITEMS):
+        checked += 1
+        garbled += looks_garbled(text)
+    return garbled, checked

@@ -15,6 +15,7 @@ from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.services import parsing as p
 from peacewatch.services.replies import Caller, Reply, ReplyItem
 from peacewatch.services.teamfeeds import TeamFeeds
+from peacewatch.status import garbled_warning
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json
 
@@ -196,11 +197,13 @@ class QuestionCommands(CommandBase):
                 f"last poll {health.get('last_poll', 'never')[:16]} · "
                 f"items seen {health.get('items_seen', '0')}" + f" · {label[feed.id]}"
             )
+            warning = garbled_warning(health)
+            problems = [error and f"Last error: {error}", warning and f"Warning: {warning}"]
             items.append(
                 _item(
                     f"{feed.outlet or feed.url} ({feed.id})",
                     feed.url,
-                    error and f"Last error: {error}",
+                    "\n".join(p for p in problems if p),
                     meta,
                 )
             )
