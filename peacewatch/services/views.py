@@ -2,7 +2,8 @@
 
 ``build_home`` reads the team's rules with their hits over 7 days (from the alert history),
 whether each is muted, the health of the feeds the team receives, the delivery state of each of
-its channels, and the day's top stories. Each adapter renders a ``Home`` in its own format.
+its channels, the day's top stories, and the viewer's own follows. Each adapter renders a
+``Home`` in its own format.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from peacewatch.status import destinations
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.codec import alert_from_json
 from peacewatch.store.feeds import FeedStore
+from peacewatch.store.follows import FollowStore
 from peacewatch.store.teams import TeamStore
 
 if TYPE_CHECKING:
@@ -75,6 +77,15 @@ class StoryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowRow:
+    """One of the viewer's own follows (their direct messages)."""
+
+    follow_id: str
+    query: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Home:
     """One user's view of their team."""
 
@@ -89,6 +100,8 @@ class Home:
     rule_count: int
     feed_count: int
     generated: datetime
+    follows: tuple[FollowRow, ...] = ()
+    """The viewer's own follows in this team."""
 
 
 def _rules_of(alert: Alert) -> set[str]:
@@ -159,6 +172,7 @@ async def build_home(
         for d in await destinations(AlertQueue(redis), known)
         if d.destination in known
     )[:MAX_ROWS]
+    follows = await FollowStore(redis).of_user(team, caller.user_id) if caller.user_id else []
     return Home(
         team_id=team,
         user_id=caller.user_id,
@@ -170,6 +184,9 @@ async def build_home(
         rule_count=len(rules),
         feed_count=len(received),
         generated=now,
+        follows=tuple(
+            FollowRow(f.follow_id, f.query, datetime.fromtimestamp(f.created, UTC)) for f in follows
+        ),
     )
 
 
@@ -265,6 +282,11 @@ def home_reply(home: Home) -> Reply:
         + (
             "".join(f"\n• {s.headline[:150]} ({s.outlets} outlets)" for s in home.stories)
             or " none yet"
+        ),
+        "Your follows (direct messages):"
+        + (
+            "".join(f"\n• {f.follow_id}: {f.query[:100]}" for f in home.follows)
+            or " none; /peacewatch follow QUERY"
         ),
     ]
     more = home.rule_count - len(items)

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes import direct_messages
+
 API = "/api/v10"
 TEXT, THREAD, FORUM = 0, 11, 15
 NONCE_WINDOW = 180.0
@@ -80,6 +82,8 @@ class FakeDiscord:
         self.channels: dict[int, dict[str, Any]] = {}
         self.messages: dict[int, dict[str, Any]] = {}
         self.webhooks: dict[int, dict[str, Any]] = {}
+        self.dm_channels: dict[str, int] = {}
+        """Recipient user id -> the bot's DM channel with them (Create DM)."""
         self.forbidden: set[int] = set()
         self.rate_limits: dict[str, list[float]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
@@ -155,6 +159,7 @@ class FakeDiscord:
         app = web.Application(middlewares=[self._record])
         r = app.router
         r.add_get(f"{API}/users/@me", self._me)
+        r.add_post(f"{API}/users/@me/channels", self._open_dm)
         r.add_get(f"{API}/oauth2/applications/@me", self._application)
         r.add_get(f"{API}/gateway/bot", self._gateway_bot)
         r.add_get("/gateway", self._gateway)
@@ -307,6 +312,9 @@ class FakeDiscord:
             return self._error(401, 0, "401: Unauthorized")
         return self._ok(self.bot_user)
 
+    async def _open_dm(self, request: web.Request) -> web.Response:
+        return await direct_messages.discord_open(self, request)
+
     async def _application(self, request: web.Request) -> web.Response:
         return self._ok(
             {
@@ -401,6 +409,8 @@ class FakeDiscord:
         message_id = int(request.match_info["message"])
         if message_id not in self.messages:
             return self._error(404, 10008, "Unknown Message")
+        if (in_dm := direct_messages.discord_refuses_thread(self, channel_id)) is not None:
+            return in_dm
         if message_id in self.channels:
             return self._error(400, 160004, "A thread has already been created for this message")
         return self._ok(self._thread(message_id, channel_id, request[BODY]["name"]), 201)

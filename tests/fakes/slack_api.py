@@ -29,6 +29,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes import direct_messages
+
 
 @dataclass(frozen=True, slots=True)
 class ApiCall:
@@ -124,6 +126,8 @@ class FakeSlack:
         """The most channels one conversations.list page holds, whatever ``limit`` asks."""
         """Channels the bot is not in: sharing a file there answers not_in_channel."""
         self.socket_acks: list[dict[str, Any]] = []
+        self.dm_channels: dict[str, str] = {}
+        """User id -> the bot's DM channel with them (conversations.open)."""
         self.home_views: dict[str, dict[str, Any]] = {}
         """The App Home last published for each user (views.publish)."""
         self.views: dict[str, dict[str, Any]] = {}
@@ -324,6 +328,7 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "views.update": self._views_update,
+            "conversations.open": self._open_dm,
         }.get(method)
         if handler is None:
             return _error("unknown_method")
@@ -485,6 +490,9 @@ class FakeSlack:
         return web.json_response(
             {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
         )
+
+    async def _open_dm(self, args: dict[str, Any], token: str) -> web.Response:
+        return direct_messages.slack_open(self, args)
 
     async def _users_info(self, args: dict[str, Any], token: str) -> web.Response:
         user = self.users.get(str(args.get("user", "")))

@@ -27,10 +27,13 @@ from peacewatch.bot.discord_adapter.client import (
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
+from peacewatch.store.follows import dm_user
 
 log = logging.getLogger(__name__)
 
 THREAD_ARCHIVE_MINUTES = 1440
+MAX_DM_CHANNELS = 10_000
+"""Users whose direct-message channel is kept in memory (then the cache starts again)."""
 NONCE_LENGTH = 25
 """Discord takes nonces of at most 25 characters."""
 
@@ -81,7 +84,8 @@ def parse_ref(ref: str) -> tuple[int, int]:
 
 
 class DiscordSink:
-    """Posts alerts with the bot's token.
+    """Posts alerts with the bot's token, to channels and (``discord:@USER``, a personal
+    follow) to a user's direct messages, where follow-ups are replies to the story's message.
 
     A new alert is an embed with feedback buttons (in a forum channel: a new post). A follow-up
     goes into a thread started from the alert's message (Discord gives that thread the
@@ -106,12 +110,15 @@ class DiscordSink:
         self._pacer = pacer or ChannelPacer()
         self._deadline = deadline
         self._forums: set[int] = set()
+        self._dms: dict[int, int] = {}
+        """User id -> the id of the bot's direct-message channel with the user."""
 
     async def deliver(self, alert: Alert, parent: str | None) -> str:
         if not self._token:
             raise PermanentDelivery("DISCORD_TOKEN is not set")
+        user = dm_user(alert.destination)
         try:
-            channel_id = int(alert.destination.target)
+            channel_id = int(user if user is not None else alert.destination.target)
         except ValueError as exc:
             raise PermanentDelivery(f"not a Discord channel id: {alert.destination}") from exc
         try:
@@ -120,11 +127,25 @@ class DiscordSink:
                 await self._client.ensure_login(self._token)
                 if alert.kind is AlertKind.FOLLOWUP and parent is not None:
                     return await self._followup(alert, parent)
+                if user is not None:
+                    channel_id = await self._dm_channel(channel_id)
                 return await self._post_new(alert, channel_id)
         except (PermanentDelivery, RetryLater):
             raise
         except Exception as exc:
             raise as_delivery_error(exc, f"posting to {alert.destination}") from exc
+
+    async def _dm_channel(self, user_id: int) -> int:
+        """The bot's direct-message channel with a user (a personal follow's destination,
+        ``discord:@USER``), opened once with Create DM."""
+        channel = self._dms.get(user_id)
+        if channel is None:
+            route = Route("POST", "/users/@me/channels")
+            channel = int((await self._request(route, json={"recipient_id": str(user_id)}))["id"])
+            if len(self._dms) >= MAX_DM_CHANNELS:
+                self._dms.clear()
+            self._dms[user_id] = channel
+        return channel
 
     async def _request(self, route: Route, **kwargs: Any) -> dict[str, Any]:
         return payload_of(await self._client.http.request(route, **kwargs))
@@ -173,20 +194,31 @@ class DiscordSink:
             },
             alert,
         )
-        # A thread started from a message has the message's id; a forum post's starter
-        # message has the post's id, so its reference has channel == message.
-        thread_id = message_id
-        try:
-            posted = await self._send(thread_id, payload)
-        except discord.NotFound as exc:
-            if error_code(exc) != UNKNOWN_CHANNEL or channel_id == message_id:
-                raise
-            posted = await self._start_thread_and_post(alert, parent_ids, payload)
+        if dm_user(alert.destination) is not None:
+            # a direct-message channel has no threads: a follow-up replies to the story's DM
+            reference = {"message_id": str(message_id), "fail_if_not_exists": False}
+            posted = await self._send(channel_id, {**payload, "message_reference": reference})
+        else:
+            posted = await self._thread_post(alert, parent_ids, payload)
         if alert.extra.get("broadcast") == "1" and int(posted["channel_id"]) != channel_id:
             await self._show_in_channel(alert, channel_id, message_id, payload)
         if not is_merge_note(alert):  # a merge note leaves the story's alert as it is
             await self._update_outlets(alert, channel_id, message_id)
         return f"{posted['channel_id']}/{posted['id']}"
+
+    async def _thread_post(
+        self, alert: Alert, parent: tuple[int, int], payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Post a follow-up in the story's thread (started on first use)."""
+        channel_id, message_id = parent
+        # A thread started from a message has the message's id; a forum post's starter
+        # message has the post's id, so its reference has channel == message.
+        try:
+            return await self._send(message_id, payload)
+        except discord.NotFound as exc:
+            if error_code(exc) != UNKNOWN_CHANNEL or channel_id == message_id:
+                raise
+            return await self._start_thread_and_post(alert, parent, payload)
 
     async def _show_in_channel(
         self, alert: Alert, channel_id: int, message_id: int, payload: dict[str, Any]

@@ -40,6 +40,8 @@ BOT_SCOPES = (
     "files:write",
     "channels:history",  # find an alert whose post was interrupted (public channels)
     "groups:history",  # ... and private ones
+    "im:write",  # personal follows: open the user's direct messages
+    "im:history",  # ... and find an interrupted one there
 )
 ADMIN_CACHE_SECONDS = 120.0
 ERROR_TEXT = "Sorry, something went wrong on our side; please try again in a minute."

@@ -82,6 +82,21 @@ def _rule_blocks(home: Home) -> list[Block]:
     return blocks
 
 
+def _follow_blocks(home: Home) -> list[Block]:
+    lines = [
+        f"*{escape(f.follow_id)}* · `{escape(clip(f.query, 200))}` · since {_when(f.since)}"
+        for f in home.follows
+    ]
+    if not lines:
+        return [
+            _context(
+                "You follow nothing yet: /peacewatch follow actor:witkoff sends you a direct "
+                "message for each new story that matches."
+            )
+        ]
+    return [*_lines(lines, ""), _context("Stop one: /peacewatch unfollow ID")]
+
+
 def home_view(home: Home) -> dict[str, Any]:
     """The App Home view for ``views.publish``; raises SlackObjectFormationError if it would
     break a Block Kit limit."""
@@ -96,7 +111,9 @@ def home_view(home: Home) -> dict[str, Any]:
         blocks.append(
             {"type": "actions", "elements": [_button("New rule", ACTION_RULE_NEW, primary=True)]}
         )
-    blocks += [_header("Rules"), *_rule_blocks(home), {"type": "divider"}, _header("Feeds")]
+    blocks += [_header("Rules"), *_rule_blocks(home), {"type": "divider"}]
+    blocks += [_header("Your follows"), *_follow_blocks(home), {"type": "divider"}]
+    blocks.append(_header("Feeds"))
     feeds = [
         (f":white_check_mark: {link(f.url, f.name)} · last poll {f.last_poll}")
         if f.ok

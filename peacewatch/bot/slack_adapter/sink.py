@@ -21,6 +21,7 @@ from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json, alert_to_json
+from peacewatch.store.follows import dm_user
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,18 @@ PERMANENT_ERRORS = frozenset(
 UNCHECKABLE_ERRORS = frozenset(
     {"missing_scope", "not_in_channel", "channel_not_found", "thread_not_found", "no_permission"}
 )
+# Errors of conversations.open after which a user's direct messages can never be opened.
+DM_PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "user_disabled",
+        "user_not_visible",
+        "cannot_dm_bot",
+        "not_allowed_token_type",
+    }
+)
+MAX_DM_CHANNELS = 10_000
+"""Users whose direct-message channel is kept in memory (then the cache starts again)."""
 # Errors about the rich content only: the alert still goes out as plain text.
 CONTENT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
 
@@ -128,7 +141,8 @@ def classify(exc: SlackApiError, method: str) -> RetryLater | PermanentDelivery:
 
 
 class SlackSink:
-    """Delivers alerts to Slack channels (``slack:C0123ABCD`` destinations).
+    """Delivers alerts to Slack channels (``slack:C0123ABCD`` destinations) and to users' direct
+    messages (``slack:@U0123ABCD``, a personal follow: the DM is opened with conversations.open).
 
     A NEW alert is a top-level message whose reference (``channel:ts``) the dispatcher keeps
     as the story's thread parent; a FOLLOWUP goes into that thread and the parent is edited to
@@ -158,6 +172,8 @@ class SlackSink:
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
+        self._dms: dict[tuple[str, str], str] = {}
+        """(team id, user id) -> the id of the bot's direct-message channel with the user."""
         self.edits = PendingEdits(redis, self._pacer, self._send_edit)
 
     def _web(self) -> AsyncWebClient:
@@ -185,7 +201,7 @@ class SlackSink:
         token = await self._tokens.token_for(alert.team_id)
         thread = parse_ref(parent) if parent and alert.kind is AlertKind.FOLLOWUP else None
         message = render_alert(alert, threaded=thread is not None)
-        channel = thread[0] if thread else alert.destination.target
+        channel = thread[0] if thread else await self._channel(token, alert)
         await self._pacer.wait(f"{alert.team_id}/{channel}")
         response = await self._post(
             token, channel, message, thread[1] if thread else None, alert.alert_id,
@@ -207,7 +223,7 @@ class SlackSink:
         """
         token = await self._tokens.token_for(alert.team_id)
         thread = parse_ref(parent) if parent and alert.kind is AlertKind.FOLLOWUP else None
-        channel = thread[0] if thread else alert.destination.target
+        channel = thread[0] if thread else await self._channel(token, alert)
         ts = await self._find_message(
             token, channel, thread[1] if thread else None, alert.alert_id, since
         )
@@ -216,6 +232,31 @@ class SlackSink:
         ref = make_ref(channel, ts)
         await self._after_post(token, alert, ref, thread, parent)
         return ref
+
+    async def _channel(self, token: str, alert: Alert) -> str:
+        """The channel id of the alert's destination; for a user's direct messages
+        (``slack:@U123``) the bot's DM channel with them, opened once (conversations.open)."""
+        user = dm_user(alert.destination)
+        if user is None:
+            return alert.destination.target
+        key = (alert.team_id, user)
+        channel = self._dms.get(key)
+        if channel is not None:
+            return channel
+        try:
+            response = await self._call("conversations.open", token=token, users=user)
+        except SlackApiError as exc:
+            if str(exc.response.get("error", "")) in DM_PERMANENT_ERRORS:
+                error = exc.response.get("error")
+                raise PermanentDelivery(f"slack conversations.open: {error}") from exc
+            raise classify(exc, "conversations.open") from exc
+        channel = str((response.get("channel") or {}).get("id") or "")
+        if not channel:
+            raise RetryLater("slack conversations.open: no channel id", DEFAULT_RETRY_AFTER)
+        if len(self._dms) >= MAX_DM_CHANNELS:
+            self._dms.clear()
+        self._dms[key] = channel
+        return channel
 
     async def _find_message(
         self, token: str, channel: str, thread_ts: str | None, alert_id: str, since: float

@@ -1,0 +1,264 @@
+"""Personal follows: /peacewatch follow through the real Slack app, articles through the real
+ingest stream, story assigner and pipeline, and direct messages through the dispatcher and the
+Slack sink to the fake Slack (conversations.open, then chat.postMessage to the DM channel)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+
+from peacewatch.bot.slack_adapter.pacing import ChannelPacer
+from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
+from peacewatch.models import Article
+from peacewatch.rules.rulefile import RuleSpec
+from peacewatch.services.commands import CommandService
+from peacewatch.services.dispatcher import Dispatcher
+from peacewatch.services.replies import Caller
+from peacewatch.services.teamfeeds import chat_feed_id
+from peacewatch.store.alert_queue import AlertQueue
+from peacewatch.store.feeds import FeedSpec, FeedStore
+from peacewatch.store.follows import MAX_FOLLOWS, FollowStore
+from peacewatch.store.teams import TeamStore
+from tests import test_slack_commands
+from tests.fakes.slack_api import FakeSlack
+from tests.story_driver import Ingest
+from tests.test_slack_commands import Env
+from tests.test_slack_home import open_home, texts
+
+env = test_slack_commands.env
+slack = test_slack_commands.slack
+
+NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
+CONFIG_FEED = FeedSpec("cfg", "http://127.0.0.1:9/wire.xml", outlet="Wire")
+T2_URL = "http://127.0.0.1:9/t2-own.xml"
+T2_FEED = FeedSpec(chat_feed_id("slack:T2", T2_URL), T2_URL, outlet="T2 own", team_id="slack:T2")
+
+
+def report(n: int, feed_id: str = "cfg") -> Article:
+    """Reports of one event (Witkoff and Kushner meet Putin), one outlet each, an hour apart."""
+    outlets = [
+        ("themoscowtimes.com", "The Moscow Times"),
+        ("bbc.com", "BBC News"),
+        ("reuters.com", "Reuters"),
+    ]
+    titles = [
+        "Witkoff and Kushner Meet With Putin to Discuss Trump's Ukraine Peace Plan",
+        "Witkoff and Kushner meet Putin in Moscow to discuss Trump's Ukraine peace plan",
+        "Putin meets Witkoff and Kushner in Moscow on Trump's Ukraine peace plan",
+    ]
+    source, outlet = outlets[n % 3]
+    return Article(
+        id=f"{feed_id}-{n}",
+        title=titles[n % 3],
+        link=f"https://{source}/2025/12/02/{feed_id}-{n}",
+        published=NOW - timedelta(hours=3 - n),
+        source=source,
+        outlet=outlet,
+        summary="US envoy Steve Witkoff and Jared Kushner met Vladimir Putin in the Kremlin "
+        "to discuss the US plan to end the war in Ukraine.",
+        feed_id=feed_id,
+    )
+
+
+UNRELATED = Article(
+    id="cfg-quake",
+    title="Alaska earthquake shakes Anchorage",
+    link="https://example.org/alaska-quake",
+    published=NOW - timedelta(hours=1),
+    source="example.org",
+    summary="A strong earthquake struck southern Alaska on Friday, officials said.",
+    feed_id="cfg",
+)
+
+
+@dataclass
+class Pipe:
+    """The bot's path from the ingest stream to Slack, delivering what is queued."""
+
+    ingest: Ingest
+    dispatcher: Dispatcher
+
+    async def send(self, *articles: Article) -> None:
+        await self.ingest.ingest(list(articles))
+        await self.dispatcher.drain()
+
+
+@pytest.fixture
+async def pipe(redis_client: aioredis.Redis, slack: FakeSlack) -> AsyncIterator[Pipe]:
+    feeds = FeedStore(redis_client)
+    await feeds.put(CONFIG_FEED)
+    await feeds.put(T2_FEED)
+    await TeamStore(redis_client).add_feed("slack:T2", T2_FEED.id)
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    sink = SlackSink(
+        SlackTokens("xoxb-one", None),
+        redis_client,
+        base_url=slack.base_url,
+        pacer=ChannelPacer(clock=lambda: 0.0, sleep=no_wait),
+    )
+    dispatcher = Dispatcher(AlertQueue(redis_client), {"slack": sink}, retry_idle_ms=0)
+    try:
+        yield Pipe(Ingest(redis_client, clock=lambda: NOW), dispatcher)
+    finally:
+        await sink.close()
+
+
+def said(answer: object) -> str:
+    return json.dumps(answer, ensure_ascii=False)
+
+
+def dms(slack: FakeSlack, user: str) -> list[str]:
+    """Texts of what reached ``user``'s direct messages (the fake's DM channel is D+user)."""
+    return [m.text for m in slack.messages if m.channel == f"D{user}"]
+
+
+async def test_a_follow_sends_one_dm_per_story_and_follow_ups_in_its_thread(
+    env: Env, pipe: Pipe
+) -> None:
+    answer = await env.command("follow actor:witkoff", user="UMEMBER")
+    assert "Following actor:witkoff (follow 1)" in said(answer)
+
+    await pipe.send(report(0), UNRELATED)
+    (opened,) = env.slack.calls_to("conversations.open")
+    assert opened.args["users"] == "UMEMBER" and opened.token == "xoxb-one"
+    (first,) = env.slack.messages
+    assert first.channel == "DUMEMBER" and first.thread_ts is None
+    assert "Witkoff and Kushner Meet With Putin" in first.text
+    posts = [c.method for c in env.slack.calls if c.method != "users.info"]
+    assert posts.index("conversations.open") < posts.index("chat.postMessage")
+
+    await pipe.send(report(1))
+    assert len(env.slack.messages) == 2
+    follow_up = env.slack.messages[1]
+    assert follow_up.channel == "DUMEMBER" and follow_up.thread_ts == first.ts
+    assert len(env.slack.calls_to("conversations.open")) == 1  # the DM channel is kept
+    assert env.slack.top_level() == [first]
+    # a personal follow is not the team's: no channel post, nothing in the team's latest
+    latest = await env.command("latest", user="UMEMBER")
+    assert "No alerts yet" in said(latest)
+
+
+async def test_unfollow_stops_the_dms_and_only_the_callers(env: Env, pipe: Pipe) -> None:
+    await env.command("follow Witkoff AND Putin", user="UMEMBER")
+    await env.command("follow actor:witkoff", user="UADMIN")
+    answer = await env.command("unfollow witkoff and putin", user="UMEMBER")  # by its query
+    assert "Unfollowed Witkoff AND Putin" in said(answer)
+    assert "You follow nothing here yet" in said(await env.command("follows", "UMEMBER"))
+
+    await pipe.send(report(0))
+    assert dms(env.slack, "UMEMBER") == []
+    assert len(dms(env.slack, "UADMIN")) == 1  # the other user's follow still works
+    assert [c.args["users"] for c in env.slack.calls_to("conversations.open")] == ["UADMIN"]
+
+
+async def test_unfollow_by_id_then_nothing_arrives(env: Env, pipe: Pipe) -> None:
+    await env.command("follow Kushner", user="UMEMBER")
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    listed = said(await env.command("follows", user="UMEMBER"))
+    assert "1 · `Kushner`" in listed and "2 · `actor:witkoff`" in listed
+    await env.command("unfollow 1", user="UMEMBER")
+    await env.command("unfollow 2", user="UMEMBER")
+    await pipe.send(report(0))
+    assert env.slack.messages == []
+
+
+async def test_a_query_that_does_not_parse_gets_the_rules_add_error(
+    env: Env, redis_client: aioredis.Redis
+) -> None:
+    query = "Witkoff AND (Donbas"
+    followed = said(await env.command(f"follow {query}", user="UMEMBER"))
+    added = said(await env.command(f"rules add r1 {query}", user="UADMIN"))
+    for answer in (followed, added):
+        assert "The query does not parse: 1:20:" in answer
+        assert f"`{query}`\\n`{' ' * 19}^`" in answer  # the column, pointed at
+    assert await FollowStore(redis_client).of_user("slack:T1", "UMEMBER") == []
+    unknown = said(await env.command("follow actor:witkof", user="UMEMBER"))
+    assert "unknown actor 'witkof'; did you mean 'witkoff'?" in unknown
+
+
+async def test_app_home_lists_the_viewers_own_follows(env: Env) -> None:
+    empty = texts(await open_home(env, "UMEMBER"))
+    assert "You follow nothing yet" in empty
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await env.command('follow "security guarantees"', user="UMEMBER")
+    await env.command("follow Kellogg", user="UADMIN")
+    shown = texts(await open_home(env, "UMEMBER"))
+    assert "Your follows" in shown
+    assert "*1* · `actor:witkoff`" in shown and '*2* · `\\"security guarantees\\"`' in shown
+    assert "Kellogg" not in shown  # another user's follow
+    assert "Kellogg" in texts(await open_home(env, "UADMIN"))
+
+
+async def test_a_follow_reads_its_own_teams_feeds_never_another_teams(
+    env: Env, pipe: Pipe, redis_client: aioredis.Redis
+) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER", team="T1")
+    await env.command("follow actor:witkoff", user="UADMIN", team="T2")
+    await pipe.send(report(0, feed_id=T2_FEED.id))  # a feed team T2 added for itself
+    assert dms(env.slack, "UMEMBER") == []
+    assert len(dms(env.slack, "UADMIN")) == 1
+    await pipe.send(report(1, feed_id="cfg"))  # the operator's feeds are every team's
+    assert len(dms(env.slack, "UMEMBER")) == 1
+    # follows are per team: the same user sees none of T1's in T2
+    other = said(await env.command("follows", user="UMEMBER", team="T2"))
+    assert "You follow nothing here yet" in other
+    # a team that subscribes to T2's feed receives it, and so do its users' follows
+    await TeamStore(redis_client).add_feed("slack:T1", T2_FEED.id)
+    await pipe.send(report(2, feed_id=T2_FEED.id))
+    assert len(dms(env.slack, "UMEMBER")) == 2
+
+
+async def test_a_team_rule_and_a_follow_of_the_same_story_post_apart(
+    env: Env, pipe: Pipe, redis_client: aioredis.Redis
+) -> None:
+    rule = RuleSpec(id="envoys", query="Witkoff", channels=["slack:C1"])
+    await TeamStore(redis_client).put_rule("slack:T1", rule)
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await pipe.send(report(0), report(1))
+    assert [m.thread_ts is None for m in env.slack.messages if m.channel == "C1"] == [True, False]
+    assert [m.thread_ts is None for m in env.slack.messages if m.channel == "DUMEMBER"] == [
+        True,
+        False,
+    ]
+
+
+MEMBER = Caller("slack", "slack:T1", "U2", "slack:C1")
+
+
+async def test_a_user_may_follow_up_to_the_cap(redis_client: aioredis.Redis) -> None:
+    service = CommandService(redis_client)
+    for n in range(MAX_FOLLOWS):
+        reply = await service.follow(MEMBER, f"Witkoff NEAR/5 term{n}")
+        assert not reply.error, reply
+    again = await service.follow(MEMBER, "witkoff  near/5 TERM3")  # the same query
+    assert not again.error and "already follow this (follow 4)" in again.title
+    refused = await service.handle_text(MEMBER, "follow Kushner")
+    assert refused.error and f"You already follow {MAX_FOLLOWS} queries" in refused.text
+    assert "unfollow" in refused.footer
+    assert len(await FollowStore(redis_client).of_user("slack:T1", "U2")) == MAX_FOLLOWS
+    # another user of the team is not held by this one's cap; the freed id is taken again
+    other = Caller("slack", "slack:T1", "U3", "slack:C1")
+    assert not (await service.follow(other, "Kushner")).error
+    assert not (await service.unfollow(MEMBER, "7")).error
+    assert "(follow 7)" in (await service.follow(MEMBER, "Kushner")).title
+
+
+async def test_follow_needs_no_admin_and_changes_nothing_of_the_team(
+    redis_client: aioredis.Redis,
+) -> None:
+    service = CommandService(redis_client)
+    assert not service.changes_state("follow actor:witkoff")
+    reply = await service.handle_text(MEMBER, "follow actor:witkoff")
+    assert not reply.error and reply.ephemeral
+    teams = TeamStore(redis_client)
+    assert await teams.rules("slack:T1") == []
+    (rule_set,) = await teams.match_sets()
+    assert [(r.id, r.channels) for r in rule_set.rules] == [("follow:U2:1", ["slack:@U2"])]
