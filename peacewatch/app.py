@@ -29,6 +29,7 @@ from peacewatch.store.history import HistoryIndex
 from peacewatch.store.ingest import IngestStream
 from peacewatch.store.ratelimit import SendRates
 from peacewatch.store.teams import TeamStore
+from peacewatch.store.websub import SubscriptionStore
 from peacewatch.stories.assigner import StoryAssigner
 from peacewatch.stories.features import entity_engine
 from peacewatch.stories.memory import WindowIndex
@@ -39,6 +40,8 @@ from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.parse import FeedParserPool
 from peacewatch.watchers.poller import Poller, PollPolicy
 from peacewatch.watchers.scheduler import FeedScheduler
+from peacewatch.watchers.websub import WebSub
+from peacewatch.watchers.websub_hub import HubClient
 
 log = logging.getLogger(__name__)
 RETENTION = timedelta(days=90)
@@ -77,6 +80,8 @@ class App:
     clock: Callable[[], datetime]
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     pruned_at: datetime | None = None
+    websub: WebSub | None = None
+    """WebSub subscriptions, when a public URL is configured (else feeds are only polled)."""
 
     @classmethod
     async def open(
@@ -146,9 +151,8 @@ class App:
         policy = guard or GuardPolicy(
             allow_private=settings.allow_private_feeds, allow_networks=settings.networks()
         )
-        fetcher = Fetcher(
-            policy, limits or FetchLimits(per_host_concurrency=settings.fetch_per_host)
-        )
+        limits = limits or FetchLimits(per_host_concurrency=settings.fetch_per_host)
+        fetcher = Fetcher(policy, limits)
         parser = FeedParserPool()
         poller = Poller(fetcher, parser, feeds, ingest, poll_policy or PollPolicy(), clock)
         dispatcher = Dispatcher(
@@ -160,6 +164,13 @@ class App:
         scheduler = FeedScheduler(
             poller, feeds, max_polls=settings.max_polls, per_host=settings.fetch_per_host
         )
+        websub = None
+        if settings.public_url:
+            websub = WebSub(
+                SubscriptionStore(redis), poller, HubClient(policy, limits), settings.public_url,
+                max_push_bytes=limits.max_body_bytes, clock=clock,
+            )  # fmt: skip
+            scheduler.on_result = websub.discovered  # a poll that finds a hub subscribes
         opened: list[App] = []
 
         async def feeds_changed() -> None:
@@ -174,6 +185,7 @@ class App:
             parser, poller,
             dispatcher, scheduler, commands, quiet, clock,
         )  # fmt: skip
+        app.websub = websub
         opened.append(app)
         return app
 
@@ -183,6 +195,8 @@ class App:
         scheduled = {j.removeprefix("feed:") for j in self.scheduler.job_ids()}
         for feed_id in scheduled - set(known):
             self.scheduler.unschedule(feed_id)
+            if self.websub is not None:
+                await self.websub.forget(feed_id)
         for feed_id in set(known) - scheduled:
             self.scheduler.schedule(known[feed_id])
 
@@ -226,6 +240,8 @@ class App:
         self.tasks.append(asyncio.create_task(self.assigner.run(), name="story-assigner"))
         self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
         self.tasks.append(asyncio.create_task(self._housekeeping_loop(), name="housekeeping"))
+        if self.websub is not None:
+            self.tasks.append(asyncio.create_task(self.websub.run(), name="websub"))
 
     async def close(self) -> None:
         """Stop in reverse order: scheduler, dispatcher, HTTP client, parser pool, Redis."""
@@ -241,6 +257,8 @@ class App:
         await self.commands.close()
         if isinstance(self.pipeline.summariser, LlmSummariser):
             await self.pipeline.summariser.close()
+        if self.websub is not None:
+            await self.websub.close()
         await self.fetcher.close()
         await asyncio.to_thread(self.parser.close)
         await self.redis.close()

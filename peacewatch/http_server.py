@@ -1,18 +1,23 @@
-"""The bot's HTTP server: /healthz, /metrics, and the routes chat adapters add (Slack HTTP mode)."""
+"""The bot's HTTP server: /healthz, /metrics, WebSub callbacks, and the chat adapters' routes."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from peacewatch import metrics
 from peacewatch.status import Status
 
+if TYPE_CHECKING:
+    from peacewatch.watchers.websub import WebSub
+
 log = logging.getLogger(__name__)
 
 StatusSource = Callable[[], Awaitable[Status]]
+_READ_CHUNK = 64 * 1024
 
 
 class HttpServer:
@@ -46,6 +51,38 @@ class HttpServer:
             {d.destination: d.waiting for d in status.destinations},
         )
         return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
+    def mount_websub(self, websub: WebSub) -> None:
+        """Serve WebSub callbacks at ``/websub/TOKEN``: the hub's checks of intent (GET) and
+        its pushes (POST, body capped at ``websub.max_push_bytes``, not compressed)."""
+
+        async def check(request: web.Request) -> web.Response:
+            params = {key: request.query[key] for key in request.query}
+            answer = await websub.verify(request.match_info["token"], params)
+            return web.Response(status=answer.status, text=answer.body)
+
+        async def push(request: web.Request) -> web.Response:
+            encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+            if encoding not in ("identity", ""):
+                metrics.WEBSUB_PUSHES.labels(result="unreadable").inc()
+                return web.Response(status=415, text="send the body uncompressed\n")
+            cap = websub.max_push_bytes
+            body = bytearray()
+            if request.content_length is None or request.content_length <= cap:
+                while len(body) <= cap and (chunk := await request.content.read(_READ_CHUNK)):
+                    body += chunk
+            if len(body) > cap or (request.content_length or 0) > cap:
+                metrics.WEBSUB_PUSHES.labels(result="too_large").inc()
+                log.warning("WebSub push refused: body over %d bytes", cap)
+                return web.Response(status=413, text=f"the body is over {cap} bytes\n")
+            answer = await websub.receive(
+                request.match_info["token"], bytes(body), request.headers.get("Content-Type"),
+                request.headers.get("X-Hub-Signature"),
+            )  # fmt: skip
+            return web.Response(status=answer.status, text=answer.body or None)
+
+        self.app.router.add_get("/websub/{token}", check)
+        self.app.router.add_post("/websub/{token}", push)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)

@@ -70,6 +70,19 @@ INGEST_BACKLOG = Gauge(
     "Articles queued on the ingest stream and not yet placed (as the assigner last saw it)",
     registry=REGISTRY,
 )
+WEBSUB_PUSHES = Counter(
+    "peacewatch_websub_pushes",
+    "Content pushed by WebSub hubs, by result (accepted, bad_signature, unknown, too_large, "
+    "unreadable, failed)",
+    ["result"],
+    registry=REGISTRY,
+)
+WEBSUB_SUBSCRIPTIONS = Gauge(
+    "peacewatch_websub_subscriptions",
+    "WebSub subscriptions by state (pending, active, denied, failed), as last counted",
+    ["state"],
+    registry=REGISTRY,
+)
 _HEALTH: dict[str, Gauge] = {}
 DESTINATION_FAILING = Gauge(
     "peacewatch_destination_failing",

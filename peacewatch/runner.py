@@ -112,6 +112,8 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
             return await collect(app.feeds, app.teams, app.queue, app.articles)
 
         http = HttpServer(settings.http_host, settings.http_port, status)
+        if app.websub is not None:
+            http.mount_websub(app.websub)
         stored = [*await app.teams.rule_sets(), TeamRuleSet(config.team, config.rules)]
         checks: dict[str, ChannelCheck] = {}
         adapters, served = _chat_adapters(settings, app, http, stored, checks)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from peacewatch.errors import ConfigError
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     fetch_per_host: int = Field(default=4, ge=1, le=100, alias="PEACEWATCH_FETCH_PER_HOST")
     """Fetches of one host at once (many news-search feeds share one host)."""
 
+    public_url: str | None = Field(default=None, alias="PEACEWATCH_PUBLIC_URL")
+    """The base URL at which WebSub hubs reach this deployment's HTTP server (e.g.
+    https://peacewatch.example.org); unset, feeds are only polled."""
+
     summariser: Literal["extractive", "llm"] = Field(
         default="extractive", alias="PEACEWATCH_SUMMARISER"
     )
@@ -51,6 +56,16 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
     discord_application_id: str | None = Field(default=None, alias="DISCORD_APPLICATION_ID")
     discord_api_url: str | None = Field(default=None, alias="DISCORD_API_URL")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError("should be an http(s) base URL such as https://bot.example.org")
+        return value.strip().rstrip("/")
 
     def networks(self) -> tuple[str, ...]:
         return tuple(n.strip() for n in self.allow_networks.split(",") if n.strip())

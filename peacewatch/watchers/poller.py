@@ -10,16 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from peacewatch import metrics
-from peacewatch.errors import FeedError
+from peacewatch.errors import FeedError, ParseError
 from peacewatch.models import Article
 from peacewatch.store.feeds import FeedSpec, FeedStore, Validators
 from peacewatch.store.ingest import IngestStream
-from peacewatch.watchers.encoding import garbled_share
 from peacewatch.watchers.fetch import Fetcher
 from peacewatch.watchers.fulltext import needs_full_text, with_full_text
 from peacewatch.watchers.normalise import normalise
-from peacewatch.watchers.parse import FeedParserPool
+from peacewatch.watchers.parse import FeedParserPool, ParsedFeed
 from peacewatch.watchers.sources import parse_source
+from peacewatch.watchers.websub_proto import Discovery, discover
 
 log = logging.getLogger(__name__)
 SUBMIT_CHUNK = 200
@@ -33,6 +33,8 @@ class PollResult:
     items: int = 0
     new: int = 0
     error: str | None = None
+    websub: Discovery | None = None
+    """The WebSub hub and topic the feed advertises (read on polls that parse the feed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,44 @@ class Poller:
             metrics.POLLS.labels(result="error").inc()
             metrics.FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
             return PollResult(feed.id, "error", error=str(exc))
+        _, new, failed = await self._queue_entries(feed, parsed, now)
+        # Validators are kept even when an entry could not be read: it fails the same way on
+        # every download, and a full download would bring nothing new.
+        validators = Validators(fetched.etag, fetched.last_modified, digest)
+        await self._feeds.set_validators(feed.id, validators)
+        await self._feeds.record_ok(feed.id, now, len(parsed.entries), new)
+        metrics.POLLS.labels(result="ok").inc()
+        metrics.ITEMS_SEEN.inc(len(parsed.entries))
+        if parsed.bozo:
+            log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)
+        if parsed.encoding:
+            log.info("feed %s declares no usable charset; read as %s", feed.id, parsed.encoding)
+        if failed:
+            log.warning("feed %s: %d of %d entries could not be read", feed.id, failed,
+                        len(parsed.entries))  # fmt: skip
+        hub = discover(fetched.url, fetched.links, parsed.hub, parsed.self_url)
+        return PollResult(feed.id, "ok", items=len(parsed.entries), new=new, websub=hub)
+
+    async def push(self, feed: FeedSpec, body: bytes, content_type: str | None) -> PollResult:
+        """Read content a WebSub hub pushed for ``feed`` as a poll reads a fetched body: the
+        same parser, normalising and first-sighting check, so an item both pushed and polled is
+        queued once. The feed's validators and poll health are left alone: its polls go on as
+        before. Raises redis errors."""
+        now = self._clock()
+        try:
+            parsed = await self._parser.parse(body, content_type)
+        except ParseError as exc:
+            log.warning("feed %s: pushed content unreadable: %s", feed.id, exc)
+            return PollResult(feed.id, "error", error=str(exc))
+        _, new, _ = await self._queue_entries(feed, parsed, now)
+        metrics.ITEMS_SEEN.inc(len(parsed.entries))
+        return PollResult(feed.id, "ok", items=len(parsed.entries), new=new)
+
+    async def _queue_entries(
+        self, feed: FeedSpec, parsed: ParsedFeed, now: datetime
+    ) -> tuple[list[tuple[Article, bool]], int, int]:
+        """Normalise the entries and queue the new ones: (the articles with whether they may
+        alert, how many were new, how many could not be read)."""
         first_poll = not await self._feeds.has_polled(feed.id)
         window = self._policy.backfill if first_poll else self._policy.max_age
         batch: list[tuple[Article, bool]] = []
@@ -124,22 +164,4 @@ class Poller:
         new = 0
         for start in range(0, len(batch), SUBMIT_CHUNK):
             new += sum(await self._ingest.submit(batch[start : start + SUBMIT_CHUNK]))
-        # Validators are kept even when an entry could not be read: it fails the same way on
-        # every download, and a full download would bring nothing new.
-        validators = Validators(fetched.etag, fetched.last_modified, digest)
-        await self._feeds.set_validators(feed.id, validators)
-        garbled, checked = garbled_share(f"{a.title}\n{a.body}" for a, _ in batch)
-        await self._feeds.record_ok(feed.id, now, len(parsed.entries), new, garbled, checked)
-        metrics.POLLS.labels(result="ok").inc()
-        metrics.ITEMS_SEEN.inc(len(parsed.entries))
-        if parsed.bozo:
-            log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)
-        if parsed.encoding:
-            log.info("feed %s declares no usable charset; read as %s", feed.id, parsed.encoding)
-        if garbled:
-            log.warning("feed %s: the text of %d of %d items looks garbled (mojibake)", feed.id,
-                        garbled, checked)  # fmt: skip
-        if failed:
-            log.warning("feed %s: %d of %d entries could not be read", feed.id, failed,
-                        len(parsed.entries))  # fmt: skip
-        return PollResult(feed.id, "ok", items=len(parsed.entries), new=new)
+        return batch, new, failed

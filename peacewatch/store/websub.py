@@ -1,0 +1,127 @@
+"""WebSub subscriptions in Redis: one per feed, found by the token in its callback URL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Literal
+
+import redis.asyncio as aioredis
+
+from peacewatch.store import keys
+from peacewatch.store.feeds import FeedSpec
+
+State = Literal["pending", "active", "denied", "failed"]
+Pending = Literal["", "subscribe", "unsubscribe"]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A feed's subscription at its hub. Times are epoch seconds (0: never)."""
+
+    feed_id: str
+    token: str
+    """The unguessable last part of the callback URL; it names the subscription."""
+    hub: str
+    topic: str
+    secret: str
+    """The HMAC key given to the hub; pushed content must be signed with it."""
+    state: State = "pending"
+    """``pending`` until the hub first verifies it, then ``active``; ``denied`` by the hub;
+    ``failed`` when the hub refused or could not be reached (retried at ``retry_at``)."""
+    pending: Pending = ""
+    """The request the hub has yet to verify; a challenge for anything else is refused."""
+    requested_at: float = 0.0
+    verified_at: float = 0.0
+    lease_seconds: int = 0
+    retry_at: float = 0.0
+    last_push: float = 0.0
+
+    @property
+    def expires_at(self) -> float:
+        return self.verified_at + self.lease_seconds if self.verified_at else 0.0
+
+    def to_hash(self) -> dict[str, str]:
+        return {name: str(value) for name, value in asdict(self).items()}
+
+    @classmethod
+    def from_hash(cls, data: dict[str, str]) -> Subscription | None:
+        """The subscription a stored hash holds; None when the hash is incomplete."""
+        try:
+            values: dict[str, object] = {}
+            for item in fields(cls):
+                raw = data[item.name]
+                values[item.name] = (
+                    float(raw) if item.type == "float" else int(raw) if item.type == "int" else raw
+                )
+            return cls(**values)  # type: ignore[arg-type]
+        except (KeyError, ValueError, TypeError):
+            return None
+
+
+class SubscriptionStore:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def get(self, token: str) -> Subscription | None:
+        data: dict[str, str] = await self._redis.hgetall(keys.websub_subscription(token))
+        return Subscription.from_hash(data) if data else None
+
+    async def for_feed(self, feed_id: str) -> Subscription | None:
+        token = await self._redis.get(keys.websub_feed(feed_id))
+        return await self.get(str(token)) if token else None
+
+    async def all(self) -> list[Subscription]:
+        found = []
+        for token in sorted(await self._redis.smembers(keys.websub_subscriptions())):
+            sub = await self.get(str(token))
+            if sub is not None:
+                found.append(sub)
+            else:  # its hash is gone (deleted by another replica meanwhile)
+                await self._redis.srem(keys.websub_subscriptions(), token)
+        return found
+
+    async def put(self, sub: Subscription) -> None:
+        """Write ``sub`` and make it its feed's subscription."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.websub_subscription(sub.token))
+            pipe.hset(keys.websub_subscription(sub.token), mapping=sub.to_hash())
+            pipe.sadd(keys.websub_subscriptions(), sub.token)
+            pipe.set(keys.websub_feed(sub.feed_id), sub.token)
+            await pipe.execute()
+
+    async def update(self, sub: Subscription, **changes: object) -> Subscription:
+        """``sub`` with ``changes`` written (only those fields), unless it was deleted."""
+        new = replace(sub, **changes)  # type: ignore[arg-type]
+        mapping = {k: v for k, v in new.to_hash().items() if k in changes}
+        key = keys.websub_subscription(sub.token)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.exists(key)
+            pipe.hset(key, mapping=mapping)
+            existed, _ = await pipe.execute()
+        if not existed:  # deleted meanwhile: leave no half record behind
+            await self._redis.delete(key)
+        return new
+
+    async def delete(self, sub: Subscription) -> None:
+        """Forget ``sub`` (and its feed's pointer to it, unless the feed has a newer one)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.websub_subscription(sub.token))
+            pipe.srem(keys.websub_subscriptions(), sub.token)
+            pipe.get(keys.websub_feed(sub.feed_id))
+            *_, current = await pipe.execute()
+        if current == sub.token:
+            await self._redis.delete(keys.websub_feed(sub.feed_id))
+
+    async def claim(self, feed_id: str, seconds: int = 60) -> bool:
+        """Whether this caller may send a request about the feed to its hub now (one replica
+        at a time; the claim expires by itself)."""
+        return bool(await self._redis.set(keys.websub_claim(feed_id), "1", nx=True, ex=seconds))
+
+    async def release(self, feed_id: str) -> None:
+        await self._redis.delete(keys.websub_claim(feed_id))
+
+    async def feed(self, feed_id: str) -> FeedSpec | None:
+        """The feed a subscription belongs to; None once the feed was removed."""
+        text = await self._redis.get(keys.feed(feed_id))
+        return FeedSpec(**json.loads(text)) if text else None

@@ -1,0 +1,253 @@
+"""WebSub in one process against a local hub: subscribe, verify, pushes, renewal, unsubscribe."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from peacewatch import metrics
+from peacewatch.app import App
+from peacewatch.bot.console import ConsoleSink
+from peacewatch.settings import Settings
+from peacewatch.status import Status
+from peacewatch.store.feeds import FeedSpec
+from peacewatch.watchers.fetch import FetchLimits
+from peacewatch.watchers.guard import GuardPolicy
+from peacewatch.watchers.websub import DEFAULT_LEASE
+from peacewatch.watchers.websub_proto import Discovery
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.websub_hub import FakeHub
+from tests.helpers import SAMPLE_ITEMS, UNRELATED, Clock, dated, free_port, redis_url, rss
+
+NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
+PUSH_CAP = 64 * 1024
+
+
+def websub_rss(items: list[dict[str, Any]], hub: str | None, self_url: str | None) -> bytes:
+    """RSS that advertises ``hub`` and ``self_url`` with atom:link, as publishers do."""
+    links = "".join(
+        f'<atom:link rel="{rel}" href="{href}"/>'
+        for rel, href in (("hub", hub), ("self", self_url))
+        if href
+    )
+    return rss(items).replace(
+        b'<rss version="2.0"><channel>',
+        b'<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>' + links.encode(),
+    )
+
+
+@asynccontextmanager
+async def websub_app(
+    target: dict[str, Any], data_dir: Path, clock: Clock, public: bool = True
+) -> AsyncIterator[tuple[App, int]]:
+    """An App on the test Redis with the HTTP server serving its WebSub callbacks."""
+    port = free_port()
+    settings = Settings(
+        PEACEWATCH_DATA_DIR=data_dir,
+        REDIS_URL=redis_url(target),
+        PEACEWATCH_PUBLIC_URL=f"http://127.0.0.1:{port}/" if public else None,
+    )
+    app = await App.open(
+        settings,
+        sinks=[ConsoleSink(io.StringIO())],
+        guard=GuardPolicy(allow_networks=("127.0.0.1/32",)),
+        limits=FetchLimits(max_body_bytes=PUSH_CAP),
+        clock=clock,
+    )
+    from peacewatch.http_server import HttpServer
+
+    async def status() -> Status:
+        raise AssertionError("not asked in these tests")
+
+    http = HttpServer("127.0.0.1", port, status)
+    if app.websub is not None:
+        http.mount_websub(app.websub)
+    await http.start()
+    try:
+        yield app, port
+    finally:
+        await http.stop()
+        await app.close()
+
+
+async def subscribed(app: App, hub: FakeHub, feed: FeedSpec) -> str:
+    """Poll ``feed`` once, subscribe as the scheduler would, and wait for the hub's check;
+    the callback URL."""
+    await app.feeds.put(feed)
+    result = await app.poller.poll(feed)
+    assert result.status == "ok"
+    assert app.websub is not None
+    await app.websub.discovered(result)
+    await hub.wait_for(lambda: bool(hub.active(feed.url)))
+    (sub,) = hub.active(feed.url)
+    return sub.callback
+
+
+def pushes(result: str) -> float:
+    return metrics.WEBSUB_PUSHES.labels(result=result)._value.get()
+
+
+async def test_feed_with_a_hub_is_subscribed_and_renewed_before_its_lease_ends(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    clock = Clock(NOW)
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, clock) as (app, port):
+            feed = FeedSpec("ws1", url, interval=3600)
+            callback = await subscribed(app, hub, feed)
+            assert app.websub is not None
+            (request,) = hub.requests
+            assert request["hub.mode"] == "subscribe" and request["hub.topic"] == url
+            assert callback.startswith(f"http://127.0.0.1:{port}/websub/")
+            assert len(callback.rsplit("/", 1)[1]) >= 40  # unguessable
+            assert len(request["hub.secret"]) >= 32
+            assert request["hub.lease_seconds"] == str(int(DEFAULT_LEASE.total_seconds()))
+            # a poll that finds the same hub again asks nothing more
+            await app.websub.discovered(await app.poller.poll(feed))
+            assert len(hub.requests) == 1
+            # renewed when 80% of the 1000 s lease has passed, not before
+            clock.now = NOW + timedelta(seconds=799)
+            await app.websub.maintain()
+            assert len(hub.requests) == 1
+            clock.now = NOW + timedelta(seconds=801)
+            await app.websub.maintain()
+            await hub.wait_for(lambda: len(hub.verifications) == 2)
+            renewal = hub.requests[1]
+            assert renewal["hub.mode"] == "subscribe"
+            assert renewal["hub.callback"] == callback  # same callback and secret
+            assert renewal["hub.secret"] == request["hub.secret"]
+            assert hub.verifications[1].echoed
+            # the renewal's check restarted the lease: nothing due until 80% of it again
+            await app.websub.maintain()
+            assert len(hub.requests) == 2
+
+
+async def test_hub_in_the_link_header_is_found(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    body = rss(items)
+
+    async def handler(request: web.Request) -> web.Response:
+        links = f'<{hub.url}>; rel="hub", <{feeds.url("/canonical.xml")}>; rel="self"'
+        return web.Response(body=body, headers={"Content-Type": "application/rss+xml",
+                                                "Link": links})  # fmt: skip
+
+    async with FeedServer() as feeds, FakeHub() as hub:
+        feeds.set_handler("/feed.xml", handler)
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+            feed = FeedSpec("ws1", feeds.url("/feed.xml"), interval=3600)
+            await app.feeds.put(feed)
+            result = await app.poller.poll(feed)
+    assert result.websub == Discovery(hub.url, feeds.url("/canonical.xml"))
+
+
+async def test_pushed_content_is_ingested_only_with_a_valid_signature(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    first = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    later = dated(SAMPLE_ITEMS[1:], NOW - timedelta(minutes=30), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub() as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(first, hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+            feed = FeedSpec("ws1", url, interval=3600)
+            await subscribed(app, hub, feed)
+            queued = await app.ingest.backlog()
+            assert queued == 1
+
+            async def push(item: dict[str, Any], **how: Any) -> list[int]:
+                return await hub.publish(url, websub_rss([item], hub.url, url), **how)
+
+            rejected = pushes("bad_signature")
+            assert await push(later[0], secret="not-the-secret") == [403]
+            assert await push(later[0], signed=False) == [403]
+            assert await push(later[0], method="md5") == [403]
+            assert await app.ingest.backlog() == queued  # nothing of them was read
+            assert pushes("bad_signature") == rejected + 3
+            accepted = pushes("accepted")
+            for item, method in zip(later, ("sha1", "sha384", "sha512"), strict=True):
+                assert await push(item, method=method) == [204]
+            assert await push(first[0]) == [204]  # already polled: not queued again
+            assert await app.ingest.backlog() == queued + 3
+            assert pushes("accepted") == accepted + 4
+            big = websub_rss([{**UNRELATED, "published": NOW, "summary": "x" * PUSH_CAP}],
+                             hub.url, url)  # fmt: skip
+            assert await hub.publish(url, big) == [413]
+            assert await app.ingest.backlog() == queued + 3
+
+
+async def test_checks_the_subscriber_did_not_ask_for_are_refused(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub() as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, port):
+            callback = await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
+            other = feeds.url("/other.xml")
+            status, text, challenge = await hub.challenge(callback, "subscribe", other)
+            assert (status, challenge in text) == (404, False)
+            # the subscription is verified: a second check of it is not waited for
+            status, text, challenge = await hub.challenge(callback, "subscribe", url)
+            assert (status, challenge in text) == (404, False)
+            status, text, challenge = await hub.challenge(callback, "unsubscribe", url)
+            assert (status, challenge in text) == (404, False)
+            unknown = f"http://127.0.0.1:{port}/websub/{'x' * 43}"
+            status, text, challenge = await hub.challenge(unknown, "subscribe", url)
+            assert (status, challenge in text) == (404, False)
+            # still subscribed, and pushes still go through
+            assert await hub.publish(url, websub_rss(items, hub.url, url)) == [204]
+
+
+async def test_removed_feed_is_unsubscribed_and_its_callback_closes(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub() as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+            feed = FeedSpec("ws1", url, interval=3600)
+            callback = await subscribed(app, hub, feed)
+            app.scheduler.schedule(feed)
+            await app.feeds.remove(feed.id)
+            await app.sync_feeds()  # as after "feeds remove" in chat
+            await hub.wait_for(lambda: not hub.active(url))
+            (request,) = hub.requests_for("unsubscribe")
+            assert request["hub.callback"] == callback and request["hub.topic"] == url
+            assert hub.verifications[-1].echoed
+            # the callback is gone: content signed with the old secret is refused
+            async with aiohttp.ClientSession() as http:
+                async with http.post(callback, data=b"<rss/>") as resp:
+                    assert resp.status == 404
+
+
+async def test_no_public_url_means_no_subscription(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub() as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW), public=False) as (app, port):
+            feed = FeedSpec("ws1", url, interval=3600)
+            await app.feeds.put(feed)
+            result = await app.poller.poll(feed)
+            assert result.websub is not None  # the hub is seen ...
+            assert app.websub is None and app.scheduler.on_result is None  # ... and left alone
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}/websub/x") as resp:
+                    assert resp.status == 404
+    assert hub.requests == []
