@@ -14,6 +14,7 @@ from peacewatch.errors import FeedError, ParseError
 from peacewatch.models import Article
 from peacewatch.store.feeds import FeedSpec, FeedStore, Validators
 from peacewatch.store.ingest import IngestStream
+from peacewatch.watchers.encoding import garbled_share
 from peacewatch.watchers.fetch import Fetcher
 from peacewatch.watchers.fulltext import needs_full_text, with_full_text
 from peacewatch.watchers.normalise import normalise
@@ -91,18 +92,22 @@ class Poller:
             metrics.POLLS.labels(result="error").inc()
             metrics.FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
             return PollResult(feed.id, "error", error=str(exc))
-        _, new, failed = await self._queue_entries(feed, parsed, now)
+        batch, new, failed = await self._queue_entries(feed, parsed, now)
         # Validators are kept even when an entry could not be read: it fails the same way on
         # every download, and a full download would bring nothing new.
         validators = Validators(fetched.etag, fetched.last_modified, digest)
         await self._feeds.set_validators(feed.id, validators)
-        await self._feeds.record_ok(feed.id, now, len(parsed.entries), new)
+        garbled, checked = garbled_share(f"{a.title}\n{a.body}" for a, _ in batch)
+        await self._feeds.record_ok(feed.id, now, len(parsed.entries), new, garbled, checked)
         metrics.POLLS.labels(result="ok").inc()
         metrics.ITEMS_SEEN.inc(len(parsed.entries))
         if parsed.bozo:
             log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)
         if parsed.encoding:
             log.info("feed %s declares no usable charset; read as %s", feed.id, parsed.encoding)
+        if garbled:
+            log.warning("feed %s: the text of %d of %d items looks garbled (mojibake)", feed.id,
+                        garbled, checked)  # fmt: skip
         if failed:
             log.warning("feed %s: %d of %d entries could not be read", feed.id, failed,
                         len(parsed.entries))  # fmt: skip
