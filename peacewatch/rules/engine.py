@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ahocorasick_rs
 
@@ -141,11 +142,31 @@ class RuleEngine:
                     engine._add_rule(team.team_id, spec, team_dict)
                 except InputError as exc:
                     engine.errors.append(RuleError(team.team_id, spec.id, str(exc)))
-        if engine._table.strings:
-            engine._automaton = ahocorasick_rs.AhoCorasick(
-                engine._table.strings, matchkind=ahocorasick_rs.MatchKind.Standard
-            )
+        engine._build_automaton()
         return engine
+
+    def _build_automaton(self) -> None:
+        self._automaton = None
+        if self._table.strings:
+            self._automaton = ahocorasick_rs.AhoCorasick(
+                self._table.strings, matchkind=ahocorasick_rs.MatchKind.Standard
+            )
+
+    # Pickling (a compiled engine cached on disk) -----------------------------------------------
+    def __getstate__(self) -> dict[str, object]:
+        """Everything but the automaton and the rules' closures, which are rebuilt on load."""
+        state = dict(self.__dict__)
+        state["_automaton"] = None
+        state["_rules"] = [(r.team_id, r.rule_id, r.spec, r.node, r.labels) for r in self._rules]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        rules = state.pop("_rules")
+        self.__dict__.update(state)
+        self._rules = [
+            _Rule(t, r, spec, node, labels, c.build(node)) for t, r, spec, node, labels in rules
+        ]
+        self._build_automaton()
 
     def _entity_names(self, entity: Entity, shared: bool = True) -> frozenset[int]:
         """The pattern indexes of every name of ``entity`` (computed once per entity).
