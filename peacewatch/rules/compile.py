@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeGuard
 
+from peacewatch.rules import diskcache
 from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
 from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.rules.query import QueryWarning, query_warnings
-from peacewatch.rules.rulefile import Located, RulesFile, RuleSpec, load_rules
+from peacewatch.rules.rulefile import Located, RulesFile, RuleSpec, load_rules, parse_rules
 
 FILE_TEAM = "file"
+_CACHE_KIND = "rules"
 
 
 def _checker(rule: RuleSpec, rules_file: RulesFile) -> Sequence[QueryWarning]:
@@ -23,20 +26,50 @@ def load_engine(
     path: Path, team_id: str = FILE_TEAM, warnings: list[Located] | None = None
 ) -> tuple[RuleEngine, list[Located]]:
     """Compile the valid rules of ``path``; return the engine and the errors of the others.
-    Warnings (look-alikes of operators in rules that load) are added to ``warnings``."""
-    rules_file, errors = load_rules(path, _checker, warnings)
+    Warnings (look-alikes of operators in rules that load) are added to ``warnings``.
+
+    The result is kept in the disk cache (``diskcache``) under a hash of the file's path and
+    text, the team id and the code: loading the same file again costs a read, not a compile."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None
+    key = None if text is None else diskcache.digest(str(path), team_id, text)
+    found = None if key is None else diskcache.read(_CACHE_KIND, key)
+    if _is_entry(found):
+        if warnings is not None:
+            warnings.extend(found[2])
+        return found[0], list(found[1])
+    found_warnings: list[Located] = []
+    if text is None:
+        rules_file, errors = load_rules(path, _checker, found_warnings)
+    else:
+        rules_file, errors = parse_rules(text, str(path), _checker, found_warnings)
     engine = RuleEngine.compile(
         [TeamRuleSet(team_id, rules_file.rules, rules_file.team_entities())]
     )
     for error in engine.errors:  # anything the checker could not see
         errors.append(Located(str(path), 1, 1, f"rule {error.rule_id!r}: {error.message}"))
+    if key is not None:
+        diskcache.write(_CACHE_KIND, key, (engine, tuple(errors), tuple(found_warnings)))
+    if warnings is not None:
+        warnings.extend(found_warnings)
     return engine, errors
+
+
+def _is_entry(
+    found: object,
+) -> TypeGuard[tuple[RuleEngine, tuple[Located, ...], tuple[Located, ...]]]:
+    return (
+        isinstance(found, tuple)
+        and len(found) == 3
+        and isinstance(found[0], RuleEngine)
+        and all(isinstance(e, Located) for e in (*found[1], *found[2]))
+    )
 
 
 def check_text(
     text: str, name: str = "<rules>", warnings: list[Located] | None = None
 ) -> tuple[RulesFile, list[Located]]:
     """Validate rules YAML held in memory (chat imports) the same way as a file."""
-    from peacewatch.rules.rulefile import parse_rules
-
     return parse_rules(text, name, _checker, warnings)

@@ -56,6 +56,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast
 
+from peacewatch.rules import formstore
+
 __all__ = ["EVERYDAY_WORDS", "detect_cyrillic_lang", "surface_forms"]
 
 Lang = Literal["uk", "ru"]
@@ -158,9 +160,17 @@ def surface_forms(name: str) -> frozenset[str]:
     """
     base = " ".join(name.translate(_APOSTROPHES).split())
     own = base.casefold()
+    if detect_cyrillic_lang(base) is None or not own:
+        return frozenset(_with_yo_variants({own}))
+    return formstore.forms(base, _inflected)
+
+
+def _inflected(base: str) -> frozenset[str]:
+    """``surface_forms`` of a Cyrillic name (spaces and apostrophes already normalised)."""
+    own = base.casefold()
     forms: set[str] = {own}
     lang = detect_cyrillic_lang(base)
-    if lang is not None and own:
+    if lang is not None:
         tokens = base.split(" ")
         for chosen in _languages(tokens, lang):
             forms |= _phrase_forms(tokens, chosen, own)
