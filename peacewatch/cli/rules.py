@@ -30,7 +30,7 @@ def match(
 ) -> None:
     """One JSON line per (article, rule) match: article_id, rule_id, matched, hits, summary."""
     from peacewatch.cli.articles_io import LineError, read_articles
-    from peacewatch.pipeline.summarise import summarise
+    from peacewatch.pipeline.summarise import ArticleSummariser
     from peacewatch.rules.compile import load_engine
 
     engine, errors = load_engine(rules)
@@ -48,7 +48,10 @@ def match(
                 typer.echo(f"{articles}:{item.line}: {item.message}", err=True)
                 bad = True
                 continue
+            summariser = None
             for m in engine.match(item):
+                # the article is split and its sentences scored once, for all its matches
+                summariser = summariser or ArticleSummariser(item)
                 record = {
                     "article_id": item.id,
                     "rule_id": m.rule_id,
@@ -64,7 +67,7 @@ def match(
                         for h in m.hits
                     ],
                     "entities": list(m.entities),
-                    "summary": summarise(item, m.hits),
+                    "summary": summariser.summary(m.hits),
                 }
                 typer.echo(json.dumps(record, ensure_ascii=False))
     if bad:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -17,6 +18,7 @@ __all__ = [
     "MAX_SENTENCES",
     "NEAR_DUPLICATE",
     "SCAN_CHARS",
+    "ArticleSummariser",
     "Candidate",
     "Sentence",
     "candidates",
@@ -312,21 +314,73 @@ def summarise(
     """Up to ``max_sentences`` sentences of the article body, in their original order, at most
     ``max_chars`` characters, never cutting a word. Sentences that hold matched terms come first,
     then early ones, ones that share words with the headline, and ones central to the article."""
-    cands = candidates(article)
-    if not cands:
-        return ""
-    body_hits = [h for h in hits if h.field == "body"]
-    forms = term_forms(hits)
-    title_tokens = content_tokens(article.title)
-    scored: list[tuple[float, Candidate]] = []
-    for cand in cands:
-        terms = terms_in(cand, body_hits, forms)
-        overlap = len(cand.tokens & title_tokens) / (len(title_tokens) or 1)
-        central = centrality(cand, (c.tokens for c in cands if c is not cand))
-        score = 3.0 * len(terms) + 1.5 * overlap + 1.0 / (1 + cand.index) + 0.5 * central
-        if len(cand.text) < 25:
-            score -= 1.0  # fragments such as bylines or datelines
-        scored.append((score, cand))
-    chosen = pick(scored, max_sentences, max_chars)
-    text = join_sentences(c.text for c in sorted(chosen, key=lambda c: c.index))
-    return clip(text, max_chars)
+    return ArticleSummariser(article).summary(hits, max_sentences, max_chars)
+
+
+class ArticleSummariser:
+    """``summarise`` for many sets of hits of one article (one per matched rule): the article is
+    split into sentences and each sentence scored for position, headline words and centrality
+    once; a set of hits then costs only finding the sentences that hold its terms, and hits
+    that give every sentence the same number of terms share one summary."""
+
+    def __init__(self, article: Article) -> None:
+        self.article = article
+        self.cands = candidates(article)
+        self._folded = [c.sentence.text.casefold() for c in self.cands]
+        self._starts = [c.sentence.start for c in self.cands]
+        title_tokens = content_tokens(article.title)
+        self._parts: list[tuple[float, float, float, bool]] = []
+        for cand in self.cands:
+            overlap = len(cand.tokens & title_tokens) / (len(title_tokens) or 1)
+            central = centrality(cand, (c.tokens for c in self.cands if c is not cand))
+            self._parts.append((overlap, 1.0 / (1 + cand.index), central, len(cand.text) < 25))
+        self._with_form: dict[str, frozenset[int]] = {}
+        self._done: dict[tuple[tuple[int, ...], int, int], str] = {}
+
+    def summary(
+        self,
+        hits: Sequence[Hit] = (),
+        max_sentences: int = MAX_SENTENCES,
+        max_chars: int = MAX_CHARS,
+    ) -> str:
+        """What ``summarise(article, hits, max_sentences, max_chars)`` returns."""
+        if not self.cands:
+            return ""
+        counts = tuple(len(terms) for terms in self._terms(hits))
+        key = (counts, max_sentences, max_chars)
+        found = self._done.get(key)
+        if found is None:
+            scored = []
+            for n, (overlap, early, central, short), cand in zip(
+                counts, self._parts, self.cands, strict=True
+            ):
+                score = 3.0 * n + 1.5 * overlap + early + 0.5 * central
+                if short:
+                    score -= 1.0  # fragments such as bylines or datelines
+                scored.append((score, cand))
+            chosen = pick(scored, max_sentences, max_chars)
+            text = join_sentences(c.text for c in sorted(chosen, key=lambda c: c.index))
+            found = self._done[key] = clip(text, max_chars)
+        return found
+
+    def _terms(self, hits: Sequence[Hit]) -> list[set[str]]:
+        """For each candidate sentence, the matched terms it holds (as ``terms_in``)."""
+        out: list[set[str]] = [set() for _ in self.cands]
+        starts, cands = self._starts, self.cands
+        for hit in hits:
+            if hit.field == "body":
+                index = bisect.bisect_right(starts, hit.start) - 1
+                if index >= 0 and hit.start < cands[index].sentence.end:
+                    out[index].add(hit.term)
+        for term, texts in term_forms(hits).items():
+            for text in texts:
+                for index in self._holding(text):
+                    out[index].add(term)
+        return out
+
+    def _holding(self, form: str) -> frozenset[int]:
+        found = self._with_form.get(form)
+        if found is None:
+            found = frozenset(i for i, text in enumerate(self._folded) if _contains(text, form))
+            self._with_form[form] = found
+        return found
