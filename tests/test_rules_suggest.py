@@ -31,13 +31,25 @@ KEPT = (
 )
 
 
-async def seed(redis: aioredis.Redis, service: CommandService, now: datetime = NOW) -> None:
-    teams = TeamStore(redis)
-    await teams.put_rule("slack:T1", RuleSpec(id="witkoff", query="Witkoff", channels=["slack:C1"]))
-    for i, title in enumerate(DISMISSED + KEPT):
+async def seed(
+    redis: aioredis.Redis,
+    service: CommandService,
+    now: datetime = NOW,
+    *,
+    caller: Caller = MEMBER,
+    query: str = "Witkoff",
+    dismissed: tuple[tuple[str, str], ...] = tuple((t, t) for t in DISMISSED),
+    kept: tuple[tuple[str, str], ...] = tuple((t, t) for t in KEPT),
+) -> None:
+    """A rule ``witkoff`` with one alert per (title, summary) article, stored as the pipeline
+    stores them; the ``dismissed`` ones marked not relevant through the real feedback path."""
+    teams, team = TeamStore(redis), caller.team_id
+    rule = RuleSpec(id="witkoff", query=query, channels=[caller.channel])
+    await teams.put_rule(team, rule)
+    for i, (title, summary) in enumerate(dismissed + kept):
         article = Article(
             id=f"art{i}", title=title, link=f"https://example.org/{i}", published=now,
-            source="example.org", summary=title,
+            source="example.org", summary=summary,
         )  # fmt: skip
         await ArticleStore(redis).save(article)
         alert = replace(
@@ -46,9 +58,9 @@ async def seed(redis: aioredis.Redis, service: CommandService, now: datetime = N
             rule_id="witkoff",
             created=now - timedelta(hours=i),
         )
-        await teams.record_alert("slack:T1", alert_to_json(alert), alert.created, alert.alert_id)
-        if title in DISMISSED:  # the real "Not relevant" button's path
-            reply = await service.feedback(MEMBER, f"s{i}", "not_relevant", f"al{i}")
+        await teams.record_alert(team, alert_to_json(alert), alert.created, alert.alert_id)
+        if i < len(dismissed):  # the real "Not relevant" button's path
+            reply = await service.feedback(caller, f"s{i}", "not_relevant", f"al{i}")
             assert not reply.error
 
 
@@ -74,3 +86,75 @@ async def test_without_feedback_it_says_how_to_give_some(redis_client: aioredis.
     assert "No alert of witkoff was marked not relevant yet" in reply.title
     unknown = await service.handle_text(MEMBER, "rules suggest nope")
     assert unknown.error and "There is no rule 'nope'" in unknown.text
+
+
+NEAR_KEPT = (
+    ("Witkoff and Dmitriev agree on a draft", "The envoys met for five hours."),
+    ("Witkoff meets Dmitriev in Miami", "Talks on the peace plan went on."),
+    ("Dmitriev hosts Witkoff in St Petersburg", "A new round of talks."),
+    ("Witkoff, Dmitriev and Umerov talk", "Three delegations sat together."),
+)
+NEAR_DISMISSED = (
+    (
+        "Economic forum opens",
+        "Witkoff spent Tuesday at an economic forum discussing investment, energy prices, "
+        "shipping routes, grain exports, insurance markets and currency swaps; separately "
+        "Dmitriev",
+    ),
+    (
+        "Sovereign fund chief interviewed",
+        "Dmitriev gave a long interview about sovereign funds, Arctic projects, vaccine sales, "
+        "football clubs, aviation parts plus rare metals while elsewhere Witkoff",
+    ),
+    (
+        "Florida property tour",
+        "Witkoff toured Florida real estate developments with partners, praising golf courses, "
+        "hotels, marinas, condominiums, restaurants, casinos; meanwhile Russian envoy Dmitriev",
+    ),
+)
+
+
+def word_distance(text: str, a: str, b: str) -> int | None:
+    """Words from ``a`` to ``b`` (either order) in ``text``, counted by hand."""
+    words = [w.strip(",;.") for w in text.split()]
+    if a not in words or b not in words:
+        return None
+    return abs(words.index(a) - words.index(b))
+
+
+async def test_terms_close_in_kept_alerts_and_far_in_dismissed_ones_give_a_near(
+    redis_client: aioredis.Redis,
+) -> None:
+    service = CommandService(redis_client, clock=lambda: NOW)
+    await seed(
+        redis_client,
+        service,
+        query="Witkoff AND Dmitriev",
+        dismissed=NEAR_DISMISSED,
+        kept=NEAR_KEPT,
+    )
+    kept = [word_distance(t, "Witkoff", "Dmitriev") for t, _ in NEAR_KEPT]
+    far = [word_distance(s, "Witkoff", "Dmitriev") for _, s in NEAR_DISMISSED]
+    assert None not in kept and None not in far
+    k = max(d for d in kept if d is not None)
+    assert min(d for d in far if d is not None) > k  # the data is what the test says
+    reply = await service.handle_text(MEMBER, "rules suggest witkoff")
+    assert not reply.error, reply.text
+    assert f"`Witkoff NEAR/{k} Dmitriev`" in reply.text
+    assert f"stand within {k} words" in reply.text
+    assert "removed 3 of the 3 marked not relevant and lost 0 of the 4 kept" in reply.text
+    suggestion = await service.suggestion(MEMBER, "witkoff")
+    assert suggestion.best is not None and suggestion.best.query == f"Witkoff NEAR/{k} Dmitriev"
+    rule = await TeamStore(redis_client).rule("slack:T1", "witkoff")
+    assert rule is not None and rule.query == "Witkoff AND Dmitriev"
+
+
+async def test_no_near_when_kept_and_dismissed_alerts_are_alike(
+    redis_client: aioredis.Redis,
+) -> None:
+    service = CommandService(redis_client, clock=lambda: NOW)
+    close = tuple((t, f"{s} Witkoff and Dmitriev") for t, s in NEAR_DISMISSED)
+    await seed(redis_client, service, query="Witkoff AND Dmitriev", dismissed=close, kept=NEAR_KEPT)
+    reply = await service.handle_text(MEMBER, "rules suggest witkoff")
+    assert not reply.error, reply.text
+    assert "NEAR" not in reply.text and not any("NEAR" in i.title for i in reply.items)
