@@ -138,6 +138,20 @@ class PeacewatchGroup(
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         await run(interaction, lambda s, c: s.help(c), private=True)
 
+    @app_commands.command(name="follow", description="A direct message for each new story")
+    @app_commands.describe(query='What to follow, e.g. actor:witkoff or "security guarantees"')
+    async def follow(self, interaction: discord.Interaction[Any], query: str) -> None:
+        await run(interaction, lambda s, c: s.follow(c, query), private=True)
+
+    @app_commands.command(name="unfollow", description="Stop one of your follows")
+    @app_commands.describe(ref="Its id (see /peacewatch follows), its query, or all")
+    async def unfollow(self, interaction: discord.Interaction[Any], ref: str) -> None:
+        await run(interaction, lambda s, c: s.unfollow(c, ref), private=True)
+
+    @app_commands.command(name="follows", description="Your follows, shown to you alone")
+    async def follows(self, interaction: discord.Interaction[Any]) -> None:
+        await run(interaction, lambda s, c: s.follows(c), private=True)
+
     @app_commands.command(name="subscribe", description="Send a rule's alerts to a channel")
     @app_commands.describe(rule_id="The rule", channel="Where its alerts go (default: here)")
     async def subscribe(
