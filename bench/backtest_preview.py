@@ -78,6 +78,10 @@ async def run(count: int, rounds: int) -> None:
                 f"{statistics.median(keystrokes) * 1000:.0f} ms, "
                 f"p95 {p95(keystrokes) * 1000:.0f} ms"
             )
+            for name, times in (("full", full), ("typed", keystrokes)):
+                ms = p95(times) * 1000
+                print(f"FIGURE name=backtest_preview_p95_ms_{name} value={ms:.0f} baseline=- "
+                      f"target=<3000 met={'yes' if ms < 3000 else 'no'}")  # fmt: skip
         finally:
             await redis.aclose()
             server.stop()

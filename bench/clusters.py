@@ -372,6 +372,9 @@ def main() -> None:
     )
     if args.show_errors:
         show_errors(articles, predicted, gold)
+    f1, base = bcubed(predicted, gold)[2], bcubed(exact_title(articles), gold)[2]
+    print(f"FIGURE name=story_bcubed_f1 value={f1:.3f} baseline={base:.3f} target=>baseline "
+          f"met={'yes' if f1 > base else 'no'}")  # fmt: skip
 
 
 if __name__ == "__main__":

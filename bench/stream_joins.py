@@ -104,6 +104,15 @@ def main() -> None:
                 f"{day:<12}{label:<36}{len(articles):>9}{len(joins):>7}"
                 f"{len(seen) / max(1, len(joins)):>8.0%}{same:>6}{precision:>7.2f}"
             )
+    pooled = [
+        [labels[j] for d in days for p in placements(day_articles(args.samples, d),
+         entity_names=names, model=model) if p.closest
+         and (j := tuple(sorted((p.article_id, p.closest)))) in labels]  # type: ignore[index]
+        for _, model in methods
+    ]  # fmt: skip
+    ours, base = (s.count("same") / max(1, s.count("same") + s.count("different")) for s in pooled)
+    print(f"FIGURE name=stream_join_precision value={ours:.2f} baseline={base:.2f} "
+          f"target=>=baseline met={'yes' if ours >= base else 'no'}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -426,6 +426,9 @@ async def main_async(args: argparse.Namespace) -> int:
                     heads = sorted((articles[a] for a in members), key=lambda a: a.published)
                     print(f"      root {head[:50]!r} with {len(members)} items: ["
                           + " | ".join(a.title[:30] for a in heads) + "]")  # fmt: skip
+    roots = sum(1 for m in results[0].messages if m.thread_ts is None)
+    print(f"FIGURE name=summit_top_level_alerts value={roots} baseline={titles} target=<baseline "
+          f"met={'yes' if roots < titles else 'no'}")  # fmt: skip
     return 0 if all(r.finished and r.returncode == 0 for r in results) else 1
 
 
