@@ -1,6 +1,8 @@
 """The fault suite's harness: `peacewatch run` processes on a given Redis, fed one loopback
-feed and posting to the Slack fake, waited on until every article is placed and every queued
-alert settled, and the channel's alerts counted per alert id (lost, doubled)."""
+feed and posting to the Slack fake (or the Discord fake), waited on until every article is
+placed and every queued alert settled, and the channel's alerts counted per alert identity
+(Slack: the alert id in the message metadata; Discord: the message nonce made from the alert id)
+as lost and doubled."""
 
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import redis.asyncio as aioredis
 
 from peacewatch.store import keys
 from peacewatch.store.alert_queue import GROUP
+from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from tests.faults.samples_stream import day_articles
@@ -43,17 +47,25 @@ def feed_body() -> tuple[bytes, int]:
     return rss(items), len({a.link for a in articles})
 
 
-def write_config(path: Path, feed_url: str) -> Path:
+Platform = Literal["slack", "discord"]
+
+
+def write_config(
+    path: Path, feed_url: str, team: str = "slack:T1", channels: tuple[str, str] = ("C1", "C2")
+) -> Path:
+    """Two rules of ``team`` posting to two channels of its platform."""
+    platform = team.partition(":")[0]
+    one, two = (f"{platform}:{c}" for c in channels)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        "team: slack:T1\n"
+        f"team: {team}\n"
         "backfill_hours: null\n"
         "max_age_days: null\n"
         "feeds:\n"
         f"  - {{id: news, url: '{feed_url}', interval: 10}}\n"
         "rules:\n"
-        "  - {id: leaders, query: 'Zelensky OR Witkoff', channels: ['slack:C1']}\n"
-        "  - {id: americas, query: 'Venezuela OR Maduro', channels: ['slack:C2']}\n",
+        f"  - {{id: leaders, query: 'Zelensky OR Witkoff', channels: ['{one}']}}\n"
+        f"  - {{id: americas, query: 'Venezuela OR Maduro', channels: ['{two}']}}\n",
         encoding="utf-8",
     )
     return path
@@ -68,16 +80,39 @@ def slack_env(slack: FakeSlack) -> dict[str, str]:
     }
 
 
+def discord_env(discord: FakeDiscord) -> dict[str, str]:
+    return {
+        "DISCORD_TOKEN": discord.token,
+        "DISCORD_API_URL": discord.api_url,
+        "DISCORD_APPLICATION_ID": str(discord.application_id),
+    }
+
+
 @dataclass
 class Bench:
-    """One test's world: the feed server, the Slack fake, the config and the Redis URL."""
+    """One test's world: the feed server, the chat fake (Slack's, or Discord's when
+    ``discord`` is set), the config and the Redis URL."""
 
     feeds: FeedServer
-    slack: FakeSlack
+    slack: FakeSlack | None
     config: Path
     redis_url: str
     articles: int
     tmp: Path
+    discord: FakeDiscord | None = None
+
+    def chat_env(self) -> dict[str, str]:
+        if self.discord is not None:
+            return discord_env(self.discord)
+        assert self.slack is not None
+        return slack_env(self.slack)
+
+    def posted(self) -> Counter[str]:
+        """Alert identity -> how many messages of the chat fake carry it."""
+        if self.discord is not None:
+            return discord_posted(self.discord)
+        assert self.slack is not None
+        return posted(self.slack)
 
     async def start(
         self, name: str, failpoint: str = "", redis_url: str | None = None
@@ -95,7 +130,7 @@ class Bench:
             "PEACEWATCH_HTTP_PORT": str(free_port()),
             "PEACEWATCH_HTTP_HOST": "127.0.0.1",
             "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
-            **slack_env(self.slack),
+            **self.chat_env(),
         }
         if failpoint:
             env["PEACEWATCH_FAILPOINT"] = failpoint
@@ -118,12 +153,26 @@ class Bench:
 
 
 @asynccontextmanager
-async def bench(redis_url: str, tmp: Path) -> AsyncIterator[Bench]:
+async def bench(redis_url: str, tmp: Path, platform: Platform = "slack") -> AsyncIterator[Bench]:
+    """The feed served, the chat fake of ``platform`` started (Discord: two text channels of
+    the team's server), the config written."""
     body, count = feed_body()
-    async with FeedServer() as feeds, FakeSlack() as slack:
+    async with FeedServer() as feeds:
         feeds.set_feed("/day.xml", body, etag=False)
-        config = write_config(tmp / "config.yaml", feeds.url("/day.xml"))
-        yield Bench(feeds, slack, config, redis_url, count, tmp)
+        if platform == "slack":
+            async with FakeSlack() as slack:
+                config = write_config(tmp / "config.yaml", feeds.url("/day.xml"))
+                yield Bench(feeds, slack, config, redis_url, count, tmp)
+            return
+        discord = FakeDiscord()
+        await discord.start()
+        try:
+            channels = (str(discord.add_channel()), str(discord.add_channel()))
+            team = f"discord:{discord.guild_id}"  # the channels' own server
+            config = write_config(tmp / "config.yaml", feeds.url("/day.xml"), team, channels)
+            yield Bench(feeds, None, config, redis_url, count, tmp, discord)
+        finally:
+            await discord.close()
 
 
 async def exit_status(proc: asyncio.subprocess.Process, seconds: float = 90) -> int:
@@ -193,6 +242,13 @@ def posted(slack: FakeSlack) -> Counter[str]:
     )
 
 
+def discord_posted(discord: FakeDiscord) -> Counter[str]:
+    """Nonce -> how many messages in Discord carry it (every channel and thread). The sink
+    gives each alert's message a nonce made from the alert id (and an escalation's reply in
+    the channel one of its own), so a nonce names one alert's one message."""
+    return Counter(str(m["nonce"]) for m in discord.messages.values() if m.get("nonce"))
+
+
 @dataclass(frozen=True)
 class Tally:
     expected: int
@@ -214,19 +270,21 @@ def tally(expected: Counter[str], got: Counter[str]) -> Tally:
 _REFERENCE: dict[str, Counter[str]] = {}
 
 
-async def reference(redis: aioredis.Redis, redis_url: str, tmp: Path) -> Counter[str]:
-    """What one uninterrupted run posts to Slack for the feed (computed once per session, on
-    a flushed Redis, which is flushed again after)."""
-    if "slack" not in _REFERENCE:
+async def reference(
+    redis: aioredis.Redis, redis_url: str, tmp: Path, platform: Platform = "slack"
+) -> Counter[str]:
+    """What one uninterrupted run posts to ``platform`` for the feed (computed once per
+    session and platform, on a flushed Redis, which is flushed again after)."""
+    if platform not in _REFERENCE:
         await redis.flushdb()
-        async with bench(redis_url, tmp / "reference") as b:
+        async with bench(redis_url, tmp / f"reference-{platform}", platform) as b:
             proc = await b.start("reference")
             try:
                 await wait_settled(redis, b.articles)
             finally:
                 await stop(proc)
-            got = posted(b.slack)
+            got = b.posted()
         assert got and max(got.values()) == 1, f"the reference run posted {got}"
-        _REFERENCE["slack"] = got
+        _REFERENCE[platform] = got
         await redis.flushdb()
-    return _REFERENCE["slack"]
+    return _REFERENCE[platform]
