@@ -262,3 +262,17 @@ async def test_follow_needs_no_admin_and_changes_nothing_of_the_team(
     assert await teams.rules("slack:T1") == []
     (rule_set,) = await teams.match_sets()
     assert [(r.id, r.channels) for r in rule_set.rules] == [("follow:U2:1", ["slack:@U2"])]
+
+
+async def test_the_discord_dashboard_lists_the_callers_follows(
+    redis_client: aioredis.Redis,
+) -> None:
+    service = CommandService(redis_client)
+    caller = Caller("discord", "discord:800000000000000001", "300000000000000007", "discord:9")
+    assert "Your follows (direct messages): none" in (await service.dashboard(caller)).text
+    await service.follow(caller, "actor:witkoff")
+    other = Caller("discord", "discord:800000000000000001", "300000000000000008", "discord:9")
+    await service.follow(other, "Kellogg")
+    shown = (await service.dashboard(caller)).text
+    assert "Your follows (direct messages):\n• 1: actor:witkoff" in shown
+    assert "Kellogg" not in shown
