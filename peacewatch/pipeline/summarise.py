@@ -113,8 +113,30 @@ def language_code(lang: str | None) -> str:
 @functools.lru_cache(maxsize=32)
 def _segmenter(lang: str) -> object:
     import pysbd
+    from pysbd.utils import TextSpan
 
-    return pysbd.Segmenter(language=lang, clean=False, char_span=True)
+    class Segmenter(pysbd.Segmenter):  # type: ignore[misc]
+        def sentences_with_char_spans(self, sents: list[str]) -> list[object]:
+            """pysbd's spans (each sentence's first occurrence, with the white space after it,
+            that ends past the one before) found with ``str.find`` where pysbd compiles one
+            regex per sentence: the same spans at a fraction of the cost."""
+            text: str = self.original_text
+            out: list[object] = []
+            prior = 0
+            for sent in sents:
+                at = 0
+                while (found := text.find(sent, at)) >= 0:
+                    end = found + len(sent)
+                    while end < len(text) and text[end].isspace():
+                        end += 1
+                    if end > prior:
+                        out.append(TextSpan(text[found:end], found, end))
+                        prior = end
+                        break
+                    at = end if end > found else found + 1
+            return out
+
+    return Segmenter(language=lang, clean=False, char_span=True)
 
 
 @functools.lru_cache(maxsize=512)
