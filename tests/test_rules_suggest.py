@@ -141,7 +141,7 @@ async def test_terms_close_in_kept_alerts_and_far_in_dismissed_ones_give_a_near(
     reply = await service.handle_text(MEMBER, "rules suggest witkoff")
     assert not reply.error, reply.text
     assert f"`Witkoff NEAR/{k} Dmitriev`" in reply.text
-    assert f"stand within {k} words" in reply.text
+    assert f"Dmitriev within {k} words" in reply.text
     assert "removed 3 of the 3 marked not relevant and lost 0 of the 4 kept" in reply.text
     suggestion = await service.suggestion(MEMBER, "witkoff")
     assert suggestion.best is not None and suggestion.best.query == f"Witkoff NEAR/{k} Dmitriev"
