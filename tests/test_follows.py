@@ -8,10 +8,13 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import redis.asyncio as aioredis
 
+from peacewatch.bot.slack_adapter.blocks import ACTION_MUTE_STORY
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer
 from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
 from peacewatch.models import Article
@@ -27,7 +30,7 @@ from peacewatch.store.teams import TeamStore
 from tests import test_slack_commands
 from tests.fakes.slack_api import FakeSlack
 from tests.story_driver import Ingest
-from tests.test_slack_commands import Env
+from tests.test_slack_commands import Env, signed_headers
 from tests.test_slack_home import open_home, texts
 
 env = test_slack_commands.env
@@ -228,6 +231,49 @@ async def test_a_team_rule_and_a_follow_of_the_same_story_post_apart(
         True,
         False,
     ]
+
+
+async def press_mute(env: Env, user: str, channel: str, message: Any) -> str:
+    """Press "Mute this story" on a posted message, as ``user``; the answer's text."""
+    (button,) = [
+        e
+        for b in message.blocks
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == ACTION_MUTE_STORY
+    ]
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "peace-desk"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": message.ts, "channel_id": channel},
+        "channel": {"id": channel, "name": "directmessage"},
+        "trigger_id": "1.2.3",
+        "response_url": env.slack.response_url("button"),
+        "actions": [{**button, "block_id": "pw_feedback", "action_ts": "1700000001.000001"}],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    before = len(env.slack.responses)
+    response = await env.post(body, signed_headers(body))
+    assert response.status == 200
+    await env.slack.wait_for(lambda: len(env.slack.responses) > before)
+    return str(env.slack.responses[before].body["text"])
+
+
+async def test_mute_this_story_in_a_dm_is_the_followers_own(env: Env, pipe: Pipe) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await env.command("follow actor:witkoff", user="UADMIN")
+    await pipe.send(report(0))
+    (mine,) = [m for m in env.slack.messages if m.channel == "DUMEMBER"]
+    (theirs,) = [m for m in env.slack.messages if m.channel == "DUADMIN"]
+    # a member may not mute the story in the other user's DM (the team's rule: admins only)
+    assert "Only workspace admins" in await press_mute(env, "UMEMBER", "DUADMIN", theirs)
+    assert "muted in your direct messages" in await press_mute(env, "UMEMBER", "DUMEMBER", mine)
+    await pipe.send(report(1))
+    assert len(dms(env.slack, "UMEMBER")) == 1  # no follow-up for the one who muted it
+    assert len(dms(env.slack, "UADMIN")) == 2
 
 
 MEMBER = Caller("slack", "slack:T1", "U2", "slack:C1")

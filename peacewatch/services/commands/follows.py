@@ -8,16 +8,26 @@ anyone else, so any member may follow; follows are per user and per team.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from peacewatch.errors import QuerySyntaxError
 from peacewatch.pipeline.summarise import clip
 from peacewatch.rules.engine import validate_query
 from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.rules.query import query_warnings
-from peacewatch.services.commands.base import CMD, CommandBase, _answers, _query_error, _when
+from peacewatch.services.commands.base import (
+    CMD,
+    STORY_MUTE,
+    CommandBase,
+    _answers,
+    _query_error,
+    _when,
+)
 from peacewatch.services.commands.registry import Command
 from peacewatch.services.replies import Caller, Reply
-from peacewatch.store.follows import MAX_FOLLOWS, Follow, FollowStore, same_query
+from peacewatch.store import keys
+from peacewatch.store.codec import alert_from_json
+from peacewatch.store.follows import MAX_FOLLOWS, Follow, FollowStore, dm_user, same_query
 
 DM_PLATFORMS = ("slack", "discord")
 """Where a follow can send direct messages."""
@@ -125,6 +135,38 @@ class FollowCommands(CommandBase):
             title=f"You follow {len(held)} of at most {MAX_FOLLOWS} queries",
             text="\n".join(lines),
             footer=f"Stop one: {CMD} unfollow ID (or its query)",
+            ephemeral=True,
+        )
+
+    async def dm_feedback(
+        self,
+        caller: Caller,
+        story_id: str,
+        kind: Literal["mute_story", "not_relevant"],
+        alert_id: str,
+    ) -> Reply | None:
+        """ "Mute this story" on a follow's direct message to the caller: the story's
+        follow-ups stop reaching them (only them, so no admin right is needed). None for any
+        other button, which the team's feedback answers."""
+        if kind != "mute_story" or not alert_id or len(alert_id) > 80 or len(story_id) > 80:
+            return None
+        raw = await self._redis.get(keys.alert_record(alert_id))
+        alert = alert_from_json(raw) if raw else None
+        if (
+            alert is None
+            or alert.team_id != caller.team_id
+            or alert.destination.platform != caller.platform
+            or dm_user(alert.destination) != caller.user_id
+        ):
+            return None
+        await self._redis.set(
+            keys.story_muted(caller.team_id, str(alert.destination), story_id or alert.story_id),
+            caller.user_id,
+            ex=int(STORY_MUTE.total_seconds()),
+        )
+        return Reply(
+            title="Story muted in your direct messages for 14 days",
+            text="No more follow-ups of this story will reach you.",
             ephemeral=True,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from peacewatch.errors import InputError
 from peacewatch.services import parsing as p
@@ -50,6 +51,20 @@ class CommandService(
     """Answers every chat command for one deployment (all teams, all platforms)."""
 
     registry = REGISTRY
+
+    async def feedback(
+        self,
+        caller: Caller,
+        story_id: str,
+        kind: Literal["mute_story", "not_relevant"],
+        alert_id: str = "",
+    ) -> Reply:
+        """An alert button: on a follow's direct message to the caller, "Mute this story" is
+        theirs to press; everywhere else the team's rules apply (muting is for admins)."""
+        personal = await self.dm_feedback(caller, story_id, kind, alert_id)
+        if personal is not None:
+            return personal
+        return await super().feedback(caller, story_id, kind, alert_id)
 
     async def home(self, caller: Caller) -> Home:
         """The team dashboard as ``caller`` sees it (editing controls for admins only)."""
