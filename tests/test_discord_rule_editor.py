@@ -12,12 +12,15 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import discord
 import pytest
 import redis.asyncio as aioredis
 
 from peacewatch.bot.discord_adapter import DiscordAdapter
+from peacewatch.bot.discord_adapter import editor_embeds as ee
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.commands import CommandService
+from peacewatch.services.views import RuleForm
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.history import HistoryIndex
 from peacewatch.store.teams import TeamStore
@@ -261,3 +264,19 @@ async def test_editing_an_unknown_rule_names_the_known_ones(
     [answer] = await dc.invoke(fake, adapter, dc.command("rules", "edit", rule_id="nope"))
     assert answer.body["type"] == 4 and dc.flags(answer) & dc.EPHEMERAL
     assert "There is no rule 'nope'" in shown(answer)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'Witkoff AND (Donbas OR "security guarantees") -opinion',
+        "title:```odd``` NEAR/3 «Зеленський» `x`",
+        "a " * 999 + "b",
+    ],
+)
+def test_the_form_a_message_carries_reads_back_exactly(query: str) -> None:
+    form = RuleForm("w-1.x", query, ("discord:123456789012345678",), 7, "hourly", True)
+    sent = [ee.form_embed(form).to_dict()]
+    received = [discord.Embed.from_dict(json.loads(json.dumps(e))) for e in sent]
+    assert ee.form_of(received) == form
+    assert ee.form_of([discord.Embed(description="no form here")]) is None

@@ -58,9 +58,11 @@ def form_embed(
     embed.add_field(name=RULE_FIELD, value=f"`{form.rule_id}` ({state})", inline=True)
     channels = [c.partition(":")[2] for c in form.channels if c.startswith("discord:")]
     others = len(form.channels) - len(channels)
-    shown = ", ".join(f"<#{c}>" for c in channels) or NO_CHANNEL
+    shown = ", ".join(f"<#{c}>" for c in channels)
     if others:
-        shown += f" (and {others} other destination{'s' if others > 1 else ''}, kept)"
+        kept = f"{others} other destination{'s' if others > 1 else ''} (kept as they are)"
+        shown = f"{shown} and {kept}" if shown else kept
+    shown = shown or NO_CHANNEL
     embed.add_field(name=CHANNELS_FIELD, value=shown, inline=True)
     outlets = "outlet carries" if form.min_sources == 1 else "outlets carry"
     embed.add_field(name=MIN_FIELD, value=f"{form.min_sources} {outlets} the story", inline=True)

@@ -126,7 +126,11 @@ class RuleModal(discord.ui.Modal):
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
         log.error("rule editor submission failed", exc_info=error)
-        if not interaction.response.is_done():
-            await interaction.response.send_message(
-                "Something went wrong on our side; the error was logged.", ephemeral=True
-            )
+        failed = "Something went wrong on our side; the error was logged."
+        try:
+            if interaction.response.is_done():  # deferred: replace the "thinking" answer
+                await interaction.followup.send(failed, ephemeral=True)
+            else:
+                await interaction.response.send_message(failed, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the user about a failed rule editor submission")
