@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from peacewatch.app import entity_names
 from peacewatch.cli.articles_io import LineError, read_articles
 from peacewatch.models import Article
+from peacewatch.rules.entities import name_index
 from peacewatch.stories.offline import group, in_stream_order
 
 
@@ -28,7 +28,7 @@ def group_file(path: Path, out: TextIO, err: TextIO, threshold: float | None = N
                 bad = True
             else:
                 items.append(item)
-    story_of = group(in_stream_order(items), entity_names=entity_names(), threshold=threshold)
+    story_of = group(in_stream_order(items), entity_names=name_index(), threshold=threshold)
     for article in items:
         out.write(json.dumps({"article_id": article.id, "story_id": story_of[article.id]}) + "\n")
     return bad

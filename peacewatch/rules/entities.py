@@ -87,3 +87,13 @@ def builtin_dictionary() -> EntityDictionary:
     return EntityDictionary(
         entity_from_mapping(item, f"entities.yaml entry {i + 1}") for i, item in enumerate(items)
     )
+
+
+def name_index(dictionary: EntityDictionary | None = None) -> dict[str, str]:
+    """Normalised entity name -> entity id (the built-in dictionary by default), for story
+    clustering across languages."""
+    out: dict[str, str] = {}
+    for entity in (dictionary or builtin_dictionary()).entities():
+        for name in entity.names:
+            out.setdefault(normalise_pattern(name), entity.id)
+    return out
