@@ -18,6 +18,7 @@ from peacewatch.bot.console import ConsoleSink
 from peacewatch.settings import Settings
 from peacewatch.status import Status
 from peacewatch.store.feeds import FeedSpec
+from peacewatch.store.websub import SubscriptionStore
 from peacewatch.watchers.fetch import FetchLimits
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.websub import DEFAULT_LEASE
@@ -195,10 +196,20 @@ async def test_checks_the_subscriber_did_not_ask_for_are_refused(
         url = feeds.url("/feed.xml")
         feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
         async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, port):
-            callback = await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
+            hub.auto_verify = False  # the subscription waits for its check meanwhile
+            feed = FeedSpec("ws1", url, interval=3600)
+            await app.feeds.put(feed)
+            assert app.websub is not None
+            await app.websub.discovered(await app.poller.poll(feed))
+            (request,) = hub.held
+            callback = request["hub.callback"]
             other = feeds.url("/other.xml")
             status, text, challenge = await hub.challenge(callback, "subscribe", other)
             assert (status, challenge in text) == (404, False)
+            status, text, challenge = await hub.challenge(callback, "unsubscribe", url)
+            assert (status, challenge in text) == (404, False)
+            await hub.verify_held()  # the check it waits for is answered
+            assert hub.verifications[-1].echoed and hub.active(url)
             # the subscription is verified: a second check of it is not waited for
             status, text, challenge = await hub.challenge(callback, "subscribe", url)
             assert (status, challenge in text) == (404, False)
@@ -251,3 +262,21 @@ async def test_no_public_url_means_no_subscription(
                 async with http.get(f"http://127.0.0.1:{port}/websub/x") as resp:
                     assert resp.status == 404
     assert hub.requests == []
+
+
+async def test_hub_the_url_guard_refuses_gets_no_request(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    # the guard allows 127.0.0.1 only (as for feeds): a hub on 127.0.0.2 is a refused address
+    async with FeedServer() as feeds, FakeHub(host="127.0.0.2") as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+            feed = FeedSpec("ws1", url, interval=3600)
+            await app.feeds.put(feed)
+            assert app.websub is not None
+            await app.websub.discovered(await app.poller.poll(feed))
+            sub = await SubscriptionStore(redis_client).for_feed(feed.id)
+    assert hub.requests == []
+    assert sub is not None and sub.state == "failed" and sub.retry_at > NOW.timestamp()

@@ -232,6 +232,7 @@ class WebSub:
             "feed %s: WebSub subscription active at %s for %d s", sub.feed_id,
             redact_url(sub.hub), lease, extra={"feed_id": sub.feed_id},
         )  # fmt: skip
+        await self._count()
         return Answer(200, challenge)
 
     async def receive(
@@ -275,17 +276,19 @@ class WebSub:
         """Renew leases that are due, send again requests refused or never verified, end the
         subscriptions of removed feeds; count subscriptions by state for /metrics."""
         now = self._now()
-        states: Counter[str] = Counter()
         for sub in await self._store.all():
             if await self._store.feed(sub.feed_id) is None:
                 if sub.pending != "unsubscribe":
                     await self.forget(sub.feed_id)
                 elif now - sub.requested_at > PENDING_TIMEOUT.total_seconds():
                     await self._store.delete(sub)
-                continue
-            states[sub.state] += 1
-            if _due(sub, now):
+            elif _due(sub, now):
                 await self.subscribe(sub.feed_id, Discovery(sub.hub, sub.topic))
+        await self._count()
+
+    async def _count(self) -> None:
+        """Set the subscriptions gauge (by state) from the store."""
+        states = Counter(sub.state for sub in await self._store.all())
         for state in ("pending", "active", "denied", "failed"):
             metrics.WEBSUB_SUBSCRIPTIONS.labels(state=state).set(states[state])
 

@@ -1,18 +1,19 @@
 """A WebSub hub on 127.0.0.1 (port chosen by the OS) that does what a real hub does, for tests.
 
     async with FakeHub() as hub:
-        feed_body = rss(items, hub=hub.url)          # the feed advertises the hub
-        ...                                           # a subscriber POSTs hub.mode=subscribe
-        await hub.wait_for(lambda: hub.active(topic))
-        status = await hub.publish(topic, body)      # signed with the subscriber's secret
+        feed_body = websub_rss(items, hub.url, topic)  # the feed advertises the hub
+        ...                                             # a subscriber POSTs hub.mode=subscribe
+        await hub.wait_for(lambda: bool(hub.active(topic)))
+        statuses = await hub.publish(topic, body)      # signed with the subscriber's secret
 
 A subscription request (form POST to ``/``) is answered 202 (``refuse_with`` another status),
-then verified as the spec says: a GET to the callback with ``hub.mode``, ``hub.topic``,
-``hub.challenge`` and, to subscribe, ``hub.lease_seconds``; only a 2xx answer that echoes the
-challenge exactly makes the subscription active (or ends it, to unsubscribe). ``publish`` POSTs
-content to every active subscriber of a topic with ``X-Hub-Signature`` (right, or as a test
-asks); ``challenge`` sends any check of intent a test wants (a topic nobody asked for).
-Every request sent or received is recorded; waits are on events, never on the clock.
+then verified as the spec says, at once (or, with ``auto_verify`` off, when the test calls
+``verify_held``): a GET to the callback with ``hub.mode``, ``hub.topic``, ``hub.challenge``
+and, to subscribe, ``hub.lease_seconds``; only a 2xx answer that echoes the challenge exactly
+makes the subscription active (or ends it, to unsubscribe). ``publish`` POSTs content to every
+active subscriber of a topic with ``X-Hub-Signature`` (right, or as a test asks); ``challenge``
+sends any check of intent a test wants (a topic nobody asked for). Every request sent or
+received is recorded; waits are on events, never on the clock.
 """
 
 from __future__ import annotations
@@ -51,11 +52,17 @@ class Active:
 
 
 class FakeHub:
-    def __init__(self, lease_seconds: int | None = None) -> None:
+    def __init__(self, lease_seconds: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        """Any 127.x.y.z works on Linux: a hub the subscriber's URL guard does not allow."""
         self.lease_seconds = lease_seconds
         """The lease granted (None: the one asked for, or 3600)."""
         self.refuse_with: int | None = None
         """Answer subscription requests with this status instead of 202 (and verify nothing)."""
+        self.auto_verify = True
+        """Verify each request as soon as it is answered; False holds them until
+        :meth:`verify_held` (so a test can act while the subscriber waits)."""
+        self.held: list[dict[str, str]] = []
         self.requests: list[dict[str, str]] = []
         """Every subscription request's form, in order."""
         self.verifications: list[Verification] = []
@@ -84,7 +91,7 @@ class FakeHub:
         app.router.add_post("/", self._subscription_request)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
@@ -101,7 +108,7 @@ class FakeHub:
     @property
     def url(self) -> str:
         assert self._port is not None, "start() the hub first"
-        return f"http://127.0.0.1:{self._port}/"
+        return f"http://{self.host}:{self._port}/"
 
     # -- what happened ---------------------------------------------------------------------------
 
@@ -170,10 +177,19 @@ class FakeHub:
         await self._notify()
         if self.refuse_with is not None:
             return web.Response(status=self.refuse_with, text="refused by the test\n")
+        if not self.auto_verify:
+            self.held.append(form)
+            return web.Response(status=202)
         task = asyncio.create_task(self._verify(form))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return web.Response(status=202)
+
+    async def verify_held(self) -> None:
+        """Verify the requests held while ``auto_verify`` was off."""
+        held, self.held = self.held, []
+        for form in held:
+            await self._verify(form)
 
     async def _verify(self, form: dict[str, str]) -> None:
         """Verify the request after answering it, as real hubs do."""
@@ -196,5 +212,5 @@ class FakeHub:
 def _local(url: str) -> None:
     """The hub only ever calls back to this machine, whatever a broken subscriber asks."""
     host = urlsplit(url).hostname or ""
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not (host.startswith("127.") or host in ("localhost", "::1")):
         raise AssertionError(f"refusing to call back to {url!r}: tests stay on loopback")
