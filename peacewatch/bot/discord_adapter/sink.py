@@ -161,7 +161,8 @@ class DiscordSink:
         embed = embeds.alert_embed(alert)
         payload = {
             "embeds": [embeds.as_dict(embed)],
-            "components": embeds.alert_components(alert),
+            # buttons answer inside a server only: a direct message goes without them
+            "components": [] if dm_user(alert.destination) else embeds.alert_components(alert),
             "allowed_mentions": {"parse": []},
         }
         if channel_id not in self._forums:
