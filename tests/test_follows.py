@@ -322,3 +322,11 @@ async def test_the_discord_dashboard_lists_the_callers_follows(
     shown = (await service.dashboard(caller)).text
     assert "Your follows (direct messages):\n• 1: actor:witkoff" in shown
     assert "Kellogg" not in shown
+
+
+async def test_a_query_too_long_for_a_rule_is_refused(redis_client: aioredis.Redis) -> None:
+    service = CommandService(redis_client)
+    reply = await service.follow(MEMBER, " OR ".join(["Witkoff"] * 300))
+    assert reply.error and "too long (3296 characters, at most 2000)" in reply.text
+    assert await FollowStore(redis_client).of_user("slack:T1", "U2") == []
+    assert await TeamStore(redis_client).match_sets() == []

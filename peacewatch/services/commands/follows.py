@@ -27,7 +27,7 @@ from peacewatch.services.commands.registry import Command
 from peacewatch.services.replies import Caller, Reply
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json
-from peacewatch.store.follows import MAX_FOLLOWS, Follow, FollowStore, dm_user, same_query
+from peacewatch.store.follows import MAX_FOLLOWS, FollowStore, dm_user, same_query
 
 DM_PLATFORMS = ("slack", "discord")
 """Where a follow can send direct messages."""
@@ -56,10 +56,6 @@ class FollowCommands(CommandBase):
             validate_query(query, builtin_dictionary().extended(entities))
         except QuerySyntaxError as exc:
             return _query_error(exc, query, EXAMPLE)
-        try:  # what the matcher will compile: a query past the rules' length is refused
-            Follow("1", caller.user_id, caller.platform, query, 0.0).as_rule()
-        except ValueError as exc:
-            return Reply.fail(f"That query cannot be followed: {exc}"[:500], hint=EXAMPLE)
         added = await self._follows.add(
             caller.team_id, caller.user_id, caller.platform, query, self._clock().timestamp()
         )
