@@ -31,11 +31,11 @@ CANDIDATES = 8
 MIN_WORD = 3
 NEAR_STEPS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50)
 """Distances a NEAR proposal may take (each side's distance is found by bisecting these)."""
-MAX_PAIRS = 6
-"""Pairs of required terms tried as NEAR (the first four terms of the query)."""
-NEAR_TRIED = 3
+NEAR_SIDES = 3
+"""Required items of a query tried in pairs as NEAR: the first three (three pairs)."""
+NEAR_TRIED = 2
 """(pair, distance) proposals backtested with the engine on every article."""
-DISTANCE_SAMPLE = 200
+DISTANCE_SAMPLE = 150
 """Articles per side (dismissed, kept) whose distances choose the proposals."""
 
 
@@ -82,10 +82,10 @@ def near_side(node: Node) -> str:
 
 def required_pairs(node: Node) -> list[Pair]:
     """Pairs of the query's required items that NEAR can join: those of its top-level AND
-    that are a term or an OR of terms (the first four of them)."""
+    that are a term or an OR of terms (the first ``NEAR_SIDES`` of them)."""
     if not isinstance(node, And):
         return []
-    sides = [item for item in node.items if _near_side(item)][:4]
+    sides = [item for item in node.items if _near_side(item)][:NEAR_SIDES]
     return [Pair(a, b) for i, a in enumerate(sides) for b in sides[i + 1 :]]
 
 
@@ -281,7 +281,7 @@ class SuggestCommands(CommandBase):
         tree = parse(query)
         sample_d, sample_k = _sample(dismissed), _sample(kept)
         ranked: list[tuple[float, float, int, Pair]] = []
-        for pair in required_pairs(tree)[:MAX_PAIRS]:
+        for pair in required_pairs(tree):
             try:
                 far_d = await self._distances(pair, sample_d, entities)
                 far_k = await self._distances(pair, sample_k, entities)
