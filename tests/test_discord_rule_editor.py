@@ -146,6 +146,21 @@ async def test_a_bad_query_answers_its_column_and_fix_reopens_the_modal_filled_i
     assert not await TeamStore(redis_client).rules(f"discord:{fake.guild_id}")
 
 
+async def test_a_bad_rule_id_or_outlets_count_is_named_with_a_fix_button(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    modal = await new_rule_modal(fake, adapter)
+    values: dict[str, str | list[str]] = {"pw_rule_id": "no spaces!", "pw_rule_query": "Witkoff"}
+    answer = await submit(fake, adapter, modal, values)
+    assert "'no spaces!' cannot be a rule id" in shown(answer)
+    assert set(ui.buttons(ui.message_of(fake, answer))) == {"Fix"}
+    modal = await new_rule_modal(fake, adapter)
+    values = {"pw_rule_id": "w1", "pw_rule_query": "Witkoff", "pw_rule_min": "x"}
+    answer = await submit(fake, adapter, modal, values)
+    assert "outlets must be a whole number from 1 to 100" in shown(answer)
+    assert "Backtest" not in shown(answer)
+
+
 async def expected_days(redis: aioredis.Redis, word: str) -> dict[str, int]:
     """Stored articles whose title has ``word``, per day over the 7 days up to NOW, read back
     from the store (not through the search under test)."""
