@@ -35,13 +35,9 @@ format: $(STAMP)
 	$(BIN)/ruff format peacewatch tests bench scripts
 	$(BIN)/ruff check --fix peacewatch tests bench scripts
 
+# Every benchmark in its quick form (under 10 minutes), then one table of figures and targets.
 bench: $(STAMP)
-	$(BIN)/python bench/rules.py
-	$(BIN)/python bench/clusters.py
-	$(BIN)/python bench/stream_joins.py
-	$(BIN)/python bench/assign_throughput.py
-	$(BIN)/python bench/ingest.py --quick
-	$(BIN)/python bench/latency.py --quick
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
