@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from peacewatch.errors import ConfigError
+from peacewatch.store.urls import parse_redis_url
 
 
 class Settings(BaseSettings):
@@ -57,6 +58,15 @@ class Settings(BaseSettings):
     discord_application_id: str | None = Field(default=None, alias="DISCORD_APPLICATION_ID")
     discord_api_url: str | None = Field(default=None, alias="DISCORD_API_URL")
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        """Empty means the embedded server; anything else must be a Redis URL we can read."""
+        if value is None or not value.strip():
+            return None
+        parse_redis_url(value)  # raises ValueError saying what is wrong (without the password)
+        return value.strip()
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
@@ -86,7 +96,7 @@ def settings_problems(exc: ValidationError) -> str:
         str(field.alias or name).upper()
         for name, field in Settings.model_fields.items()
         if field.annotation is not None and "SecretStr" in str(field.annotation)
-    }
+    } | {"REDIS_URL"}  # may hold a password: its own message shows it without
     lines = []
     for err in exc.errors():
         variable = ".".join(str(part) for part in err["loc"]).upper() or "settings"

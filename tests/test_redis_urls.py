@@ -1,0 +1,133 @@
+"""REDIS_URL: the URL forms peacewatch reads, the error for a malformed one, and the one-time
+move of an existing deployment's untagged keys to the hash-tagged prefix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from peacewatch.store import keys
+from peacewatch.store.embedded import connect
+from peacewatch.store.migrate import migrate_untagged
+from peacewatch.store.urls import parse_redis_url
+
+
+def test_one_server_urls_are_read_as_before() -> None:
+    target = parse_redis_url("redis://:s3cret@127.0.0.1:6380/3")
+    assert target.kind == "server" and target.db == 3 and target.hosts == (("127.0.0.1", 6380),)
+    assert target.shown == "redis://127.0.0.1:6380/3"
+    assert parse_redis_url("rediss://redis.internal").hosts == (("redis.internal", 6379),)
+    assert parse_redis_url("unix:///run/redis.sock?db=2").kind == "server"
+
+
+def test_sentinel_url_names_the_sentinels_the_service_and_the_db() -> None:
+    target = parse_redis_url(
+        "redis+sentinel://:pw%40x@10.0.0.1:26380,sentinel-b,[::1]:5000/mymaster/2"
+        "?sentinel_password=other"
+    )
+    assert target.kind == "sentinel" and target.service == "mymaster" and target.db == 2
+    assert target.hosts == (("10.0.0.1", 26380), ("sentinel-b", 26379), ("::1", 5000))
+    assert target.password == "pw@x" and target.sentinel_password == "other"
+    assert "pw" not in target.shown and not target.tls
+    assert parse_redis_url("rediss+sentinel://s:1/m").tls
+
+
+def test_cluster_url_names_any_of_its_nodes() -> None:
+    target = parse_redis_url("redis+cluster://user:pw@n1:7000,n2:7001,n3")
+    assert target.kind == "cluster"
+    assert target.hosts == (("n1", 7000), ("n2", 7001), ("n3", 6379))
+    assert (target.username, target.password) == ("user", "pw")
+    assert target.shown == "redis+cluster://n1:7000,n2:7001,n3"
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://127.0.0.1:6379", "should start with one of"),
+        ("redis+sentinel://:hunter2@127.0.0.1:26379", "should name the Sentinel service"),
+        ("redis+sentinel://127.0.0.1:26379/m/x", "database 'x' should be a number"),
+        ("redis+sentinel://127.0.0.1:26379/m?sentinal_password=x", "unknown option"),
+        ("redis+cluster://:hunter2@127.0.0.1:7000/3", "database 0 only"),
+        ("redis+cluster://127.0.0.1:7000,bad host", "is not host or host:port"),
+        ("redis+cluster://127.0.0.1:70000", "out of range"),
+        ("redis://a:1,b:2/0", "names one server"),
+        ("redis://", "no host given"),
+        ("unix://relative.sock", "absolute socket path"),
+    ],
+)
+def test_a_malformed_url_is_refused_saying_why(url: str, said: str) -> None:
+    with pytest.raises(ValueError, match=said) as caught:
+        parse_redis_url(url)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_peacewatch_exits_2_on_a_malformed_redis_url_without_showing_its_password(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "REDIS_URL": "redis+sentinel://:hunter2@127.0.0.1:1",
+        "PEACEWATCH_DATA_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "peacewatch", "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "REDIS_URL" in done.stderr and "Sentinel service" in done.stderr
+    assert "hunter2" not in done.stdout + done.stderr
+
+
+async def test_untagged_keys_of_an_earlier_version_move_once(
+    redis_client: aioredis.Redis,
+) -> None:
+    old = keys.UNTAGGED_PREFIX
+    await redis_client.hset(old + "feed:f1", mapping={"url": "https://example.org/feed"})
+    await redis_client.set(old + "seen:a1", "queued", ex=3600)
+    await redis_client.xadd(old + "alerts:stream", {"alert": "{}"})
+    await redis_client.xgroup_create(old + "alerts:stream", "dispatch", id="0")
+    await redis_client.set(old + "rules:version", "7")
+    await redis_client.set(keys.rules_version(), "9")  # already written under the new name
+    await redis_client.set("other:app:key", "x")  # not ours
+
+    moved = await migrate_untagged(redis_client)
+
+    assert (moved.renamed, moved.left) == (3, 1)
+    assert await redis_client.hget(keys.feed("f1"), "url") == "https://example.org/feed"
+    assert 0 < await redis_client.ttl(keys.seen("a1")) <= 3600  # expiry kept
+    groups = await redis_client.xinfo_groups(keys.alert_stream())
+    assert [g["name"] for g in groups] == ["dispatch"]  # the stream keeps its consumer group
+    assert await redis_client.get(keys.rules_version()) == "9"  # a taken name is not overwritten
+    assert await redis_client.get(old + "rules:version") == "7"
+    assert await redis_client.get("other:app:key") == "x"
+    assert not await redis_client.exists(old + "feed:f1")
+
+    # done once: a key written later under the old prefix stays where it is
+    await redis_client.set(old + "feed:f2", "x")
+    again = await migrate_untagged(redis_client)
+    assert (again.renamed, again.left) == (0, 0)
+    assert await redis_client.exists(old + "feed:f2")
+
+
+async def test_connecting_moves_the_embedded_servers_untagged_keys(tmp_path: Path) -> None:
+    handle = await connect(None, tmp_path)
+    try:
+        await handle.client.delete(keys.keyspace_tagged())  # as a store of an earlier version
+        await handle.client.sadd(keys.UNTAGGED_PREFIX + "feeds", "f1", "f2")
+    finally:
+        await handle.close()
+    handle = await connect(None, tmp_path)
+    try:
+        assert await handle.client.smembers(keys.feeds_index()) == {"f1", "f2"}
+        assert not await handle.client.exists(keys.UNTAGGED_PREFIX + "feeds")
+    finally:
+        await handle.close()
