@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from peacewatch.config import AppConfig
@@ -42,6 +42,7 @@ from peacewatch.watchers.poller import Poller, PollPolicy
 from peacewatch.watchers.scheduler import FeedScheduler
 from peacewatch.watchers.websub import WebSub
 from peacewatch.watchers.websub_hub import HubClient
+from peacewatch.watchers.websub_proto import subscribed_interval
 
 log = logging.getLogger(__name__)
 RETENTION = timedelta(days=90)
@@ -82,6 +83,8 @@ class App:
     pruned_at: datetime | None = None
     websub: WebSub | None = None
     """WebSub subscriptions, when a public URL is configured (else feeds are only polled)."""
+    pushed: set[str] = field(default_factory=set)
+    """Feeds scheduled at their longer interval because a hub pushes them."""
 
     @classmethod
     async def open(
@@ -200,12 +203,27 @@ class App:
         for feed_id in set(known) - scheduled:
             self.scheduler.schedule(known[feed_id])
 
+    async def pace_pushed_feeds(self) -> None:
+        """Poll feeds a WebSub hub pushes less often (never not at all), and at their own
+        interval again once their subscription ends."""
+        if self.websub is None:
+            return
+        active = await self.websub.active_feeds()
+        if active == self.pushed:
+            return
+        for feed in await self.feeds.all():
+            if (feed.id in active) != (feed.id in self.pushed):
+                interval = subscribed_interval(feed.interval) if feed.id in active else None
+                self.scheduler.schedule(replace(feed, interval=interval or feed.interval))
+        self.pushed = active
+
     async def housekeeping(self) -> None:
         """Release alerts held by quiet hours and send due digests (run every minute); drop
         history past its retention (once a day)."""
         await self.quiet.release_due(self.queue)
         await build_due_digests(self.redis.client, self.queue, self.clock)
         await self.sync_feeds()  # feeds added or removed from chat through another replica
+        await self.pace_pushed_feeds()
         now = self.clock()
         if self.pruned_at is None or now - self.pruned_at >= timedelta(days=1):
             await HistoryIndex(self.redis.client, clock=self.clock).prune()

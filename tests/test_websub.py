@@ -280,3 +280,33 @@ async def test_hub_the_url_guard_refuses_gets_no_request(
             sub = await SubscriptionStore(redis_client).for_feed(feed.id)
     assert hub.requests == []
     assert sub is not None and sub.state == "failed" and sub.retry_at > NOW.timestamp()
+
+
+def poll_every(app: App, feed_id: str) -> float:
+    """Seconds between the feed's scheduled polls (read from its APScheduler job)."""
+    job = app.scheduler._scheduler.get_job(f"feed:{feed_id}")
+    return float(job.trigger.interval.total_seconds())
+
+
+async def test_pushed_feed_is_polled_less_often_until_its_subscription_ends(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    clock = Clock(NOW)
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, clock) as (app, _):
+            feed = FeedSpec("ws1", url, interval=600)
+            await app.feeds.put(feed)
+            app.scheduler.start()
+            app.scheduler.pause()  # jobs kept, none run
+            app.scheduler.schedule(feed)
+            await app.pace_pushed_feeds()
+            assert poll_every(app, feed.id) == 600  # not subscribed yet
+            await subscribed(app, hub, feed)
+            await app.housekeeping()  # each minute's round paces the feeds
+            assert poll_every(app, feed.id) == 3600  # pushed: polled, but 6 times less often
+            clock.now = NOW + timedelta(seconds=1001)  # the lease ran out, never renewed
+            await app.pace_pushed_feeds()
+            assert poll_every(app, feed.id) == 600

@@ -15,6 +15,7 @@ from peacewatch.watchers.websub_proto import (
     link_header_rels,
     renew_at,
     sign,
+    subscribed_interval,
     verify_signature,
 )
 
@@ -49,6 +50,13 @@ def test_lease_is_renewed_at_four_fifths_and_at_least_a_minute_before_it_ends() 
     assert renew_at(at, 200) == at + timedelta(seconds=140)  # a minute before the end
     assert renew_at(at, 30) == at  # too short for either: renewed at once
     assert renew_at(at, 0) == at
+
+
+def test_pushed_feed_is_polled_six_times_less_often_and_at_least_every_six_hours() -> None:
+    assert subscribed_interval(600) == 3600
+    assert subscribed_interval(60) == 360
+    assert subscribed_interval(3 * 3600) == 6 * 3600  # capped at six hours ...
+    assert subscribed_interval(12 * 3600) == 12 * 3600  # ... unless its own is longer
 
 
 def test_link_header_is_split_without_a_regex() -> None:

@@ -292,6 +292,15 @@ class WebSub:
         for state in ("pending", "active", "denied", "failed"):
             metrics.WEBSUB_SUBSCRIPTIONS.labels(state=state).set(states[state])
 
+    async def active_feeds(self) -> set[str]:
+        """The feeds a hub pushes now: verified, lease not over, not being unsubscribed."""
+        now = self._now()
+        return {
+            sub.feed_id
+            for sub in await self._store.all()
+            if sub.state == "active" and sub.pending != "unsubscribe" and now < sub.expires_at
+        }
+
     async def run(self, every: float = 60.0) -> None:
         """:meth:`maintain` every ``every`` seconds until cancelled."""
         while True:

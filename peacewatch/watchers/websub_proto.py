@@ -26,6 +26,7 @@ __all__ = [
     "link_header_rels",
     "renew_at",
     "sign",
+    "subscribed_interval",
     "verify_signature",
 ]
 
@@ -35,6 +36,10 @@ RENEW_FRACTION = 0.8
 """A subscription is renewed when this part of its lease has passed."""
 MIN_RENEW_MARGIN = timedelta(seconds=60)
 """A renewal starts at least this long before the lease expires (when the lease allows it)."""
+SUBSCRIBED_SLOWDOWN = 6
+"""A feed a hub pushes is polled this many times less often ..."""
+SUBSCRIBED_MAX_INTERVAL = 6 * 3600
+"""... but at least this often (seconds), unless its own interval is longer."""
 _MAX_LINKS = 50
 
 
@@ -116,6 +121,13 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, method).hexdigest()
     return hmac.compare_digest(expected, given.strip().lower())
+
+
+def subscribed_interval(interval: int) -> int:
+    """The poll interval of a feed with an active WebSub subscription: its pushes bring new
+    items, so polls only catch what a hub missed; never less often than the feed's own
+    interval or every ``SUBSCRIBED_MAX_INTERVAL``, whichever is longer."""
+    return max(interval, min(interval * SUBSCRIBED_SLOWDOWN, SUBSCRIBED_MAX_INTERVAL))
 
 
 def renew_at(verified: datetime, lease_seconds: int) -> datetime:
