@@ -330,6 +330,7 @@ def install(client: PeacewatchClient) -> None:
     client.tree.add_command(PeacewatchGroup())
     client.tree.error(on_tree_error)
     client.add_dynamic_items(FeedbackButton, components.EditorButton)
+    client.event(components.on_interaction)  # rule editor submissions
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:

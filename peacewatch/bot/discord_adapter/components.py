@@ -24,7 +24,7 @@ from peacewatch.bot.discord_adapter.interactions import (
     send_reply,
     service_of,
 )
-from peacewatch.bot.discord_adapter.modals import RuleModal
+from peacewatch.bot.discord_adapter.modals import RuleModal, submitted_form
 from peacewatch.bot.replies import Caller, Reply
 from peacewatch.services.commands.editor import form_problem
 from peacewatch.services.views import RuleEditor, RuleForm
@@ -123,7 +123,30 @@ async def with_kept_destinations(
 
 async def open_editor(interaction: discord.Interaction[Any], form: RuleForm) -> None:
     """Answer with the editor modal, pre-filled with ``form``."""
-    await interaction.response.send_modal(RuleModal(form, submit_form))
+    modal = RuleModal(form)
+    # Stopped before it is sent, discord.py keeps no copy: ``on_interaction`` answers the
+    # submission from its data, in any process, before or after a restart.
+    modal.stop()
+    await interaction.response.send_modal(modal)
+
+
+async def on_interaction(interaction: discord.Interaction[Any]) -> None:
+    """Answer a rule editor submission (other interactions are for the command tree and the
+    buttons); a failure is logged and told to the user."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return
+    form = submitted_form(interaction.data)
+    if form is None:
+        return
+    try:
+        await submit_form(interaction, form)
+    except Exception:  # a submission is a task boundary: log, answer, keep serving
+        log.exception("rule editor submission failed")
+        failed = Reply.fail("Something went wrong on our side; the error was logged.")
+        try:
+            await send_reply(interaction, failed, private=True)
+        except discord.HTTPException:
+            log.warning("could not tell the user about a failed rule editor submission")
 
 
 async def submit_form(interaction: discord.Interaction[Any], form: RuleForm) -> None:

@@ -1,13 +1,14 @@
 """The rule editor modal: a rule's query, channels, outlets and digest, pre-filled from a form.
 
-What happens on submit is the caller's (``components.submit_form``); this module only lays the
-modal out and reads the submitted values back into a ``RuleForm``.
+This module lays the modal out and reads a submission back into a ``RuleForm``. The modal's
+custom_id says which rule it edits, so a submission is answered from its own data alone (by
+``components.on_interaction``), even by a process that did not open it.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import discord
@@ -15,14 +16,11 @@ import discord
 from peacewatch.bot.discord_adapter.embeds import clip
 from peacewatch.services.views import RuleForm
 
-log = logging.getLogger(__name__)
-
 TITLE_MAX: Final = 45
 QUERY_MAX: Final = 2000
 CHANNELS_MAX: Final = 10
-TIMEOUT: Final = 30 * 60.0
-"""Seconds an open modal is remembered; one submitted later (or after a restart) is not
-answered, and its user presses Edit again."""
+MODAL_ID_RE: Final = re.compile(r"pw:rm:(?P<state>[en]):(?P<rule>[A-Za-z0-9_.-]{0,64})")
+"""The modal's custom_id: ``e`` and the id of the saved rule it edits, or ``n`` (a new rule)."""
 ID_RULE, ID_QUERY, ID_CHANNELS, ID_MIN, ID_DIGEST = (
     "pw_rule_id",
     "pw_rule_query",
@@ -40,18 +38,17 @@ CHANNEL_TYPES: Final = [
     discord.ChannelType.news,
     discord.ChannelType.forum,
 ]
-
-Submit = Callable[[discord.Interaction[Any], RuleForm], Awaitable[None]]
+LABEL, ACTION_ROW = 18, 1
 
 
 class RuleModal(discord.ui.Modal):
-    """Five inputs (four for a saved rule, whose id is fixed); ``submit`` gets the form."""
+    """Five inputs (four for a saved rule, whose id is fixed and in the modal's custom_id)."""
 
-    def __init__(self, form: RuleForm, submit: Submit) -> None:
+    def __init__(self, form: RuleForm) -> None:
         title = f"Edit rule {form.rule_id}" if form.existing else "New rule"
-        super().__init__(title=clip(title, TITLE_MAX), timeout=TIMEOUT)
+        state = f"e:{form.rule_id}" if form.existing else "n:"
+        super().__init__(title=clip(title, TITLE_MAX), custom_id=f"pw:rm:{state}")
         self.form = form
-        self._submit = submit
         self.rule_id = discord.ui.TextInput[RuleModal](
             custom_id=ID_RULE,
             default=form.rule_id or None,
@@ -105,32 +102,42 @@ class RuleModal(discord.ui.Modal):
         )
         self.add_item(discord.ui.Label(text="Digest", component=self.digest))
 
-    def submitted(self) -> RuleForm:
-        """The form as the user sent it; an outlets value that is not a number reads as 0,
-        which the form check then names."""
-        minimum = self.min_sources.value.strip()
-        chosen = [getattr(c, "id", c) for c in self.channels.values]
-        return RuleForm(
-            rule_id=self.form.rule_id if self.form.existing else self.rule_id.value.strip(),
-            query=self.query.value,
-            channels=tuple(f"discord:{c}" for c in chosen),
-            min_sources=int(minimum) if minimum.isdigit() else 0,
-            digest=self.digest.values[0] if self.digest.values else "none",
-            existing=self.form.existing,
-        )
 
-    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        await self._submit(interaction, self.submitted())
+def _inputs(components: list[Any]) -> Iterator[Mapping[str, Any]]:
+    """The submitted inputs, inside their Labels (or the older action rows)."""
+    for component in components:
+        if not isinstance(component, Mapping):
+            continue
+        if component.get("type") == LABEL:
+            yield from _inputs([component.get("component")])
+        elif component.get("type") == ACTION_ROW:
+            yield from _inputs(list(component.get("components") or ()))
+        else:
+            yield component
 
-    async def on_error(  # type: ignore[override]  # a modal's errors have no item
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        log.error("rule editor submission failed", exc_info=error)
-        failed = "Something went wrong on our side; the error was logged."
-        try:
-            if interaction.response.is_done():  # deferred: replace the "thinking" answer
-                await interaction.followup.send(failed, ephemeral=True)
-            else:
-                await interaction.response.send_message(failed, ephemeral=True)
-        except discord.HTTPException:
-            log.warning("could not tell the user about a failed rule editor submission")
+
+def submitted_form(data: Mapping[str, Any] | None) -> RuleForm | None:
+    """The form of a rule editor submission (a MODAL_SUBMIT's ``data``), or None for any other
+    modal. An outlets value that is not a number reads as 0, which the form check names."""
+    match = MODAL_ID_RE.fullmatch(str((data or {}).get("custom_id", "")))
+    if data is None or match is None:
+        return None
+    values = {str(c.get("custom_id")): c for c in _inputs(list(data.get("components") or ()))}
+
+    def text(custom_id: str) -> str:
+        return str(values.get(custom_id, {}).get("value") or "")
+
+    def chosen(custom_id: str) -> list[str]:
+        return [str(v) for v in values.get(custom_id, {}).get("values") or ()]
+
+    existing = match["state"] == "e"
+    minimum = text(ID_MIN).strip()
+    digest = chosen(ID_DIGEST)
+    return RuleForm(
+        rule_id=match["rule"] if existing else text(ID_RULE).strip(),
+        query=text(ID_QUERY),
+        channels=tuple(f"discord:{c}" for c in chosen(ID_CHANNELS) if c.isdigit()),
+        min_sources=int(minimum) if minimum.isdigit() else 0,
+        digest=digest[0] if digest else "none",
+        existing=existing,
+    )
