@@ -330,3 +330,15 @@ async def test_a_query_too_long_for_a_rule_is_refused(redis_client: aioredis.Red
     assert reply.error and "too long (3296 characters, at most 2000)" in reply.text
     assert await FollowStore(redis_client).of_user("slack:T1", "U2") == []
     assert await TeamStore(redis_client).match_sets() == []
+
+
+async def test_unfollow_all_and_unfollow_of_nothing(redis_client: aioredis.Redis) -> None:
+    service = CommandService(redis_client)
+    await service.follow(MEMBER, "Kushner")
+    await service.follow(MEMBER, "actor:witkoff")
+    missing = await service.handle_text(MEMBER, "unfollow Dmitriev")
+    assert missing.error and "Your follows: 1 (Kushner), 2 (actor:witkoff)." in missing.text
+    assert "Unfollowed all 2" in (await service.handle_text(MEMBER, "unfollow all")).title
+    assert await FollowStore(redis_client).of_user("slack:T1", "U2") == []
+    assert await TeamStore(redis_client).match_sets() == []
+    assert (await service.handle_text(MEMBER, "unfollow")).error
