@@ -310,3 +310,30 @@ async def test_pushed_feed_is_polled_less_often_until_its_subscription_ends(
             clock.now = NOW + timedelta(seconds=1001)  # the lease ran out, never renewed
             await app.pace_pushed_feeds()
             assert poll_every(app, feed.id) == 600
+
+
+async def test_request_the_hub_refused_is_sent_again_later(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    clock = Clock(NOW)
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub() as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, clock) as (app, _):
+            assert app.websub is not None
+            feed = FeedSpec("ws1", url, interval=3600)
+            await app.feeds.put(feed)
+            hub.refuse_with = 503
+            await app.websub.discovered(await app.poller.poll(feed))
+            assert len(hub.requests) == 1
+            sub = await SubscriptionStore(redis_client).for_feed(feed.id)
+            assert sub is not None and sub.state == "failed"
+            hub.refuse_with = None
+            clock.now = NOW + timedelta(minutes=14)
+            await app.websub.maintain()
+            assert len(hub.requests) == 1  # not yet
+            clock.now = NOW + timedelta(minutes=16)
+            await app.websub.maintain()
+            await hub.wait_for(lambda: bool(hub.active(url)))
+            assert hub.requests[1]["hub.callback"] == hub.requests[0]["hub.callback"]

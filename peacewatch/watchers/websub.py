@@ -159,6 +159,7 @@ class WebSub:
         )  # fmt: skip
         if mode == "subscribe":
             retry = self._now() + RETRY_AFTER.total_seconds()
+            sub = await self._store.get(sub.token) or sub  # the hub may have verified meanwhile
             state = sub.state if sub.state == "active" else "failed"
             await self._store.update(sub, state=state, pending="", retry_at=retry)
         return False
