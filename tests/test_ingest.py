@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from peacewatch.errors import ParseError
+from peacewatch.store import keys
+from peacewatch.store.ingest import IngestStream
 from peacewatch.watchers.normalise import article_id, canonical_link, domain_of, normalise
 from peacewatch.watchers.parse import FeedParserPool, RawEntry, parse_bytes
 from peacewatch.watchers.text import html_to_text
@@ -164,3 +167,39 @@ def test_item_language_is_detected_when_the_feed_mixes_languages() -> None:
     ).encode()
     langs = [e.lang for e in parse_bytes(feed).entries]
     assert langs == ["en", "de", "uk", "en"]  # too short to tell: the feed's own language
+
+
+def _entry(n: int) -> RawEntry:
+    return RawEntry(
+        guid=None, link=f"https://a.example/news/{n}", title=f"Item {n}", summary="Text",
+        content="", published=FETCHED.timestamp() - n,
+    )  # fmt: skip
+
+
+async def _script_calls(redis: Any) -> int:
+    stats = await redis.info("commandstats")
+    return sum(
+        int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("eval", "evalsha")
+    )
+
+
+async def test_submit_queues_first_sightings_once_and_sends_only_those(redis_client: Any) -> None:
+    stream = IngestStream(redis_client)
+    one, two, three, four = (
+        normalise(_entry(n), feed_id="f", feed_url="https://a.example/rss", feed_title="A",
+                  fetched_at=FETCHED)
+        for n in range(4)
+    )  # fmt: skip
+    assert await stream.submit([(one, False), (two, True)]) == [True, True]
+    await redis_client.set(keys.seen(three.id), "queued")  # another replica queued it
+    again = [(one, True), (three, True), (four, True), (four, True)]
+    assert await stream.submit(again) == [False, False, True, False]
+    entries = await stream.read_after("0-0")
+    assert [(e.article.id if e.article else None, e.alerts) for e in entries] == [
+        (one.id, False), (two.id, True), (four.id, True),
+    ]  # fmt: skip
+    # A poll that brings nothing new reads the claims and sends no article to the script.
+    calls = await _script_calls(redis_client)
+    assert await stream.submit([(one, True), (two, True), (four, True)]) == [False] * 3
+    assert await _script_calls(redis_client) == calls
+    assert await stream.backlog() == 3

@@ -72,17 +72,30 @@ class IngestStream:
     async def submit(self, batch: Sequence[tuple[Article, bool]]) -> list[bool]:
         """Queue each (article, may alert) not seen before, in the order given; returns, per
         item, whether it was new. Raises redis errors (then nothing of the batch after the
-        failure point is seen, so the next poll offers it again)."""
+        failure point is seen, so the next poll offers it again).
+
+        A feed that changed usually brings one new item among dozens queued at earlier polls:
+        their claims are read first (one MGET) and only the others are encoded and sent to the
+        claiming script, which claims each with SET NX, so an article another replica queued
+        in between is still queued once."""
         if not batch:
             return []
-        args: list[str | int] = [self._ttl]
-        for article, alerts in batch:
-            args += [article_to_json(article), "1" if alerts else "0"]
-        reply = await self._submit(
-            keys=[keys.ingest_stream(), *(keys.seen(a.id) for a, _ in batch)], args=args
-        )
+        claims = [keys.seen(article.id) for article, _ in batch]
+        held = await self._redis.mget(claims)
+        fresh = [i for i, claim in enumerate(held) if claim is None]
+        out = [False] * len(batch)
+        if fresh:
+            args: list[str | int] = [self._ttl]
+            for i in fresh:
+                article, alerts = batch[i]
+                args += [article_to_json(article), "1" if alerts else "0"]
+            reply = await self._submit(
+                keys=[keys.ingest_stream(), *(claims[i] for i in fresh)], args=args
+            )
+            for i, flag in zip(fresh, reply, strict=True):
+                out[i] = bool(int(flag))
         failpoint("ingest.after_submit")
-        return [bool(int(flag)) for flag in reply]
+        return out
 
     async def read_after(
         self, cursor: str, count: int = 500, block_ms: int | None = None
