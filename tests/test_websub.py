@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from peacewatch import metrics
 from peacewatch.app import App
 from peacewatch.bot.console import ConsoleSink
+from peacewatch.cli.status import print_status
 from peacewatch.settings import Settings
 from peacewatch.status import Status
 from peacewatch.store.feeds import FeedSpec
@@ -337,3 +339,24 @@ async def test_request_the_hub_refused_is_sent_again_later(
             await app.websub.maintain()
             await hub.wait_for(lambda: bool(hub.active(url)))
             assert hub.requests[1]["hub.callback"] == hub.requests[0]["hub.callback"]
+
+
+async def test_status_shows_each_subscription(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+            await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
+            assert await hub.publish(url, websub_rss(items, hub.url, url)) == [204]
+            await print_status(Settings(PEACEWATCH_DATA_DIR=tmp_path,
+                                        REDIS_URL=redis_url(redis_target)))  # fmt: skip
+    out = capsys.readouterr().out
+    assert "websub subscriptions: 1" in out
+    (line,) = [line for line in out.splitlines() if line.startswith("  ws1 ") and "lease" in line]
+    assert " active " in line and hub.url in line
+    assert "lease until 2025-12-01T12:16:40+00:00" in line  # 1000 s after the check
+    assert "last push 2025-12-01T12:00:00+00:00" in line

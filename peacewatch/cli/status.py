@@ -9,6 +9,7 @@ from peacewatch.store.articles import ArticleStore
 from peacewatch.store.embedded import connect
 from peacewatch.store.feeds import FeedStore
 from peacewatch.store.teams import TeamStore
+from peacewatch.store.websub import Subscription, SubscriptionStore
 
 
 def format_status(status: object) -> str:
@@ -46,6 +47,23 @@ def format_status(status: object) -> str:
     return "\n".join(lines)
 
 
+def websub_lines(subs: list[Subscription]) -> list[str]:
+    """One line per WebSub subscription: its feed, state, lease end and last push."""
+    from datetime import UTC, datetime
+
+    def when(epoch: float) -> str:
+        return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds") if epoch else "-"
+
+    lines = [f"websub subscriptions: {len(subs)}"] if subs else []
+    for sub in subs:
+        state = sub.state + (f" ({sub.pending} waiting for the hub)" if sub.pending else "")
+        lines.append(
+            f"  {sub.feed_id:<16} {state:<12} lease until {when(sub.expires_at):<26}"
+            f"last push {when(sub.last_push):<26}{sub.hub}"
+        )
+    return lines
+
+
 async def print_status(settings: Settings) -> None:
     handle = await connect(settings.redis_url, settings.data_dir)
     try:
@@ -53,6 +71,7 @@ async def print_status(settings: Settings) -> None:
         status = await collect(
             FeedStore(redis), TeamStore(redis), AlertQueue(redis), ArticleStore(redis)
         )
+        subs = await SubscriptionStore(redis).all()
     finally:
         await handle.close()
-    print(format_status(status))
+    print("\n".join([format_status(status), *websub_lines(subs)]))
