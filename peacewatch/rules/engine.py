@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +31,6 @@ _FIELD_SEPARATOR = " \x00 "
 _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENTITY_FIELDS = ("actor", "place", "topic")
-# A word as readers see it: letters, digits and combining marks, with inner apostrophes
-# (o'brien, перемир'я) but not the English possessive, which ends the word (Zelensky's).
-_W = r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489])"
-_WHOLE_WORD = re.compile(rf"{_W}+(?:'(?!s(?!{_W})){_W}+)*")
 # Polish case endings, German and Swedish genitive and definite endings.
 _INFLECTIONS = frozenset(
     {"a", "u", "e", "y", "i", "ą", "ę", "em", "om", "ie", "ym", "owi", "ego", "emu", "ach"}
@@ -111,7 +108,8 @@ class RuleEngine:
         self._by_prefix: dict[int, list[int]] = {}
         self._always: list[int] = []
         self._rule_index: dict[tuple[str, str], int] = {}
-        self._hit_counts: dict[tuple[int, bool], int] = {}
+        self._word_counts: Counter[int] = Counter()
+        self._prefix_counts: Counter[int] = Counter()
         self._team_entity_of: dict[str, dict[int, str]] = {}
         self._articles_seen = 0
         self._next_reindex = 256
@@ -214,19 +212,19 @@ class RuleEngine:
     def _learn(self, scan: c.Scan) -> None:
         """Count how often patterns are found; at 256, 1,024, 4,096, … articles, index every
         rule again under the required term that has proved rarest in the news actually seen."""
-        counts = self._hit_counts
-        for pattern in scan.word_hits:
-            counts[(pattern, False)] = counts.get((pattern, False), 0) + 1
-        for pattern in scan.prefix_hits:
-            counts[(pattern, True)] = counts.get((pattern, True), 0) + 1
+        self._word_counts.update(scan.word_set)
+        self._prefix_counts.update(scan.prefix_set)
         self._articles_seen += 1
         if self._articles_seen < self._next_reindex:
             return
         self._next_reindex *= 4
         strings = self._table.strings
 
+        counts = (self._word_counts, self._prefix_counts)
+
         def cost(patterns: c.Trigger) -> float:
-            return sum(counts.get(p, 0) for p in patterns) + 0.01 * c.guess_cost(patterns, strings)
+            seen = sum(counts[is_prefix][p] for p, is_prefix in patterns)
+            return seen + 0.01 * c.guess_cost(patterns, strings)
 
         self._by_word, self._by_prefix, self._always = {}, {}, []
         for index in range(len(self._rules)):
@@ -312,26 +310,14 @@ class RuleEngine:
         title = normalise(article.title)
         body = normalise(article.body)
         text = title.text + _FIELD_SEPARATOR + body.text
-        words: dict[int, list[tuple[int, int]]] = {}
-        prefixes: dict[int, list[tuple[int, int]]] = {}
-        if self._automaton is not None:
-            # where words start and end, found once by the regex engine, so each raw hit of the
-            # automaton costs two set look-ups
-            starts: set[int] = set()
-            ends: set[int] = set()
-            for found in _WHOLE_WORD.finditer(text):
-                starts.add(found.start())
-                ends.add(found.end())
-            for pattern, start, end in self._automaton.find_matches_as_indexes(
-                text, overlapping=True
-            ):
-                if start in starts:
-                    prefixes.setdefault(pattern, []).append((start, end))
-                    if end in ends:
-                        words.setdefault(pattern, []).append((start, end))
-        scan = c.Scan(
-            text, len(title.text), len(title.text) + len(_FIELD_SEPARATOR), words, prefixes
+        raw = (
+            self._automaton.find_matches_as_indexes(text, overlapping=True)
+            if self._automaton is not None
+            else []
         )
+        # where words start and end, found once by the regex engine, so each raw hit of the
+        # automaton costs a set look-up or two
+        scan = c.Scan.of(text, len(title.text), len(title.text) + len(_FIELD_SEPARATOR), raw)
         return scan, title, body
 
     def entities_of(self, article: Article) -> tuple[str, ...]:
@@ -344,7 +330,7 @@ class RuleEngine:
         """
         scan, _, _ = self.scan(article)
         entity_of = self._table.entity_of
-        found = {entity_of[p] for p in scan.word_hits if p in entity_of}
+        found = {entity_of[p] for p in scan.word_set if p in entity_of}
         for pattern, spans in scan.prefix_hits.items():
             entity = entity_of.get(pattern)
             if entity is None or entity in found or len(self._table.strings[pattern]) < 4:
@@ -361,15 +347,16 @@ class RuleEngine:
         scan, title, body = self.scan(article)
         self._learn(scan)
         candidates: set[int] = set(self._always)
-        for pattern in scan.word_hits.keys() & self._by_word.keys():
-            candidates.update(self._by_word[pattern])
-        for pattern in scan.prefix_hits.keys() & self._by_prefix.keys():
-            candidates.update(self._by_prefix[pattern])
+        by_word, by_prefix = self._by_word, self._by_prefix
+        for pattern in scan.word_set & by_word.keys():
+            candidates.update(by_word[pattern])
+        for pattern in scan.prefix_set & by_prefix.keys():
+            candidates.update(by_prefix[pattern])
         if not candidates:
             return []
         ctx = c.Context(scan, article, self._terms)
         entity_of = self._table.entity_of
-        entities = tuple(sorted({entity_of[p] for p in scan.word_hits.keys() & entity_of.keys()}))
+        entities = tuple(sorted({entity_of[p] for p in scan.word_set & entity_of.keys()}))
         hits: dict[tuple[c.TermRef, tuple[tuple[int, int], ...]], tuple[Hit, ...]] = {}
         per_team: dict[str, tuple[str, ...]] = {}
         matches = []
@@ -381,7 +368,7 @@ class RuleEngine:
                 named = per_team.get(rule.team_id)
                 if named is None:
                     own = self._team_entity_of.get(rule.team_id, {})
-                    extra = {own[p] for p in scan.word_hits.keys() & own.keys()}
+                    extra = {own[p] for p in scan.word_set & own.keys()}
                     named = tuple(sorted(set(entities) | extra)) if extra else entities
                     per_team[rule.team_id] = named
                 matches.append(self._match(rule, article, scan, title, body, fired, named, hits))
