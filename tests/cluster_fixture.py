@@ -145,6 +145,7 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]
 @dataclass
 class SentinelSetup:
     master_port: int
+    replica_port: int
     sentinel_port: int
     service: str = "pwmaster"
 
@@ -152,34 +153,70 @@ class SentinelSetup:
     def url(self) -> str:
         return f"redis+sentinel://127.0.0.1:{self.sentinel_port}/{self.service}/0"
 
+    def master(self) -> int:
+        """The port of the server the Sentinel names master now."""
+        reply = _cli(self.sentinel_port, "SENTINEL", "get-master-addr-by-name", self.service)
+        return int(reply.split()[1])
+
+    def role(self, port: int) -> str:
+        return _cli(port, "ROLE").split()[0]
+
 
 @pytest.fixture(scope="module")
 def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSetup]:
-    """One Redis master on 127.0.0.1 and one Sentinel that monitors it."""
+    """A Redis master and its replica on 127.0.0.1, and one Sentinel that monitors them."""
     if REDIS_SERVER is None or REDIS_CLI is None:
         pytest.skip("redis-server and redis-cli are not installed (apt-get install redis-server)")
     root = tmp_path_factory.mktemp("sentinel")
     servers = Servers()
     try:
-        setup = SentinelSetup(free_port(), free_port())
+        setup = SentinelSetup(free_port(), free_port(), free_port())
         servers.start(root / "master", *_base_args(setup.master_port))
         _wait("master", lambda: _answers(setup.master_port), servers.procs)
+        servers.start(
+            root / "replica",
+            *_base_args(setup.replica_port),
+            "--replicaof",
+            "127.0.0.1",
+            str(setup.master_port),
+        )
+        _wait(
+            "replica",
+            lambda: "master_link_status:up" in _cli(setup.replica_port, "INFO", "replication"),
+            servers.procs,
+        )
         conf = root / "sentinel" / "sentinel.conf"
         conf.parent.mkdir()
         conf.write_text(
             f"port {setup.sentinel_port}\nbind 127.0.0.1\n"
             f"sentinel monitor {setup.service} 127.0.0.1 {setup.master_port} 1\n"
             f"sentinel down-after-milliseconds {setup.service} 2000\n"
+            f"sentinel failover-timeout {setup.service} 10000\n"
         )
         servers.start(conf.parent, str(conf), "--sentinel")
         _wait(
             "sentinel",
             lambda: (
-                str(setup.master_port)
-                in _cli(setup.sentinel_port, "SENTINEL", "get-master-addr-by-name", setup.service)
+                str(setup.replica_port)
+                in _cli(setup.sentinel_port, "SENTINEL", "replicas", setup.service)
             ),
             servers.procs,
         )
         yield setup
     finally:
         servers.stop()
+
+
+def failover(setup: SentinelSetup) -> int:
+    """Make the Sentinel promote the replica; wait until the old master serves as its replica.
+    Returns the new master's port."""
+    old = setup.master()
+    # the Sentinel refuses (NOGOODSLAVE) until it has fresh word from the replica: ask again
+    _wait(
+        "failover",
+        lambda: "OK" in _cli(setup.sentinel_port, "SENTINEL", "FAILOVER", setup.service),
+        [],
+    )
+    _wait("promotion", lambda: setup.master() != old, [])
+    _wait("demotion", lambda: setup.role(old) == "slave", [])
+    return setup.master()

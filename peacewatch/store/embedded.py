@@ -11,9 +11,9 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.asyncio.connection import UnixDomainSocketConnection
+from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import ExponentialWithJitterBackoff
 
 from peacewatch.errors import StoreError
@@ -29,6 +29,25 @@ POOL_TIMEOUT = 30.0
 """Seconds a command waits for a free connection before it fails."""
 SENTINEL_TIMEOUT = 5.0
 """Seconds to connect to and hear from a Sentinel before asking the next one."""
+
+
+class _SentinelConnection(SentinelManagedConnection):  # type: ignore[misc]
+    """A connection to the master the Sentinels name now, also when it reconnects: redis-py 8
+    reconnects a dropped connection (as after a failover turned the master it knew into a
+    read-only replica) to the address it had, without asking the Sentinels again
+    (redis/redis-py#3874), so every command would meet the old master until the retries ran
+    out."""
+
+    async def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        if not self.is_connected and self.connection_pool.is_master:
+            self.host, self.port = await self.connection_pool.get_master_address()
+        await super().connect_check_health(check_health, retry_socket_connect)
+
+
+class _SentinelSSLConnection(_SentinelConnection, SSLConnection):  # type: ignore[misc]
+    pass
 
 
 class _BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionPool):  # type: ignore[misc]
@@ -142,6 +161,7 @@ def _client(target: RedisTarget, max_connections: int, pool_timeout: float) -> R
             target.service,
             redis_class=aioredis.Redis,
             connection_pool_class=_BlockingSentinelPool,
+            connection_class=_SentinelSSLConnection if target.tls else _SentinelConnection,
             db=target.db,
             decode_responses=True,
             max_connections=max_connections,
