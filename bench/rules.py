@@ -751,7 +751,43 @@ def print_report(results: Sequence[SizeResult], budget: Budget) -> bool:
     for name, passed, figures in check_targets(results):
         status = "SKIP" if passed is None else "PASS" if passed else "FAIL"
         print(f"{status}  {name}: {figures}")
+    print()
+    for line in figure_lines(results):
+        print(line)
     return agreed
+
+
+def figure(name: str, value: float, baseline: float, target: str, met: bool) -> str:
+    """One machine-readable line (``bench/report.py`` collects them into one table)."""
+    return (
+        f"FIGURE name={name} value={value:.4g} baseline={baseline:.4g} target={target} "
+        f"met={'yes' if met else 'no'}"
+    )
+
+
+def figure_lines(results: Sequence[SizeResult]) -> list[str]:
+    """The figures of the run: per size, ours against the regex loop and against the bare scan
+    (articles per second, value = ours, baseline = the reference); the cost growth from the
+    smallest to the largest size run (milliseconds per article at each)."""
+    out = []
+    for r in results:
+        out.append(
+            figure(f"matcher_{r.rules}_rules_vs_regex_art_per_s", r.ours, r.regex,
+                   ">=500x" if r.rules == 10_000 else "-", r.ours >= 500 * r.regex)
+        )  # fmt: skip
+        out.append(
+            figure(f"matcher_{r.rules}_rules_vs_bare_art_per_s", r.ours, r.bare,
+                   ">=0.5x" if r.rules == 10_000 else "-", r.ours >= 0.5 * r.bare)
+        )  # fmt: skip
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        cost_small, cost_large = 1000 / small.ours, 1000 / large.ours
+        target = "<=3x" if (small.rules, large.rules) == (100, 100_000) else "-"
+        out.append(
+            figure(f"matcher_ms_per_article_{small.rules}_to_{large.rules}_rules", cost_large,
+                   cost_small, target, cost_large <= 3 * cost_small)
+        )  # fmt: skip
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
