@@ -103,20 +103,20 @@ def run_cli(args: Sequence[str], env: dict[str, str]) -> tuple[float, float, str
 def regex_seconds(
     queries: Sequence[str], articles: Sequence[Article], rules: int, seconds: float
 ) -> tuple[float, int, int]:
-    """Seconds the per-rule regex loop would take for every rule over every article, scaled
+    """CPU seconds the per-rule regex loop would take for every rule over every article, scaled
     from ``rules`` of them (every k-th) over the articles that fit in ``seconds``; with the
     number of rules and articles actually run."""
     step = max(1, -(-len(queries) // max(1, rules)))
     sample = [RuleSpec(id=f"r{i}", query=queries[i]) for i in range(0, len(queries), step)]
     loop = RegexRules.compile([TeamRuleSet("file", sample)])
     done = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for article in articles:
         loop.match(article)
         done += 1
         if time.perf_counter() - t0 >= seconds:
             break
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - c0
     per_rule_article = elapsed / (done * len(sample))
     return per_rule_article * len(queries) * len(articles), len(sample), done
 
@@ -126,6 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES)
     parser.add_argument("--rules", type=int, default=10_000)
     parser.add_argument("--articles", type=int, default=2_000)
+    parser.add_argument(
+        "--article-chars",
+        type=int,
+        default=2_000,
+        help="about this many characters an article (the samples hold 2,100 of 2,000)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--regex-rules", type=int, default=200)
     parser.add_argument("--regex-seconds", type=float, default=10.0)
@@ -134,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (args.samples / "items.jsonl").is_file():
         print(f"match benchmark skipped: no sample data at {args.samples}")
         return 0
-    articles = load_articles(args.samples, args.articles, args.seed)
+    articles = load_articles(args.samples, args.articles, args.seed, args.article_chars)
     vocabulary = build_vocabulary((f"{a.title}\n{a.body}" for a in articles), builtin_dictionary())
     queries = [text for text, _ in valid_queries(vocabulary, args.rules, args.seed)]
     with tempfile.TemporaryDirectory() as scratch:
@@ -171,18 +177,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"baseline (per-rule regex loop, no summaries): {baseline:,.0f} s for every rule over "
         f"every article, scaled from {sampled:,} rules over {done} articles"
     )
-    speedup = baseline / warm
-    print(f"match (warm) against the baseline: {speedup:,.0f}x")
+    speedup = baseline / warm_cpu
+    print(
+        f"match (warm) against the baseline, CPU seconds: {speedup:,.0f}x "
+        f"(wall seconds of match: {baseline / warm:,.0f}x)"
+    )
     print()
-    name = f"match_{args.rules}rules_{args.articles}articles_speedup_x"
-    print(figure(name, speedup, 1.0, f">={SPEED_TARGET:g}", speedup >= SPEED_TARGET))
-    print(figure(f"match_{args.rules}rules_seconds", warm, baseline, "-", warm < baseline))
+    rate, base_rate = len(articles) / warm_cpu, len(articles) / baseline
+    name = f"match_{args.rules}_rules_{len(articles)}_articles_per_cpu_s"
+    target = f">={SPEED_TARGET:g}x"
+    print(figure(name, rate, base_rate, target, rate >= SPEED_TARGET * base_rate))
     print(
         figure(
-            f"warm_start_{args.rules}rules_s",
+            f"match_warm_start_{args.rules}_rules_s",
             start,
             cold,
-            f"<{WARM_START_TARGET:g}",
+            f"<{WARM_START_TARGET:g}s",
             start < WARM_START_TARGET,
         )
     )
