@@ -250,17 +250,35 @@ class RedisProbe:
         except (aioredis.RedisError, OSError):
             return None
 
-    async def command_stats(self, top: int = 8) -> list[str]:
-        """The Redis commands that took the most time (INFO commandstats)."""
+    async def commandstats(self) -> dict[str, tuple[int, float]]:
+        """Calls and microseconds per Redis command so far (INFO commandstats)."""
         try:
             info = await self._redis().info("commandstats")
-        except (aioredis.RedisError, OSError) as exc:
-            return [f"(INFO commandstats failed: {exc})"]
-        rows = sorted(info.items(), key=lambda kv: -float(kv[1]["usec"]))[:top]
+        except (aioredis.RedisError, OSError):
+            return {}
+        return {
+            name.removeprefix("cmdstat_"): (int(v["calls"]), float(v["usec"]))
+            for name, v in info.items()
+        }
+
+    async def command_stats(
+        self, since: dict[str, tuple[int, float]] | None = None, top: int = 8
+    ) -> list[str]:
+        """The Redis commands that took the most time (since ``since``, when given)."""
+        now = await self.commandstats()
+        if not now:
+            return ["(INFO commandstats failed)"]
+        before = since or {}
+        delta = {
+            name: (calls - before.get(name, (0, 0.0))[0], usec - before.get(name, (0, 0.0))[1])
+            for name, (calls, usec) in now.items()
+        }
+        rows = sorted(delta.items(), key=lambda kv: -kv[1][1])[:top]
         return [
-            f"{name.removeprefix('cmdstat_'):>16}: {int(v['calls']):>9,} calls "
-            f"{float(v['usec']) / 1e6:7.1f} s ({float(v['usec_per_call']):.0f} µs/call)"
-            for name, v in rows
+            f"{name:>16}: {calls:>9,} calls {usec / 1e6:7.1f} s "
+            f"({usec / max(calls, 1):.0f} µs/call)"
+            for name, (calls, usec) in rows
+            if calls
         ]
 
     async def memory_by_family(self, top: int = 8) -> list[str]:
@@ -318,6 +336,8 @@ class Window:
     fetches: int = 0
     cpu: dict[str, float] = field(default_factory=dict)
     cycles: list[float] = field(default_factory=list)  # wall seconds of each full cycle in it
+    redis_before: dict[str, tuple[int, float]] = field(default_factory=dict)
+    redis_lines: list[str] = field(default_factory=list)  # Redis time by command in it
 
     def close(self, now: float, sample: Sample, fetches: int) -> None:
         self.seconds = now - self.start
@@ -415,6 +435,7 @@ async def measure(
             return None, None
         watch.close(cold)
         steady = watch.open(f"steady ({args.cycles} cycles)")
+        steady.redis_before = await watch.probe.commandstats()
         first = len(watch.cycle_marks)
         if not await watch.until_cycles(first - 1 + args.cycles):
             return cold, None
@@ -422,6 +443,7 @@ async def measure(
         if not await watch.until_caught_up():
             return cold, None
         watch.close(steady)
+        steady.redis_lines = await watch.probe.command_stats(steady.redis_before)
         marks = [steady.start, *watch.cycle_marks[first:]]
         steady.cycles = [b - a for a, b in pairwise(marks)]
         return cold, steady
@@ -519,7 +541,9 @@ def report(
         + ", ".join(f"{k} {mb(usage.rss[k])} MB" for k in KINDS)
         + f"; exit {stopped:.1f} s after SIGTERM"
     )  # fmt: skip
-    print("Redis time by command:\n" + "\n".join(redis_lines))
+    print("Redis time by command, whole run:\n" + "\n".join(redis_lines))
+    if steady is not None and steady.redis_lines:
+        print("Redis time by command, steady window:\n" + "\n".join(steady.redis_lines))
     tag = f"{feeds}feeds"
     memory_ok = usage.total_hwm < 500 * 2**20
     print()
