@@ -17,6 +17,11 @@ class ArticleStore:
         self._redis = redis
         self._ttl = int(retention.total_seconds())
 
+    @property
+    def ttl_seconds(self) -> int:
+        """How long a stored article is kept (its record's expiry)."""
+        return self._ttl
+
     async def claim(self, article_id: str, lease_seconds: int = 600) -> bool:
         """True if this process may handle the article now: nobody finished it (any replica,
         any restart) and nobody is handling it. The claim is a lease until ``done``: if the

@@ -1,5 +1,5 @@
 """The single story assigner: reads the ingest stream in order, places each article in a story,
-writes each batch back in one transaction, then hands the batch on for matching and alerts.
+writes each batch back in one script call, then hands the batch on for matching and alerts.
 
 One assigner runs at a time across every replica: it holds a lease in Redis and renews it; a
 replica that finds the lease lapsed (its holder died) takes over within ``LEASE`` seconds,
@@ -8,7 +8,7 @@ from the cursor, the last entry whose stories *and* alerts were finished. Entrie
 cursor that the dead holder had already placed are found in the loaded index and keep their
 story; the rest are placed as the holder would have placed them (decisions depend only on the
 stream), so a takeover or a restart changes no story. Every batch write is fenced by the
-lease (``WATCH``): a holder that lost its lease writes nothing more.
+lease (the script checks it): a holder that lost its lease writes nothing more.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 
 from peacewatch import metrics
 from peacewatch.errors import StoreError
@@ -33,15 +33,15 @@ from peacewatch.failpoints import failpoint
 from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.articles import ArticleStore
-from peacewatch.store.history import HistoryIndex
 from peacewatch.store.ingest import IngestEntry, IngestStream
 from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex, load
 from peacewatch.stories.state import (
     RETENTION,
+    ArticleRow,
+    BatchWriter,
+    article_row,
+    batch_payload,
     load_members,
-    queue_member,
-    queue_merge,
-    queue_stories,
 )
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,7 @@ log = logging.getLogger(__name__)
 LEASE = 10.0
 """Seconds a lease lasts without renewal: the longest a dead holder delays a takeover."""
 BATCH = 500
-"""Stream entries placed and written per transaction."""
-WRITE_TRIES = 20
-"""Attempts at a batch's transaction while the lease stays this assigner's (its own renewal
-touches the lease key, which a transaction fenced by it then has to repeat)."""
+"""Stream entries placed and written per script call."""
 YIELD_EVERY = 50
 """Articles placed between two yields to the event loop."""
 EVICT_EVERY = 2000
@@ -142,6 +139,7 @@ class StoryAssigner:
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
         self._set_cursor = redis.register_script(_SET_CURSOR)
+        self._writer = BatchWriter(redis)
         self._stop = asyncio.Event()
         self.stats = AssignerStats()
 
@@ -242,7 +240,7 @@ class StoryAssigner:
         watermark = self._watermark
         placed: list[Placed] = []
         events: list[tuple[Member, tuple[tuple[str, str], ...]]] = []
-        articles: list[Article] = []
+        articles: list[ArticleRow] = []
         for n, entry in enumerate(entries):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let the lease renewal (and the rest of the bot) run
@@ -259,7 +257,7 @@ class StoryAssigner:
             placed.append(Placed(entry.article, assignment, entry.alerts, entry.entry_id, merges))
             if member is not None:
                 events.append((member, merges))
-                articles.append(entry.article)
+                articles.append(article_row(entry.article))
         await self._write(index, events, articles)
         failpoint("assigner.after_write")
         await self._handler(placed)
@@ -288,49 +286,19 @@ class StoryAssigner:
         self,
         index: WindowIndex,
         events: Sequence[tuple[Member, tuple[tuple[str, str], ...]]],
-        articles: Sequence[Article],
+        articles: Sequence[ArticleRow],
     ) -> None:
-        """One transaction for the batch's stories and articles, fenced by the lease: each
+        """One script call for the batch's stories and articles, fenced by the lease: each
         placed article, then the merges it caused, in the order they happened."""
         if not events:
             return
-        for _ in range(WRITE_TRIES):
-            try:
-                await self._write_once(index, events, articles)
-                return
-            except WatchError:
-                # The lease key changed under the transaction: renewed by this assigner's own
-                # keeper (try again), or taken by another replica (stop).
-                if await self._redis.get(keys.assigner_lease()) != self._token:
-                    break
-        self._index = None
-        self.stats.holder = False
-        raise LeaseLost("the story assigner's lease moved to another replica")
-
-    async def _write_once(
-        self,
-        index: WindowIndex,
-        events: Sequence[tuple[Member, tuple[tuple[str, str], ...]]],
-        articles: Sequence[Article],
-    ) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(keys.assigner_lease())
-            if await pipe.get(keys.assigner_lease()) != self._token:
-                raise WatchError("lease changed")
-            pipe.multi()
-            ttl = RETENTION + index.window
-            touched: list[str] = []
-            for member, merges in events:
-                queue_member(pipe, member, ttl)
-                touched.append(member.story_id)
-                for survivor, absorbed in merges:
-                    queue_merge(pipe, survivor, absorbed, ttl)
-                    touched.append(survivor)
-            queue_stories(pipe, index, touched, ttl)
-            for article in articles:
-                self._articles.queue_save(pipe, article)
-                HistoryIndex.queue_index(pipe, article)
-            await pipe.execute()
+        payload = batch_payload(
+            index, events, articles, RETENTION + index.window, self._articles.ttl_seconds
+        )
+        if not await self._writer.write(keys.assigner_lease(), self._token, payload):
+            self._index = None
+            self.stats.holder = False
+            raise LeaseLost("the story assigner's lease moved to another replica")
 
     async def run(self, idle_seconds: float = 1.0) -> None:
         """Place batches until :meth:`stop`; a replica without the lease checks every second

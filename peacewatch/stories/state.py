@@ -3,16 +3,19 @@ alerts and commands read (a story's members)."""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from peacewatch.errors import StoreError
+from peacewatch.models import Article
 from peacewatch.store import keys
+from peacewatch.store.codec import article_to_json
+from peacewatch.store.history import tokens_of
 from peacewatch.stories.memory import Member, WindowIndex
 
 RETENTION = timedelta(days=14)
@@ -21,79 +24,179 @@ LOAD_CHUNK = 200
 """Stories read per round trip when an assigner loads the state."""
 
 
-_MERGE = """
-local fields = redis.call('HGETALL', KEYS[1])
-for i = 1, #fields, 2 do
-  if string.sub(fields[i], 1, 2) == 'm:' then
-    redis.call('HSET', KEYS[2], fields[i], fields[i + 1])
+_WRITE_BATCH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+local active, pending, by_time, hist_all, hist_vocab = KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local batch = cjson.decode(ARGV[2])
+local shapes, ttl = batch.keys, batch.ttl
+
+local function key(shape, id)
+  local parts = shapes[shape]
+  return parts[1] .. id .. parts[2]
+end
+
+local function merge(survivor, absorbed)
+  local fields = redis.call('HGETALL', key('story', absorbed))
+  for i = 1, #fields, 2 do
+    if string.sub(fields[i], 1, 2) == 'm:' then
+      redis.call('HSET', key('story', survivor), fields[i], fields[i + 1])
+    end
+  end
+  local members = redis.call('ZRANGE', key('members', absorbed), 0, -1, 'WITHSCORES')
+  for i = 1, #members, 2 do
+    redis.call('ZADD', key('members', survivor), members[i + 1], members[i])
+    local place = key('placed', members[i])
+    local value = redis.call('GET', place)
+    local copied = ''
+    if value then
+      local space = string.find(value, ' ', 1, true)
+      if space then copied = string.sub(value, space + 1) end
+    end
+    redis.call('SET', place, survivor .. ' ' .. copied, 'EX', ttl)
+  end
+  redis.call('DEL', key('story', absorbed), key('members', absorbed))
+  redis.call('ZREM', active, absorbed)
+  redis.call('SET', key('alias', absorbed), survivor, 'EX', ttl)
+  redis.call('SADD', pending, survivor .. ' ' .. absorbed)
+end
+
+for _, event in ipairs(batch.events) do
+  if event[1] == 'm' then
+    local story, article = event[2], event[3]
+    redis.call('HSET', key('story', story), 'm:' .. article, event[4])
+    redis.call('ZADD', key('members', story), event[5], article)
+    redis.call('SET', key('placed', article), story .. ' ' .. event[6], 'EX', ttl)
+  else
+    merge(event[2], event[3])
   end
 end
-local members = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
-for i = 1, #members, 2 do
-  redis.call('ZADD', KEYS[4], members[i + 1], members[i])
-  local key = ARGV[4] .. members[i]
-  local value = redis.call('GET', key)
-  local copied = ''
-  if value then
-    local space = string.find(value, ' ', 1, true)
-    if space then copied = string.sub(value, space + 1) end
-  end
-  redis.call('SET', key, ARGV[2] .. ' ' .. copied, 'EX', ARGV[3])
+for _, story in ipairs(batch.stories) do
+  local id = story[1]
+  redis.call('HSET', key('story', id), 'first', story[2], 'outlets', story[3])
+  redis.call('ZADD', active, 'GT', story[4], id)
+  redis.call('EXPIRE', key('story', id), ttl)
+  redis.call('EXPIRE', key('members', id), ttl)
 end
-redis.call('DEL', KEYS[1], KEYS[3])
-redis.call('ZREM', KEYS[5], ARGV[1])
-redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[3])
-redis.call('SADD', KEYS[7], ARGV[2] .. ' ' .. ARGV[1])
+redis.call('EXPIRE', active, ttl)
+for _, article in ipairs(batch.articles) do
+  local id, score = article[1], article[3]
+  redis.call('SET', key('article', id), article[2], 'EX', batch.article_ttl)
+  redis.call('ZADD', by_time, score, id)
+  redis.call('ZADD', hist_all, score, id)
+  for _, token in ipairs(article[4]) do
+    redis.call('ZADD', key('token', token), score, id)
+    redis.call('ZADD', hist_vocab, 0, token)
+  end
+end
 return 1
 """
+"""One batch of the assigner, applied atomically if ``KEYS[1]`` (the lease) still holds this
+assigner's token (``ARGV[1]``). ``ARGV[2]`` is the batch as JSON (:func:`batch_payload`): every
+placed article and the merges it caused, in order; then the stories they touched; then the
+articles themselves and their history index tokens. One command per batch: the client's cost of
+packing a command per write (about ten per article) dominated the write path. Keys are built
+from the shapes of :mod:`peacewatch.store.keys` (prefix, id, suffix); scores are passed as
+strings so that no time loses precision in Lua's numbers."""
 
 
-def queue_member(pipe: Any, member: Member, ttl: timedelta) -> None:
-    """Queue on ``pipe`` the writes that record one placed article."""
-    feats = member.features
-    pipe.hset(keys.story(member.story_id), "m:" + feats.article_id, member.to_json())
-    pipe.zadd(keys.story_members(member.story_id), {feats.article_id: feats.published})
-    pipe.set(
-        keys.article_story(feats.article_id),
-        f"{member.story_id} {member.duplicate_of or ''}",
-        ex=int(ttl.total_seconds()),
-    )
+def _shape(make_key: Callable[[str], str]) -> list[str]:
+    prefix, _, suffix = make_key("\0").partition("\0")
+    return [prefix, suffix]
 
 
-def queue_merge(pipe: Any, survivor: str, absorbed: str, ttl: timedelta) -> None:
-    """Queue on ``pipe`` the move of a merged story's members into the surviving story, the
-    note that one points to the other, and a pending merge for the chat side to carry over."""
-    pipe.eval(
-        _MERGE,
-        7,
-        keys.story(absorbed),
-        keys.story(survivor),
-        keys.story_members(absorbed),
-        keys.story_members(survivor),
+@functools.cache
+def _shapes() -> dict[str, list[str]]:
+    return {
+        "story": _shape(keys.story),
+        "members": _shape(keys.story_members),
+        "placed": _shape(keys.article_story),
+        "alias": _shape(keys.story_alias),
+        "article": _shape(keys.article),
+        "token": _shape(keys.history_token),
+    }
+
+
+def batch_keys(lease: str) -> list[str]:
+    """The keys :data:`_WRITE_BATCH` declares (every other key it writes shares their shape)."""
+    return [
+        lease,
         keys.stories_active(),
-        keys.story_alias(absorbed),
         keys.story_merges_pending(),
-        absorbed,
-        survivor,
-        int(ttl.total_seconds()),
-        keys.article_story(""),
-    )
+        keys.articles_by_time(),
+        keys.history_all(),
+        keys.history_vocab(),
+    ]
 
 
-def queue_stories(pipe: Any, index: WindowIndex, story_ids: Sequence[str], ttl: timedelta) -> None:
-    """Queue on ``pipe`` what a story holds besides its members (first article, outlets, the
-    time of its newest member), for the stories of ``story_ids`` still in the index."""
-    seconds = int(ttl.total_seconds())
-    for story_id in dict.fromkeys(story_ids):
+ArticleRow = tuple[str, str, str, list[str]]
+"""An article as a batch stores it: id, JSON record, publication time, history index tokens."""
+
+
+def article_row(article: Article) -> ArticleRow:
+    """What a batch stores of ``article`` (computed while placing, so that building the batch
+    does not hold the event loop for a whole batch's tokenising)."""
+    score = repr(article.published.timestamp())
+    return (article.id, article_to_json(article), score, sorted(tokens_of(article)))
+
+
+def batch_payload(
+    index: WindowIndex,
+    events: Sequence[tuple[Member, Sequence[tuple[str, str]]]],
+    articles: Sequence[ArticleRow],
+    ttl: timedelta,
+    article_ttl: int,
+) -> str:
+    """The JSON :data:`_WRITE_BATCH` applies: each placed article (``m``) then the merges it
+    caused (``g``: survivor, absorbed) in the order they happened; the stories touched (first
+    article, outlets, newest member) that are still in ``index``; the articles and their tokens."""
+    out: list[list[str]] = []
+    touched: list[str] = []
+    for member, merges in events:
+        feats = member.features
+        out.append(
+            [
+                "m",
+                member.story_id,
+                feats.article_id,
+                member.to_json(),
+                repr(feats.published),
+                member.duplicate_of or "",
+            ]
+        )
+        touched.append(member.story_id)
+        for survivor, absorbed in merges:
+            out.append(["g", survivor, absorbed])
+            touched.append(survivor)
+    stories: list[list[str]] = []
+    for story_id in dict.fromkeys(touched):
         story = index.stories.get(story_id)
         if story is None:
             continue  # merged into another story in the same batch
-        fields = {"first": story.first, "outlets": json.dumps(story.outlets, ensure_ascii=False)}
-        pipe.hset(keys.story(story_id), mapping=fields)
-        pipe.zadd(keys.stories_active(), {story_id: story.latest}, gt=True)
-        for key in (keys.story(story_id), keys.story_members(story_id)):
-            pipe.expire(key, seconds)
-    pipe.expire(keys.stories_active(), seconds)
+        outlets = json.dumps(story.outlets, ensure_ascii=False)
+        stories.append([story_id, story.first, outlets, repr(story.latest)])
+    batch = {
+        "keys": _shapes(),
+        "ttl": int(ttl.total_seconds()),
+        "article_ttl": article_ttl,
+        "events": out,
+        "stories": stories,
+        "articles": articles,
+    }
+    return json.dumps(batch, ensure_ascii=False)
+
+
+class BatchWriter:
+    """Writes an assigner's batches (:data:`_WRITE_BATCH`), fenced by its lease."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._script = redis.register_script(_WRITE_BATCH)
+
+    async def write(self, lease: str, token: str, payload: str) -> bool:
+        """Apply ``payload``; False (and nothing written) when ``token`` no longer holds the
+        lease."""
+        return bool(await self._script(keys=batch_keys(lease), args=[token, payload]))
 
 
 async def load_members(redis: aioredis.Redis, horizon: float) -> list[Member]:
