@@ -27,6 +27,10 @@ MAX_CONNECTIONS = 64
 """Connections a process opens at most; past it a command waits for a free one."""
 POOL_TIMEOUT = 30.0
 """Seconds a command waits for a free connection before it fails."""
+CLUSTER_MAX_CONNECTIONS = 1024
+"""Connections a process opens at most to one Cluster node. redis-py's cluster client cannot
+wait for a free one (past the limit a command fails), so the limit is far above what a process
+uses at once: its own limits on polls, deliveries and commands bound that."""
 SENTINEL_TIMEOUT = 5.0
 """Seconds to connect to and hear from a Sentinel before asking the next one."""
 
@@ -174,6 +178,7 @@ def _client(target: RedisTarget, max_connections: int, pool_timeout: float) -> R
     cluster = RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in target.hosts],
         decode_responses=True,
+        max_connections=CLUSTER_MAX_CONNECTIONS,
         retry=_retry(),
         socket_timeout=None,  # as on one server: blocking stream reads wait longer than 5 s
         ssl=target.tls,
