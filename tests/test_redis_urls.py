@@ -3,18 +3,24 @@ move of an existing deployment's untagged keys to the hash-tagged prefix."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
+from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.store import keys
 from peacewatch.store.embedded import connect
+from peacewatch.store.feeds import FeedSpec
 from peacewatch.store.migrate import migrate_untagged
 from peacewatch.store.urls import parse_redis_url
+from tests.fakes.feed_server import FeedServer
+from tests.helpers import SAMPLE_ITEMS, Clock, dated, open_app, rss
 
 
 def test_one_server_urls_are_read_as_before() -> None:
@@ -131,3 +137,53 @@ async def test_connecting_moves_the_embedded_servers_untagged_keys(tmp_path: Pat
         assert not await handle.client.exists(keys.UNTAGGED_PREFIX + "feeds")
     finally:
         await handle.close()
+
+
+def alerts(out: io.StringIO) -> int:
+    """Alerts the console sink printed."""
+    return sum(line.startswith("console-") for line in out.getvalue().splitlines())
+
+
+async def test_a_store_of_the_untagged_version_keeps_its_feeds_and_never_repeats_an_alert(
+    tmp_path: Path,
+) -> None:
+    now = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
+    items = dated(SAMPLE_ITEMS, now - timedelta(hours=3), timedelta(minutes=30))
+    rule = RuleSpec(id="envoys", query="Witkoff OR Dmitriev", channels=["console:desk"])
+    out = io.StringIO()
+    async with FeedServer() as server:
+        server.set_feed("/feed.xml", rss(items), etag=False)
+        feed = FeedSpec("f1", server.url("/feed.xml"), 600, "Test outlet", "t1")
+        app = await open_app(None, tmp_path, Clock(now), out)
+        try:
+            await app.teams.put_rule("t1", rule)
+            await app.feeds.put(feed)
+            await app.poller.poll(feed)
+            await app.assigner.drain()
+            await app.dispatcher.drain()
+        finally:
+            await app.close()
+        posted = alerts(out)
+        assert posted == len(items)
+
+        # the same data as an earlier version left it: every key under the untagged prefix
+        handle = await connect(None, tmp_path)
+        try:
+            await handle.client.delete(keys.keyspace_tagged())
+            async for key in handle.client.scan_iter(match=keys.PREFIX + "*"):
+                await handle.client.rename(key, keys.UNTAGGED_PREFIX + key[len(keys.PREFIX) :])
+        finally:
+            await handle.close()
+
+        server.set_feed("/feed.xml", rss(items, title="Test feed, again"), etag=False)
+        app = await open_app(None, tmp_path, Clock(now + timedelta(minutes=5)), out)
+        try:
+            assert [f.id for f in await app.feeds.all()] == ["f1"]
+            assert [r.id for r in await app.teams.rules("t1")] == ["envoys"]
+            result = await app.poller.poll(feed)
+            await app.assigner.drain()
+            await app.dispatcher.drain()
+            assert result.status == "ok" and result.new == 0
+            assert alerts(out) == posted  # nothing posted again
+        finally:
+            await app.close()
