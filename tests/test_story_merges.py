@@ -10,24 +10,27 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from peacewatch.app import entity_names
 from peacewatch.bot.discord_adapter import DiscordSink, PeacewatchClient
 from peacewatch.bot.discord_adapter.client import DEFAULT_API_URL, apply_api_base
 from peacewatch.bot.slack_adapter import ChannelPacer, SlackSink, SlackTokens
 from peacewatch.cli.articles_io import parse_time
 from peacewatch.models import Article
+from peacewatch.rules.engine import RuleEngine
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.store import keys
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.teams import TeamStore
+from peacewatch.stories.features import entity_engine
 from peacewatch.stories.memory import WindowIndex
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
 from tests.story_driver import Ingest
 
 MERGE = 0.5
-"""A merge threshold at which the last report merges the two stories (the shipped setting
-merges nothing by default)."""
+"""A merge probability (of the fitted merge model) at which the last report merges the two
+stories (the shipped setting merges nothing by default)."""
 
 
 def reports() -> list[Article]:
@@ -46,20 +49,24 @@ REPORTS = reports()
 NOW = REPORTS[-1].published
 
 
+def entities() -> RuleEngine:
+    return entity_engine(entity_names())
+
+
 def test_the_report_that_fits_both_stories_merges_them_and_the_older_survives() -> None:
-    apart = WindowIndex()
+    apart = WindowIndex(entities=entities())
     for article in REPORTS:
         apart.place(article)
     assert len({apart.placed[a.id][0] for a in REPORTS}) == 2  # no merging: two stories
 
-    index = WindowIndex(merge_threshold=MERGE)
+    index = WindowIndex(entities=entities(), merge_threshold=MERGE)
     for article in REPORTS[:-1]:
         index.place(article)
     first, second = index.placed[REPORTS[0].id][0], index.placed[REPORTS[1].id][0]
     assert first != second
     assignment, _ = index.place(REPORTS[-1])
     assert index.last_merges == ((first, second),)  # the older story (first report) survives
-    assert assignment.story_id == first and assignment.size == 5
+    assert assignment.story_id == first and assignment.size == len(REPORTS)
     assert {index.placed[a.id][0] for a in REPORTS} == {first}
     assert second not in index.stories
 

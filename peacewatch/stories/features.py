@@ -59,6 +59,9 @@ class Features:
     """Stems (``s:``), entity ids (``e:``) and numbers (``n:``) of headline and summary."""
     lang: str = ""
     """Two-letter language code, empty when unknown."""
+    outlet: str = ""
+    """The outlet (source domain, or outlet name), empty when unknown. Not in :meth:`to_json`:
+    a stored member carries its outlet beside its features."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -163,6 +166,11 @@ def _token(word: str) -> str:
     return ""
 
 
+def word_token(word: str) -> str:
+    """The story token of one word as written (see :func:`_token`)."""
+    return _token(_norm(word))
+
+
 def _plural_less(word: str) -> str:
     """``troops`` -> ``troop``: a plural -s off a word of four letters or more (not -ss, -us,
     -is), so that the singular and the plural of a short word meet; longer words already meet
@@ -207,4 +215,5 @@ def features(article: Article, entities: RuleEngine | None = None) -> Features:
         title_tokens=frozenset(head),
         tokens=frozenset(head | body),
         lang=(article.lang or "")[:2].lower(),
+        outlet=article.source or article.outlet,
     )

@@ -17,6 +17,7 @@ replaces would have.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import json
 import math
@@ -30,7 +31,18 @@ from peacewatch.models import Article
 from peacewatch.rules.engine import RuleEngine
 from peacewatch.stories.counts import SpanCounts
 from peacewatch.stories.features import Features, features
-from peacewatch.stories.merge import DEFAULT_MERGE, absorb, best_of, older, scored_stories
+from peacewatch.stories.merge import (
+    BRIDGE_FLOOR,
+    DEFAULT_MERGE,
+    MergeModel,
+    Scored,
+    absorb,
+    best_of,
+    builtin_merge_model,
+    merge_signals,
+    older,
+    scored_stories,
+)
 from peacewatch.stories.model import StoryModel, builtin_model
 from peacewatch.stories.rarity import Background, WindowIdf, builtin_background, idf_table
 from peacewatch.stories.scoring import best_story, check_threshold
@@ -92,7 +104,7 @@ class Member:
         feats, outlet, duplicate_of, seq = json.loads(text)
         return cls(
             story_id,
-            Features.from_json(feats),
+            dataclasses.replace(Features.from_json(feats), outlet=str(outlet)),
             str(outlet),
             str(duplicate_of) or None,
             (int(seq[0]), int(seq[1])),
@@ -223,6 +235,7 @@ class WindowIndex:
         model: StoryModel | None = None,
         background: Background | None = None,
         merge_threshold: float | None = DEFAULT_MERGE,
+        merge_model: MergeModel | None = None,
     ) -> None:
         if window <= timedelta(0):
             raise ValueError("the story window must be positive")
@@ -244,8 +257,9 @@ class WindowIndex:
         self.placed: dict[str, tuple[str, str | None]] = {}
         """Article id -> (story id, duplicate of) for every article in the index."""
         self.merge_threshold = merge_threshold
-        """The probability at which a second story the article fits merges with the one it
-        joins (None: stories never merge)."""
+        """The merge model's probability at which a second story the article fits merges with
+        the one it joins (None: stories never merge)."""
+        self.merge_model = merge_model or builtin_merge_model()
         self.seq_of: dict[str, tuple[int, int]] = {}
         """Article id -> its place in the order of placement."""
         self.outlet_of: dict[str, str] = {}
@@ -297,6 +311,15 @@ class WindowIndex:
         idf = WindowIdf(in_span, total, self.prior)
         idf.cover(feats.tokens)
         return chosen, idf
+
+    def idf_of(self, feats: Features, *others: Features) -> dict[str, float]:
+        """The IDF a decision on ``feats`` uses, of its tokens and those of ``others``."""
+        span = self.window.total_seconds()
+        low, high = feats.published - span, feats.published + span
+        total, in_span = self._span.span(low, high)
+        idf = WindowIdf(in_span, total, self.prior)
+        idf.cover(chain(feats.tokens, *(f.tokens for f in others)))
+        return dict(idf)
 
     def describe(self, article_id: str) -> StoryAssignment:
         """The story of an article already placed (KeyError if it is not in the index)."""
@@ -353,16 +376,33 @@ class WindowIndex:
     def _decide_with_merges(
         self, feats: Features, horizon: float
     ) -> tuple[str | None, str | None, list[str]]:
-        """The story ``feats`` joins (as :meth:`decide`) and the other stories it fits at
-        least at the merge threshold."""
-        chosen, idf = self._candidates(feats, horizon)
-        scored = scored_stories(feats, chosen, idf, self.window, self.threshold, self.model)
-        best = best_of(scored)
+        """The story ``feats`` joins (as :meth:`decide`) and the other stories the merge model
+        merges with it."""
+        best, options = self.merge_options(feats, horizon)
         if best is None:
             return None, None, []
         assert self.merge_threshold is not None
-        others = [s for p, s, _ in scored if s != best[1] and p >= self.merge_threshold]
+        threshold, model = self.merge_threshold, self.merge_model
+        others = [s for s, signals in options if model.probability(signals) >= threshold]
         return best[1], best[2], others
+
+    def merge_options(
+        self, feats: Features, horizon: float = NO_HORIZON
+    ) -> tuple[Scored | None, list[tuple[str, dict[str, float]]]]:
+        """The story ``feats`` joins (probability, id, copied member; as :meth:`decide`), and
+        each other story it fits at least at ``BRIDGE_FLOOR`` with its merge signals."""
+        chosen, idf = self._candidates(feats, horizon)
+        floor = min(self.threshold, BRIDGE_FLOOR)
+        scored = scored_stories(feats, chosen, idf, self.window, floor, self.model)
+        best = best_of(scored)
+        if best is None or best[0] < self.threshold:
+            return None, []
+        options = [
+            (other[1], merge_signals(self, feats, best, other, idf, horizon))
+            for other in scored
+            if other[1] != best[1]
+        ]
+        return best, options
 
     def _merge(self, joined: str, others: list[str]) -> tuple[tuple[str, str], ...]:
         merges: list[tuple[str, str]] = []

@@ -25,18 +25,35 @@ The signals (computed by :func:`peacewatch.stories.scoring.story_signals`):
     Figures both carry (at most three).
 ``members``
     ``log(1 + the members it is compared with)``: a large story offers more chance likenesses.
+``entities``
+    Who and where: the share of the article's dictionary entities (actors, places, topics, in
+    any language and script; weighted by rarity, halved in the summary) that the story names.
+``entity_burst``
+    ``entities`` times ``exp(-hours / 12)``: the same people in the same hours are one
+    development more often than the same people a day later (a new meeting, talks resumed).
+``event``
+    What happened: the share of the members whose headline reports a kind of development the
+    article's headline reports (agreed, signed, rejected, met, proposed, ... in every feed
+    language; :mod:`peacewatch.stories.events`). A denial reports the same kind ("did not
+    reject" and "rejects"), so framing does not split one development.
+``same_outlet``
+    Share of the members from the article's own outlet: an outlet seldom reports one
+    development twice, but often runs a series of look-alike headlines.
 
 An article whose three word scores are all below ``WORD_FLOOR`` (0.1) never joins a story,
-whatever the model says; a copy of a member's headline or text always joins.
+whatever the model says; a copy of a member's headline or text always joins, unless it is
+another issue of its outlet's templated series (:func:`peacewatch.stories.scoring.is_sibling`:
+exchange rates, game results, one word or figure apart), which never joins.
 
 The weights are fitted on the hand-labelled stories of ``bench/data/stories_labelled.yaml`` by
 ``python bench/clusters.py --fit`` (scikit-learn's logistic regression on the decisions an
 online clustering faces: each article against each candidate story), which writes
 ``peacewatch/stories/data/story_model.json``. The benchmark scores the shipped model and, in
 the same run, models fitted without the period they are scored on; ``bench/stream_joins.py``
-scores its joins on whole days of unrelated news against judged pairs. The threshold, 0.5, was
-chosen on judged samples of the joins on the whole stream of 2026-01-06: lower thresholds join
-more of the labelled talks stories but, on the stream, more reports that are not one story.
+scores its joins on whole days of unrelated news against judged pairs. The threshold, 0.55, was
+chosen on judged samples of the joins on the whole streams of 2026-01-06 and 2026-01-08: lower
+thresholds join more of the labelled talks stories but, on the stream, more reports that are
+not one story (see ``THRESHOLD`` in bench/clusters.py).
 """
 
 from __future__ import annotations
@@ -59,22 +76,30 @@ SIGNALS = (
     "same_language",
     "shared_numbers",
     "members",
+    "entities",
+    "entity_burst",
+    "event",
+    "same_outlet",
 )
 
 # Used when the shipped file is missing or unreadable: the fitted weights, rounded.
 _FALLBACK = {
     "weights": {
-        "lexical": 1.71,
-        "closest": 1.06,
-        "headline": 2.94,
-        "shared_weight": 0.31,
-        "burst": 5.01,
-        "same_language": -1.45,
-        "shared_numbers": 0.12,
-        "members": -0.4,
+        "lexical": 1.63,
+        "closest": 1.27,
+        "headline": 2.96,
+        "shared_weight": 0.15,
+        "burst": 3.15,
+        "same_language": -1.39,
+        "shared_numbers": 0.32,
+        "members": -0.55,
+        "entities": -0.61,
+        "entity_burst": 2.32,
+        "event": 0.66,
+        "same_outlet": -0.79,
     },
-    "intercept": -2.49,
-    "threshold": 0.5,
+    "intercept": -2.5,
+    "threshold": 0.55,
 }
 
 

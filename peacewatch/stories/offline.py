@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from peacewatch.models import Article
-from peacewatch.stories.features import entity_engine
+from peacewatch.stories.features import Features, entity_engine
 from peacewatch.stories.memory import Member, WindowIndex
 from peacewatch.stories.merge import DEFAULT_MERGE
 from peacewatch.stories.model import StoryModel
@@ -108,4 +108,65 @@ def decisions(
             if max(signals["lexical"], signals["closest"], signals["headline"]) >= WORD_FLOOR:
                 rows.append((article.id, signals, story == gold[article.id]))
         index.add(Member(gold[article.id], feats, article.source, None, (0, 0)))
+    return rows
+
+
+def pair_decisions(
+    articles: Iterable[Article],
+    judged: Mapping[tuple[str, str], bool],
+    window: timedelta = timedelta(hours=48),
+    entity_names: Mapping[str, str] | None = None,
+) -> list[tuple[str, dict[str, float], bool]]:
+    """Rows as :func:`decisions` gives them for judged pairs of reports of a whole stream:
+    each pair of ids (in either order) scored as the later report against a story of the
+    earlier alone, with the IDF of the stream around it (articles taken in the
+    order given, each counted as it comes)."""
+    engine = entity_engine(entity_names) if entity_names else None
+    index = WindowIndex(window, engine)
+    partners: dict[str, list[tuple[str, bool]]] = {}
+    for (one, other), same in judged.items():
+        partners.setdefault(one, []).append((other, same))
+        partners.setdefault(other, []).append((one, same))
+    seen: dict[str, Features] = {}
+    rows: list[tuple[str, dict[str, float], bool]] = []
+    for article in articles:
+        if article.id in seen:
+            continue
+        feats = index.features_of(article)
+        for earlier, same in partners.get(article.id, []):
+            member = seen.get(earlier)
+            if member is None:
+                continue
+            signals = story_signals(feats, [member], index.idf_of(feats, member))
+            rows.append((article.id, signals, same))
+        seen[article.id] = feats
+        index.add(Member(article.id, feats, article.source or article.outlet, None, (0, 0)))
+    return rows
+
+
+def merge_decisions(
+    articles: Iterable[Article],
+    gold: Mapping[str, str],
+    model: StoryModel | None = None,
+    window: timedelta = timedelta(hours=48),
+    entity_names: Mapping[str, str] | None = None,
+) -> list[tuple[str, dict[str, float], bool]]:
+    """The merges an online clustering (``model``, merges off) is offered on labelled
+    ``articles``, for fitting a merge model: each time an article joins a story and fits
+    another at least at ``BRIDGE_FLOOR``, a row (article id, merge signals, whether the first
+    articles of the two stories are labelled one story)."""
+    engine = entity_engine(entity_names) if entity_names else None
+    index = WindowIndex(window, engine, model=model, merge_threshold=None)
+    rows: list[tuple[str, dict[str, float], bool]] = []
+    for article in articles:
+        if article.id in index.placed:
+            continue
+        feats = index.features_of(article)
+        best, options = index.merge_options(feats)
+        if best is not None:
+            joined = gold[index.stories[best[1]].first]
+            for story_id, signals in options:
+                same = gold[index.stories[story_id].first] == joined
+                rows.append((article.id, signals, same))
+        index.place(article, feats=feats)
     return rows

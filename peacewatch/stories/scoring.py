@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
+from difflib import SequenceMatcher
 
 from rapidfuzz import fuzz
 
-from peacewatch.stories.features import Features
+from peacewatch.stories.features import Features, word_token
 from peacewatch.stories.model import StoryModel, builtin_model
 from peacewatch.stories.signals import (
     BODY_WEIGHT,
@@ -37,6 +38,7 @@ __all__ = [
     "check_threshold",
     "headline_similarity",
     "is_copy",
+    "is_sibling",
     "lexical_score",
     "near_members",
     "similarity",
@@ -118,6 +120,38 @@ def is_copy(a: Features, b: Features) -> bool:
     )
 
 
+def _title_tokens(feats: Features) -> list[str]:
+    """The headline's tokens in the order of its words (function words left out)."""
+    return [t for w in feats.title.split() if (t := word_token(w))]
+
+
+def is_sibling(a: Features, b: Features) -> bool:
+    """``a`` and ``b`` are two issues of one outlet's templated series, not one report: the
+    same outlet, and headlines of the same words in the same order but for parts replaced
+    (nothing added or dropped), each with a figure on both sides or a code of three letters
+    ("Kurs DKK/PLN 6 stycznia" and "Kurs HUF/PLN 6 stycznia"; "Pistons 121-90 Knicks" and
+    "Hornets 124-97 Thunder"). A re-headline rewords or adds; a syndicated copy is another
+    outlet's."""
+    if not a.outlet or a.outlet != b.outlet:
+        return False
+    x, y = a.title_tokens, b.title_tokens
+    if x <= y or y <= x or not any(_slot([t]) for t in x ^ y):
+        return False
+    ta, tb = _title_tokens(a), _title_tokens(b)
+    ops = SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes()
+    if any(op in ("insert", "delete") for op, *_ in ops):
+        return False
+    same = sum(i2 - i1 for op, i1, i2, _, _ in ops if op == "equal")
+    return 2 * same >= max(len(ta), len(tb)) and all(
+        _slot(ta[i1:i2]) and _slot(tb[j1:j2]) for op, i1, i2, j1, j2 in ops if op == "replace"
+    )
+
+
+def _slot(tokens: Sequence[str]) -> bool:
+    """A replaced part of a series' headline: it carries a figure, or it is a short code."""
+    return any(t[:2] == "n:" for t in tokens) or (len(tokens) == 1 and len(tokens[0]) <= 5)
+
+
 def near_members(
     article: Features, members: Iterable[Features], window: timedelta
 ) -> list[Features]:
@@ -154,6 +188,8 @@ def best_story(
     best: tuple[float, str, str | None] | None = None
     for story_id, members in stories.items():
         near = near_members(article, members, window)
+        if any(is_sibling(article, m) for m in near):  # another issue of a series
+            continue
         copied = next((m.article_id for m in near if is_copy(article, m)), None)
         if copied:  # a copy of a member's headline or text is that story, however late
             score = 1.0

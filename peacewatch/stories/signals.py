@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from itertools import chain
 
+from peacewatch.stories.events import kinds_of
 from peacewatch.stories.features import Features
 from peacewatch.stories.model import StoryModel
 from peacewatch.stories.rarity import WindowIdf
@@ -108,6 +109,10 @@ class StoryView:
     """Shared entities and numbers."""
     numbers: int
     """Shared numbers."""
+    entities: float
+    """The article's entity weight that the story carries, as a share of all of it (0-1)."""
+    same_outlet: float
+    """Share of the members from the article's outlet."""
 
 
 def story_view(probe: Probe, members: Sequence[Features], idf: Mapping[str, float]) -> StoryView:
@@ -126,6 +131,7 @@ def story_view(probe: Probe, members: Sequence[Features], idf: Mapping[str, floa
             shared = tokens & {t for t in member.tokens}
         hours = abs(article.published - member.published) / 3600
         same = 1 if not (lang and member.lang) or member.lang == lang else 0
+        own = 1 if article.outlet and member.outlet == article.outlet else 0
     else:
         if not any(len(m.tokens) > len(tokens) for m in members):
             shared = tokens & {t for m in members for t in m.tokens}
@@ -136,12 +142,25 @@ def story_view(probe: Probe, members: Sequence[Features], idf: Mapping[str, floa
         # An unknown language counts as the same: most reports a feed carries share its
         # language.
         same = sum(1 for m in members if not (lang and m.lang) or m.lang == lang)
+        outlet = article.outlet
+        own = sum(1 for m in members if m.outlet == outlet) if outlet else 0
     prefixes = [t[:2] for t in shared]
     named = len(prefixes) - prefixes.count("s:")
     return StoryView(
         members, shared, _rarity(shared, idf), hours, same / len(members), named,
-        prefixes.count("n:"),
+        prefixes.count("n:"), _entity_cover(probe, shared) if named else 0.0,
+        own / len(members),
     )  # fmt: skip
+
+
+def _entity_cover(probe: Probe, shared: Set[str]) -> float:
+    """The weight of the article's entities in ``shared`` over that of all of them."""
+    weights = probe.weights
+    mine = [weights[t] for t in probe.tokens if t[:2] == "e:"]
+    total = sum(mine)
+    if not total:
+        return 0.0
+    return sum([weights[t] for t in probe.tokens if t[:2] == "e:" and t in shared]) / total
 
 
 def _rarity(tokens: Iterable[str], idf: Mapping[str, float]) -> float:
@@ -233,8 +252,18 @@ def signals_of(
         "closest": closest,
         "headline": headline,
         "burst": max(lexical, closest, headline) * math.exp(-story.hours / BURST_HOURS),
+        "event": _events(probe.article, members),
         **_story_signals(story),
     }
+
+
+def _events(article: Features, members: Sequence[Features]) -> float:
+    """The share of the members whose headline reports a kind of development (agreed,
+    rejected, met...) that the article's headline reports."""
+    kinds = kinds_of(article.title_tokens)
+    if not kinds:
+        return 0.0
+    return sum(1 for m in members if not kinds.isdisjoint(kinds_of(m.title_tokens))) / len(members)
 
 
 def headline_of(probe: Probe, members: Sequence[Features], idf: Mapping[str, float]) -> float:
@@ -248,6 +277,9 @@ def _story_signals(story: StoryView) -> dict[str, float]:
         "same_language": story.same_language,
         "shared_numbers": float(min(3, story.numbers)),
         "members": math.log1p(len(story.members)),
+        "entities": story.entities,
+        "entity_burst": story.entities * math.exp(-story.hours / BURST_HOURS),
+        "same_outlet": story.same_outlet,
     }
 
 
@@ -293,6 +325,7 @@ def may_reach(
         ("closest", words),
         ("headline", headline),
         ("burst", max(words, headline) * math.exp(-story.hours / BURST_HOURS)),
+        ("event", 1.0 if kinds_of(probe.article.title_tokens) else 0.0),
     )
     z = model.intercept + sum(weights.get(k, 0.0) * v for k, v in _story_signals(story).items())
     z += sum(w * v for k, v in bounds if (w := weights.get(k, 0.0)) > 0)
