@@ -40,6 +40,10 @@ from peacewatch.stories.model import StoryModel, builtin_model  # noqa: E402
 from peacewatch.stories.offline import placements  # noqa: E402
 
 JUDGED = ROOT / "bench" / "data" / "stream_pairs_judged.jsonl"
+MORE_JUDGED = sorted((ROOT / "bench" / "data").glob("stream_pairs_judged_*.jsonl"))
+"""Later judged days, one file each: pairs drawn at random from the candidate stories an
+earlier model scored at 0.15 or more, judged from the two headlines before any model decided
+on them (``stream_pairs_judged_2026-01-07.jsonl``)."""
 
 
 def day_articles(samples: Path, day: str) -> list[Article]:
@@ -68,9 +72,15 @@ def day_articles(samples: Path, day: str) -> list[Article]:
     return sorted(out.values(), key=lambda a: a.published)
 
 
+def _lines() -> list[str]:
+    return [
+        line for path in (JUDGED, *MORE_JUDGED) for line in path.read_text("utf-8").splitlines()
+    ]
+
+
 def judged() -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
-    for line in JUDGED.read_text(encoding="utf-8").splitlines():
+    for line in _lines():
         row = json.loads(line)
         a, b = sorted(row["ids"])
         out[(a, b)] = row["label"]
@@ -82,7 +92,7 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "samples")
     args = parser.parse_args()
     labels = judged()
-    days = sorted({json.loads(line)["day"] for line in JUDGED.read_text().splitlines()})
+    days = sorted({json.loads(line)["day"] for line in _lines()})
     names = entity_names()
     methods: list[tuple[str, StoryModel]] = [
         (f"shipped model p>={builtin_model().threshold:g}", builtin_model()),
