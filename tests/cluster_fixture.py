@@ -92,6 +92,8 @@ def _answers(port: int) -> bool:
 @dataclass
 class Cluster:
     ports: list[int]
+    servers: Servers
+    root: Path
 
     @property
     def url(self) -> str:
@@ -99,7 +101,10 @@ class Cluster:
 
 
 def _base_args(port: int) -> list[str]:
-    return ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return [
+        "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--repl-diskless-sync-delay", "0",  # a replica syncs at once, not 5 s later
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +142,85 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]
             lambda: all("cluster_state:ok" in _cli(p, "CLUSTER", "INFO") for p in ports),
             servers.procs,
         )
-        yield Cluster(ports)
+        yield Cluster(ports, servers, root)
     finally:
         servers.stop()
+
+
+def _node_id(port: int) -> str:
+    return _cli(port, "CLUSTER", "MYID").strip()
+
+
+def _slot_owner(port: int, slot: int) -> int:
+    """The port of the master serving ``slot``, from CLUSTER NODES as ``port`` sees it."""
+    for line in _cli(port, "CLUSTER", "NODES").splitlines():
+        fields = line.split()
+        if len(fields) < 9 or "master" not in fields[2]:
+            continue
+        for spec in fields[8:]:
+            first, _, last = spec.partition("-")
+            if first.isdigit() and int(first) <= slot <= int(last or first):
+                return int(fields[1].split("@")[0].rpartition(":")[2])
+    raise RuntimeError(f"no master serves slot {slot}")
+
+
+def master_of(cluster: Cluster, key: str) -> int:
+    """The port of the master that serves ``key`` now."""
+    port = cluster.ports[0]
+    return _slot_owner(port, int(_cli(port, "CLUSTER", "KEYSLOT", key)))
+
+
+def fail_over_slot(cluster: Cluster, key: str) -> tuple[int, int]:
+    """Give the master that serves ``key`` a replica, then have the replica take its slots over
+    (CLUSTER FAILOVER TAKEOVER: at once, without the election a failed master's replica waits
+    for; the clients see the same change of owner). Returns the old and the new master's
+    port."""
+    owner = master_of(cluster, key)
+    port = free_port()
+    cluster.servers.start(
+        cluster.root / f"replica-{port}",
+        *_base_args(port),
+        "--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+        "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+    )  # fmt: skip
+    _wait("replica node", lambda: _answers(port), cluster.servers.procs)
+    joined = _cli(
+        cluster.ports[0], "--cluster", "add-node", f"127.0.0.1:{port}",
+        f"127.0.0.1:{owner}", "--cluster-slave", "--cluster-master-id", _node_id(owner),
+    )  # fmt: skip
+    if "[OK] New node added correctly" not in joined:
+        raise RuntimeError(f"redis-cli --cluster add-node failed: {joined}")
+    _wait(
+        "replica sync",
+        lambda: "master_link_status:up" in _cli(port, "INFO", "replication"),
+        cluster.servers.procs,
+    )
+    # wait until every node lists the new replica, its master as its own
+    _wait(
+        "replica known",
+        lambda: (
+            all(f":{port}@" in _cli(p, "CLUSTER", "NODES") for p in cluster.ports)
+            and f":{port}@" in _cli(owner, "CLUSTER", "REPLICAS", _node_id(owner))
+        ),
+        cluster.servers.procs,
+    )
+
+    def promoted() -> bool:
+        return (
+            _cli(port, "ROLE").split()[0] == "master" and _cli(owner, "ROLE").split()[0] == "slave"
+        )
+
+    for _attempt in range(3):
+        _cli(port, "CLUSTER", "FAILOVER", "TAKEOVER")
+        deadline = time.monotonic() + 7
+        while not promoted() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if promoted():
+            break
+    else:
+        raise RuntimeError("CLUSTER FAILOVER: the replica did not take over")
+    cluster.ports.append(port)
+    return owner, port
 
 
 @dataclass
@@ -218,5 +299,8 @@ def failover(setup: SentinelSetup) -> int:
         [],
     )
     _wait("promotion", lambda: setup.master() != old, [])
+    new = setup.master()
+    # what the Sentinel does at its next look at the old master (up to 10 s): done at once
+    _cli(old, "REPLICAOF", "127.0.0.1", str(new))
     _wait("demotion", lambda: setup.role(old) == "slave", [])
-    return setup.master()
+    return new

@@ -11,6 +11,7 @@ exactly-once marks, quiet hours, search and the stores' round trips.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import io
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.store import keys
 from peacewatch.store.embedded import connect
 from peacewatch.store.feeds import FeedSpec
-from tests.cluster_fixture import Cluster, redis_cluster
+from tests.cluster_fixture import Cluster, fail_over_slot, master_of, redis_cluster
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import SAMPLE_ITEMS, Clock, dated, open_app, rss, samples_dir
 
@@ -81,6 +82,12 @@ assert server is not None and history is not None and redis_cluster is not None 
 
 NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
 TAG_SLOT = key_slot(keys.PREFIX.encode())
+
+
+def headlines(out: io.StringIO) -> list[str]:
+    """Alert headlines the console sink printed, in order."""
+    lines = out.getvalue().splitlines()
+    return [line.split("] ", 1)[1] for line in lines if line.startswith("console-")]
 
 
 def cluster_client(cluster: Cluster) -> RedisCluster:
@@ -172,3 +179,39 @@ if not (samples_dir() / "feeds-2026-01").is_dir():  # as in their own module
     pytest.mark.skip(reason="no sample feed exports")(
         test_renewals_during_a_batch_write_do_not_lose_the_lease
     )
+
+
+async def test_when_its_slot_fails_over_the_pipeline_goes_on_and_repeats_nothing(
+    redis_cluster: Cluster, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """What a Cluster buys peacewatch: the master of its slot can fail over to a replica under
+    running clients (leases, transactions, scripts and both streams carry on). Runs last: it
+    changes the cluster's topology."""
+    items = dated(SAMPLE_ITEMS[:3], NOW - timedelta(hours=3), timedelta(hours=1))
+    later = {**SAMPLE_ITEMS[3], "published": NOW + timedelta(minutes=5)}
+    out = io.StringIO()
+    clock = Clock(NOW)
+    async with FeedServer() as feeds:
+        feeds.set_feed("/feed.xml", rss(items))
+        app = await open_app(redis_cluster.url, tmp_path, clock, out)
+        try:
+            await app.teams.put_rule("t1", RuleSpec(id="envoys", query="Witkoff OR Dmitriev",
+                                                    channels=["console:desk"]))  # fmt: skip
+            feed = FeedSpec("f1", feeds.url("/feed.xml"), 600, "Test outlet", "t1")
+            await app.feeds.put(feed)
+            await app.poller.poll(feed)
+            await app.assigner.drain()
+            await app.dispatcher.drain()
+            assert len(headlines(out)) == 3
+
+            old, new = await asyncio.to_thread(fail_over_slot, redis_cluster, keys.PREFIX)
+
+            feeds.set_feed("/feed.xml", rss([*items, later]))
+            clock.now = NOW + timedelta(minutes=10)
+            assert (await app.poller.poll(feed)).new == 1
+            await app.assigner.drain()
+            await app.dispatcher.drain()
+        finally:
+            await app.close()
+    assert headlines(out) == [*(i["title"] for i in items), later["title"]]
+    assert master_of(redis_cluster, keys.PREFIX) == new != old
