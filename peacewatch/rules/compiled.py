@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from peacewatch.models import Article
@@ -151,6 +151,12 @@ class Scan:
         starts, ends = word_bounds(text)
         return cls(text, title_len, body_start, [h for h in raw if h[1] in starts], ends)
 
+    def title_sets(self) -> tuple[set[int], set[int]]:
+        """Patterns found in the title: as whole words, and at the start of a word."""
+        title_len, ends = self.title_len, self._ends
+        in_title = [hit for hit in self._hits if hit[2] <= title_len]
+        return {p for p, _, end in in_title if end in ends}, {hit[0] for hit in in_title}
+
     def _group(self) -> None:
         words: dict[int, list[Span]] = {}
         prefixes: dict[int, list[Span]] = {}
@@ -201,6 +207,39 @@ class Scan:
         return "body", index - bisect.bisect_left(self._word_starts, self.body_start) + 1
 
 
+class TermIndex:
+    """Term ids by pattern, to tell from one scan which terms hold: the present terms of an
+    article are found at once from its found patterns, not term by term."""
+
+    def __init__(self, terms: Sequence[CTerm]) -> None:
+        self.by_word: dict[int, list[int]] = {}
+        self.by_prefix: dict[int, list[int]] = {}
+        self.title_by_word: dict[int, list[int]] = {}
+        self.title_by_prefix: dict[int, list[int]] = {}
+        for tid, term in enumerate(terms):
+            if term.title_only:
+                words, prefixes = self.title_by_word, self.title_by_prefix
+            else:
+                words, prefixes = self.by_word, self.by_prefix
+            for pattern in term.words:
+                words.setdefault(pattern, []).append(tid)
+            for pattern in term.prefixes:
+                prefixes.setdefault(pattern, []).append(tid)
+
+    def present(self, scan: Scan) -> set[int]:
+        """Ids of the terms that ``scan`` found (what ``Context.present`` says of each)."""
+        found: set[int] = set()
+        for index, hits in ((self.by_word, scan.word_set), (self.by_prefix, scan.prefix_set)):
+            for pattern in hits & index.keys():
+                found.update(index[pattern])
+        if self.title_by_word or self.title_by_prefix:
+            words, prefixes = scan.title_sets()
+            for index, hits in ((self.title_by_word, words), (self.title_by_prefix, prefixes)):
+                for pattern in hits & index.keys():
+                    found.update(index[pattern])
+        return found
+
+
 @dataclass(slots=True)
 class Context:
     """Per-article memo shared by every rule evaluated on that article."""
@@ -208,6 +247,8 @@ class Context:
     scan: Scan
     article: Article
     terms: list[CTerm]
+    found: set[int] | None = None
+    """Ids of every present term, when known up front (``TermIndex.present``)."""
     _words: set[int] = field(default_factory=set)
     _prefixes: set[int] = field(default_factory=set)
     _present: dict[int, bool] = field(default_factory=dict)
@@ -219,6 +260,8 @@ class Context:
         self._prefixes = self.scan.prefix_set
 
     def present(self, tid: int) -> bool:
+        if self.found is not None:
+            return tid in self.found
         found = self._present.get(tid)
         if found is None:
             term = self.terms[tid]
@@ -343,6 +386,16 @@ def nearest(node: Near, ctx: Context) -> tuple[int, Span, Span] | None:
     return best
 
 
+def has_near(node: Node) -> bool:
+    """Whether ``node`` holds a NEAR outside any NOT (then ``fired`` is more than the present
+    terms)."""
+    if isinstance(node, Near):
+        return True
+    if isinstance(node, AllOf | AnyOf):
+        return any(has_near(item) for item in node.items)
+    return False
+
+
 def fired(node: Node, ctx: Context, out: dict[TermRef, list[Span]]) -> None:
     """Record the terms that make a matched query true (never those under NOT)."""
     if isinstance(node, TermRef):
@@ -402,8 +455,8 @@ def build(node: Node) -> Check:
         tid = node.tid
 
         def term(ctx: Context) -> bool:
-            found = ctx._present.get(tid)
-            return ctx.present(tid) if found is None else found
+            found = ctx.found
+            return tid in found if found is not None else ctx.present(tid)
 
         return term
     if isinstance(node, AllOf):
