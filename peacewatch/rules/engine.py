@@ -63,6 +63,14 @@ class _Rule:
     labels: tuple[c.TermRef, ...]
     """Every text term of the query, in query order (for reporting what fired)."""
     check: c.Check
+    near: bool = False
+    """The query has a NEAR (outside NOT): what fired is worked out from the tree."""
+
+    @classmethod
+    def of(
+        cls, team_id: str, rule_id: str, spec: RuleSpec, node: c.Node, labels: tuple[c.TermRef, ...]
+    ) -> _Rule:
+        return cls(team_id, rule_id, spec, node, labels, c.build(node), c.has_near(node))
 
 
 def _suggest(name: str, options: Iterable[str]) -> str:
@@ -114,6 +122,7 @@ class RuleEngine:
         self._articles_seen = 0
         self._next_reindex = 256
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        self._term_index = c.TermIndex(())
         self.errors: list[RuleError] = []
         self.dictionary = builtin_dictionary()
 
@@ -144,6 +153,7 @@ class RuleEngine:
         return engine
 
     def _build_automaton(self) -> None:
+        self._term_index = c.TermIndex(self._terms)
         self._automaton = None
         if self._table.strings:
             self._automaton = ahocorasick_rs.AhoCorasick(
@@ -155,15 +165,14 @@ class RuleEngine:
         """Everything but the automaton and the rules' closures, which are rebuilt on load."""
         state = dict(self.__dict__)
         state["_automaton"] = None
+        state.pop("_term_index", None)
         state["_rules"] = [(r.team_id, r.rule_id, r.spec, r.node, r.labels) for r in self._rules]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         rules = state.pop("_rules")
         self.__dict__.update(state)
-        self._rules = [
-            _Rule(t, r, spec, node, labels, c.build(node)) for t, r, spec, node, labels in rules
-        ]
+        self._rules = [_Rule.of(t, r, spec, node, labels) for t, r, spec, node, labels in rules]
         self._build_automaton()
 
     def _entity_names(self, entity: Entity, shared: bool = True) -> frozenset[int]:
@@ -197,7 +206,7 @@ class RuleEngine:
         labels: list[c.TermRef] = []
         node = self._compile_node(q.parse(spec.query), dictionary, labels)
         index = len(self._rules)
-        self._rules.append(_Rule(team_id, spec.id, spec, node, tuple(labels), c.build(node)))
+        self._rules.append(_Rule.of(team_id, spec.id, spec, node, tuple(labels)))
         self._rule_index[(team_id, spec.id)] = index
         self._index_rule(index, lambda t: c.guess_cost(t, self._table.strings))
 
@@ -354,51 +363,59 @@ class RuleEngine:
             candidates.update(by_prefix[pattern])
         if not candidates:
             return []
-        ctx = c.Context(scan, article, self._terms)
+        ctx = c.Context(scan, article, self._terms, self._term_index.present(scan))
         entity_of = self._table.entity_of
         entities = tuple(sorted({entity_of[p] for p in scan.word_set & entity_of.keys()}))
-        hits: dict[tuple[c.TermRef, tuple[tuple[int, int], ...]], tuple[Hit, ...]] = {}
+        hits: dict[tuple[int, str, tuple[tuple[int, int], ...] | None], tuple[Hit, ...]] = {}
         per_team: dict[str, tuple[str, ...]] = {}
         matches = []
         for index in sorted(candidates):
             rule = self._rules[index]
             if rule.check(ctx):
-                fired: dict[c.TermRef, list[tuple[int, int]]] = {}
-                c.fired(rule.node, ctx, fired)
+                fired: dict[c.TermRef, list[tuple[int, int]]] | None = None
+                if rule.near:
+                    fired = {}
+                    c.fired(rule.node, ctx, fired)
                 named = per_team.get(rule.team_id)
                 if named is None:
                     own = self._team_entity_of.get(rule.team_id, {})
                     extra = {own[p] for p in scan.word_set & own.keys()}
                     named = tuple(sorted(set(entities) | extra)) if extra else entities
                     per_team[rule.team_id] = named
-                matches.append(self._match(rule, article, scan, title, body, fired, named, hits))
+                matches.append(self._match(rule, article, ctx, title, body, fired, named, hits))
         return matches
 
     def _match(
         self,
         rule: _Rule,
         article: Article,
-        scan: c.Scan,
+        ctx: c.Context,
         title: NormText,
         body: NormText,
-        fired: dict[c.TermRef, list[tuple[int, int]]],
+        fired: dict[c.TermRef, list[tuple[int, int]]] | None,
         entities: tuple[str, ...],
-        cache: dict[tuple[c.TermRef, tuple[tuple[int, int], ...]], tuple[Hit, ...]],
+        cache: dict[tuple[int, str, tuple[tuple[int, int], ...] | None], tuple[Hit, ...]],
     ) -> Match:
+        """The Match of a rule that holds. ``fired``: the spans of its terms that made it
+        hold, for a query with NEAR; None for others, whose present terms all fired."""
         hits: list[Hit] = []
         labels: list[str] = []
         reported: set[int] = set()
         for ref in rule.labels:
-            spans = fired.get(ref)
+            if fired is None:
+                spans = ctx.spans(ref.tid) if ctx.present(ref.tid) else None
+            else:
+                spans = fired.get(ref)
             # two terms that name one entity ("ceasefire OR truce") found it once: say it once
             if not spans or ref.label in labels or ref.tid in reported:
                 continue
             reported.add(ref.tid)
             labels.append(ref.label)
-            key = (ref, tuple(spans))  # NEAR keeps only the spans near the other term
+            # NEAR keeps only the spans near the other term; other terms keep all their spans
+            key = (ref.tid, ref.label, None if fired is None else tuple(spans))
             found = cache.get(key)
             if found is None:
-                found = tuple(self.hits_at(ref.label, spans, article, scan, title, body))
+                found = tuple(self.hits_at(ref.label, spans, article, ctx.scan, title, body))
                 cache[key] = found
             hits.extend(found)
         return Match(
