@@ -71,6 +71,17 @@ def test_the_report_that_fits_both_stories_merges_them_and_the_older_survives() 
     assert second not in index.stories
 
 
+def test_the_merge_model_decides_not_the_fit_to_both_stories() -> None:
+    from peacewatch.stories.merge import MergeModel
+
+    never = MergeModel({"bridge": 1.0}, -50.0)
+    index = WindowIndex(entities=entities(), merge_threshold=MERGE, merge_model=never)
+    for article in REPORTS:
+        index.place(article)
+        assert index.last_merges == ()
+    assert len({index.placed[a.id][0] for a in REPORTS}) == 2
+
+
 async def test_a_successor_loads_the_merged_story_as_it_stands(
     redis_client: aioredis.Redis,
 ) -> None:

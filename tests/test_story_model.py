@@ -165,3 +165,97 @@ def test_fallback_weights_are_the_shipped_ones_rounded() -> None:
     assert set(fallback.weights) == set(shipped.weights)
     for name, weight in shipped.weights.items():
         assert fallback.weights[name] == pytest.approx(weight, abs=0.01), name
+
+
+def entity_features(*articles: Article) -> list[Features]:
+    from peacewatch.app import entity_names
+    from peacewatch.stories.features import entity_engine
+
+    engine = entity_engine(entity_names())
+    return [features(a, engine) for a in articles]
+
+
+def test_opposite_framing_of_one_development_reports_the_same_kind_of_event() -> None:
+    did_not = news("a", "Zelensky did not reject the US peace plan, his office says")
+    rejects = news("b", "Zelensky rejects key parts of US peace plan", 1)
+    meets = news("c", "Zelensky meets Trump to discuss US peace plan", 1)
+    a, b, c = entity_features(did_not, rejects, meets)
+    idf = idf_of(a, b, c)
+    framed = story_signals(b, [a], idf)
+    other = story_signals(c, [a], idf)
+    assert framed["event"] == 1.0  # a denial of a rejection is still about a rejection
+    assert other["event"] == 0.0  # a meeting is another kind of development
+    assert builtin_model().weights["event"] > 0
+    assert story_score(b, [a], idf) >= builtin_model().threshold
+
+
+def test_actors_named_in_another_script_are_shared_entities() -> None:
+    russian = news("r", "Путин отверг мирный план", 1, lang="ru")
+    english = news("e", "Putin rejects the peace plan for Ukraine")
+    unrelated = news("u", "Macron hosts allies in Paris", 1)
+    r, e, u = entity_features(russian, english, unrelated)
+    idf = idf_of(r, e, u)
+    assert story_signals(r, [e], idf)["entities"] == 1.0
+    assert story_signals(u, [e], idf)["entities"] == 0.0
+    assert story_score(r, [e], idf) >= builtin_model().threshold
+
+
+def test_one_outlets_templated_series_is_never_one_story() -> None:
+    from peacewatch.stories.memory import WindowIndex
+    from peacewatch.stories.scoring import is_copy, is_sibling
+
+    def rate(aid: str, code: str, source: str) -> Article:
+        return news(aid, f"Kurs {code}/PLN 06 stycznia 2026 r.", 0.01, lang="pl", source=source)
+
+    dkk, huf = rate("d", "DKK", "kursy.example"), rate("h", "HUF", "kursy.example")
+    copy = rate("x", "DKK", "other.example")
+    d, h, x = entity_features(dkk, huf, copy)
+    assert is_copy(h, d) and is_sibling(h, d)  # near-identical, but another issue
+    assert not is_sibling(x, d)  # another outlet's copy of the same rate
+    reworded = news("w", "Kurs DKK/PLN 06 stycznia 2026 r. Złoty słabnie", lang="pl",
+                    source="kursy.example")  # fmt: skip
+    assert not is_sibling(entity_features(reworded)[0], d)  # words added: a re-headline
+    index = WindowIndex()
+    for article in (dkk, huf, copy):
+        index.place(article)
+    assert index.placed["h"][0] != index.placed["d"][0]
+    assert index.placed["x"] == (index.placed["d"][0], "d")
+
+
+def test_a_stored_member_keeps_its_outlet_for_comparison() -> None:
+    from peacewatch.stories.memory import Member
+
+    (feats,) = entity_features(SAME)
+    assert feats.outlet == "b.example"
+    member = Member("s1", feats, "b.example", None, (1, 0))
+    back = Member.from_json("s1", member.to_json())
+    assert back.features == feats and back.features.outlet == "b.example"
+
+
+@pytest.mark.skipif(
+    not (samples_dir() / "items.jsonl").exists(), reason="the sample archive is not beside"
+)
+def test_shipped_merge_model_is_what_the_labelled_set_fits() -> None:
+    from peacewatch.app import entity_names
+    from peacewatch.stories.merge import MERGE_SIGNALS, builtin_merge_model
+
+    bench = _bench_clusters()
+    articles, gold = bench.load(samples_dir())
+    fitted = bench.fit_merge(articles, gold, entity_names(), builtin_model())
+    shipped = builtin_merge_model()
+    assert fitted.intercept == pytest.approx(shipped.intercept, abs=1e-3)
+    for name in MERGE_SIGNALS:
+        assert fitted.weights[name] == pytest.approx(shipped.weights[name], abs=1e-3), name
+
+
+def test_merge_model_json_round_trip_and_validation() -> None:
+    from peacewatch.stories.merge import MergeModel
+
+    model = MergeModel({"bridge": 1.5, "gap": 2.0}, -1.0)
+    back = MergeModel.from_json(model.to_json())
+    assert back.weights == model.weights and back.intercept == model.intercept
+    assert back.probability({"bridge": 1.0, "gap": 0.0}) == pytest.approx(1 / (1 + math.exp(-0.5)))
+    with pytest.raises(ValueError, match="unknown merge signals"):
+        MergeModel({"lexical": 1.0}, 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        MergeModel({"gap": float("nan")}, 0.0)
