@@ -286,6 +286,7 @@ async def test_suggest_opens_the_refinement_and_its_backtest_in_a_modal(env: Env
     service = CommandService(env.redis)
     await test_rules_suggest.seed(env.redis, service, datetime.now(UTC))
     view_id = await open_modal(env, "UMEMBER", ACTION_RULE_SUGGEST, "witkoff")
+    await env.slack.wait_for(lambda: env.slack.calls_to("views.update"))  # the answer, after
     shown = json.dumps(env.slack.views[view_id], ensure_ascii=False)
     assert "(Witkoff) -opinion" in shown
     assert "removed 3 of the 3 marked not relevant and lost 1 of the 4 kept" in shown

@@ -28,6 +28,7 @@ from peacewatch.pipeline.follow_scope import FeedScope
 from peacewatch.pipeline.headlines import NOTE_KEY, headline_note
 from peacewatch.pipeline.llm import ExtractiveSummariser, LlmSummariser, Summariser
 from peacewatch.pipeline.merges import StoryMerges, note_claim
+from peacewatch.pipeline.render import FOLLOWS_KEY
 from peacewatch.pipeline.severity import severity_of
 from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
 from peacewatch.pipeline.wording import surface_words
@@ -327,6 +328,8 @@ class Pipeline:
         sources = [self._source(a) for a in earlier] + sources
         rules = [m.rule_id for m, _ in items]
         extra = {"rules": ",".join(rules)} if len(rules) > 1 else {}
+        if follows := [spec.query for m, spec in items if is_follow_rule(m.rule_id)]:
+            extra[FOLLOWS_KEY] = "\n".join(follows)  # a DM names its follows by query, not id
         if kind is AlertKind.FOLLOWUP and parent_alert:
             extra["parent_alert"] = parent_alert  # the dispatcher posts it after its parent
         if escalation:

@@ -9,7 +9,13 @@ from peacewatch.models import Alert, AlertKind, Severity, SourceRef
 from peacewatch.pipeline.headlines import NOTE_KEY
 from peacewatch.pipeline.severity import current_severity
 from peacewatch.pipeline.wording import Named, entity_names, matched_words
+from peacewatch.store.follows import is_follow_rule
 
+FOLLOWS_KEY = "follows"
+"""Extra of a follow's direct message: the queries of the reader's follows it matched, one a
+line, as they typed them (the alert names them so, never by the matcher's internal id)."""
+FOLLOW_SHOWN = 80
+"""A follow's query is clipped to this many characters where an alert names it."""
 SEVERITY_MARK = {Severity.LOW: "·", Severity.NORMAL: "•", Severity.HIGH: "‼"}
 OUTLETS_NAMED = 8
 """A list of outlets names at most this many, then says "and N more"."""
@@ -167,6 +173,37 @@ def is_update(alert: Alert) -> bool:
     return any(source_name(s) == name and s.published < own.published for s in alert.sources)
 
 
+def _clipped(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def follow_queries(alert: Alert) -> list[str]:
+    """The queries of the reader's follows that a direct message matched (clipped), or none
+    for a channel alert (or a DM queued before alerts carried them)."""
+    raw = alert.extra.get(FOLLOWS_KEY, "")
+    return [_clipped(q, FOLLOW_SHOWN) for q in raw.split("\n") if q.strip()]
+
+
+def is_follow_alert(alert: Alert) -> bool:
+    """Whether the alert is a personal follow's direct message."""
+    return is_follow_rule(alert.rule_id) or bool(alert.extra.get(FOLLOWS_KEY))
+
+
+def rule_label(alert: Alert) -> str:
+    """What the alert says brought it: "Your follow: actor:witkoff" on a follow's direct
+    message (the query as the reader typed it, never the follow's internal id), else
+    "Rule: witkoff-donbas" (the id the team gave its rule; every rule when several matched)."""
+    if is_follow_alert(alert):
+        queries = follow_queries(alert)
+        if not queries:
+            return "Your follow"
+        head = "Your follow" if len(queries) == 1 else "Your follows"
+        return f"{head}: {' · '.join(queries)}"
+    rules = [r for r in alert.extra.get("rules", "").split(",") if r] or [alert.rule_id]
+    return f"{'Rule' if len(rules) == 1 else 'Rules'}: {', '.join(rules)}"
+
+
 def alert_text(alert: Alert) -> str:
     """A short plain-text rendering: headline, summary, what matched, who is named, sources,
     link."""
@@ -189,5 +226,5 @@ def alert_text(alert: Alert) -> str:
     own = own_source(alert)
     when = own.published.strftime("%Y-%m-%d %H:%M UTC") if own else ""
     lines.append(f"{alert.link}  {when}".strip())
-    lines.append(f"rule {alert.rule_id}, team {alert.team_id}")
+    lines.append(rule_label(alert))
     return "\n".join(lines)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from peacewatch.models import Alert
 from peacewatch.services.replies import Caller, Reply, ReplyItem
 from peacewatch.services.teamfeeds import TeamFeeds
-from peacewatch.status import destinations
-from peacewatch.store.alert_queue import AlertQueue
+from peacewatch.status import destinations, garbled_warning
+from peacewatch.store.alert_queue import AlertQueue, Outage
 from peacewatch.store.codec import alert_from_json
 from peacewatch.store.feeds import FeedStore
 from peacewatch.store.follows import FollowStore
@@ -56,6 +56,8 @@ class FeedRow:
     last_poll: str
     """``YYYY-MM-DDTHH:MM`` as recorded, or ``never``."""
     error: str = ""
+    warning: str = ""
+    """Read, but its text looks garbled (mojibake): the warning, or ""."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,33 @@ class FollowRow:
     follow_id: str
     query: str
     since: datetime
+    failing: str = ""
+    """Why its direct messages cannot be delivered (``dm_problem``), or "" when they can."""
+
+
+DM_REASONS = (
+    ("cannot_dm_bot", "Slack does not let the bot message this account"),
+    ("user_not_found", "Slack does not know this account"),
+    ("user_disabled", "Slack says this account is deactivated"),
+    ("missing_scope", "the Slack app must be reinstalled (im:write) to send direct messages"),
+    ("code 50007", "Discord does not let the bot message you: allow direct messages from "
+     "this server's members"),
+)  # fmt: skip
+"""Known reasons a direct message is refused (the error text holds the code), in words."""
+
+
+def dm_problem(outage: Outage) -> str:
+    """Why a user's direct messages fail, e.g. "not delivered since 2026-01-06 12:00 UTC:
+    Slack does not let the bot message this account (slack conversations.open:
+    cannot_dm_bot)"."""
+    since = (
+        datetime.fromtimestamp(outage.since, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if outage.since
+        else "a while"
+    )
+    detail = " ".join(outage.error.split())[:160]
+    reason = next((text for code, text in DM_REASONS if code in outage.error), "")
+    return f"not delivered since {since}: " + (f"{reason} ({detail})" if reason else detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +187,7 @@ async def build_home(
                 ok=not error,
                 last_poll=health.get("last_poll", "never")[:16],
                 error=error,
+                warning=garbled_warning(health),
             )
         )
     known = {c for r in rules for c in r.channels}
@@ -173,6 +203,7 @@ async def build_home(
         if d.destination in known
     )[:MAX_ROWS]
     follows = await FollowStore(redis).of_user(team, caller.user_id) if caller.user_id else []
+    outages = await AlertQueue(redis).outages() if follows else {}
     return Home(
         team_id=team,
         user_id=caller.user_id,
@@ -185,7 +216,13 @@ async def build_home(
         feed_count=len(received),
         generated=now,
         follows=tuple(
-            FollowRow(f.follow_id, f.query, datetime.fromtimestamp(f.created, UTC)) for f in follows
+            FollowRow(
+                f.follow_id,
+                f.query,
+                datetime.fromtimestamp(f.created, UTC),
+                dm_problem(outages[f.destination]) if f.destination in outages else "",
+            )
+            for f in follows
         ),
     )
 
@@ -267,9 +304,11 @@ def home_reply(home: Home) -> Reply:
             )
         )
     failing = [f for f in home.feeds if not f.ok]
+    garbled = [f for f in home.feeds if f.warning]
     lines = [
         f"Feeds: {home.feed_count}, {len(failing)} failing"
-        + "".join(f"\n• {f.name[:80]}: {f.error[:120]}" for f in failing[:5]),
+        + "".join(f"\n• {f.name[:80]}: {f.error[:120]}" for f in failing[:5])
+        + "".join(f"\n• {f.name[:80]}: warning, {f.warning}" for f in garbled[:5]),
         "Delivery: "
         + (
             ", ".join(
@@ -285,7 +324,11 @@ def home_reply(home: Home) -> Reply:
         ),
         "Your follows (direct messages):"
         + (
-            "".join(f"\n• {f.follow_id}: {f.query[:100]}" for f in home.follows)
+            "".join(
+                f"\n• {f.follow_id}: {f.query[:100]}"
+                + (f" (failing: {f.failing})" if f.failing else "")
+                for f in home.follows
+            )
             or " none; /peacewatch follow QUERY"
         ),
     ]

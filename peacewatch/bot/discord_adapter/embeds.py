@@ -21,6 +21,7 @@ from peacewatch.pipeline.render import (
     outlet_total,
     outlets_line,
     own_source,
+    rule_label,
     source_name,
 )
 from peacewatch.pipeline.severity import current_severity, level, outlet_points, text_points
@@ -162,9 +163,7 @@ def alert_embed(alert: Alert) -> discord.Embed:
     _add_entities(embed, alert)
     embed.add_field(name=SEVERITY_FIELD, value=severity.value.capitalize())
     embed.add_field(name=OUTLETS_FIELD, value=outlets_value(alert), inline=False)
-    embed.set_footer(
-        text=clip(f"peacewatch · rule {alert.rule_id} · story {alert.story_id}", FOOTER_MAX)
-    )
+    embed.set_footer(text=clip(f"peacewatch · {rule_label(alert)}", FOOTER_MAX))
     return fit(embed)
 
 
@@ -265,7 +264,7 @@ def as_dict(embed: discord.Embed) -> dict[str, Any]:
 def thread_name(alert: Alert) -> str:
     """A story thread's name: the headline of the story's first article."""
     first = alert.sources[0].title if alert.sources else ""
-    return clip(first or alert.headline or f"story {alert.story_id}", THREAD_NAME_MAX)
+    return clip(first or alert.headline or "News story", THREAD_NAME_MAX)
 
 
 def feedback_custom_id(kind: FeedbackKind, story_id: str, alert_id: str) -> str:

@@ -196,6 +196,8 @@ class SlackHandlers:
             return
         if not reply.error and self._commands.changes_state(text):
             self._homes.refresh(client, caller.team_id)
+        elif not reply.error and self._commands.changes_follows(text):
+            self._homes.refresh_user(client, caller)  # follows are the caller's own
         await self._send(reply, respond, client, str(command.get("channel_id", "")))
 
     async def on_home_opened(

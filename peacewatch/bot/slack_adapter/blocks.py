@@ -20,6 +20,7 @@ from peacewatch.pipeline.render import (
     outlet_total,
     outlets_line,
     own_source,
+    rule_label,
     source_name,
 )
 from peacewatch.pipeline.severity import current_severity
@@ -215,7 +216,7 @@ def alert_message(alert: Alert) -> SlackMessage:
     blocks.append(_section(body + _read_line(alert)))
     blocks.append(_matched_fields(alert))
     blocks.append(_outlets_section(alert))
-    blocks.append(_context(f"Rule `{escape(alert.rule_id)}` · story `{escape(alert.story_id)}`"))
+    blocks.append(_context(escape(rule_label(alert))))  # never an internal id
     blocks.append(_buttons(alert))
     return SlackMessage(fallback_text(alert), tuple(blocks[:MAX_BLOCKS]))
 

@@ -183,6 +183,30 @@ def reply_modal(reply: Reply) -> dict[str, Any]:
     return view.to_dict()
 
 
+def working_modal(rule_id: str) -> dict[str, Any]:
+    """The modal shown while a suggestion is worked out (it is then updated with the answer)."""
+    text = f":hourglass_flowing_sand: Working on a suggestion for `{escape(clip(rule_id, 64))}`…"
+    view = View(
+        type="modal",
+        title=_text("Rule refinement"),
+        close=_text("Close"),
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "It backtests refinements on the rule's alerts: this can take "
+                        "a few seconds. The answer replaces this text.",
+                    }
+                ],
+            },
+        ],
+    )
+    return view.to_dict()
+
+
 def form_from_view(view: dict[str, Any]) -> RuleForm:
     """The form as the user left it in the modal (its state values and metadata)."""
     values: dict[str, dict[str, Any]] = (view.get("state") or {}).get("values") or {}
@@ -235,11 +259,21 @@ class RuleEditorHandlers:
         await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=rule_modal(editor))
 
     async def on_suggest(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Open a "working" modal at once (a trigger_id expires 3 s after the click, and a
+        suggestion over many alerts takes longer), then put the suggestion in it."""
         await ack()
-        caller = await self._caller_of(client, body)
         rule_id = str((body.get("actions") or [{}])[0].get("value", ""))
-        reply = await self._commands.rules_suggest(caller, rule_id)
-        await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=reply_modal(reply))
+        opened = await client.views_open(
+            trigger_id=str(body.get("trigger_id", "")), view=working_modal(rule_id)
+        )
+        view_id = str((opened.get("view") or {}).get("id", ""))
+        try:
+            caller = await self._caller_of(client, body)
+            reply = await self._commands.rules_suggest(caller, rule_id)
+        except Exception:  # the open modal must not keep saying "working" for ever
+            log.exception("rules suggest from App Home failed")
+            reply = Reply.fail("Something went wrong on our side; the error is logged.")
+        await client.views_update(view_id=view_id, view=reply_modal(reply))
 
     async def on_query(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()

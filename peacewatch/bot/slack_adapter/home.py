@@ -85,6 +85,7 @@ def _rule_blocks(home: Home) -> list[Block]:
 def _follow_blocks(home: Home) -> list[Block]:
     lines = [
         f"*{escape(f.follow_id)}* · `{escape(clip(f.query, 200))}` · since {_when(f.since)}"
+        + (f"\n:x: failing: {escape(clip(f.failing, 300))}" if f.failing else "")
         for f in home.follows
     ]
     if not lines:
@@ -115,10 +116,13 @@ def home_view(home: Home) -> dict[str, Any]:
     blocks += [_header("Your follows"), *_follow_blocks(home), {"type": "divider"}]
     blocks.append(_header("Feeds"))
     feeds = [
-        (f":white_check_mark: {link(f.url, f.name)} · last poll {f.last_poll}")
-        if f.ok
-        else f":warning: {link(f.url, f.name)} · failing: {escape(clip(f.error, 200))}"
-        f" · last poll {f.last_poll}"
+        (
+            (f":white_check_mark: {link(f.url, f.name)} · last poll {f.last_poll}")
+            if f.ok
+            else f":warning: {link(f.url, f.name)} · failing: {escape(clip(f.error, 200))}"
+            f" · last poll {f.last_poll}"
+        )
+        + (f"\n:warning: {escape(clip(f.warning, 200))}" if f.warning else "")
         for f in home.feeds
     ]
     blocks += _lines(feeds, "No feeds: /peacewatch feeds add URL")

@@ -33,6 +33,7 @@ class HomePublisher:
         self.delay = delay
         self._viewers: dict[str, dict[str, Caller]] = {}
         self._pending: dict[str, asyncio.Task[None]] = {}
+        self._pending_users: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     async def publish(self, client: AsyncWebClient, caller: Caller) -> None:
         """Build and publish ``caller``'s home; remember them as a viewer of their team's."""
@@ -50,20 +51,41 @@ class HomePublisher:
             return
         self._pending[team_id] = asyncio.create_task(self._later(client, team_id))
 
+    def refresh_user(self, client: AsyncWebClient, caller: Caller) -> None:
+        """Refresh ``caller``'s own home after ``delay`` (their follows changed), whether or not
+        they opened it since the process started; a refresh already waiting covers it."""
+        key = (caller.team_id, caller.user_id)
+        if key in self._pending_users or not caller.user_id:
+            return
+        if caller.team_id in self._pending and caller.user_id in self._viewers.get(
+            caller.team_id, {}
+        ):
+            return  # the team's refresh publishes theirs
+        self._pending_users[key] = asyncio.create_task(self._user_later(client, caller))
+
+    async def _user_later(self, client: AsyncWebClient, caller: Caller) -> None:
+        await asyncio.sleep(self.delay)
+        self._pending_users.pop((caller.team_id, caller.user_id), None)
+        await self._publish_logged(client, caller)
+
+    async def _publish_logged(self, client: AsyncWebClient, caller: Caller) -> None:
+        try:
+            await self.publish(client, caller)
+        except SlackApiError as exc:
+            log.warning("views.publish failed for %s: %s", caller.user_id, exc.response)
+        except Exception:  # one viewer's failure must not stop the others' refresh
+            log.exception("App Home refresh failed for %s", caller.user_id)
+
     async def _later(self, client: AsyncWebClient, team_id: str) -> None:
         await asyncio.sleep(self.delay)
         self._pending.pop(team_id, None)
         for caller in list(self._viewers.get(team_id, {}).values()):
-            try:
-                await self.publish(client, caller)
-            except SlackApiError as exc:
-                log.warning("views.publish failed for %s: %s", caller.user_id, exc.response)
-            except Exception:  # one viewer's failure must not stop the others' refresh
-                log.exception("App Home refresh failed for %s", caller.user_id)
+            await self._publish_logged(client, caller)
 
     async def close(self) -> None:
-        tasks = list(self._pending.values())
+        tasks = [*self._pending.values(), *self._pending_users.values()]
         self._pending.clear()
+        self._pending_users.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from peacewatch.errors import QuerySyntaxError
+from peacewatch.errors import InputError, QuerySyntaxError
 from peacewatch.pipeline.summarise import clip
 from peacewatch.rules.engine import validate_query
 from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.rules.query import query_warnings
+from peacewatch.services import parsing
 from peacewatch.services.commands.base import (
     CMD,
     STORY_MUTE,
@@ -25,6 +26,7 @@ from peacewatch.services.commands.base import (
 )
 from peacewatch.services.commands.registry import Command
 from peacewatch.services.replies import Caller, Reply
+from peacewatch.services.views import dm_problem
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json
 from peacewatch.store.follows import MAX_FOLLOWS, FollowStore, dm_user, same_query
@@ -122,17 +124,45 @@ class FollowCommands(CommandBase):
                 text=f"Get a direct message for each new story that matches a query: {EXAMPLE}",
                 ephemeral=True,
             )
-        lines = [
-            f"{f.follow_id} · `{clip(f.query, LINE_QUERY)}` · since "
-            + _when(datetime.fromtimestamp(f.created, UTC))
-            for f in held
-        ]
+        outages = await self._queue.outages()
+        lines = []
+        for f in held:
+            line = f"{f.follow_id} · `{clip(f.query, LINE_QUERY)}` · since " + _when(
+                datetime.fromtimestamp(f.created, UTC)
+            )
+            if f.destination in outages:  # the DMs of every follow of the user fail alike
+                line += f"\n    failing: {dm_problem(outages[f.destination])}"
+            lines.append(line)
         return Reply(
             title=f"You follow {len(held)} of at most {MAX_FOLLOWS} queries",
             text="\n".join(lines),
             footer=f"Stop one: {CMD} unfollow ID (or its query)",
             ephemeral=True,
         )
+
+    def changes_follows(self, text: str) -> bool:
+        """Whether a command as typed is ``follow`` or ``unfollow`` (the caller's own follows
+        change: their App Home is refreshed)."""
+        try:
+            return parsing.parse_command(text).action in ("follow", "unfollow")
+        except InputError:
+            return False
+
+    async def dm_team(self, platform: str, user_id: str, alert_id: str) -> str | None:
+        """The team of a follow's direct message ``alert_id`` to ``user_id`` on ``platform``
+        (a button pressed in a DM, where the platform names no team), or None when the alert
+        is not a DM to that user."""
+        if not alert_id or len(alert_id) > 80 or not user_id:
+            return None
+        raw = await self._redis.get(keys.alert_record(alert_id))
+        alert = alert_from_json(raw) if raw else None
+        if (
+            alert is None
+            or alert.destination.platform != platform
+            or dm_user(alert.destination) != user_id
+        ):
+            return None
+        return alert.team_id
 
     async def dm_feedback(
         self,
