@@ -37,7 +37,8 @@ async def test_a_dm_opens_once_and_follow_ups_reply_to_the_storys_message(
     assert fake.channels[dm]["type"] == DM
     story, reply, second_story = fake.in_channel(dm)
     assert story["embeds"][0]["title"] == "Witkoff will meet Putin in Moscow"
-    assert story["components"] == []  # buttons answer in a server only, never in a DM
+    labels = [b["label"] for row in story["components"] for b in row["components"]]
+    assert labels[:2] == ["Mute this story", "Not relevant"]  # they answer in a DM too
     assert reply["message_reference"]["message_id"] == story["id"]  # no thread in a DM
     assert reply["embeds"][0]["title"] == "Dmitriev meets Witkoff in Miami"
     assert "message_reference" not in second_story  # a new story is a new DM

@@ -37,6 +37,34 @@ def caller_of(interaction: discord.Interaction[Any]) -> Caller | None:
     )
 
 
+async def dm_caller_of(
+    interaction: discord.Interaction[Any], service: CommandService
+) -> Caller | None:
+    """Who presses an alert button in a direct message: the user, in the team of the follow
+    whose message it is (Discord names no server in a DM; the alert's record does, and it
+    must be a DM to this very user). None for anything else outside a server."""
+    component = discord.InteractionType.component
+    if interaction.guild_id is not None or interaction.type is not component:
+        return None
+    data: dict[str, Any] = dict(interaction.data or {})
+    custom_id = str(data.get("custom_id", ""))
+    found = embeds.FEEDBACK_ID_RE.fullmatch(custom_id)
+    if found is None:
+        return None
+    user = interaction.user
+    team = await service.dm_team("discord", str(user.id), found["alert"] or "")
+    if team is None:
+        return None
+    return Caller(
+        platform="discord",
+        team_id=team,
+        user_id=str(user.id),
+        channel=f"discord:{interaction.channel_id}" if interaction.channel_id else "",
+        platform_admin=False,  # no server, no server permissions: only the reader's own mute
+        user_name=user.display_name,
+    )
+
+
 def service_of(interaction: discord.Interaction[Any]) -> CommandService | None:
     client = interaction.client
     return client.commands if isinstance(client, PeacewatchClient) else None
@@ -80,6 +108,8 @@ async def run(
     """Build the caller, call the service, render its reply; ``slow`` answers are deferred."""
     caller = caller_of(interaction)
     service = service_of(interaction)
+    if caller is None and service is not None:
+        caller = await dm_caller_of(interaction, service)  # a button on a follow's DM
     if caller is None or service is None:
         await send_reply(interaction, Reply.fail(GUILD_ONLY if caller is None else NOT_READY))
         return

@@ -161,8 +161,8 @@ class DiscordSink:
         embed = embeds.alert_embed(alert)
         payload = {
             "embeds": [embeds.as_dict(embed)],
-            # buttons answer inside a server only: a direct message goes without them
-            "components": [] if dm_user(alert.destination) else embeds.alert_components(alert),
+            # in a follow's DM too: a press there acts for the reader in the follow's team
+            "components": embeds.alert_components(alert),
             "allowed_mentions": {"parse": []},
         }
         if channel_id not in self._forums:
