@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from difflib import SequenceMatcher
@@ -120,9 +121,11 @@ def is_copy(a: Features, b: Features) -> bool:
     )
 
 
-def _title_tokens(feats: Features) -> list[str]:
-    """The headline's tokens in the order of its words (function words left out)."""
-    return [t for w in feats.title.split() if (t := word_token(w))]
+@functools.lru_cache(maxsize=16_384)
+def _title_tokens(title: str) -> tuple[str, ...]:
+    """The tokens of a normalised headline in the order of its words (function words left
+    out); kept computed, as an article meets the same members again and again."""
+    return tuple(t for w in title.split() if (t := word_token(w)))
 
 
 def is_sibling(a: Features, b: Features) -> bool:
@@ -137,7 +140,7 @@ def is_sibling(a: Features, b: Features) -> bool:
     x, y = a.title_tokens, b.title_tokens
     if x <= y or y <= x or not any(_slot([t]) for t in x ^ y):
         return False
-    ta, tb = _title_tokens(a), _title_tokens(b)
+    ta, tb = _title_tokens(a.title), _title_tokens(b.title)
     ops = SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes()
     if any(op in ("insert", "delete") for op, *_ in ops):
         return False

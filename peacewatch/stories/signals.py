@@ -83,12 +83,21 @@ class Probe:
     """Their sum (or 1.0 when it is 0)."""
     title_rarity: float
     """The IDF of the headline's tokens, summed."""
+    entities: tuple[str, ...]
+    """The article's entity tokens, in the order of ``tokens``."""
+    entity_weight: float
+    """Their weight, summed."""
 
 
 def probe_of(article: Features, idf: Mapping[str, float]) -> Probe:
     weights = weights_of(article, idf)
     title = sum(idf.get(t, 0.0) for t in article.title_tokens)
-    return Probe(article, tuple(article.tokens), weights, sum(weights.values()) or 1.0, title)
+    tokens = tuple(article.tokens)
+    entities = tuple(t for t in tokens if t[:2] == "e:")
+    return Probe(
+        article, tokens, weights, sum(weights.values()) or 1.0, title, entities,
+        sum([weights[t] for t in entities]),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +164,10 @@ def story_view(probe: Probe, members: Sequence[Features], idf: Mapping[str, floa
 
 def _entity_cover(probe: Probe, shared: Set[str]) -> float:
     """The weight of the article's entities in ``shared`` over that of all of them."""
-    weights = probe.weights
-    mine = [weights[t] for t in probe.tokens if t[:2] == "e:"]
-    total = sum(mine)
-    if not total:
+    if not probe.entity_weight:
         return 0.0
-    return sum([weights[t] for t in probe.tokens if t[:2] == "e:" and t in shared]) / total
+    weights = probe.weights
+    return sum([weights[t] for t in probe.entities if t in shared]) / probe.entity_weight
 
 
 def _rarity(tokens: Iterable[str], idf: Mapping[str, float]) -> float:
