@@ -83,7 +83,13 @@ WEBSUB_SUBSCRIPTIONS = Gauge(
     ["state"],
     registry=REGISTRY,
 )
-_HEALTH: dict[str, Gauge] = {}
+FEEDS_GARBLED = Gauge(
+    "peacewatch_feeds_garbled",
+    "Feeds whose last read had items whose text looks garbled (mojibake), as last counted",
+    registry=REGISTRY,
+)
+_HEALTH: dict[str, Gauge] = {"feeds_garbled": FEEDS_GARBLED}
+"""Health figures by name (``Status.metrics``); one without a gauge of its own gets a plain one."""
 DESTINATION_FAILING = Gauge(
     "peacewatch_destination_failing",
     "1 while deliveries to a destination fail, 0 when they go through",

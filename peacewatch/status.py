@@ -96,6 +96,7 @@ class Status:
         return {
             "feeds": len(self.feeds),
             "feeds_failing": failing,
+            "feeds_garbled": sum(1 for f in self.feeds if f.warning),
             "queue_stream": self.queue.get("stream", 0),
             "queue_pending": self.queue.get("pending", 0),
             "queue_dead": self.queue.get("dead", 0),
