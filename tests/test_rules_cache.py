@@ -147,3 +147,21 @@ def test_inflected_names_are_kept_for_the_next_run(
     # a later run reads the table instead of computing
     formstore._table = None
     assert formstore.forms(name, lambda _: frozenset({"from the table? no"})) == computed
+
+
+def test_the_language_model_is_read_from_the_cache(cache: Path) -> None:
+    from peacewatch.watchers import language
+
+    text = "Zelensky and Putin envoys meet for ceasefire talks in Istanbul on Monday"
+    language._identifier.cache_clear()
+    try:
+        assert language.detect(text) == "en"
+        [entry] = entries(cache, "langid")
+        # the entry is what the next process loads: one that knows only German says so
+        stored = diskcache.read("langid", key_of(entry))
+        stored.set_languages(["de"])
+        assert diskcache.write("langid", key_of(entry), stored)
+        language._identifier.cache_clear()
+        assert language.detect(text) == "de"
+    finally:
+        language._identifier.cache_clear()

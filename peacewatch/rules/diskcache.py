@@ -33,7 +33,7 @@ __all__ = ["cache_dir", "code_version", "digest", "read", "write"]
 _MAGIC = b"PWCACHE1"
 _DIGEST = 32
 _MAX_FILES = 64
-"""Entries of one kind kept; older ones are removed when a new one is written."""
+"""Entries of one kind kept by default; older ones are removed when a new one is written."""
 _LIBRARIES = (
     *("pymorphy3", "pymorphy3_dicts_ru", "pymorphy3_dicts_uk", "dawg_python"),
     *("ahocorasick_rs", "pydantic", "yaml"),
@@ -118,8 +118,9 @@ def read(kind: str, key: str) -> Any | None:
         return None
 
 
-def write(kind: str, key: str, value: object) -> bool:
-    """Store ``value`` under (``kind``, ``key``); False (and nothing raised) if it cannot be."""
+def write(kind: str, key: str, value: object, keep: int = _MAX_FILES) -> bool:
+    """Store ``value`` under (``kind``, ``key``), keeping the newest ``keep`` entries of that
+    kind; False (and nothing raised) if it cannot be stored."""
     path = _path(kind, key)
     if path is None:
         return False
@@ -136,17 +137,17 @@ def write(kind: str, key: str, value: object) -> bool:
             raise
     except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return False
-    _prune(path.parent, kind)
+    _prune(path.parent, kind, keep)
     return True
 
 
-def _prune(directory: Path, kind: str) -> None:
-    """Remove all but the newest ``_MAX_FILES`` entries of ``kind``."""
+def _prune(directory: Path, kind: str, keep: int) -> None:
+    """Remove all but the newest ``keep`` entries of ``kind``."""
     try:
         entries = sorted(
             directory.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True
         )
-        for old in entries[_MAX_FILES:]:
+        for old in entries[keep:]:
             old.unlink(missing_ok=True)
     except OSError:
         pass

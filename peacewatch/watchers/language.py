@@ -16,10 +16,18 @@ CONFIDENCE = 0.9
 def _identifier() -> Any:
     import py3langid.langid as langid
 
-    identifier = langid.LanguageIdentifier.from_modelpath(
-        Path(langid.MODEL_DIR) / langid.MODEL_FILE, norm_probs=True
-    )
-    identifier.set_languages(list(LANGUAGES))
+    from peacewatch.rules import diskcache
+
+    # The shipped model is LZMA-compressed: 0.6 s of CPU to read at every start. The loaded
+    # identifier is kept in the disk cache, under the model file's path, age and our languages.
+    model = Path(langid.MODEL_DIR) / langid.MODEL_FILE
+    stamp = str(model.stat().st_mtime_ns) if model.exists() else ""
+    key = diskcache.digest(str(model), stamp, ",".join(LANGUAGES))
+    identifier = diskcache.read("langid", key)
+    if not isinstance(identifier, langid.LanguageIdentifier):
+        identifier = langid.LanguageIdentifier.from_modelpath(model, norm_probs=True)
+        identifier.set_languages(list(LANGUAGES))
+        diskcache.write("langid", key, identifier, keep=2)
     return identifier
 
 
