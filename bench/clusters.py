@@ -14,8 +14,13 @@ joins the stories of one summit: preview, leaked draft and outcome). Pairwise sc
 story by the square of its size, B-cubed scores by its size. Prints them, plus the clustering
 throughput.
 
+The held-out periods are also clustered with merges on (the merge model fitted on A-C, at the
+merge probabilities of ``MERGE_SWEEP``), each merge judged by the labelled stories of the first
+articles of its two sides.
+
 ``--fit`` fits the story model on every labelled period (scikit-learn's logistic regression
-on the decisions the online clustering faces) and writes it into the package.
+on the decisions the online clustering faces), then the merge model on the merges the shipped
+model's clustering is offered, and writes both into the package.
 
     python bench/clusters.py [--samples ../shared/samples] [--fit] [--threshold P]
         [--show-errors]
