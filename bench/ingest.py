@@ -579,7 +579,11 @@ def report(
     tag = f"{feeds}feeds"
     memory_ok = usage.total_hwm < 500 * 2**20
     print()
-    figure(f"ingest_peak_rss_mb@{tag}", mb(usage.total_hwm), "-", "<500", memory_ok)
+    # the tree's RSS at its sampled peak, and each process's own peak added up (an upper bound
+    # that also counts processes that ended, such as a replaced worker)
+    figure(f"ingest_peak_rss_mb@{tag}", mb(usage.peak_rss), "-", "<500",
+           usage.peak_rss < 500 * 2**20)  # fmt: skip
+    figure(f"ingest_peak_rss_hwm_sum_mb@{tag}", mb(usage.total_hwm), "-", "<500", memory_ok)
     figure(f"ingest_poll_errors@{tag}", str(errors), "-", "0", errors == 0)
     if cold is not None and cold.total_cpu:
         rate = cold.fetches / cold.total_cpu
