@@ -153,6 +153,19 @@ async def test_a_bad_rule_id_or_outlets_count_is_named_with_a_fix_button(
     assert "Backtest" not in shown(answer)
 
 
+async def test_an_outlets_count_of_superscript_digits_is_answered_not_dropped(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    # '²'.isdigit() is true, yet int('²') fails: the submission must still be answered
+    modal = await new_rule_modal(fake, adapter)
+    values: dict[str, str | list[str]] = {
+        "pw_rule_id": "w1", "pw_rule_query": "Witkoff", "pw_rule_min": "²"
+    }  # fmt: skip
+    answer = await submit(fake, adapter, modal, values)
+    assert "outlets must be a whole number from 1 to 100" in shown(answer)
+    assert set(ui.buttons(ui.message_of(fake, answer))) == {"Fix"}
+
+
 async def expected_days(redis: aioredis.Redis, word: str) -> dict[str, int]:
     """Stored articles whose title has ``word``, per day over the 7 days up to NOW, read back
     from the store (not through the search under test)."""

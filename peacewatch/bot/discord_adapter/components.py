@@ -24,7 +24,7 @@ from peacewatch.bot.discord_adapter.interactions import (
     send_reply,
     service_of,
 )
-from peacewatch.bot.discord_adapter.modals import RuleModal, submitted_form
+from peacewatch.bot.discord_adapter.modals import RuleModal, is_editor_submission, submitted_form
 from peacewatch.bot.replies import Caller, Reply
 from peacewatch.services.commands.editor import form_problem
 from peacewatch.services.views import RuleEditor, RuleForm
@@ -135,10 +135,12 @@ async def on_interaction(interaction: discord.Interaction[Any]) -> None:
     buttons); a failure is logged and told to the user."""
     if interaction.type is not discord.InteractionType.modal_submit:
         return
-    form = submitted_form(interaction.data)
-    if form is None:
+    if not is_editor_submission(interaction.data):
         return
     try:
+        form = submitted_form(interaction.data)
+        if form is None:  # pragma: no cover - is_editor_submission said it is ours
+            return
         await submit_form(interaction, form)
     except Exception:  # a submission is a task boundary: log, answer, keep serving
         log.exception("rule editor submission failed")

@@ -116,9 +116,19 @@ def _inputs(components: list[Any]) -> Iterator[Mapping[str, Any]]:
             yield component
 
 
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def is_editor_submission(data: Mapping[str, Any] | None) -> bool:
+    """Whether a MODAL_SUBMIT's ``data`` is the rule editor's (its custom_id names a rule)."""
+    return MODAL_ID_RE.fullmatch(str((data or {}).get("custom_id", ""))) is not None
+
+
 def submitted_form(data: Mapping[str, Any] | None) -> RuleForm | None:
     """The form of a rule editor submission (a MODAL_SUBMIT's ``data``), or None for any other
-    modal. An outlets value that is not a number reads as 0, which the form check names."""
+    modal. An outlets value that is not a number reads as 0, which the form check names; only ASCII
+    digits make a number (``'²'.isdigit()`` is true, yet ``int('²')`` fails)."""
     match = MODAL_ID_RE.fullmatch(str((data or {}).get("custom_id", "")))
     if data is None or match is None:
         return None
@@ -136,8 +146,8 @@ def submitted_form(data: Mapping[str, Any] | None) -> RuleForm | None:
     return RuleForm(
         rule_id=match["rule"] if existing else text(ID_RULE).strip(),
         query=text(ID_QUERY),
-        channels=tuple(f"discord:{c}" for c in chosen(ID_CHANNELS) if c.isdigit()),
-        min_sources=int(minimum) if minimum.isdigit() else 0,
+        channels=tuple(f"discord:{c}" for c in chosen(ID_CHANNELS) if _number(c)),
+        min_sources=int(minimum) if _number(minimum) else 0,
         digest=digest[0] if digest else "none",
         existing=existing,
     )
