@@ -44,6 +44,7 @@ class Bench:
 
 BENCHES = (
     Bench("rules", ("bench/rules.py", "--sizes", "1000,10000", "--repeats", "1"), 120),
+    Bench("match_cli", ("bench/match_cli.py", "--articles", "500", "--regex-seconds", "5"), 60),
     Bench("clusters", ("bench/clusters.py",), 40),
     Bench("assign_throughput", ("bench/assign_throughput.py", "--runs", "1"), 60),
     Bench(
