@@ -54,7 +54,8 @@ class HttpServer:
 
     def mount_websub(self, websub: WebSub) -> None:
         """Serve WebSub callbacks at ``/websub/TOKEN``: the hub's checks of intent (GET) and
-        its pushes (POST, body capped at ``websub.max_push_bytes``, not compressed)."""
+        its pushes (POST to an active subscription, else 404 before any of the body is read;
+        body capped at ``websub.max_push_bytes``, not compressed)."""
 
         async def check(request: web.Request) -> web.Response:
             params = {key: request.query[key] for key in request.query}
@@ -62,6 +63,10 @@ class HttpServer:
             return web.Response(status=answer.status, text=answer.body)
 
         async def push(request: web.Request) -> web.Response:
+            # The callback is looked up first: a push to no active subscription costs no read.
+            sub = await websub.push_target(request.match_info["token"])
+            if sub is None:
+                return web.Response(status=404)
             encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
             if encoding not in ("identity", ""):
                 metrics.WEBSUB_PUSHES.labels(result="unreadable").inc()
@@ -76,7 +81,7 @@ class HttpServer:
                 log.warning("WebSub push refused: body over %d bytes", cap)
                 return web.Response(status=413, text=f"the body is over {cap} bytes\n")
             answer = await websub.receive(
-                request.match_info["token"], bytes(body), request.headers.get("Content-Type"),
+                sub, bytes(body), request.headers.get("Content-Type"),
                 request.headers.get("X-Hub-Signature"),
             )  # fmt: skip
             return web.Response(status=answer.status, text=answer.body or None)

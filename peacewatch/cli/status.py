@@ -48,18 +48,27 @@ def format_status(status: object) -> str:
 
 
 def websub_lines(subs: list[Subscription]) -> list[str]:
-    """One line per WebSub subscription: its feed, state, lease end and last push."""
+    """One line per WebSub subscription: its feed, state, lease end, last push and hub (without
+    any user or password in its URL). A time no calendar holds (a corrupt record) is shown as
+    such instead of ending the report."""
     from datetime import UTC, datetime
 
+    from peacewatch.watchers.guard import redact_url
+
     def when(epoch: float) -> str:
-        return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds") if epoch else "-"
+        if not epoch:
+            return "-"
+        try:
+            return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+        except (OverflowError, ValueError, OSError):
+            return "(out of range)"
 
     lines = [f"websub subscriptions: {len(subs)}"] if subs else []
     for sub in subs:
         state = sub.state + (f" ({sub.pending} waiting for the hub)" if sub.pending else "")
         lines.append(
             f"  {sub.feed_id:<16} {state:<12} lease until {when(sub.expires_at):<26}"
-            f"last push {when(sub.last_push):<26}{sub.hub}"
+            f"last push {when(sub.last_push):<26}{redact_url(sub.hub)}"
         )
     return lines
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Literal
 
@@ -10,6 +11,14 @@ import redis.asyncio as aioredis
 
 from peacewatch.store import keys
 from peacewatch.store.feeds import FeedSpec
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+"""Delete a claim only while it is still the caller's (compare-and-delete)."""
 
 State = Literal["pending", "active", "denied", "failed"]
 Pending = Literal["", "subscribe", "unsubscribe"]
@@ -62,6 +71,7 @@ class Subscription:
 class SubscriptionStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
+        self._release = redis.register_script(_RELEASE)
 
     async def get(self, token: str) -> Subscription | None:
         data: dict[str, str] = await self._redis.hgetall(keys.websub_subscription(token))
@@ -113,13 +123,18 @@ class SubscriptionStore:
         if current == sub.token:
             await self._redis.delete(keys.websub_feed(sub.feed_id))
 
-    async def claim(self, feed_id: str, seconds: int = 60) -> bool:
-        """Whether this caller may send a request about the feed to its hub now (one replica
-        at a time; the claim expires by itself)."""
-        return bool(await self._redis.set(keys.websub_claim(feed_id), "1", nx=True, ex=seconds))
+    async def claim(self, feed_id: str, seconds: int = 60) -> str | None:
+        """A claim on sending a request about the feed to its hub now (one replica at a time;
+        the claim expires by itself): its token, to :meth:`release` it with, or None when
+        another caller holds it."""
+        token = secrets.token_hex(16)
+        taken = await self._redis.set(keys.websub_claim(feed_id), token, nx=True, ex=seconds)
+        return token if taken else None
 
-    async def release(self, feed_id: str) -> None:
-        await self._redis.delete(keys.websub_claim(feed_id))
+    async def release(self, feed_id: str, token: str) -> bool:
+        """Give up the claim ``token`` names; a claim that expired and was taken by another
+        caller meanwhile is left alone. Whether the claim was still ours."""
+        return bool(await self._release(keys=[keys.websub_claim(feed_id)], args=[token]))
 
     async def feed(self, feed_id: str) -> FeedSpec | None:
         """The feed a subscription belongs to; None once the feed was removed."""

@@ -25,6 +25,9 @@ from peacewatch.watchers.websub_proto import Discovery, discover
 log = logging.getLogger(__name__)
 SUBMIT_CHUNK = 200
 """Articles queued per script call (a long feed never blocks Redis for long)."""
+GARBLED_SAMPLE = 25
+"""Items of a read checked for mojibake, on the event loop: the new ones first, then the most
+recent others (so a later read that brings nothing new still says whether the text is fixed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +95,13 @@ class Poller:
             metrics.POLLS.labels(result="error").inc()
             metrics.FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
             return PollResult(feed.id, "error", error=str(exc))
-        batch, new, failed = await self._queue_entries(feed, parsed, now)
+        batch, fresh, failed = await self._queue_entries(feed, parsed, now)
+        new = sum(fresh)
         # Validators are kept even when an entry could not be read: it fails the same way on
         # every download, and a full download would bring nothing new.
         validators = Validators(fetched.etag, fetched.last_modified, digest)
         await self._feeds.set_validators(feed.id, validators)
-        garbled, checked = garbled_share(f"{a.title}\n{a.body}" for a, _ in batch)
+        garbled, checked = garbled_share(_garbled_sample(batch, fresh))
         await self._feeds.record_ok(feed.id, now, len(parsed.entries), new, garbled, checked)
         metrics.POLLS.labels(result="ok").inc()
         metrics.ITEMS_SEEN.inc(len(parsed.entries))
@@ -106,12 +110,14 @@ class Poller:
         if parsed.encoding:
             log.info("feed %s declares no usable charset; read as %s", feed.id, parsed.encoding)
         if garbled:
-            log.warning("feed %s: the text of %d of %d items looks garbled (mojibake)", feed.id,
-                        garbled, checked)  # fmt: skip
+            log.warning("feed %s: the text of %d of %d items checked looks garbled (mojibake)",
+                        feed.id, garbled, checked)  # fmt: skip
         if failed:
             log.warning("feed %s: %d of %d entries could not be read", feed.id, failed,
                         len(parsed.entries))  # fmt: skip
-        hub = discover(fetched.url, fetched.links, parsed.hub, parsed.self_url)
+        hub = None  # only feeds (RSS, Atom) have hubs to subscribe to: pages, channels do not
+        if feed.kind == "rss":
+            hub = discover(fetched.url, fetched.links, parsed.hub, parsed.self_url)
         return PollResult(feed.id, "ok", items=len(parsed.entries), new=new, websub=hub)
 
     async def push(self, feed: FeedSpec, body: bytes, content_type: str | None) -> PollResult:
@@ -125,15 +131,15 @@ class Poller:
         except ParseError as exc:
             log.warning("feed %s: pushed content unreadable: %s", feed.id, exc)
             return PollResult(feed.id, "error", error=str(exc))
-        _, new, _ = await self._queue_entries(feed, parsed, now)
+        _, fresh, _ = await self._queue_entries(feed, parsed, now)
         metrics.ITEMS_SEEN.inc(len(parsed.entries))
-        return PollResult(feed.id, "ok", items=len(parsed.entries), new=new)
+        return PollResult(feed.id, "ok", items=len(parsed.entries), new=sum(fresh))
 
     async def _queue_entries(
         self, feed: FeedSpec, parsed: ParsedFeed, now: datetime
-    ) -> tuple[list[tuple[Article, bool]], int, int]:
+    ) -> tuple[list[tuple[Article, bool]], list[bool], int]:
         """Normalise the entries and queue the new ones: (the articles with whether they may
-        alert, how many were new, how many could not be read)."""
+        alert, whether each was new, how many could not be read)."""
         first_poll = not await self._feeds.has_polled(feed.id)
         window = self._policy.backfill if first_poll else self._policy.max_age
         batch: list[tuple[Article, bool]] = []
@@ -166,7 +172,14 @@ class Poller:
         # One feed's items reach the story assigner in publication order (ties by id), so
         # the order they happen to have in the feed never changes a story.
         batch.sort(key=lambda item: (item[0].published, item[0].id))
-        new = 0
+        new: list[bool] = []
         for start in range(0, len(batch), SUBMIT_CHUNK):
-            new += sum(await self._ingest.submit(batch[start : start + SUBMIT_CHUNK]))
+            new += await self._ingest.submit(batch[start : start + SUBMIT_CHUNK])
         return batch, new, failed
+
+
+def _garbled_sample(batch: list[tuple[Article, bool]], new: list[bool]) -> list[str]:
+    """The texts checked for mojibake: at most GARBLED_SAMPLE, new items first, then the most
+    recent others (``batch`` is oldest first)."""
+    order = sorted(range(len(batch)), key=lambda i: (not new[i], -i))[:GARBLED_SAMPLE]
+    return [f"{batch[i][0].title}\n{batch[i][0].body}" for i in order]

@@ -31,7 +31,12 @@ from peacewatch.store.websub import Subscription, SubscriptionStore
 from peacewatch.watchers.guard import redact_url
 from peacewatch.watchers.poller import Poller, PollResult
 from peacewatch.watchers.websub_hub import HubClient
-from peacewatch.watchers.websub_proto import Discovery, renew_at, verify_signature
+from peacewatch.watchers.websub_proto import (
+    Discovery,
+    granted_lease,
+    renew_at,
+    verify_signature,
+)
 
 __all__ = ["CALLBACK_PREFIX", "Answer", "WebSub"]
 
@@ -108,7 +113,8 @@ class WebSub:
         """Ask ``found.hub`` to push ``found.topic`` to us. A feed already subscribed there
         keeps its callback and secret (a renewal); one that moved hub or topic gets new ones,
         and its old subscription is ended."""
-        if not await self._store.claim(feed_id):
+        claim = await self._store.claim(feed_id)
+        if claim is None:
             return  # another replica is sending this feed's request now
         try:
             now = self._now()
@@ -127,7 +133,7 @@ class WebSub:
             if old is not None:
                 await self._end(old)
         finally:
-            await self._store.release(feed_id)
+            await self._store.release(feed_id, claim)
 
     async def _request(self, sub: Subscription, mode: str) -> bool:
         """Send ``mode`` for ``sub``; on failure record when to try again. True if the hub
@@ -152,7 +158,8 @@ class WebSub:
                     extra={"feed_id": sub.feed_id},
                 )  # fmt: skip
                 return True
-            problem = f"hub answered {answer.status}: {answer.text.strip()[:200]!r}"
+            # The hub's own words are not logged: a hub may echo the request, secret and all.
+            problem = f"hub answered {answer.status}"
         log.warning(
             "feed %s: WebSub %s request to %s failed (%s); polling goes on", sub.feed_id, mode,
             hub, problem, extra={"feed_id": sub.feed_id},
@@ -180,11 +187,12 @@ class WebSub:
             return
         if await self._store.feed(feed_id) is not None:
             return  # still there (added again, or removed from one team only)
-        if await self._store.claim(feed_id):
+        claim = await self._store.claim(feed_id)
+        if claim is not None:
             try:
                 await self._end(sub)
             finally:
-                await self._store.release(feed_id)
+                await self._store.release(feed_id, claim)
 
     # -- the hub's requests --------------------------------------------------------------------
 
@@ -195,11 +203,13 @@ class WebSub:
         sub = await self._store.get(token)
         mode = params.get("hub.mode", "")
         topic = params.get("hub.topic", "")
-        if sub is None or topic != sub.topic:
-            log.warning(
-                "WebSub %s check refused: %s", mode[:20] or "(no mode)",
-                "unknown callback" if sub is None else f"topic of feed {sub.feed_id} differs",
-            )  # fmt: skip
+        if sub is None:
+            # Anyone can send these: not worth a warning each (the log would be theirs to fill).
+            log.debug("WebSub %r check refused: unknown callback", mode[:20])
+            return Answer(404)
+        if topic != sub.topic:
+            log.warning("feed %s: WebSub %r check refused: another topic", sub.feed_id,
+                        mode[:20], extra={"feed_id": sub.feed_id})  # fmt: skip
             return Answer(404)
         if mode == "denied" and sub.pending == "subscribe":
             log.warning(
@@ -236,17 +246,30 @@ class WebSub:
         await self._count()
         return Answer(200, challenge)
 
-    async def receive(
-        self, token: str, body: bytes, content_type: str | None, signature: str | None
-    ) -> Answer:
-        """Content the hub pushed: read like a poll when it is signed with the subscription's
-        secret (403 when the signature is missing or wrong, 404 for an unknown or inactive
-        callback). The body never reaches the log. Raises redis errors (the hub retries)."""
+    async def push_target(self, token: str) -> Subscription | None:
+        """The subscription a push to callback ``token`` is for, asked before its body is read:
+        None (answer 404) when there is none, or it is not verified, being ended or past its
+        lease. Raises redis errors."""
         sub = await self._store.get(token)
-        if sub is None or sub.state != "active" or sub.pending == "unsubscribe":
+        if (
+            sub is None
+            or sub.state != "active"
+            or sub.pending == "unsubscribe"
+            or self._now() >= sub.expires_at
+        ):
             metrics.WEBSUB_PUSHES.labels(result="unknown").inc()
-            log.warning("WebSub push refused: no active subscription at that callback")
-            return Answer(404)
+            # Anyone can send these: DEBUG, so they cannot fill the log.
+            log.debug("WebSub push refused: no active subscription at that callback")
+            return None
+        return sub
+
+    async def receive(
+        self, sub: Subscription, body: bytes, content_type: str | None, signature: str | None
+    ) -> Answer:
+        """Content the hub pushed for ``sub`` (from :meth:`push_target`): read like a poll when
+        it is signed with the subscription's secret (403 when the signature is missing or
+        wrong, 404 once the feed is gone). The body never reaches the log. Raises redis errors
+        (the hub retries)."""
         if not verify_signature(sub.secret, body, signature):
             metrics.WEBSUB_PUSHES.labels(result="bad_signature").inc()
             method = (signature or "").partition("=")[0][:10] or "none"
@@ -278,14 +301,23 @@ class WebSub:
         subscriptions of removed feeds; count subscriptions by state for /metrics."""
         now = self._now()
         for sub in await self._store.all():
-            if await self._store.feed(sub.feed_id) is None:
-                if sub.pending != "unsubscribe":
-                    await self.forget(sub.feed_id)
-                elif now - sub.requested_at > PENDING_TIMEOUT.total_seconds():
-                    await self._store.delete(sub)
-            elif _due(sub, now):
-                await self.subscribe(sub.feed_id, Discovery(sub.hub, sub.topic))
+            try:
+                await self._keep(sub, now)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one broken subscription never stops the others' upkeep
+                log.exception("feed %s: WebSub upkeep failed", sub.feed_id,
+                              extra={"feed_id": sub.feed_id})  # fmt: skip
         await self._count()
+
+    async def _keep(self, sub: Subscription, now: float) -> None:
+        if await self._store.feed(sub.feed_id) is None:
+            if sub.pending != "unsubscribe":
+                await self.forget(sub.feed_id)
+            elif now - sub.requested_at > PENDING_TIMEOUT.total_seconds():
+                await self._store.delete(sub)
+        elif _due(sub, now):
+            await self.subscribe(sub.feed_id, Discovery(sub.hub, sub.topic))
 
     async def _count(self) -> None:
         """Set the subscriptions gauge (by state) from the store."""
@@ -332,11 +364,12 @@ def _due(sub: Subscription, now: float) -> bool:
 
 
 def _lease(raw: str | None, asked: timedelta) -> int | None:
-    """The lease a hub granted (``hub.lease_seconds``; the one asked for when it says none)."""
+    """The lease a hub granted (``hub.lease_seconds``; the one asked for when it says none),
+    bounded by :func:`granted_lease`; None when it is not a positive whole number."""
     if raw is None or raw == "":
-        return int(asked.total_seconds())
+        return granted_lease(int(asked.total_seconds()))
     try:
         value = int(raw)
-    except ValueError:
+    except ValueError:  # also a number too long to convert
         return None
-    return value if value > 0 else None
+    return granted_lease(value) if value > 0 else None

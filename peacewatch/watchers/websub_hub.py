@@ -4,7 +4,8 @@ A hub URL comes from a feed we do not control, so it goes through the same gates
 fetch: :func:`~peacewatch.watchers.guard.check_url` on the text of the URL, a connector that
 resolves names through :class:`~peacewatch.watchers.guard.GuardedResolver` (so only checked
 addresses are connected to), one total deadline, no redirects followed, no environment proxy,
-no cookies, and at most a few hundred bytes of the hub's answer read (to log why it refused).
+no cookies. Only the status of the hub's answer is kept: its body is never read, so a hub that
+echoes the request (our secret included) cannot bring it into a log.
 """
 
 from __future__ import annotations
@@ -22,18 +23,15 @@ from peacewatch.watchers.guard import GuardedResolver, GuardPolicy, check_url, r
 __all__ = ["HubAnswer", "HubClient"]
 
 log = logging.getLogger(__name__)
-_ANSWER_SHOWN = 300
-"""Bytes of a refusing hub's answer kept for the log."""
 
 
 class HubAnswer:
-    """A hub's answer to a subscription request: its status and the start of its body."""
+    """A hub's answer to a subscription request: its status (the body is not read)."""
 
-    __slots__ = ("status", "text")
+    __slots__ = ("status",)
 
-    def __init__(self, status: int, text: str = "") -> None:
+    def __init__(self, status: int) -> None:
         self.status = status
-        self.text = text
 
     @property
     def accepted(self) -> bool:
@@ -80,10 +78,7 @@ class HubClient:
         try:
             async with asyncio.timeout(self._limits.total_timeout):
                 async with session.post(url, data=form, allow_redirects=False) as resp:
-                    if 200 <= resp.status < 300:
-                        return HubAnswer(resp.status)
-                    head = await resp.content.read(_ANSWER_SHOWN)
-                    return HubAnswer(resp.status, head.decode("utf-8", "replace"))
+                    return HubAnswer(resp.status)
         except TimeoutError as exc:
             raise FetchTimeout(
                 f"hub {redact_url(url)}: no answer within {self._limits.total_timeout:g} s"

@@ -9,7 +9,7 @@ of waiting for our next poll. The pieces here are pure functions of what was rec
 * :func:`verify_signature` checks ``X-Hub-Signature: METHOD=HEX``, an HMAC of the raw body
   with the secret we gave the hub, for the methods the spec allows (sha1, sha256, sha384,
   sha512), in constant time.
-* :func:`renew_at` says when a lease is renewed.
+* :func:`granted_lease` bounds the lease a hub grants; :func:`renew_at` says when it is renewed.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ __all__ = [
     "SIGNATURE_METHODS",
     "Discovery",
     "discover",
+    "granted_lease",
     "link_header_rels",
     "renew_at",
     "sign",
@@ -40,6 +41,11 @@ SUBSCRIBED_SLOWDOWN = 6
 """A feed a hub pushes is polled this many times less often ..."""
 SUBSCRIBED_MAX_INTERVAL = 6 * 3600
 """... but at least this often (seconds), unless its own interval is longer."""
+MIN_LEASE_SECONDS = 60
+"""A shorter lease a hub grants is taken as this long (no renewal at every upkeep round)."""
+MAX_LEASE_SECONDS = 30 * 86400
+"""A longer lease a hub grants is taken as this long: renewed within a month, and no date
+computed from it ever leaves the calendar (a hub may grant 999999999999 s)."""
 _MAX_LINKS = 50
 
 
@@ -117,10 +123,11 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
         return False
     method, _, given = header.strip().partition("=")
     method = method.strip().lower()
-    if method not in SIGNATURE_METHODS or not given:
-        return False
+    given = given.strip()
+    if method not in SIGNATURE_METHODS or not given or not given.isascii():
+        return False  # compare_digest refuses non-ASCII text: such a header is simply wrong
     expected = hmac.new(secret.encode(), body, method).hexdigest()
-    return hmac.compare_digest(expected, given.strip().lower())
+    return hmac.compare_digest(expected.encode("ascii"), given.lower().encode("ascii"))
 
 
 def subscribed_interval(interval: int) -> int:
@@ -130,10 +137,16 @@ def subscribed_interval(interval: int) -> int:
     return max(interval, min(interval * SUBSCRIBED_SLOWDOWN, SUBSCRIBED_MAX_INTERVAL))
 
 
+def granted_lease(seconds: int) -> int:
+    """The lease a hub granted, bounded to ``MIN_LEASE_SECONDS``..``MAX_LEASE_SECONDS``."""
+    return min(max(seconds, MIN_LEASE_SECONDS), MAX_LEASE_SECONDS)
+
+
 def renew_at(verified: datetime, lease_seconds: int) -> datetime:
     """When a subscription verified at ``verified`` for ``lease_seconds`` is renewed: once
     ``RENEW_FRACTION`` of the lease has passed, and at least ``MIN_RENEW_MARGIN`` before it
-    expires when the lease is long enough for that (never before ``verified``)."""
-    lease = timedelta(seconds=max(0, lease_seconds))
+    expires when the lease is long enough for that (never before ``verified``); a lease over
+    ``MAX_LEASE_SECONDS`` (stored before leases were bounded) counts as that long."""
+    lease = timedelta(seconds=min(max(0, lease_seconds), MAX_LEASE_SECONDS))
     at = min(lease * RENEW_FRACTION, lease - MIN_RENEW_MARGIN)
     return verified + max(at, timedelta(0))
