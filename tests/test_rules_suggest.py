@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from peacewatch.models import Article
 from peacewatch.rules.rulefile import RuleSpec
-from peacewatch.services.commands import CommandService
+from peacewatch.services.commands import CommandService, suggest
 from peacewatch.services.replies import Caller
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.codec import alert_to_json
@@ -75,6 +81,57 @@ async def test_a_refinement_is_proposed_with_its_backtest(redis_client: aioredis
     # the suggestion only reads: the rule is as it was
     rule = await TeamStore(redis_client).rule("slack:T1", "witkoff")
     assert rule is not None and rule.query == "Witkoff"
+
+
+class HeldSuggestions(ThreadPoolExecutor):
+    """The loop's default executor: a suggestion's work (``suggest.propose``, as
+    ``asyncio.to_thread`` hands it over) waits in its thread until ``release`` is set, and
+    ``started`` tells the loop it is there; anything else runs at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(max_workers=4)
+        self.started = asyncio.Event()
+        self.release = threading.Event()
+        self._loop = loop
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if isinstance(fn, functools.partial) and suggest.propose in fn.args:
+            inner = fn
+
+            def held() -> Any:
+                self._loop.call_soon_threadsafe(self.started.set)
+                assert self.release.wait(30), "the test never released the suggestion"
+                return inner()
+
+            return super().submit(held)
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_other_commands_are_answered_while_a_suggestion_is_worked_out(
+    redis_client: aioredis.Redis,
+) -> None:
+    service = CommandService(redis_client, clock=lambda: NOW)
+    await seed(redis_client, service)
+    loop = asyncio.get_running_loop()
+    executor = HeldSuggestions(loop)
+    loop.set_default_executor(executor)
+    try:
+        running = asyncio.create_task(service.handle_text(MEMBER, "rules suggest witkoff"))
+        # the suggestion's matching is in a worker thread, held there: the loop is free
+        await asyncio.wait_for(executor.started.wait(), 30)
+        listed = await service.handle_text(MEMBER, "rules list")
+        assert not listed.error and [i.title for i in listed.items] == ["witkoff"]
+        again = await service.handle_text(MEMBER, "rules suggest witkoff")
+        assert again.error and "being worked out" in again.text  # one at a time per team
+        assert not running.done()
+        executor.release.set()
+        reply = await asyncio.wait_for(running, 30)
+        assert not reply.error and "`(Witkoff) -opinion`" in reply.text
+        # done: the team may ask again
+        after = await service.handle_text(MEMBER, "rules suggest witkoff")
+        assert not after.error and "`(Witkoff) -opinion`" in after.text
+    finally:
+        executor.release.set()
 
 
 async def test_without_feedback_it_says_how_to_give_some(redis_client: aioredis.Redis) -> None:

@@ -5,18 +5,25 @@ tried as ``-word`` exclusions, and two required terms that stand closer together
 articles than in the dismissed ones are tried as ``a NEAR/k b``; each is backtested with the
 real rule engine on those articles, and the one that removes the most dismissed alerts while
 losing the fewest kept ones is proposed with its figures.
+
+That is tens of thousands of matches on up to ``MAX_ALERTS`` articles: the work runs in a worker
+thread (:func:`propose`, pure, with engines of its own), so the event loop goes on answering
+other commands and delivering alerts meanwhile; a team works out one suggestion at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
 from peacewatch.errors import InputError, QuerySyntaxError
 from peacewatch.models import Alert, Article
 from peacewatch.pipeline.summarise import clip
-from peacewatch.rules.entities import Entity
+from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
+from peacewatch.rules.entities import Entity, builtin_dictionary
 from peacewatch.rules.query import And, Near, Node, Or, Term, parse, terms, to_text
+from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.commands.base import CMD, CommandBase, _answers, _item
 from peacewatch.services.commands.registry import Command
 from peacewatch.services.replies import Caller, Reply
@@ -107,6 +114,10 @@ def _words(article: Article) -> set[str]:
     }
 
 
+_WORKING: set[str] = set()
+"""Teams whose suggestion is being worked out in this process (one at a time per team)."""
+
+
 class SuggestCommands(CommandBase):
     """Rule refinements from the team's feedback."""
 
@@ -138,11 +149,22 @@ class SuggestCommands(CommandBase):
 
     async def suggestion(self, caller: Caller, rule_id: str) -> Suggestion:
         """The best refinement of a rule (``-word`` or ``a NEAR/k b``) with its backtest on the
-        rule's alerts, and its answer; never raises for a user's bad input."""
+        rule's alerts, and its answer; never raises for a user's bad input. While one is worked
+        out for a team, another asked for in that team is answered that it must wait."""
+        if caller.team_id in _WORKING:
+            return Suggestion(
+                rule_id,
+                Reply.fail(
+                    "A suggestion for this team is being worked out; ask again when it is answered."
+                ),
+            )
+        _WORKING.add(caller.team_id)
         try:
             return await self._suggestion(caller, rule_id)
         except (InputError, ValueError) as exc:
             return Suggestion(rule_id, Reply.fail(str(exc)[:500]))
+        finally:
+            _WORKING.discard(caller.team_id)
 
     async def _suggestion(self, caller: Caller, rule_id: str) -> Suggestion:
         rule = await self._teams.rule(caller.team_id, rule_id)
@@ -160,8 +182,7 @@ class SuggestCommands(CommandBase):
                 ),
             )
         entities = await self._entities(caller.team_id)
-        tried = await self._exclusions(rule.query, dismissed, kept, entities)
-        tried += await self._proximity(rule.query, dismissed, kept, entities)
+        tried = await asyncio.to_thread(propose, rule.query, dismissed, kept, entities)
         if not tried:
             return Suggestion(
                 rule_id,
@@ -196,114 +217,140 @@ class SuggestCommands(CommandBase):
             best,
         )
 
-    async def _backtest(
-        self,
-        query: str,
-        dismissed: list[Article],
-        kept: list[Article],
-        entities: tuple[Entity, ...],
-        why: str = "",
-    ) -> Refinement | None:
-        """``query`` run by the real engine on the rule's articles; None when it removes no
-        dismissed one (or does not compile)."""
+
+def propose(
+    query: str, dismissed: list[Article], kept: list[Article], entities: tuple[Entity, ...]
+) -> list[Refinement]:
+    """Every refinement of ``query`` that removes a dismissed article, with its backtest (pure
+    and CPU-bound: run it in a worker thread). Raises QuerySyntaxError for a query that no
+    longer parses."""
+    engines = _Engines(entities)
+    tried = _exclusions(engines, query, dismissed, kept)
+    tried += _proximity(engines, query, dismissed, kept)
+    return tried
+
+
+class _Engines:
+    """One-rule engines compiled for one suggestion (its own: an engine learns from the
+    articles it matches, so it is never shared with another thread)."""
+
+    def __init__(self, entities: tuple[Entity, ...]) -> None:
+        self._entities = entities
+        self._dictionary = builtin_dictionary().extended(entities)
+        self._cache: dict[str, RuleEngine] = {}
+
+    def get(self, query: str) -> RuleEngine:
+        """``query`` compiled. Raises QuerySyntaxError or InputError."""
+        engine = self._cache.get(query)
+        if engine is None:
+            validate_query(query, self._dictionary)
+            spec = RuleSpec(id="q", query=query)
+            engine = RuleEngine.compile([TeamRuleSet("suggest", [spec], self._entities)])
+            if engine.errors or engine.rule_count != 1:
+                message = engine.errors[0].message if engine.errors else "query not compiled"
+                raise InputError(message)
+            self._cache[query] = engine
+        return engine
+
+
+def _backtest(
+    engines: _Engines,
+    query: str,
+    dismissed: list[Article],
+    kept: list[Article],
+    why: str = "",
+) -> Refinement | None:
+    """``query`` run by the real engine on the rule's articles; None when it removes no
+    dismissed one (or does not compile)."""
+    try:
+        engine = engines.get(query)
+    except (QuerySyntaxError, InputError):
+        return None
+    removed = sum(1 for a in dismissed if not engine.match(a))
+    lost = sum(1 for a in kept if not engine.match(a))
+    return Refinement(query, removed, lost, why) if removed else None
+
+
+def _exclusions(
+    engines: _Engines, query: str, dismissed: list[Article], kept: list[Article]
+) -> list[Refinement]:
+    """``(query) -word`` for the words that most split dismissed from kept articles."""
+    words_d = [_words(a) for a in dismissed]
+    words_k = [_words(a) for a in kept]
+    used = {w for t in terms(parse(query)) for w in t.text.casefold().split()}
+    counts: dict[str, tuple[int, int]] = {}
+    for words in words_d:
+        for w in words - used:
+            d, k = counts.get(w, (0, 0))
+            counts[w] = (d + 1, k)
+    for w in counts:
+        counts[w] = (counts[w][0], sum(1 for words in words_k if w in words))
+    ranked = sorted(
+        (w for w, (d, k) in counts.items() if d > k),
+        key=lambda w: (-(counts[w][0] - counts[w][1]), counts[w][1], w),
+    )[:CANDIDATES]
+    tried = []
+    for word in ranked:
+        found = _backtest(engines, f"({query}) -{word}", dismissed, kept)
+        if found is not None:
+            tried.append(found)
+    return tried
+
+
+def _distances(engines: _Engines, pair: Pair, articles: list[Article]) -> list[int | None]:
+    """Per article, the smallest step of ``NEAR_STEPS`` at which the pair's sides are
+    near (as the real engine counts words), or None when they are never that close."""
+    left, right = near_side(pair.left), near_side(pair.right)
+    steps = [engines.get(f"{left} NEAR/{k} {right}") for k in NEAR_STEPS]
+    out: list[int | None] = []
+    for article in articles:
+        if not steps[-1].match(article):
+            out.append(None)
+            continue
+        low, high = 0, len(NEAR_STEPS) - 1
+        while low < high:  # NEAR/k holds for every k from the smallest one up
+            middle = (low + high) // 2
+            if steps[middle].match(article):
+                high = middle
+            else:
+                low = middle + 1
+        out.append(NEAR_STEPS[low])
+    return out
+
+
+def _proximity(
+    engines: _Engines, query: str, dismissed: list[Article], kept: list[Article]
+) -> list[Refinement]:
+    """``a NEAR/k b`` in place of ``a AND b`` when the kept articles have ``a`` and ``b``
+    closer together than the dismissed ones. Distances are measured on a sample of each
+    side; ``k`` is one of the kept distances, and the few (pair, k) that split the sample
+    best are backtested with the real engine on every article."""
+    tree = parse(query)
+    sample_d, sample_k = _sample(dismissed), _sample(kept)
+    ranked: list[tuple[float, float, int, Pair]] = []
+    for pair in required_pairs(tree):
         try:
-            engine = await self._history.engine_for(query, entities)
+            far_d = _distances(engines, pair, sample_d)
+            far_k = _distances(engines, pair, sample_k)
         except (QuerySyntaxError, InputError):
-            return None
-        removed = sum(1 for a in dismissed if not engine.match(a))
-        lost = sum(1 for a in kept if not engine.match(a))
-        return Refinement(query, removed, lost, why) if removed else None
-
-    async def _exclusions(
-        self,
-        query: str,
-        dismissed: list[Article],
-        kept: list[Article],
-        entities: tuple[Entity, ...],
-    ) -> list[Refinement]:
-        """``(query) -word`` for the words that most split dismissed from kept articles."""
-        words_d = [_words(a) for a in dismissed]
-        words_k = [_words(a) for a in kept]
-        used = {w for t in terms(parse(query)) for w in t.text.casefold().split()}
-        counts: dict[str, tuple[int, int]] = {}
-        for words in words_d:
-            for w in words - used:
-                d, k = counts.get(w, (0, 0))
-                counts[w] = (d + 1, k)
-        for w in counts:
-            counts[w] = (counts[w][0], sum(1 for words in words_k if w in words))
-        ranked = sorted(
-            (w for w, (d, k) in counts.items() if d > k),
-            key=lambda w: (-(counts[w][0] - counts[w][1]), counts[w][1], w),
-        )[:CANDIDATES]
-        tried = []
-        for word in ranked:
-            found = await self._backtest(f"({query}) -{word}", dismissed, kept, entities)
-            if found is not None:
-                tried.append(found)
-        return tried
-
-    async def _distances(
-        self, pair: Pair, articles: list[Article], entities: tuple[Entity, ...]
-    ) -> list[int | None]:
-        """Per article, the smallest step of ``NEAR_STEPS`` at which the pair's sides are
-        near (as the real engine counts words), or None when they are never that close."""
-        left, right = near_side(pair.left), near_side(pair.right)
-        engines = [
-            await self._history.engine_for(f"{left} NEAR/{k} {right}", entities) for k in NEAR_STEPS
-        ]
-        out: list[int | None] = []
-        for article in articles:
-            if not engines[-1].match(article):
-                out.append(None)
-                continue
-            low, high = 0, len(NEAR_STEPS) - 1
-            while low < high:  # NEAR/k holds for every k from the smallest one up
-                middle = (low + high) // 2
-                if engines[middle].match(article):
-                    high = middle
-                else:
-                    low = middle + 1
-            out.append(NEAR_STEPS[low])
-        return out
-
-    async def _proximity(
-        self,
-        query: str,
-        dismissed: list[Article],
-        kept: list[Article],
-        entities: tuple[Entity, ...],
-    ) -> list[Refinement]:
-        """``a NEAR/k b`` in place of ``a AND b`` when the kept articles have ``a`` and ``b``
-        closer together than the dismissed ones. Distances are measured on a sample of each
-        side; ``k`` is one of the kept distances, and the few (pair, k) that split the sample
-        best are backtested with the real engine on every article."""
-        tree = parse(query)
-        sample_d, sample_k = _sample(dismissed), _sample(kept)
-        ranked: list[tuple[float, float, int, Pair]] = []
-        for pair in required_pairs(tree):
-            try:
-                far_d = await self._distances(pair, sample_d, entities)
-                far_k = await self._distances(pair, sample_k, entities)
-            except (QuerySyntaxError, InputError):
-                continue  # a side NEAR cannot take (a field such as source:)
-            for k in sorted({d for d in far_k if d is not None}):
-                # estimated over all articles from the sample's shares
-                removed = len(dismissed) * _share(far_d, k)
-                lost = len(kept) * _share(far_k, k)
-                if removed > lost:
-                    ranked.append((lost - removed, lost, k, pair))
-        ranked.sort(key=lambda r: r[:3])
-        tried: list[Refinement] = []
-        for _score, _lost, k, pair in ranked[:NEAR_TRIED]:
-            why = (
-                f"Kept alerts have {near_side(pair.left)} and {near_side(pair.right)} within {k} "
-                "words of each other; in the dismissed ones they are further apart.\n"
-            )
-            found = await self._backtest(with_near(tree, pair, k), dismissed, kept, entities, why)
-            if found is not None:
-                tried.append(found)
-        return tried
+            continue  # a side NEAR cannot take (a field such as source:)
+        for k in sorted({d for d in far_k if d is not None}):
+            # estimated over all articles from the sample's shares
+            removed = len(dismissed) * _share(far_d, k)
+            lost = len(kept) * _share(far_k, k)
+            if removed > lost:
+                ranked.append((lost - removed, lost, k, pair))
+    ranked.sort(key=lambda r: r[:3])
+    tried: list[Refinement] = []
+    for _score, _lost, k, pair in ranked[:NEAR_TRIED]:
+        why = (
+            f"Kept alerts have {near_side(pair.left)} and {near_side(pair.right)} within {k} "
+            "words of each other; in the dismissed ones they are further apart.\n"
+        )
+        found = _backtest(engines, with_near(tree, pair, k), dismissed, kept, why)
+        if found is not None:
+            tried.append(found)
+    return tried
 
 
 def _sample(articles: list[Article]) -> list[Article]:
