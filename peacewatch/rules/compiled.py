@@ -150,13 +150,14 @@ class Context:
     def spans(self, tid: int) -> list[Span]:
         found = self._spans.get(tid)
         if found is None:
-            term = self.terms[tid]
+            term, scan = self.terms[tid], self.scan
             found = []
-            for pattern in term.words & self.scan.word_hits.keys():
-                found.extend(self.scan.word_hits[pattern])
+            # set & set walks the smaller side (a set & dict keys would walk the term's forms)
+            for pattern in term.words & scan.word_set:
+                found.extend(scan.word_hits[pattern])
             if term.prefixes:
-                for pattern in term.prefixes & self.scan.prefix_hits.keys():
-                    found.extend(self.scan.prefix_hits[pattern])
+                for pattern in term.prefixes & scan.prefix_set:
+                    found.extend(scan.prefix_hits[pattern])
             if term.title_only:
                 found = [s for s in found if s[1] <= self.scan.title_len]
             found.sort()
