@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,17 +20,19 @@ from peacewatch import metrics
 from peacewatch.app import App
 from peacewatch.bot.console import ConsoleSink
 from peacewatch.cli.status import print_status
+from peacewatch.http_server import HttpServer
 from peacewatch.settings import Settings
 from peacewatch.status import Status
+from peacewatch.store import keys
 from peacewatch.store.feeds import FeedSpec
-from peacewatch.store.websub import SubscriptionStore
+from peacewatch.store.websub import Subscription, SubscriptionStore
 from peacewatch.watchers.fetch import FetchLimits
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.websub import DEFAULT_LEASE
-from peacewatch.watchers.websub_proto import Discovery
+from peacewatch.watchers.websub_proto import MAX_LEASE_SECONDS, Discovery, sign
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.websub_hub import FakeHub
-from tests.helpers import SAMPLE_ITEMS, UNRELATED, Clock, dated, free_port, redis_url, rss
+from tests.helpers import SAMPLE_ITEMS, UNRELATED, Clock, dated, redis_url, rss
 
 NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
 PUSH_CAP = 64 * 1024
@@ -50,34 +55,44 @@ def websub_rss(items: list[dict[str, Any]], hub: str | None, self_url: str | Non
 async def websub_app(
     target: dict[str, Any], data_dir: Path, clock: Clock, public: bool = True
 ) -> AsyncIterator[tuple[App, int]]:
-    """An App on the test Redis with the HTTP server serving its WebSub callbacks."""
-    port = free_port()
-    settings = Settings(
-        PEACEWATCH_DATA_DIR=data_dir,
-        REDIS_URL=redis_url(target),
-        PEACEWATCH_PUBLIC_URL=f"http://127.0.0.1:{port}/" if public else None,
-    )
-    app = await App.open(
-        settings,
-        sinks=[ConsoleSink(io.StringIO())],
-        guard=GuardPolicy(allow_networks=("127.0.0.1/32",)),
-        limits=FetchLimits(max_body_bytes=PUSH_CAP),
-        clock=clock,
-    )
-    from peacewatch.http_server import HttpServer
-
-    async def status() -> Status:
-        raise AssertionError("not asked in these tests")
-
-    http = HttpServer("127.0.0.1", port, status)
-    if app.websub is not None:
-        http.mount_websub(app.websub)
-    await http.start()
+    """An App on the test Redis with the HTTP server serving its WebSub callbacks. The port is
+    bound (port 0) before the public URL naming it is set, so no other process can take it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port = int(sock.getsockname()[1])
+    runner: web.AppRunner | None = None
     try:
-        yield app, port
+        settings = Settings(
+            PEACEWATCH_DATA_DIR=data_dir,
+            REDIS_URL=redis_url(target),
+            PEACEWATCH_PUBLIC_URL=f"http://127.0.0.1:{port}/" if public else None,
+        )
+        app = await App.open(
+            settings,
+            sinks=[ConsoleSink(io.StringIO())],
+            guard=GuardPolicy(allow_networks=("127.0.0.1/32",)),
+            limits=FetchLimits(max_body_bytes=PUSH_CAP),
+            clock=clock,
+        )
+        try:
+
+            async def status() -> Status:
+                raise AssertionError("not asked in these tests")
+
+            http = HttpServer("127.0.0.1", port, status)
+            if app.websub is not None:
+                http.mount_websub(app.websub)
+            runner = web.AppRunner(http.app, access_log=None)
+            await runner.setup()
+            await web.SockSite(runner, sock).start()  # the server's routes on the bound socket
+            yield app, port
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            await app.close()
     finally:
-        await http.stop()
-        await app.close()
+        sock.close()
 
 
 async def subscribed(app: App, hub: FakeHub, feed: FeedSpec) -> str:
@@ -315,8 +330,9 @@ async def test_pushed_feed_is_polled_less_often_until_its_subscription_ends(
 
 
 async def test_request_the_hub_refused_is_sent_again_later(
-    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
-) -> None:
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     clock = Clock(NOW)
     items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
     async with FeedServer() as feeds, FakeHub() as hub:
@@ -326,9 +342,13 @@ async def test_request_the_hub_refused_is_sent_again_later(
             assert app.websub is not None
             feed = FeedSpec("ws1", url, interval=3600)
             await app.feeds.put(feed)
-            hub.refuse_with = 503
-            await app.websub.discovered(await app.poller.poll(feed))
+            hub.refuse_with = 503  # its answer echoes the request, our secret first
+            with caplog.at_level(logging.DEBUG, logger="peacewatch"):
+                await app.websub.discovered(await app.poller.poll(feed))
             assert len(hub.requests) == 1
+            secret = hub.requests[0]["hub.secret"]
+            assert "hub answered 503" in caplog.text
+            assert secret[:8] not in caplog.text and "refused by the test" not in caplog.text
             sub = await SubscriptionStore(redis_client).for_feed(feed.id)
             assert sub is not None and sub.state == "failed"
             hub.refuse_with = None
@@ -360,3 +380,198 @@ async def test_status_shows_each_subscription(
     assert " active " in line and hub.url in line
     assert "lease until 2025-12-01T12:16:40+00:00" in line  # 1000 s after the check
     assert "last push 2025-12-01T12:00:00+00:00" in line
+
+
+def status_settings(target: dict[str, Any], data_dir: Path) -> Settings:
+    return Settings(PEACEWATCH_DATA_DIR=data_dir, REDIS_URL=redis_url(target))
+
+
+def status_line(out: str, feed_id: str) -> str:
+    (line,) = [x for x in out.splitlines() if x.startswith(f"  {feed_id} ") and "lease" in x]
+    return line
+
+
+async def raw_post(port: int, path: str, headers: bytes, body: bytes = b"") -> int:
+    """POST ``headers`` (raw bytes, CRLF-ended lines) and ``body`` to the server on ``port``;
+    the status code it answers, waited for at most 10 s."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + headers + b"\r\n"
+        writer.write(head + body)
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+    return int(line.split()[1])
+
+
+async def test_a_huge_lease_a_hub_grants_is_bounded_to_thirty_days(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    clock = Clock(NOW)
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub(lease_seconds=999_999_999_999) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, clock) as (app, _):
+            assert app.websub is not None
+            await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
+            sub = await SubscriptionStore(redis_client).for_feed("ws1")
+            assert sub is not None and sub.lease_seconds == MAX_LEASE_SECONDS == 30 * 86400
+            await app.websub.maintain()
+            assert len(hub.requests) == 1  # nothing due yet
+            clock.now = NOW + timedelta(days=24, seconds=1)  # four fifths of 30 days
+            await app.websub.maintain()
+            await hub.wait_for(lambda: len(hub.verifications) == 2)
+            await print_status(status_settings(redis_target, tmp_path))
+    until = (clock.now + timedelta(days=30)).isoformat(timespec="seconds")
+    assert f"lease until {until} " in status_line(capsys.readouterr().out, "ws1")
+
+
+async def test_a_broken_subscription_stops_neither_the_others_upkeep_nor_status(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    clock = Clock(NOW)
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        urls = [feeds.url(f"/feed{n}.xml") for n in (1, 2)]
+        for n, url in enumerate(urls, 1):
+            feeds.set_feed(f"/feed{n}.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, clock) as (app, _):
+            assert app.websub is not None
+            for n, url in enumerate(urls, 1):
+                await subscribed(app, hub, FeedSpec(f"ws{n}", url, interval=3600))
+            broken = await SubscriptionStore(redis_client).for_feed("ws1")
+            assert broken is not None
+            # a record whose times no calendar holds (year 31 million)
+            key = keys.websub_subscription(broken.token)
+            await redis_client.hset(key, "verified_at", "1e15")
+            clock.now = NOW + timedelta(seconds=801)  # both leases due for renewal
+            with caplog.at_level(logging.ERROR, logger="peacewatch.watchers.websub"):
+                await app.websub.maintain()
+            await hub.wait_for(lambda: len(hub.verifications) == 3)
+            assert hub.requests[-1]["hub.topic"] == urls[1]  # the sound one was renewed
+            failed = [r for r in caplog.records if r.levelno == logging.ERROR]
+            assert [r.getMessage() for r in failed] == ["feed ws1: WebSub upkeep failed"]
+            await print_status(status_settings(redis_target, tmp_path))
+    out = capsys.readouterr().out
+    assert "lease until (out of range)" in status_line(out, "ws1")
+    assert "lease until 2025-12-01T12:30:01+00:00" in status_line(out, "ws2")
+
+
+async def test_status_shows_no_password_of_a_hub_url(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    hub = "https://peacewatch:hunter2-secret@hub.example.org/publish"
+    sub = Subscription("ws1", "t" * 43, hub, "https://news.example/feed.xml", "s" * 64, "active")
+    await SubscriptionStore(redis_client).put(sub)
+    await print_status(status_settings(redis_target, tmp_path))
+    line = status_line(capsys.readouterr().out, "ws1")
+    assert "hunter2" not in line and "peacewatch:" not in line
+    assert line.endswith("https://***@hub.example.org/publish")
+
+
+async def test_a_push_past_the_lease_is_refused(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    clock = Clock(NOW)
+    items = dated(SAMPLE_ITEMS[:2], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items[:1], hub.url, url))
+        async with websub_app(redis_target, tmp_path, clock) as (app, _):
+            await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
+            queued = await app.ingest.backlog()
+            clock.now = NOW + timedelta(seconds=999)
+            assert await hub.publish(url, websub_rss(items[:1], hub.url, url)) == [204]
+            clock.now = NOW + timedelta(seconds=1000)  # the lease is over, never renewed
+            unknown = pushes("unknown")
+            assert await hub.publish(url, websub_rss(items[1:], hub.url, url)) == [404]
+            assert pushes("unknown") == unknown + 1
+            assert await app.ingest.backlog() == queued
+
+
+async def test_a_push_to_no_subscription_is_refused_before_its_body_is_read(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    async with websub_app(redis_target, tmp_path, Clock(NOW)) as (_, port):
+        path = f"/websub/{'x' * 43}"
+        with caplog.at_level(logging.DEBUG, logger="peacewatch"):
+            for _ in range(3):
+                # the body is announced and never sent: only an answer without reading it comes
+                status = await raw_post(port, path, b"Content-Length: 1000\r\n")
+                assert status == 404
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}{path}?hub.mode=subscribe") as resp:
+                    assert resp.status == 404
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 4  # each was logged, at DEBUG: nobody can fill the log with them
+    assert {r.levelno for r in refused} == {logging.DEBUG}
+
+
+async def test_a_signature_that_is_not_ascii_gets_403(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    items = dated(SAMPLE_ITEMS[:2], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub() as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items[:1], hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, port):
+            callback = await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
+            path = "/websub/" + callback.rsplit("/", 1)[1]
+            body = websub_rss(items[1:], hub.url, url)
+            (active,) = hub.active(url)
+            good = sign(active.secret, body).encode()
+            accent = "é".encode()  # sent as its UTF-8 bytes
+            for signature in (b"sha256=" + accent, b"sha256=" + accent * 32, good[:-2] + accent):
+                headers = b"Content-Length: %d\r\nX-Hub-Signature: %s\r\n" % (len(body), signature)
+                assert await raw_post(port, path, headers, body) == 403
+            headers = b"Content-Length: %d\r\nX-Hub-Signature: %s\r\n" % (len(body), good)
+            assert await raw_post(port, path, headers, body) == 204  # the same request, signed
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "page"),
+    [("page", "/news/all", "president_ua_1.html"), ("telegram", "/s/MID_Russia",
+                                                     "tg_mid_russia_1.html")],
+)  # fmt: skip
+async def test_only_feeds_subscribe_not_pages_or_channels(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    kind: str, path: str, page: str,
+) -> None:  # fmt: skip
+    body = (Path(__file__).parent / "data" / "sources" / page).read_bytes()
+
+    async def handler(request: web.Request) -> web.Response:
+        links = f'<{hub.url}>; rel="hub", <{feeds.url(path)}>; rel="self"'
+        return web.Response(body=body, headers={"Content-Type": "text/html; charset=utf-8",
+                                                "Link": links})  # fmt: skip
+
+    async with FeedServer() as feeds, FakeHub() as hub:
+        feeds.set_handler(path, handler)
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+            assert app.websub is not None
+            feed = FeedSpec("src", feeds.url(path), interval=3600, kind=kind)
+            await app.feeds.put(feed)
+            result = await app.poller.poll(feed)
+            assert result.status == "ok" and result.items > 0
+            await app.websub.discovered(result)
+            assert result.websub is None
+            assert await SubscriptionStore(redis_client).for_feed("src") is None
+    assert hub.requests == []
+
+
+async def test_a_claim_is_released_only_by_its_holder(redis_client: Any) -> None:
+    store = SubscriptionStore(redis_client)
+    first = await store.claim("ws1")
+    assert first is not None and await store.claim("ws1") is None
+    await redis_client.delete(keys.websub_claim("ws1"))  # it ran out, as claims do
+    second = await store.claim("ws1")  # another replica takes the feed
+    assert second is not None and second != first
+    assert not await store.release("ws1", first)  # the first one finishes late ...
+    assert await store.claim("ws1") is None  # ... and the second one's claim still holds
+    assert await store.release("ws1", second)
+    assert await store.claim("ws1") is not None

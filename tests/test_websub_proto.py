@@ -10,8 +10,11 @@ import pytest
 
 from peacewatch.watchers.parse import parse_bytes
 from peacewatch.watchers.websub_proto import (
+    MAX_LEASE_SECONDS,
+    MIN_LEASE_SECONDS,
     Discovery,
     discover,
+    granted_lease,
     link_header_rels,
     renew_at,
     sign,
@@ -41,6 +44,24 @@ def test_each_signature_method_the_spec_allows_is_checked(method: str) -> None:
 )  # fmt: skip
 def test_missing_malformed_or_unlisted_signatures_are_refused(header: str | None) -> None:
     assert not verify_signature(SECRET, BODY, header)
+
+
+@pytest.mark.parametrize(
+    "given", ["\u00e9", "\u00e9" * 64, "\u212a" * 64, "\uff10" * 64, "\udcc3\udca9"]
+)
+def test_a_signature_that_is_not_ascii_is_refused_not_raised(given: str) -> None:
+    good = sign(SECRET, BODY)
+    assert not verify_signature(SECRET, BODY, f"sha256={given}")
+    assert not verify_signature(SECRET, BODY, good[:-1] + given)
+
+
+def test_a_granted_lease_is_bounded_and_a_huge_one_is_renewed_within_the_bound() -> None:
+    assert (MIN_LEASE_SECONDS, MAX_LEASE_SECONDS) == (60, 30 * 86400)
+    assert granted_lease(1) == 60
+    assert granted_lease(3600) == 3600
+    assert granted_lease(999_999_999_999) == 30 * 86400
+    at = datetime(2025, 12, 1, tzinfo=UTC)
+    assert renew_at(at, 999_999_999_999) == at + timedelta(days=24)  # no OverflowError
 
 
 def test_lease_is_renewed_at_four_fifths_and_at_least_a_minute_before_it_ends() -> None:

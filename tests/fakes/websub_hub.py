@@ -6,7 +6,8 @@
         await hub.wait_for(lambda: bool(hub.active(topic)))
         statuses = await hub.publish(topic, body)      # signed with the subscriber's secret
 
-A subscription request (form POST to ``/``) is answered 202 (``refuse_with`` another status),
+A subscription request (form POST to ``/``) is answered 202 (``refuse_with`` another status,
+with a body that echoes the request, secret first, as careless hubs do),
 then verified as the spec says, at once (or, with ``auto_verify`` off, when the test calls
 ``verify_held``): a GET to the callback with ``hub.mode``, ``hub.topic``, ``hub.challenge``
 and, to subscribe, ``hub.lease_seconds``; only a 2xx answer that echoes the challenge exactly
@@ -176,7 +177,9 @@ class FakeHub:
         self.requests.append(form)
         await self._notify()
         if self.refuse_with is not None:
-            return web.Response(status=self.refuse_with, text="refused by the test\n")
+            echoed = sorted(form.items(), key=lambda kv: kv[0] != "hub.secret")
+            text = "refused by the test: " + " ".join(f"{k}={v}" for k, v in echoed) + "\n"
+            return web.Response(status=self.refuse_with, text=text)
         if not self.auto_verify:
             self.held.append(form)
             return web.Response(status=202)
