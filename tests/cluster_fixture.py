@@ -5,13 +5,18 @@ stopped when its fixture ends, whatever the test did."""
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import functools
 import shutil
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,8 +26,21 @@ needs_redis_server = pytest.mark.skipif(
     REDIS_SERVER is None or REDIS_CLI is None,
     reason="redis-server and redis-cli are not installed (apt-get install redis-server)",
 )
+TEST_DEADLINE = 90.0
+"""Seconds a scenario may take on these servers before it fails (with the place it waited)."""
 START_DEADLINE = 20.0
 """Seconds a server (or the cluster as a whole) has to come up before the fixture gives up."""
+
+
+def bounded(test: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[None]]:
+    """``test`` (an async test, with its fixtures and marks) failing after ``TEST_DEADLINE``
+    seconds instead of waiting for ever on a server that never answers."""
+
+    @functools.wraps(test)
+    async def run(*args: Any, **kwargs: Any) -> None:
+        await asyncio.wait_for(test(*args, **kwargs), TEST_DEADLINE)
+
+    return run
 
 
 def free_port() -> int:
@@ -59,6 +77,12 @@ def _wait(what: str, ready: object, procs: list[subprocess.Popen[bytes]]) -> Non
         time.sleep(0.05)
 
 
+def _die_with_parent() -> None:
+    """In the child before it runs redis-server: the kernel stops it when the test process dies
+    (killed, or a fixture's teardown never ran), so no server outlives the test session."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @dataclass
 class Servers:
     """redis-server processes started for one fixture, stopped together."""
@@ -69,7 +93,13 @@ class Servers:
         assert REDIS_SERVER is not None
         workdir.mkdir(parents=True, exist_ok=True)
         with open(workdir / "server.log", "wb") as log:  # the server keeps its own copy
-            proc = subprocess.Popen([REDIS_SERVER, *args], cwd=workdir, stdout=log, stderr=log)
+            proc = subprocess.Popen(
+                [REDIS_SERVER, *args],
+                cwd=workdir,
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent,  # call from the main thread: the signal follows it
+            )
         self.procs.append(proc)
         return proc
 

@@ -11,7 +11,6 @@ exactly-once marks, quiet hours, search and the stores' round trips.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import io
 from collections.abc import AsyncIterator
@@ -28,7 +27,7 @@ from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.store import keys
 from peacewatch.store.embedded import connect
 from peacewatch.store.feeds import FeedSpec
-from tests.cluster_fixture import Cluster, fail_over_slot, master_of, redis_cluster
+from tests.cluster_fixture import Cluster, bounded, fail_over_slot, master_of, redis_cluster
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import SAMPLE_ITEMS, Clock, dated, open_app, rss, samples_dir
 
@@ -77,7 +76,10 @@ RERUN = [
     test_a_successor_loads_the_merged_story_as_it_stands,
     test_slack_gets_a_merge_note_in_the_absorbed_thread_and_follow_ups_in_the_survivor,
 ]
-"""Imported above so that pytest collects them in this module, with its fixtures."""
+"""Imported above so that pytest collects them in this module, with its fixtures (each bounded
+in time, so that a server that never answers fails the test instead of holding up the run)."""
+for _test in RERUN:
+    globals()[_test.__name__] = bounded(_test)
 assert server is not None and history is not None and redis_cluster is not None  # fixtures used
 
 NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
@@ -129,6 +131,7 @@ def test_every_key_hashes_to_the_one_slot_of_the_prefix() -> None:
     assert checked > 40
 
 
+@bounded
 async def test_a_pipeline_run_on_the_cluster_keeps_every_key_in_one_slot(
     redis_cluster: Cluster, redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
@@ -159,6 +162,7 @@ async def test_a_pipeline_run_on_the_cluster_keeps_every_key_in_one_slot(
     assert sum(counts.values()) == len(stored)
 
 
+@bounded
 async def test_connect_reads_a_cluster_url_and_moves_nothing(
     redis_cluster: Cluster, redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
@@ -181,6 +185,7 @@ if not (samples_dir() / "feeds-2026-01").is_dir():  # as in their own module
     )
 
 
+@bounded
 async def test_when_its_slot_fails_over_the_pipeline_goes_on_and_repeats_nothing(
     redis_cluster: Cluster, redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
@@ -204,7 +209,7 @@ async def test_when_its_slot_fails_over_the_pipeline_goes_on_and_repeats_nothing
             await app.dispatcher.drain()
             assert len(headlines(out)) == 3
 
-            old, new = await asyncio.to_thread(fail_over_slot, redis_cluster, keys.PREFIX)
+            old, new = fail_over_slot(redis_cluster, keys.PREFIX)  # blocks the loop: nothing runs
 
             feeds.set_feed("/feed.xml", rss([*items, later]))
             clock.now = NOW + timedelta(minutes=10)

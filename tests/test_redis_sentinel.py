@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 
 from peacewatch.store import keys
 from peacewatch.store.embedded import connect
-from tests.cluster_fixture import SentinelSetup, failover, redis_sentinel
+from tests.cluster_fixture import SentinelSetup, bounded, failover, redis_sentinel
 
 # Scenarios of other modules, run again through the Sentinel.
 from tests.test_dispatcher import test_a_redelivered_alert_is_posted_once
@@ -25,7 +25,10 @@ RERUN = [
     test_a_redelivered_alert_is_posted_once,
     test_poll_alerts_then_one_new_item_then_conditional_304,
 ]
-"""Imported above so that pytest collects them in this module, with its fixtures."""
+"""Imported above so that pytest collects them in this module, with its fixtures (each bounded
+in time, so that a server that never answers fails the test instead of holding up the run)."""
+for _test in RERUN:
+    globals()[_test.__name__] = bounded(_test)
 assert server is not None and redis_sentinel is not None  # fixtures used
 
 
@@ -50,6 +53,7 @@ async def redis_client(redis_sentinel: SentinelSetup) -> AsyncIterator[aioredis.
         await client.aclose()
 
 
+@bounded
 async def test_the_sentinel_url_reaches_the_master_it_names(
     redis_sentinel: SentinelSetup, redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
@@ -67,6 +71,7 @@ async def test_the_sentinel_url_reaches_the_master_it_names(
         await handle.close()
 
 
+@bounded
 async def test_an_unknown_service_is_a_clear_store_error(
     redis_sentinel: SentinelSetup, tmp_path: Path
 ) -> None:
@@ -76,6 +81,7 @@ async def test_an_unknown_service_is_a_clear_store_error(
     assert "cannot reach redis master 'nosuchservice'" in str(caught.value)
 
 
+@bounded
 async def test_the_client_follows_the_master_through_a_failover(
     redis_sentinel: SentinelSetup, redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
