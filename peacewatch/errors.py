@@ -14,6 +14,7 @@ PeacewatchError
 └── DeliveryError          a sink refused an alert
     ├── RetryLater         transient: keep the alert queued, try again after `retry_after`
     └── PermanentDelivery  the destination is gone or forbidden; do not retry
+        └── UserUnreachable  a user's direct messages: gone, deactivated or blocking the bot
 """
 
 from __future__ import annotations
@@ -90,3 +91,9 @@ class RetryLater(DeliveryError):
 
 class PermanentDelivery(DeliveryError):
     """The destination is gone or forbids us; retrying will not help."""
+
+
+class UserUnreachable(PermanentDelivery):
+    """A user's direct messages cannot be delivered, and will not be until the user does
+    something (a deleted or deactivated account, one that blocks the bot or takes no direct
+    messages): not an outage of the platform; the user's follows are paused."""

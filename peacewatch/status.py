@@ -148,8 +148,9 @@ async def collect(
 
 
 async def destinations(queue: AlertQueue, known: set[str]) -> tuple[DestinationHealth, ...]:
-    """Every destination in ``known``, failing or with alerts waiting, sorted by name."""
-    outages = await queue.outages()
+    """Every destination in ``known``, failing or with alerts waiting, sorted by name. A user
+    whose direct messages are paused (gone, or blocking the bot) is not a delivery outage."""
+    outages = {d: o for d, o in (await queue.outages()).items() if not o.paused}
     waiting = await queue.waiting_by_destination()
     out = []
     for name in sorted((known | set(outages) | set(waiting)) - {""}):

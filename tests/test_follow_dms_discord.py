@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from peacewatch import status
 from peacewatch.bot.discord_adapter import DiscordAdapter
 from peacewatch.bot.discord_adapter.client import DEFAULT_API_URL, apply_api_base
 from peacewatch.bot.discord_adapter.embeds import FEEDBACK_ID_RE
@@ -155,3 +156,9 @@ async def test_a_user_discord_will_not_let_the_bot_message_sees_the_follow_faili
     home = await as_user(fake, adapter, READER, "home")
     assert "actor:witkoff (failing: not delivered since" in home
     assert "failing" not in await as_user(fake, adapter, OTHER, "follows")
+    assert "paused until you follow it again" in listed
+    # the user's refusal is no Discord outage, and their later alerts are not dead letters
+    outages = await status.destinations(AlertQueue(redis_client), set())
+    assert not [d for d in outages if d.failing]
+    later = await deliver(redis_client, adapter, 1, 2)
+    assert later.stats.dead == 0 and not fake.in_channel(fake.dm_channels[str(READER)])

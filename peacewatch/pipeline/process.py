@@ -180,6 +180,8 @@ class Pipeline:
                 match.team_id, article.feed_id
             ):
                 continue  # a personal follow reads its own team's feeds only
+            if is_follow_rule(match.rule_id) and await self._paused(spec):
+                continue  # its user cannot get direct messages until they follow again
             if match.team_id not in mutes:
                 mutes[match.team_id] = await self._teams.muted_until(match.team_id)
             if mutes[match.team_id].get(match.rule_id, 0.0) > now.timestamp():
@@ -195,6 +197,10 @@ class Pipeline:
         await self._queue_alerts(grouped, article, story, now, result)
         await self._release_waiting(engine, article, story, now, result)
         return result
+
+    async def _paused(self, spec: RuleSpec) -> bool:
+        """Whether every destination of a follow is a paused direct message."""
+        return all([await self._queue.paused(str(d)) is not None for d in spec.destinations()])
 
     async def _wait_for_sources(self, match: Match, story: StoryAssignment) -> None:
         """Keep a match until its story has the rule's ``min_sources`` outlets."""

@@ -9,6 +9,11 @@ post) asks the sink to look for the message on the platform before posting again
 A destination's outage is kept in Redis (every replica and ``peacewatch status`` see it) and
 logged at WARNING once when it starts and once when it ends, never per retry; an alert set
 aside in the dead letters is logged at WARNING with its id, destination and reason.
+
+A user whose direct messages can never be delivered (a deleted or deactivated account, one
+that blocks the bot) is no outage: their destination is paused (logged once; the follows show
+it failing, with the reason) and its later alerts are dropped, not dead-lettered, until a
+``follow`` resumes it or a direct message to them goes through.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from peacewatch import metrics
-from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.errors import PermanentDelivery, RetryLater, UserUnreachable
 from peacewatch.failpoints import failpoint
 from peacewatch.models import Alert, AlertKind
 from peacewatch.services.sinks import Sink
 from peacewatch.store.alert_queue import AlertQueue, QueuedAlert, entry_time
+from peacewatch.store.follows import dm_user
 from peacewatch.store.ratelimit import SendRates
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,8 @@ class DispatchStats:
     duplicates: int = 0
     retried: int = 0
     dead: int = 0
+    dropped: int = 0
+    """Alerts to a paused user's direct messages, acknowledged unsent."""
     recovered: int = 0
     """Deliveries found on the platform after an attempt that was never recorded."""
 
@@ -183,6 +191,11 @@ class Dispatcher:
             return
         if self._blocked_until.get(destination, 0.0) > self._clock():
             return  # left pending; claimed again once it has been idle long enough
+        if dm_user(alert.destination) is not None and await self._queue.paused(destination):
+            await self._queue.ack(item.message_id)  # the user cannot get it: said once
+            self.stats.dropped += 1
+            log.debug("alert %s dropped: %s is paused", alert.alert_id, destination)
+            return
         parent = None
         if alert.kind is AlertKind.FOLLOWUP:
             parent = await self._queue.thread_ref(alert.team_id, destination, alert.story_id)
@@ -237,6 +250,9 @@ class Dispatcher:
                 self.stats.retried += 1
                 metrics.ALERTS_RETRIED.inc()
                 await self._give_up_after(item, destination, str(exc))
+            return
+        except UserUnreachable as exc:
+            await self._unreachable(item, destination, str(exc))
             return
         except PermanentDelivery as exc:
             await self._failed(destination, str(exc))
@@ -299,6 +315,20 @@ class Dispatcher:
                 "delivery to %s is failing: %s (alerts wait in the queue)", destination, error,
                 extra={"destination": destination},
             )  # fmt: skip
+
+    async def _unreachable(self, item: QueuedAlert, destination: str, reason: str) -> None:
+        """A user's direct messages that cannot be delivered: pause the destination; the alert
+        that found it goes to the dead letters, the later ones are dropped unsent."""
+        if await self._queue.pause(destination, reason, self._wall_clock()):
+            log.warning(
+                "direct messages to %s cannot be delivered: %s (their follows are paused "
+                "until they follow again; later alerts are dropped)", destination, reason,
+                extra={"destination": destination},
+            )  # fmt: skip
+            await self._dead_letter(item, destination, reason)
+        else:  # paused meanwhile by another attempt
+            await self._queue.ack(item.message_id)
+            self.stats.dropped += 1
 
     async def _dead_letter(self, item: QueuedAlert, destination: str, reason: str) -> None:
         """Set the entry aside in the dead letters (``peacewatch deadletters`` lists them)."""

@@ -21,20 +21,28 @@ more; the count then says at least this many)."""
 # A destination's failure: the first call for a destination that is not failing starts its
 # outage (returns 1); later calls keep the start and update the error and the count.
 _RECORD_FAILURE = """
+-- ARGV[4] '1': the destination is paused (a user who cannot get direct messages); a paused one
+-- stays paused until a success or a resume. Returns 1 when this starts the outage (ARGV[4] '0')
+-- or the pause (ARGV[4] '1'), else 0.
 local old = redis.call('hget', KEYS[1], ARGV[1])
 local since = ARGV[3]
 local count = 1
 local fresh = 1
+local paused = ARGV[4] == '1'
 if old then
-  fresh = 0
   local ok, data = pcall(cjson.decode, old)
+  local was_paused = false
   if ok and type(data) == 'table' then
     since = data['since'] or since
     count = (tonumber(data['failures']) or 0) + 1
+    was_paused = data['paused'] == 1
   end
+  fresh = (paused and not was_paused) and 1 or 0
+  paused = paused or was_paused
 end
-redis.call('hset', KEYS[1], ARGV[1],
-  cjson.encode({since = since, error = ARGV[2], failures = count}))
+local record = {since = since, error = ARGV[2], failures = count}
+if paused then record['paused'] = 1 end
+redis.call('hset', KEYS[1], ARGV[1], cjson.encode(record))
 return fresh
 """
 # A success: ends the outage if there is one, returning what it was (nil when there was none).
@@ -61,6 +69,9 @@ class Outage:
     since: float
     error: str
     failures: int
+    paused: bool = False
+    """A user's direct messages that cannot be delivered until the user acts (gone, blocking
+    the bot): not an outage of the platform; nothing is sent there until a follow again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +106,8 @@ def _outage(text: str) -> Outage:
         since = float(data.get("since") or 0)
     except (TypeError, ValueError):
         since = 0.0
-    return Outage(since, str(data.get("error", "")), int(data.get("failures") or 1))
+    failures = int(data.get("failures") or 1)
+    return Outage(since, str(data.get("error", "")), failures, data.get("paused") == 1)
 
 
 def _destination(fields: dict[str, str]) -> str:
@@ -309,9 +321,31 @@ class AlertQueue:
         """Note a failed delivery to ``destination`` at ``at`` (epoch seconds). True when this
         starts its outage (it was not failing): exactly one caller, whatever the replicas."""
         started = await self._record_failure(
-            keys=[keys.delivery_failures()], args=[destination, error[:300], repr(at)]
+            keys=[keys.delivery_failures()], args=[destination, error[:300], repr(at), "0"]
         )
         return bool(started)
+
+    async def pause(self, destination: str, error: str, at: float) -> bool:
+        """Note that a user's direct messages (``destination``) cannot be delivered until the
+        user acts; True when this starts the pause (exactly one caller)."""
+        started = await self._record_failure(
+            keys=[keys.delivery_failures()], args=[destination, error[:300], repr(at), "1"]
+        )
+        return bool(started)
+
+    async def paused(self, destination: str) -> Outage | None:
+        """The pause of ``destination``, or None when it is not paused."""
+        raw = await self._redis.hget(keys.delivery_failures(), destination)
+        outage = _outage(str(raw)) if raw else None
+        return outage if outage is not None and outage.paused else None
+
+    async def resume(self, destination: str) -> bool:
+        """End the pause of ``destination`` (its next alert is tried again); True if it was
+        paused. An outage that is not a pause is left alone."""
+        if await self.paused(destination) is None:
+            return False
+        await self._clear_failure(keys=[keys.delivery_failures()], args=[destination])
+        return True
 
     async def clear_failure(self, destination: str) -> Outage | None:
         """Note a delivery to ``destination``; returns the outage this ends, if it was failing

@@ -24,7 +24,7 @@ from peacewatch.bot.discord_adapter.client import (
     error_code,
     payload_of,
 )
-from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.errors import PermanentDelivery, RetryLater, UserUnreachable
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
 from peacewatch.store.follows import dm_user
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 THREAD_ARCHIVE_MINUTES = 1440
 MAX_DM_CHANNELS = 10_000
 """Users whose direct-message channel is kept in memory (then the cache starts again)."""
+DM_USER_CODES = frozenset({50007, 10013})
+"""Discord error codes that say a user's direct messages cannot be delivered: Cannot send
+messages to this user (DMs closed, the bot blocked), Unknown User. Their follows pause."""
 NONCE_LENGTH = 25
 """Discord takes nonces of at most 25 characters."""
 
@@ -133,7 +136,11 @@ class DiscordSink:
         except (PermanentDelivery, RetryLater):
             raise
         except Exception as exc:
-            raise as_delivery_error(exc, f"posting to {alert.destination}") from exc
+            error = as_delivery_error(exc, f"posting to {alert.destination}")
+            refused = isinstance(exc, discord.HTTPException) and error_code(exc) in DM_USER_CODES
+            if user is not None and refused:  # the user, not Discord, refuses
+                raise UserUnreachable(str(error)) from exc
+            raise error from exc
 
     async def _dm_channel(self, user_id: int) -> int:
         """The bot's direct-message channel with a user (a personal follow's destination,

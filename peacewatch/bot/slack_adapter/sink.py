@@ -16,7 +16,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from peacewatch.bot.slack_adapter.blocks import SlackMessage, render_alert
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer, PendingEdits
-from peacewatch.errors import PermanentDelivery, RetryLater
+from peacewatch.errors import PermanentDelivery, RetryLater, UserUnreachable
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
 from peacewatch.store import keys
@@ -62,14 +62,11 @@ UNCHECKABLE_ERRORS = frozenset(
     {"missing_scope", "not_in_channel", "channel_not_found", "thread_not_found", "no_permission"}
 )
 # Errors of conversations.open after which a user's direct messages can never be opened.
-DM_PERMANENT_ERRORS = frozenset(
-    {
-        "user_not_found",
-        "user_disabled",
-        "user_not_visible",
-        "cannot_dm_bot",
-        "not_allowed_token_type",
-    }
+DM_PERMANENT_ERRORS = frozenset({"not_allowed_token_type"})
+# Errors that say the user (not the workspace or the app) cannot get direct messages: a
+# deleted, deactivated or hidden account, or one the bot may not message. Their follows pause.
+DM_USER_ERRORS = frozenset(
+    {"user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot", "account_inactive"}
 )
 MAX_DM_CHANNELS = 10_000
 """Users whose direct-message channel is kept in memory (then the cache starts again)."""
@@ -203,10 +200,16 @@ class SlackSink:
         message = render_alert(alert, threaded=thread is not None)
         channel = thread[0] if thread else await self._channel(token, alert)
         await self._pacer.wait(f"{alert.team_id}/{channel}")
-        response = await self._post(
-            token, channel, message, thread[1] if thread else None, alert.alert_id,
-            broadcast=thread is not None and alert.extra.get("broadcast") == "1",
-        )  # fmt: skip
+        try:
+            response = await self._post(
+                token, channel, message, thread[1] if thread else None, alert.alert_id,
+                broadcast=thread is not None and alert.extra.get("broadcast") == "1",
+            )  # fmt: skip
+        except (PermanentDelivery, RetryLater) as exc:
+            user = dm_user(alert.destination)  # "slack chat.postMessage: cannot_dm_bot"
+            if user is not None and str(exc).rpartition(": ")[2] in DM_USER_ERRORS:
+                raise UserUnreachable(str(exc)) from exc
+            raise
         ts = str(response["ts"])
         ref = make_ref(str(response.get("channel") or channel), ts)
         await self._after_post(token, alert, ref, thread, parent)
@@ -246,8 +249,10 @@ class SlackSink:
         try:
             response = await self._call("conversations.open", token=token, users=user)
         except SlackApiError as exc:
-            if str(exc.response.get("error", "")) in DM_PERMANENT_ERRORS:
-                error = exc.response.get("error")
+            error = str(exc.response.get("error", ""))
+            if error in DM_USER_ERRORS:
+                raise UserUnreachable(f"slack conversations.open: {error}") from exc
+            if error in DM_PERMANENT_ERRORS:
                 raise PermanentDelivery(f"slack conversations.open: {error}") from exc
             raise classify(exc, "conversations.open") from exc
         channel = str((response.get("channel") or {}).get("id") or "")

@@ -67,6 +67,9 @@ class FollowCommands(CommandBase):
                 hint=f"Drop one first: {CMD} follows lists them, {CMD} unfollow ID removes one.",
             )
         follow = added.follow
+        # following again is how a user who could not get direct messages (the bot blocked,
+        # DMs closed) says they can now: the next alert is tried again
+        await self._queue.resume(follow.destination)
         if not added.new:
             return Reply(
                 title=f"You already follow this (follow {follow.follow_id})",
@@ -132,6 +135,8 @@ class FollowCommands(CommandBase):
             )
             if f.destination in outages:  # the DMs of every follow of the user fail alike
                 line += f"\n    failing: {dm_problem(outages[f.destination])}"
+                if outages[f.destination].paused:
+                    line += f"; paused until you follow it again ({CMD} follow QUERY)"
             lines.append(line)
         return Reply(
             title=f"You follow {len(held)} of at most {MAX_FOLLOWS} queries",
