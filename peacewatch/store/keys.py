@@ -46,6 +46,18 @@ def seen(article_id: str) -> str:
     return _k("seen", article_id)
 
 
+def article_feeds(article_id: str) -> str:
+    """Set of the ids of every feed that carried the article (its first sighting and later
+    ones), with the first-sighting claim's TTL."""
+    return _k("seen", article_id, "feeds")
+
+
+def resight_entries() -> str:
+    """Set of ingest stream entry ids that carry an article again because a feed that had not
+    carried it before did (matched again for personal follows only, then removed)."""
+    return _k("ingest", "resights")
+
+
 def article(article_id: str) -> str:
     """JSON of a stored article."""
     return _k("article", article_id)
