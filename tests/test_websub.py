@@ -575,3 +575,52 @@ async def test_a_claim_is_released_only_by_its_holder(redis_client: Any) -> None
     assert await store.claim("ws1") is None  # ... and the second one's claim still holds
     assert await store.release("ws1", second)
     assert await store.claim("ws1") is not None
+
+
+async def test_a_subscription_of_a_source_that_is_no_feed_is_ended(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    """A page (or channel) subscribed before pages were told from feeds is unsubscribed by
+    the next upkeep round, and pushes to it are refused."""
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/news/all")
+        feeds.set_feed("/news/all", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+            assert app.websub is not None
+            await subscribed(app, hub, FeedSpec("src", url, interval=3600))
+            await app.feeds.put(FeedSpec("src", url, interval=3600, kind="page"))
+            assert await hub.publish(url, websub_rss(items, hub.url, url)) == [404]
+            await app.websub.maintain()
+            await hub.wait_for(lambda: not hub.active(url))
+            assert len(hub.requests_for("unsubscribe")) == 1
+            assert await SubscriptionStore(redis_client).for_feed("src") is None
+
+
+async def test_a_denial_is_logged_without_our_secret(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub() as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+            assert app.websub is not None
+            hub.auto_verify = False
+            feed = FeedSpec("ws1", url, interval=3600)
+            await app.feeds.put(feed)
+            await app.websub.discovered(await app.poller.poll(feed))
+            (request,) = hub.held
+            secret = request["hub.secret"]
+            reason = f"topic not allowed for hub.secret={secret} at {request['hub.callback']}"
+            params = {"hub.mode": "denied", "hub.topic": url, "hub.reason": reason}
+            with caplog.at_level(logging.DEBUG, logger="peacewatch"):
+                async with aiohttp.ClientSession() as http:
+                    async with http.get(request["hub.callback"], params=params) as resp:
+                        assert resp.status == 200
+            sub = await SubscriptionStore(redis_client).for_feed("ws1")
+    assert sub is not None and sub.state == "denied"
+    assert "denied the WebSub subscription: 'topic not allowed for hub.secret=***" in caplog.text
+    token = request["hub.callback"].rsplit("/", 1)[1]
+    assert secret[:8] not in caplog.text and token[:8] not in caplog.text

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from peacewatch import metrics
 from peacewatch.errors import FeedError
+from peacewatch.store.feeds import FeedSpec
 from peacewatch.store.websub import Subscription, SubscriptionStore
 from peacewatch.watchers.guard import redact_url
 from peacewatch.watchers.poller import Poller, PollResult
@@ -181,11 +182,12 @@ class WebSub:
             await self._store.delete(sub)  # its lease runs out; pushes to it are refused
 
     async def forget(self, feed_id: str) -> None:
-        """The feed was removed: unsubscribe it from its hub."""
+        """The feed was removed (or is no longer an RSS or Atom feed): unsubscribe it from its
+        hub."""
         sub = await self._store.for_feed(feed_id)
         if sub is None or sub.pending == "unsubscribe":
             return
-        if await self._store.feed(feed_id) is not None:
+        if _subscribable(await self._store.feed(feed_id)):
             return  # still there (added again, or removed from one team only)
         claim = await self._store.claim(feed_id)
         if claim is not None:
@@ -212,10 +214,12 @@ class WebSub:
                         mode[:20], extra={"feed_id": sub.feed_id})  # fmt: skip
             return Answer(404)
         if mode == "denied" and sub.pending == "subscribe":
+            reason = params.get("hub.reason", "")
+            for own in (sub.secret, sub.token):  # a hub may quote the request back
+                reason = reason.replace(own, "***")
             log.warning(
                 "feed %s: hub %s denied the WebSub subscription: %r; polling goes on",
-                sub.feed_id, redact_url(sub.hub), params.get("hub.reason", "")[:200],
-                extra={"feed_id": sub.feed_id},
+                sub.feed_id, redact_url(sub.hub), reason[:200], extra={"feed_id": sub.feed_id},
             )  # fmt: skip
             retry = self._now() + DENIED_RETRY.total_seconds()
             await self._store.update(sub, state="denied", pending="", retry_at=retry)
@@ -280,7 +284,7 @@ class WebSub:
             )  # fmt: skip
             return Answer(403)
         feed = await self._store.feed(sub.feed_id)
-        if feed is None:
+        if feed is None or not _subscribable(feed):
             metrics.WEBSUB_PUSHES.labels(result="unknown").inc()
             return Answer(404)
         async with self._pushes:
@@ -311,7 +315,7 @@ class WebSub:
         await self._count()
 
     async def _keep(self, sub: Subscription, now: float) -> None:
-        if await self._store.feed(sub.feed_id) is None:
+        if not _subscribable(await self._store.feed(sub.feed_id)):
             if sub.pending != "unsubscribe":
                 await self.forget(sub.feed_id)
             elif now - sub.requested_at > PENDING_TIMEOUT.total_seconds():
@@ -347,6 +351,12 @@ class WebSub:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _subscribable(feed: FeedSpec | None) -> bool:
+    """Whether ``feed`` may have a subscription: it exists and is an RSS or Atom feed (a page
+    or a Telegram channel never has one, whatever its responses advertise)."""
+    return feed is not None and feed.kind == "rss"
 
 
 def _due(sub: Subscription, now: float) -> bool:
