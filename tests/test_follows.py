@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +23,7 @@ from peacewatch.services.commands import CommandService
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.services.replies import Caller
 from peacewatch.services.teamfeeds import chat_feed_id
+from peacewatch.store import keys
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.feeds import FeedSpec, FeedStore
 from peacewatch.store.follows import MAX_FOLLOWS, FollowStore
@@ -217,6 +218,28 @@ async def test_a_follow_reads_its_own_teams_feeds_never_another_teams(
     await TeamStore(redis_client).add_feed("slack:T1", T2_FEED.id)
     await pipe.send(report(2, feed_id=T2_FEED.id))
     assert len(dms(env.slack, "UMEMBER")) == 2
+
+
+async def test_a_story_first_seen_in_another_teams_feed_reaches_a_follow_once_its_feed_has_it(
+    env: Env, pipe: Pipe, redis_client: aioredis.Redis
+) -> None:
+    rule = RuleSpec(id="envoys", query="Witkoff", channels=["slack:C1"])
+    await TeamStore(redis_client).put_rule("slack:T1", rule)
+    await env.command("follow actor:witkoff", user="UMEMBER", team="T1")
+    first = report(0, feed_id=T2_FEED.id)  # team T2's own feed carries it first
+    await pipe.send(first)
+    assert dms(env.slack, "UMEMBER") == []
+    assert len([m for m in env.slack.messages if m.channel == "C1"]) == 1  # a team rule reads all
+    # then the operator's feed carries the same article (the same id): T1's follow now sees it
+    again = replace(first, feed_id="cfg")
+    await pipe.send(again)
+    assert len(dms(env.slack, "UMEMBER")) == 1
+    # once: later sightings, by either feed, bring no second DM and no second channel post
+    await pipe.send(again, first)
+    await pipe.send(replace(first, feed_id=chat_feed_id("slack:T3", "http://127.0.0.1:9/t3")))
+    assert len(dms(env.slack, "UMEMBER")) == 1
+    assert len([m for m in env.slack.messages if m.channel == "C1"]) == 1
+    assert not await redis_client.smembers(keys.resight_entries())  # each handled, then dropped
 
 
 async def test_a_team_rule_and_a_follow_of_the_same_story_post_apart(

@@ -1,4 +1,4 @@
-"""Whether a team receives the feed an article came from (a personal follow reads only those).
+"""Whether a team receives a feed that carried an article (a personal follow reads only those).
 
 A team receives the operator's config feeds and the feeds on its own list (those it added from
 chat and those it subscribed to); a feed another team added from chat is that team's alone.
@@ -39,3 +39,12 @@ class FeedScope:
         if not feed_id or await self._config_feed(feed_id):
             return True
         return bool(await self._redis.sismember(keys.team_feeds(team_id), feed_id))
+
+    async def receives_any(self, team_id: str, feed_ids: list[str]) -> bool:
+        """Whether ``team_id`` receives any of the feeds that carried an article (an article
+        first seen in another team's own feed is in scope once a feed of this team carries
+        it)."""
+        for feed_id in feed_ids:
+            if await self.receives(team_id, feed_id):
+                return True
+        return False

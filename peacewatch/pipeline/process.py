@@ -40,6 +40,7 @@ from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.codec import alert_to_json
 from peacewatch.store.follows import dm_user, is_follow_rule
+from peacewatch.store.ingest import IngestStream
 from peacewatch.store.teams import TeamStore
 from peacewatch.stories.assigner import Placed
 from peacewatch.stories.memory import StoryAssignment
@@ -124,6 +125,7 @@ class Pipeline:
         self._teams = teams
         self._queue = queue
         self._clock = clock
+        self._ingest = IngestStream(redis)
         self.stats = PipelineStats()
         self.merges = StoryMerges(redis, queue)
         self.listeners: list[Callable[[IngestResult], None]] = []
@@ -137,11 +139,15 @@ class Pipeline:
         for survivor, absorbed in await self.merges.pending():
             if (survivor, absorbed) not in live:  # recorded before a crash, not yet carried
                 await self.merges.merge(survivor, absorbed, self._clock())
+        resights = await self._ingest.resights([placed.entry_id for placed in batch])
         for placed in batch:
             for survivor, absorbed in placed.merges:
                 await self.merges.merge(survivor, absorbed, self._clock())
             try:
-                result = await self.process(placed.article, placed.story, placed.alerts)
+                result = await self.process(
+                    placed.article, placed.story, placed.alerts,
+                    follows_only=placed.entry_id in resights,
+                )  # fmt: skip
             except (RedisError, StoreError, OSError):
                 raise
             except Exception:
@@ -157,12 +163,21 @@ class Pipeline:
             self.stats.alerts += len(result.alerts)
             for listener in self.listeners:
                 listener(result)
+        await self._ingest.resights_done(sorted(resights))
 
     async def process(
-        self, article: Article, story: StoryAssignment, alerts_enabled: bool = True
+        self,
+        article: Article,
+        story: StoryAssignment,
+        alerts_enabled: bool = True,
+        *,
+        follows_only: bool = False,
     ) -> IngestResult:
         """Match one placed article and queue its alerts (only when ``alerts_enabled``: a
-        feed's first poll and old items are recorded without alerting)."""
+        feed's first poll and old items are recorded without alerting). ``follows_only``: the
+        article came again from a feed new to it, which may bring it into a personal follow's
+        scope; team rules had their turn at its first sighting (an alert already made for a
+        follow has the same id, so it is not sent twice)."""
         engine = await self._engines.engine()
         matches = engine.match(article)
         result = IngestResult(story=story, matches=matches)
@@ -172,14 +187,16 @@ class Pipeline:
         grouped: dict[tuple[str, Destination], list[tuple[Match, RuleSpec]]] = {}
         mutes: dict[str, dict[str, float]] = {}
         scope = FeedScope(self._redis)
+        carried: list[str] | None = None
         for match in matches:
             spec = engine.rule_spec(match.team_id, match.rule_id)
-            if spec is None:
+            if spec is None or (follows_only and not is_follow_rule(match.rule_id)):
                 continue
-            if is_follow_rule(match.rule_id) and not await scope.receives(
-                match.team_id, article.feed_id
-            ):
-                continue  # a personal follow reads its own team's feeds only
+            if is_follow_rule(match.rule_id):
+                if carried is None:  # every feed that carried it, not only the first
+                    carried = await self._carried_by(article)
+                if not await scope.receives_any(match.team_id, carried):
+                    continue  # a personal follow reads its own team's feeds only
             if is_follow_rule(match.rule_id) and await self._paused(spec):
                 continue  # its user cannot get direct messages until they follow again
             if match.team_id not in mutes:
@@ -195,8 +212,14 @@ class Pipeline:
             for destination in spec.destinations():
                 grouped.setdefault((match.team_id, destination), []).append((match, spec))
         await self._queue_alerts(grouped, article, story, now, result)
-        await self._release_waiting(engine, article, story, now, result)
+        if not follows_only:
+            await self._release_waiting(engine, article, story, now, result)
         return result
+
+    async def _carried_by(self, article: Article) -> list[str]:
+        """The feeds that carried ``article``: the first, then any that carried it later."""
+        later = await self._redis.smembers(keys.article_feeds(article.id))
+        return [article.feed_id, *sorted(set(later) - {article.feed_id})]
 
     async def _paused(self, spec: RuleSpec) -> bool:
         """Whether every destination of a follow is a paused direct message."""

@@ -19,19 +19,58 @@ from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.codec import article_from_json, article_to_json
 
-# KEYS[1] the stream, KEYS[2..] the articles' seen keys; ARGV[1] the claims' expiry, then one
-# (payload, alerts flag) pair per article. Returns 1/0 per article: appended or already seen.
+# KEYS[1] the stream, KEYS[2] the resight entries; then per article its seen key and its feeds
+# key. ARGV[1] the claims' expiry, then per article (payload, alerts flag, feed id). An unseen
+# article is claimed and appended; a seen one has its feed noted, and when that feed is new to an
+# article whose feeds were known and that may alert, the article is appended again as a resight
+# (matched again for personal follows: the feed may bring it into a follow's scope). Returns 1/0
+# per article: appended as new or not.
 _SUBMIT = """
 local out = {}
-for i = 2, #KEYS do
-  local payload = ARGV[2 * (i - 1)]
-  local alerts = ARGV[2 * (i - 1) + 1]
-  if redis.call('SET', KEYS[i], 'queued', 'NX', 'EX', ARGV[1]) then
+local n = (#KEYS - 2) / 2
+for i = 1, n do
+  local seen = KEYS[1 + 2 * i]
+  local feeds = KEYS[2 + 2 * i]
+  local payload = ARGV[3 * i - 1]
+  local alerts = ARGV[3 * i]
+  local feed = ARGV[3 * i + 1]
+  if redis.call('SET', seen, 'queued', 'NX', 'EX', ARGV[1]) then
     redis.call('XADD', KEYS[1], '*', 'a', payload, 'alerts', alerts)
+    if feed ~= '' then
+      redis.call('SADD', feeds, feed)
+      redis.call('EXPIRE', feeds, ARGV[1])
+    end
     out[#out + 1] = 1
   else
+    if feed ~= '' then
+      local had = redis.call('SCARD', feeds)
+      local added = redis.call('SADD', feeds, feed)
+      local left = redis.call('TTL', seen)
+      if left > 0 then redis.call('EXPIRE', feeds, left) end
+      if added == 1 and had > 0 and alerts == '1' then
+        local id = redis.call('XADD', KEYS[1], '*', 'a', payload, 'alerts', alerts)
+        redis.call('SADD', KEYS[2], id)
+      end
+    end
     out[#out + 1] = 0
   end
+end
+return out
+"""
+
+# Read only: KEYS per article its seen key and its feeds key, ARGV its feed id. Returns 1 per
+# article that must go to ``_SUBMIT`` (not seen, or seen but not yet noted as carried by this
+# feed), else 0.
+_CHECK = """
+local out = {}
+for i = 1, #ARGV do
+  local todo = 0
+  if redis.call('EXISTS', KEYS[2 * i - 1]) == 0 then
+    todo = 1
+  elseif ARGV[i] ~= '' and redis.call('SISMEMBER', KEYS[2 * i], ARGV[i]) == 0 then
+    todo = 1
+  end
+  out[#out + 1] = todo
 end
 return out
 """
@@ -64,6 +103,7 @@ class IngestStream:
         self._redis = redis
         self._ttl = int(retention.total_seconds())
         self._submit = redis.register_script(_SUBMIT)
+        self._check = redis.register_script(_CHECK)
 
     async def seen(self, article_id: str) -> bool:
         """Whether the article was ever queued (by any replica, before any restart)."""
@@ -75,27 +115,42 @@ class IngestStream:
         failure point is seen, so the next poll offers it again).
 
         A feed that changed usually brings one new item among dozens queued at earlier polls:
-        their claims are read first (one MGET) and only the others are encoded and sent to the
-        claiming script, which claims each with SET NX, so an article another replica queued
-        in between is still queued once."""
+        their claims, and whether this feed is noted as carrying them, are read first (one
+        read-only script) and only the others are encoded and sent to the claiming script,
+        which claims each with SET NX, so an article another replica queued in between is still
+        queued once. An article seen before that a feed carries for the first time is noted
+        as carried by it, and queued again for personal follows (see ``_SUBMIT``)."""
         if not batch:
             return []
         claims = [keys.seen(article.id) for article, _ in batch]
-        held = await self._redis.mget(claims)
-        fresh = [i for i, claim in enumerate(held) if claim is None]
+        sightings = [keys.article_feeds(article.id) for article, _ in batch]
+        pairs = [k for pair in zip(claims, sightings, strict=True) for k in pair]
+        unknown = await self._check(keys=pairs, args=[article.feed_id for article, _ in batch])
+        todo = [i for i, flag in enumerate(unknown) if int(flag)]
         out = [False] * len(batch)
-        if fresh:
+        if todo:
             args: list[str | int] = [self._ttl]
-            for i in fresh:
+            script_keys = [keys.ingest_stream(), keys.resight_entries()]
+            for i in todo:
                 article, alerts = batch[i]
-                args += [article_to_json(article), "1" if alerts else "0"]
-            reply = await self._submit(
-                keys=[keys.ingest_stream(), *(claims[i] for i in fresh)], args=args
-            )
-            for i, flag in zip(fresh, reply, strict=True):
+                args += [article_to_json(article), "1" if alerts else "0", article.feed_id]
+                script_keys += [claims[i], sightings[i]]
+            reply = await self._submit(keys=script_keys, args=args)
+            for i, flag in zip(todo, reply, strict=True):
                 out[i] = bool(int(flag))
         failpoint("ingest.after_submit")
         return out
+
+    async def resights(self, entry_ids: Sequence[str]) -> set[str]:
+        """Which of ``entry_ids`` carry an article again for a feed new to it (one read)."""
+        if not entry_ids:
+            return set()
+        flags = await self._redis.smismember(keys.resight_entries(), list(entry_ids))
+        return {e for e, flag in zip(entry_ids, flags, strict=True) if flag}
+
+    async def resights_done(self, entry_ids: Sequence[str]) -> None:
+        if entry_ids:
+            await self._redis.srem(keys.resight_entries(), *entry_ids)
 
     async def read_after(
         self, cursor: str, count: int = 500, block_ms: int | None = None
