@@ -150,6 +150,22 @@ async def test_a_follow_sends_one_dm_per_story_and_follow_ups_in_its_thread(
     assert "No alerts yet" in said(latest)
 
 
+async def test_a_dms_alert_record_lives_as_long_as_its_story_a_channels_90_days(
+    env: Env, pipe: Pipe, redis_client: aioredis.Redis
+) -> None:
+    rule = RuleSpec(id="envoys", query="Witkoff", channels=["slack:C1"])
+    await TeamStore(redis_client).put_rule("slack:T1", rule)
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await pipe.send(report(0))
+    ttls = {}
+    for key in await redis_client.keys(keys.alert_record("*")):
+        record = json.loads(await redis_client.get(key))
+        ttls[record["destination"]] = await redis_client.ttl(key)
+    assert set(ttls) == {"slack:C1", "slack:@UMEMBER"}
+    assert 13 * 86400 < ttls["slack:@UMEMBER"] <= 14 * 86400
+    assert 89 * 86400 < ttls["slack:C1"] <= 90 * 86400
+
+
 async def test_unfollow_stops_the_dms_and_only_the_callers(env: Env, pipe: Pipe) -> None:
     await env.command("follow Witkoff AND Putin", user="UMEMBER")
     await env.command("follow actor:witkoff", user="UADMIN")
@@ -365,3 +381,25 @@ async def test_unfollow_all_and_unfollow_of_nothing(redis_client: aioredis.Redis
     assert await FollowStore(redis_client).of_user("slack:T1", "U2") == []
     assert await TeamStore(redis_client).match_sets() == []
     assert (await service.handle_text(MEMBER, "unfollow")).error
+
+
+async def test_the_last_unfollow_drops_the_user_and_then_the_team_from_the_follow_sets(
+    redis_client: aioredis.Redis,
+) -> None:
+    service = CommandService(redis_client)
+    other = Caller("slack", "slack:T1", "U3", "slack:C1")
+    await service.follow(MEMBER, "Kushner")
+    await service.follow(MEMBER, "actor:witkoff")
+    await service.follow(other, "Kellogg")
+    followers, teams = keys.team_followers("slack:T1"), keys.follow_teams()
+    await service.unfollow(MEMBER, "1")  # one of two: still a follower
+    assert await redis_client.smembers(followers) == {"U2", "U3"}
+    await service.unfollow(MEMBER, "2")
+    assert await redis_client.smembers(followers) == {"U3"}
+    assert await redis_client.smembers(teams) == {"slack:T1"}
+    await service.unfollow(other, "all")  # the team's last follower
+    assert not await redis_client.exists(followers, teams)
+    assert await FollowStore(redis_client).by_team() == {}
+    # following again puts them back
+    await service.follow(other, "Kellogg")
+    assert await redis_client.smembers(teams) == {"slack:T1"}

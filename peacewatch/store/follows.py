@@ -149,14 +149,32 @@ class FollowStore:
         raise RuntimeError("the follows of this user kept changing; try again")
 
     async def remove(self, team_id: str, user_id: str, follow_ids: Sequence[str]) -> int:
-        """Remove follows by id; returns how many were removed."""
+        """Remove follows by id; returns how many were removed. A user left with no follow
+        leaves the team's followers, and a team left with no follower the follow teams."""
         if not follow_ids:
             return 0
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(keys.user_follows(team_id, user_id), *follow_ids)
-            pipe.incr(keys.rules_version())
-            removed, _ = await pipe.execute()
-        return int(removed)
+        key = keys.user_follows(team_id, user_id)
+        followers = keys.team_followers(team_id)
+        for _ in range(_WRITE_TRIES):  # optimistic: a concurrent change retries
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key, followers)
+                    held = set(await pipe.hkeys(key))
+                    gone = sorted(held & set(follow_ids))
+                    others = set(await pipe.smembers(followers)) - {user_id}
+                    pipe.multi()
+                    if gone:
+                        pipe.hdel(key, *gone)
+                    if held <= set(gone):  # nothing left
+                        pipe.srem(followers, user_id)
+                        if not others:
+                            pipe.srem(keys.follow_teams(), team_id)
+                    pipe.incr(keys.rules_version())
+                    await pipe.execute()
+                    return len(gone)
+                except WatchError:
+                    continue
+        raise RuntimeError("the follows of this user kept changing; try again")
 
     async def by_team(self) -> dict[str, list[Follow]]:
         """Every follow of every team (what the matcher compiles)."""

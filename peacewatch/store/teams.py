@@ -139,11 +139,13 @@ class TeamStore:
         self, team_id: str, alert_json: str, at: datetime, alert_id: str, listed: bool = True
     ) -> None:
         """Keep an alert's record; ``listed`` adds it to the team's history (latest, digest,
-        dashboard), which a personal follow's direct message is not part of."""
+        dashboard), which a personal follow's direct message is not part of: its record is
+        kept for its buttons only, as long as a story lives (14 days), not 90."""
         async with self._redis.pipeline(transaction=False) as pipe:
             if listed:
                 pipe.zadd(keys.team_alerts(team_id), {alert_id: at.timestamp()})
-            pipe.set(keys.alert_record(alert_id), alert_json, ex=90 * 86400)
+            ttl = 90 * 86400 if listed else 14 * 86400
+            pipe.set(keys.alert_record(alert_id), alert_json, ex=ttl)
             await pipe.execute()
 
     async def prune_alerts(self, before: datetime) -> int:
