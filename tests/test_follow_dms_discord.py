@@ -126,9 +126,10 @@ async def test_a_dm_names_the_follow_and_its_mute_button_is_the_readers(
     await deliver(redis_client, adapter, 1)
     assert len(fake.in_channel(dm)) == 1  # no follow-up reaches the reader who muted it
 
-    # "Not relevant" answers in the DM as in a channel (noted for the follow's team)
+    # "Not relevant" in the DM is the reader's taste: answered, not counted as the team's
     noted = await press_in_dm(fake, adapter, READER, "Not relevant", story)
-    assert "noted as not relevant" in titles(noted)
+    assert "Noted, for you only" in titles(noted)
+    assert not await redis_client.exists(keys.team_not_relevant(team))
 
 
 async def test_a_dm_button_pressed_by_someone_else_acts_for_no_team(

@@ -166,6 +166,25 @@ async def test_a_dms_alert_record_lives_as_long_as_its_story_a_channels_90_days(
     assert 89 * 86400 < ttls["slack:C1"] <= 90 * 86400
 
 
+async def test_dm_buttons_act_on_the_stored_alerts_story_and_not_for_the_team(
+    env: Env, pipe: Pipe, redis_client: aioredis.Redis
+) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await pipe.send(report(0))
+    (record,) = [json.loads(await redis_client.get(k)) for k in await redis_client.keys(
+        keys.alert_record("*"))]  # fmt: skip
+    service = CommandService(redis_client)
+    reader = Caller("slack", "slack:T1", "UMEMBER", "slack:DUMEMBER")
+    noted = await service.feedback(reader, record["story_id"], "not_relevant", record["alert_id"])
+    assert not noted.error and "for you only" in noted.title
+    assert not await redis_client.exists(keys.team_not_relevant("slack:T1"))
+    # a button whose story id was altered still mutes the alert's own story, for the reader
+    await service.feedback(reader, "some-other-story", "mute_story", record["alert_id"])
+    dm = "slack:@UMEMBER"
+    assert await redis_client.exists(keys.story_muted("slack:T1", dm, record["story_id"]))
+    assert not await redis_client.exists(keys.story_muted("slack:T1", dm, "some-other-story"))
+
+
 async def test_unfollow_stops_the_dms_and_only_the_callers(env: Env, pipe: Pipe) -> None:
     await env.command("follow Witkoff AND Putin", user="UMEMBER")
     await env.command("follow actor:witkoff", user="UADMIN")

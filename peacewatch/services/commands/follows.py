@@ -176,10 +176,13 @@ class FollowCommands(CommandBase):
         kind: Literal["mute_story", "not_relevant"],
         alert_id: str,
     ) -> Reply | None:
-        """ "Mute this story" on a follow's direct message to the caller: the story's
-        follow-ups stop reaching them (only them, so no admin right is needed). None for any
-        other button, which the team's feedback answers."""
-        if kind != "mute_story" or not alert_id or len(alert_id) > 80 or len(story_id) > 80:
+        """A button on a follow's direct message to the caller, which acts for them alone:
+        "Mute this story" stops the story's follow-ups reaching them (no admin right needed;
+        the story is the one the stored alert names, not what the button carries); "Not
+        relevant" is their taste, not the team's, so it is not counted in the team's feedback
+        (which admins see and ``rules suggest`` learns from). None for any other message,
+        which the team's feedback answers."""
+        if kind not in ("mute_story", "not_relevant") or not alert_id or len(alert_id) > 80:
             return None
         raw = await self._redis.get(keys.alert_record(alert_id))
         alert = alert_from_json(raw) if raw else None
@@ -190,8 +193,16 @@ class FollowCommands(CommandBase):
             or dm_user(alert.destination) != caller.user_id
         ):
             return None
+        if kind == "not_relevant":
+            return Reply(
+                title="Noted, for you only",
+                text="Your follows' direct messages do not count in the team's feedback. To "
+                f"get fewer like it, narrow the follow: {CMD} follows lists them, then "
+                f"{CMD} unfollow ID and {CMD} follow QUERY -term.",
+                ephemeral=True,
+            )
         await self._redis.set(
-            keys.story_muted(caller.team_id, str(alert.destination), story_id or alert.story_id),
+            keys.story_muted(caller.team_id, str(alert.destination), alert.story_id),
             caller.user_id,
             ex=int(STORY_MUTE.total_seconds()),
         )
