@@ -40,18 +40,25 @@ def witkoff_story(now: datetime) -> list[dict[str, object]]:
     ]
 
 
+async def wait_running(proc: asyncio.subprocess.Process) -> list[bytes]:
+    """The log lines up to the one that says the bot runs (its HTTP server listens by then);
+    bounded: 60 s, or the process ending first."""
+    assert proc.stderr is not None
+    lines: list[bytes] = []
+    async with asyncio.timeout(60):
+        while line := await proc.stderr.readline():
+            lines.append(line)
+            if b"peacewatch running:" in line:
+                return lines
+    raise AssertionError(b"".join(lines).decode()[-2000:] or "peacewatch run said nothing")
+
+
 async def send_command(http: aiohttp.ClientSession, port: int, slack: FakeSlack) -> None:
-    """``/peacewatch follow actor:witkoff`` as UMEMBER, once the server listens (~20 s)."""
+    """``/peacewatch follow actor:witkoff`` as UMEMBER."""
     body = command_body("follow actor:witkoff", "UMEMBER", "T1", slack.response_url("follow"))
     url = f"http://127.0.0.1:{port}/slack/events"
-    for _ in range(100):
-        try:
-            async with http.post(url, data=body, headers=signed_headers(body)) as resp:
-                assert resp.status == 200
-                return
-        except aiohttp.ClientConnectionError:
-            await asyncio.sleep(0.2)  # not listening yet
-    raise AssertionError("peacewatch run never answered")
+    async with http.post(url, data=body, headers=signed_headers(body)) as resp:
+        assert resp.status == 200
 
 
 async def test_run_sends_a_followed_story_to_the_users_dm(tmp_path: Path) -> None:
@@ -78,7 +85,9 @@ async def test_run_sends_a_followed_story_to_the_users_dm(tmp_path: Path) -> Non
                 "SLACK_API_URL": slack.base_url,
             },
         )
+        started: list[bytes] = []
         try:
+            started = await wait_running(proc)
             async with aiohttp.ClientSession() as http:
                 await send_command(http, port, slack)
             await slack.wait_for(lambda: bool(slack.responses), 10)
@@ -95,5 +104,5 @@ async def test_run_sends_a_followed_story_to_the_users_dm(tmp_path: Path) -> Non
         finally:
             proc.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(proc.communicate(), 30)
-        assert proc.returncode == 0, stderr.decode()[-2000:]
+        assert proc.returncode == 0, (b"".join(started) + stderr).decode()[-2000:]
         assert len(slack.messages) == 2  # nothing else, nothing twice
