@@ -82,7 +82,7 @@ class Ingest:
             AlertQueue(redis),
             clock=clock,
         )
-        self.stream = IngestStream(redis)
+        self.stream = IngestStream(redis, clock=clock)
         self.assigner = StoryAssigner(
             redis,
             self.stream,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,28 @@ async def test_submit_queues_first_sightings_once_and_sends_only_those(redis_cli
     assert await stream.submit([(one, True), (two, True), (four, True)]) == [False] * 3
     assert await _script_calls(redis_client) == calls + 1
     assert await stream.backlog() == 3
+
+
+async def test_a_recent_article_a_new_feed_carries_is_queued_again_for_follows(
+    redis_client: Any,
+) -> None:
+    stream = IngestStream(redis_client, clock=lambda: FETCHED)
+    first = normalise(_entry(0), feed_id="f1", feed_url="https://a.example/rss", feed_title="A",
+                      fetched_at=FETCHED)  # fmt: skip
+    assert await stream.submit([(first, True)]) == [True]
+    # the same article from a second feed: not new, but queued again once, as a resight
+    second = replace(first, feed_id="f2")
+    assert await stream.submit([(second, True), (second, True)]) == [False, False]
+    assert await stream.submit([(second, True)]) == [False]  # f2 is known now: nothing more
+    entries = await stream.read_after("0-0")
+    assert [(e.article.feed_id if e.article else "") for e in entries] == ["f1", "f2"]
+    assert await stream.resights([e.entry_id for e in entries]) == {entries[1].entry_id}
+    assert await redis_client.smembers(keys.article_feeds(first.id)) == {"f1", "f2"}
+    assert 0 < await redis_client.ttl(keys.article_feeds(first.id)) <= 90 * 86400
+    # an old one (its story may have left the assigner's window) is only noted as carried
+    later = IngestStream(redis_client, clock=lambda: FETCHED + timedelta(days=2))
+    assert await later.submit([(replace(first, feed_id="f3"), True)]) == [False]
+    assert await stream.backlog() == 2
+    assert await redis_client.smembers(keys.article_feeds(first.id)) == {"f1", "f2", "f3"}
+    await stream.resights_done([entries[1].entry_id])
+    assert not await redis_client.exists(keys.resight_entries())

@@ -8,9 +8,9 @@ in order from its cursor; entries before the cursor are trimmed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
@@ -20,9 +20,10 @@ from peacewatch.store import keys
 from peacewatch.store.codec import article_from_json, article_to_json
 
 # KEYS[1] the stream, KEYS[2] the resight entries; then per article its seen key and its feeds
-# key. ARGV[1] the claims' expiry, then per article (payload, alerts flag, feed id). An unseen
-# article is claimed and appended; a seen one has its feed noted, and when that feed is new to an
-# article whose feeds were known and that may alert, the article is appended again as a resight
+# key. ARGV[1] the claims' expiry, then per article (payload, alerts flag, feed id, resight flag).
+# An unseen article is claimed and appended; a seen one has its feed noted, and when that feed is
+# new to an article whose feeds were known and that may be resighted (recent: its story is still
+# in the assigner's window, where placing it again finds its story), it is appended again
 # (matched again for personal follows: the feed may bring it into a follow's scope). Returns 1/0
 # per article: appended as new or not.
 _SUBMIT = """
@@ -31,9 +32,10 @@ local n = (#KEYS - 2) / 2
 for i = 1, n do
   local seen = KEYS[1 + 2 * i]
   local feeds = KEYS[2 + 2 * i]
-  local payload = ARGV[3 * i - 1]
-  local alerts = ARGV[3 * i]
-  local feed = ARGV[3 * i + 1]
+  local payload = ARGV[4 * i - 2]
+  local alerts = ARGV[4 * i - 1]
+  local feed = ARGV[4 * i]
+  local resight = ARGV[4 * i + 1]
   if redis.call('SET', seen, 'queued', 'NX', 'EX', ARGV[1]) then
     redis.call('XADD', KEYS[1], '*', 'a', payload, 'alerts', alerts)
     if feed ~= '' then
@@ -47,7 +49,7 @@ for i = 1, n do
       local added = redis.call('SADD', feeds, feed)
       local left = redis.call('TTL', seen)
       if left > 0 then redis.call('EXPIRE', feeds, left) end
-      if added == 1 and had > 0 and alerts == '1' then
+      if added == 1 and had > 0 and resight == '1' then
         local id = redis.call('XADD', KEYS[1], '*', 'a', payload, 'alerts', alerts)
         redis.call('SADD', KEYS[2], id)
       end
@@ -57,6 +59,10 @@ for i = 1, n do
 end
 return out
 """
+
+RESIGHT_WINDOW = timedelta(hours=24)
+"""An article a new feed carries is matched again for personal follows only while this recent
+(well inside the story window, so placing it again finds its story)."""
 
 # Read only: KEYS per article its seen key and its feeds key, ARGV its feed id. Returns 1 per
 # article that must go to ``_SUBMIT`` (not seen, or seen but not yet noted as carried by this
@@ -99,8 +105,14 @@ def parse_id(entry_id: str) -> tuple[int, int]:
 
 
 class IngestStream:
-    def __init__(self, redis: aioredis.Redis, retention: timedelta = timedelta(days=90)) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        retention: timedelta = timedelta(days=90),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._redis = redis
+        self._clock = clock
         self._ttl = int(retention.total_seconds())
         self._submit = redis.register_script(_SUBMIT)
         self._check = redis.register_script(_CHECK)
@@ -133,7 +145,9 @@ class IngestStream:
             script_keys = [keys.ingest_stream(), keys.resight_entries()]
             for i in todo:
                 article, alerts = batch[i]
-                args += [article_to_json(article), "1" if alerts else "0", article.feed_id]
+                recent = alerts and article.published >= self._clock() - RESIGHT_WINDOW
+                flags = ["1" if alerts else "0", article.feed_id, "1" if recent else "0"]
+                args += [article_to_json(article), *flags]
                 script_keys += [claims[i], sightings[i]]
             reply = await self._submit(keys=script_keys, args=args)
             for i, flag in zip(todo, reply, strict=True):
