@@ -194,7 +194,7 @@ class Pipeline:
                 continue
             if is_follow_rule(match.rule_id):
                 if carried is None:  # every feed that carried it, not only the first
-                    carried = await self._carried_by(article)
+                    carried = await self._ingest.carried_by(article)
                 if not await scope.receives_any(match.team_id, carried):
                     continue  # a personal follow reads its own team's feeds only
             if is_follow_rule(match.rule_id) and await self._paused(spec):
@@ -215,11 +215,6 @@ class Pipeline:
         if not follows_only:
             await self._release_waiting(engine, article, story, now, result)
         return result
-
-    async def _carried_by(self, article: Article) -> list[str]:
-        """The feeds that carried ``article``: the first, then any that carried it later."""
-        later = await self._redis.smembers(keys.article_feeds(article.id))
-        return [article.feed_id, *sorted(set(later) - {article.feed_id})]
 
     async def _paused(self, spec: RuleSpec) -> bool:
         """Whether every destination of a follow is a paused direct message."""

@@ -19,37 +19,36 @@ from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.codec import article_from_json, article_to_json
 
-# KEYS[1] the stream, KEYS[2] the resight entries; then per article its seen key and its feeds
-# key. ARGV[1] the claims' expiry, then per article (payload, alerts flag, feed id, resight flag).
-# An unseen article is claimed and appended; a seen one has its feed noted, and when that feed is
-# new to an article whose feeds were known and that may be resighted (recent: its story is still
-# in the assigner's window, where placing it again finds its story), it is appended again
-# (matched again for personal follows: the feed may bring it into a follow's scope). Returns 1/0
-# per article: appended as new or not.
-_SUBMIT = """
+# A claim's value is "queued" and then the id of every feed that carried the article, one a
+# line: what a poll reads anyway (one MGET) says whether its feed is noted already, and noting one
+# is an APPEND to a key that exists (its TTL kept), no key of its own.
+#
+# KEYS[1] the stream, KEYS[2] the resight entries, KEYS[3..] the articles' claims. ARGV[1] the
+# claims' expiry, then per article (payload, alerts flag, feed id, resight flag). An unseen
+# article is claimed and appended; a seen one has its feed noted, and when that feed is new to an
+# article whose feeds were noted and that may be resighted (recent: its story is still in the
+# assigner's window, where placing it again finds its story), it is appended again (matched again
+# for personal follows: the feed may bring it into a follow's scope). Returns 1/0 per article:
+# appended as new or not. A claim notes feeds up to 2,000 characters.
+_SUBMIT = r"""
 local out = {}
-local n = (#KEYS - 2) / 2
-for i = 1, n do
-  local seen = KEYS[1 + 2 * i]
-  local feeds = KEYS[2 + 2 * i]
+for i = 1, #KEYS - 2 do
+  local seen = KEYS[2 + i]
   local payload = ARGV[4 * i - 2]
   local alerts = ARGV[4 * i - 1]
   local feed = ARGV[4 * i]
   local resight = ARGV[4 * i + 1]
-  if redis.call('SET', seen, 'queued', 'NX', 'EX', ARGV[1]) then
+  local value = 'queued'
+  if feed ~= '' then value = value .. '\n' .. feed end
+  if redis.call('SET', seen, value, 'NX', 'EX', ARGV[1]) then
     redis.call('XADD', KEYS[1], '*', 'a', payload, 'alerts', alerts)
-    if feed ~= '' then
-      redis.call('SADD', feeds, feed)
-      redis.call('EXPIRE', feeds, ARGV[1])
-    end
     out[#out + 1] = 1
   else
-    if feed ~= '' then
-      local had = redis.call('SCARD', feeds)
-      local added = redis.call('SADD', feeds, feed)
-      local left = redis.call('TTL', seen)
-      if left > 0 then redis.call('EXPIRE', feeds, left) end
-      if added == 1 and had > 0 and resight == '1' then
+    local held = redis.call('GET', seen)
+    if feed ~= '' and held and #held < 2000
+        and not string.find(held .. '\n', '\n' .. feed .. '\n', 1, true) then
+      redis.call('APPEND', seen, '\n' .. feed)
+      if held ~= 'queued' and resight == '1' then
         local id = redis.call('XADD', KEYS[1], '*', 'a', payload, 'alerts', alerts)
         redis.call('SADD', KEYS[2], id)
       end
@@ -64,22 +63,10 @@ RESIGHT_WINDOW = timedelta(hours=24)
 """An article a new feed carries is matched again for personal follows only while this recent
 (well inside the story window, so placing it again finds its story)."""
 
-# Read only: KEYS per article its seen key and its feeds key, ARGV its feed id. Returns 1 per
-# article that must go to ``_SUBMIT`` (not seen, or seen but not yet noted as carried by this
-# feed), else 0.
-_CHECK = """
-local out = {}
-for i = 1, #ARGV do
-  local todo = 0
-  if redis.call('EXISTS', KEYS[2 * i - 1]) == 0 then
-    todo = 1
-  elseif ARGV[i] ~= '' and redis.call('SISMEMBER', KEYS[2 * i], ARGV[i]) == 0 then
-    todo = 1
-  end
-  out[#out + 1] = todo
-end
-return out
-"""
+
+def noted_feeds(claim: str | None) -> list[str]:
+    """The feeds a claim's value notes as carrying its article (none for an old "queued")."""
+    return (claim or "").split("\n")[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +102,6 @@ class IngestStream:
         self._clock = clock
         self._ttl = int(retention.total_seconds())
         self._submit = redis.register_script(_SUBMIT)
-        self._check = redis.register_script(_CHECK)
 
     async def seen(self, article_id: str) -> bool:
         """Whether the article was ever queued (by any replica, before any restart)."""
@@ -127,18 +113,21 @@ class IngestStream:
         failure point is seen, so the next poll offers it again).
 
         A feed that changed usually brings one new item among dozens queued at earlier polls:
-        their claims, and whether this feed is noted as carrying them, are read first (one
-        read-only script) and only the others are encoded and sent to the claiming script,
+        their claims, which note the feeds that carried them, are read first (one MGET) and
+        only the others (new, or new to this feed) are encoded and sent to the claiming script,
         which claims each with SET NX, so an article another replica queued in between is still
         queued once. An article seen before that a feed carries for the first time is noted
         as carried by it, and queued again for personal follows (see ``_SUBMIT``)."""
         if not batch:
             return []
         claims = [keys.seen(article.id) for article, _ in batch]
-        sightings = [keys.article_feeds(article.id) for article, _ in batch]
-        pairs = [k for pair in zip(claims, sightings, strict=True) for k in pair]
-        unknown = await self._check(keys=pairs, args=[article.feed_id for article, _ in batch])
-        todo = [i for i, flag in enumerate(unknown) if int(flag)]
+        held = await self._redis.mget(claims)
+        todo = [
+            i
+            for i, claim in enumerate(held)
+            if claim is None
+            or (_feed(batch[i][0]) and _feed(batch[i][0]) not in noted_feeds(claim))
+        ]
         out = [False] * len(batch)
         if todo:
             args: list[str | int] = [self._ttl]
@@ -146,14 +135,19 @@ class IngestStream:
             for i in todo:
                 article, alerts = batch[i]
                 recent = alerts and article.published >= self._clock() - RESIGHT_WINDOW
-                flags = ["1" if alerts else "0", article.feed_id, "1" if recent else "0"]
+                flags = ["1" if alerts else "0", _feed(article), "1" if recent else "0"]
                 args += [article_to_json(article), *flags]
-                script_keys += [claims[i], sightings[i]]
+                script_keys.append(claims[i])
             reply = await self._submit(keys=script_keys, args=args)
             for i, flag in zip(todo, reply, strict=True):
                 out[i] = bool(int(flag))
         failpoint("ingest.after_submit")
         return out
+
+    async def carried_by(self, article: Article) -> list[str]:
+        """The feeds that carried ``article``: the one it came with, then any other noted."""
+        later = noted_feeds(await self._redis.get(keys.seen(article.id)))
+        return [article.feed_id, *(f for f in later if f != article.feed_id)]
 
     async def resights(self, entry_ids: Sequence[str]) -> set[str]:
         """Which of ``entry_ids`` carry an article again for a feed new to it (one read)."""
@@ -194,3 +188,8 @@ class IngestStream:
     async def backlog(self) -> int:
         """Entries still waiting: the assigner trims what it finished, so the stream's length."""
         return int(await self._redis.xlen(keys.ingest_stream()))
+
+
+def _feed(article: Article) -> str:
+    """The feed id a claim notes for ``article`` ("" for none, or one it cannot hold)."""
+    return "" if "\n" in article.feed_id else article.feed_id

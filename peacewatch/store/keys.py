@@ -42,14 +42,9 @@ def feed_lease(feed_id: str) -> str:
 
 # Articles --------------------------------------------------------------------------------------
 def seen(article_id: str) -> str:
-    """First-sighting claim (SET NX with TTL)."""
+    """First-sighting claim (SET NX with TTL): "queued", then the id of each feed that carried
+    the article, one a line."""
     return _k("seen", article_id)
-
-
-def article_feeds(article_id: str) -> str:
-    """Set of the ids of every feed that carried the article (its first sighting and later
-    ones), with the first-sighting claim's TTL."""
-    return _k("seen", article_id, "feeds")
 
 
 def resight_entries() -> str:
