@@ -48,7 +48,7 @@ for i = 1, #KEYS - 2 do
     if feed ~= '' and held and #held < 2000
         and not string.find(held .. '\n', '\n' .. feed .. '\n', 1, true) then
       redis.call('APPEND', seen, '\n' .. feed)
-      if held ~= 'queued' and resight == '1' then
+      if string.find(held, '\n', 1, true) and resight == '1' then
         local id = redis.call('XADD', KEYS[1], '*', 'a', payload, 'alerts', alerts)
         redis.call('SADD', KEYS[2], id)
       end
