@@ -220,12 +220,21 @@ def main() -> None:
     show("exact-title dedup baseline", n, baseline, runs)
     if args.profile:
         profile(articles, engine, args.top)
-    placed = assigner if args.mode != "memory" else memory
-    if placed is not None:
-        rate = n / placed.cpu
-        print(f"FIGURE name=assign_articles_per_cpu_s value={rate:.0f} "
-              f"baseline={n / max(baseline.cpu, 1e-9):.0f} target=>=100 "
-              f"met={'yes' if rate >= 100 else 'no'}")  # fmt: skip
+    # The target: 1,000 new articles a second on one core. The assigner's own process is the
+    # one core; the Redis server's CPU (another process) is reported beside it.
+    base = n / max(baseline.cpu, 1e-9)
+    if memory is not None:
+        rate = n / memory.cpu
+        print(f"FIGURE name=assign_in_memory_per_cpu_s value={rate:.0f} baseline={base:.0f} "
+              f"target=>=1000 met={'yes' if rate >= 1000 else 'no'}")  # fmt: skip
+    if args.mode != "memory":
+        rate = n / assigner.cpu
+        print(f"FIGURE name=assign_assigner_per_cpu_s value={rate:.0f} baseline={base:.0f} "
+              f"target=>=1000 met={'yes' if rate >= 1000 else 'no'}")  # fmt: skip
+        rate = n / (assigner.cpu + assigner.redis_cpu)
+        print(f"FIGURE name=assign_assigner_per_cpu_s_with_redis value={rate:.0f} "
+              f"baseline={base:.0f} target=>=1000 "
+              f"met={'yes' if rate >= 1000 else 'no'}")  # fmt: skip
 
 
 if __name__ == "__main__":

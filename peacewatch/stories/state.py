@@ -22,6 +22,8 @@ RETENTION = timedelta(days=14)
 """How long story state stays in Redis after its last write."""
 LOAD_CHUNK = 200
 """Stories read per round trip when an assigner loads the state."""
+VOCAB_CHUNK = 1000
+"""Index words added per ZADD of a batch (Lua's ``unpack`` has a bounded stack)."""
 
 
 _WRITE_BATCH = """
@@ -85,10 +87,12 @@ for _, article in ipairs(batch.articles) do
   redis.call('SET', key('article', id), article[2], 'EX', batch.article_ttl)
   redis.call('ZADD', by_time, score, id)
   redis.call('ZADD', hist_all, score, id)
-  for _, token in ipairs(article[4]) do
-    redis.call('ZADD', key('token', token), score, id)
-    redis.call('ZADD', hist_vocab, 0, token)
-  end
+end
+for _, posting in ipairs(batch.postings) do
+  redis.call('ZADD', key('token', posting[1]), unpack(posting, 2))
+end
+for _, words in ipairs(batch.vocab) do
+  redis.call('ZADD', hist_vocab, unpack(words))
 end
 return 1
 """
@@ -176,13 +180,31 @@ def batch_payload(
             continue  # merged into another story in the same batch
         outlets = json.dumps(story.outlets, ensure_ascii=False)
         stories.append([story_id, story.first, outlets, repr(story.latest)])
+    # The history index grouped by token: one ZADD per distinct token of the batch (with every
+    # article that carries it) rather than one per article and token, which was most of the
+    # server's work.
+    postings: dict[str, list[str]] = {}
+    for article_id, _, score, tokens in articles:
+        for token in tokens:
+            members = postings.get(token)
+            if members is None:
+                postings[token] = [token, score, article_id]
+            else:
+                members += (score, article_id)
+    words = list(postings)
+    vocab = [
+        [part for word in words[i : i + VOCAB_CHUNK] for part in ("0", word)]
+        for i in range(0, len(words), VOCAB_CHUNK)
+    ]
     batch = {
         "keys": _shapes(),
         "ttl": int(ttl.total_seconds()),
         "article_ttl": article_ttl,
         "events": out,
         "stories": stories,
-        "articles": articles,
+        "articles": [row[:3] for row in articles],
+        "postings": list(postings.values()),
+        "vocab": vocab,
     }
     return json.dumps(batch, ensure_ascii=False)
 
