@@ -193,6 +193,7 @@ def sample_home() -> Home:
 def test_the_rendered_home_matches_the_golden_block_kit() -> None:
     view = home_view(sample_home())
     assert "Witkoff &amp; Umerov meet in Miami &lt;again&gt;" in json.dumps(view)
+    assert "slack:C" not in json.dumps(view)  # channels as mentions, never as ids
     assert view == json.loads(GOLDEN.read_text())
 
 

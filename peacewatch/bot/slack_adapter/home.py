@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,18 @@ LINES_PER_SECTION = 10
 SECTION_TEXT = 3000
 
 Block = dict[str, Any]
+
+
+_SLACK_CHANNEL = re.compile(r"slack:([CG][A-Z0-9]{2,30})")
+
+
+def _channel(destination: str) -> str:
+    """A destination as the home shows it: a Slack channel as a mention (Slack shows its name,
+    never the id), anything else as text (a webhook's token masked)."""
+    found = _SLACK_CHANNEL.fullmatch(destination)
+    if found:
+        return f"<#{found.group(1)}>"
+    return escape(show_destination(destination))
 
 
 def _when(moment: datetime | None) -> str:
@@ -67,7 +80,7 @@ def _rule_blocks(home: Home) -> list[Block]:
     blocks: list[Block] = []
     for rule in home.rules:
         state = f":zzz: muted until {_when(rule.muted_until)}" if rule.muted_until else "active"
-        channels = ", ".join(escape(show_destination(c)) for c in rule.channels) or "no channel"
+        channels = ", ".join(_channel(c) for c in rule.channels) or "no channel"
         text = (
             f"*{escape(rule.rule_id)}* · {state}\n`{escape(clip(rule.query, 500))}`\n"
             f"{rule.hits_7d} alerts in 7 days · last alert: {_when(rule.last_alert)} · {channels}"
@@ -128,10 +141,10 @@ def home_view(home: Home) -> dict[str, Any]:
     blocks += _lines(feeds, "No feeds: /peacewatch feeds add URL")
     blocks += [{"type": "divider"}, _header("Delivery")]
     channels = [
-        f":white_check_mark: {escape(show_destination(c.destination))} · ok"
+        f":white_check_mark: {_channel(c.destination)} · ok"
         + (f" · {c.waiting} waiting" if c.waiting else "")
         if c.ok
-        else f":x: {escape(show_destination(c.destination))} · failing since {c.since}"
+        else f":x: {_channel(c.destination)} · failing since {c.since}"
         f" · {c.waiting} waiting · {escape(clip(c.error, 200))}"
         for c in home.channels
     ]
