@@ -23,6 +23,7 @@ from peacewatch.models import Article, Hit, Match
 from peacewatch.rules import compiled as c
 from peacewatch.rules import query as q
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
+from peacewatch.rules.lazymatch import ArticleHits, LazyMatch
 from peacewatch.rules.morph import surface_forms
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.rules.textnorm import NormText, normalise, normalise_pattern
@@ -366,66 +367,21 @@ class RuleEngine:
         ctx = c.Context(scan, article, self._terms, self._term_index.present(scan))
         entity_of = self._table.entity_of
         entities = tuple(sorted({entity_of[p] for p in scan.word_set & entity_of.keys()}))
-        hits: dict[tuple[int, str, tuple[tuple[int, int], ...] | None], tuple[Hit, ...]] = {}
+        shared = ArticleHits(article, ctx, title, body, self.hits_at)
         per_team: dict[str, tuple[str, ...]] = {}
-        matches = []
+        matches: list[Match] = []
         for index in sorted(candidates):
             rule = self._rules[index]
             if rule.check(ctx):
-                fired: dict[c.TermRef, list[tuple[int, int]]] | None = None
-                if rule.near:
-                    fired = {}
-                    c.fired(rule.node, ctx, fired)
                 named = per_team.get(rule.team_id)
                 if named is None:
                     own = self._team_entity_of.get(rule.team_id, {})
                     extra = {own[p] for p in scan.word_set & own.keys()}
                     named = tuple(sorted(set(entities) | extra)) if extra else entities
                     per_team[rule.team_id] = named
-                matches.append(self._match(rule, article, ctx, title, body, fired, named, hits))
+                # the terms that fired and their hits are worked out when first read
+                matches.append(LazyMatch.of(rule.team_id, rule.rule_id, named, rule, shared))
         return matches
-
-    def _match(
-        self,
-        rule: _Rule,
-        article: Article,
-        ctx: c.Context,
-        title: NormText,
-        body: NormText,
-        fired: dict[c.TermRef, list[tuple[int, int]]] | None,
-        entities: tuple[str, ...],
-        cache: dict[tuple[int, str, tuple[tuple[int, int], ...] | None], tuple[Hit, ...]],
-    ) -> Match:
-        """The Match of a rule that holds. ``fired``: the spans of its terms that made it
-        hold, for a query with NEAR; None for others, whose present terms all fired."""
-        hits: list[Hit] = []
-        labels: list[str] = []
-        reported: set[int] = set()
-        for ref in rule.labels:
-            if fired is None:
-                spans = ctx.spans(ref.tid) if ctx.present(ref.tid) else None
-            else:
-                spans = fired.get(ref)
-            # two terms that name one entity ("ceasefire OR truce") found it once: say it once
-            if not spans or ref.label in labels or ref.tid in reported:
-                continue
-            reported.add(ref.tid)
-            labels.append(ref.label)
-            # NEAR keeps only the spans near the other term; other terms keep all their spans
-            key = (ref.tid, ref.label, None if fired is None else tuple(spans))
-            found = cache.get(key)
-            if found is None:
-                found = tuple(self.hits_at(ref.label, spans, article, ctx.scan, title, body))
-                cache[key] = found
-            hits.extend(found)
-        return Match(
-            team_id=rule.team_id,
-            rule_id=rule.rule_id,
-            article_id=article.id,
-            matched=tuple(labels),
-            hits=tuple(hits),
-            entities=entities,
-        )
 
     def explain_parts(
         self, team_id: str, rule_id: str, article: Article
