@@ -12,7 +12,13 @@ import pytest
 from peacewatch.errors import ParseError
 from peacewatch.store import keys
 from peacewatch.store.ingest import IngestStream
-from peacewatch.watchers.normalise import article_id, canonical_link, domain_of, normalise
+from peacewatch.watchers.normalise import (
+    article_id,
+    canonical_link,
+    domain_of,
+    normalise,
+    with_language,
+)
 from peacewatch.watchers.parse import FeedParserPool, RawEntry, parse_bytes
 from peacewatch.watchers.text import html_to_text
 
@@ -166,7 +172,7 @@ def test_item_language_is_detected_when_the_feed_mixes_languages() -> None:
         "<item><title>Ok</title></item>"
         "</channel></rss>"
     ).encode()
-    langs = [e.lang for e in parse_bytes(feed).entries]
+    langs = [with_language(e).lang for e in parse_bytes(feed).entries]
     assert langs == ["en", "de", "uk", "en"]  # too short to tell: the feed's own language
 
 

@@ -107,6 +107,17 @@ class IngestStream:
         """Whether the article was ever queued (by any replica, before any restart)."""
         return bool(await self._redis.exists(keys.seen(article_id)))
 
+    async def unseen(self, article_ids: Sequence[str], feed_id: str) -> list[bool]:
+        """Per id (one MGET of the claims), whether ``submit`` has work for it from ``feed_id``:
+        never queued, or queued but not yet noted as carried by that feed. A poll normalises
+        only these; ``submit`` claims them with SET NX all the same, so an article another
+        replica queued in between is still queued once."""
+        if not article_ids:
+            return []
+        held = await self._redis.mget([keys.seen(i) for i in article_ids])
+        feed = _feed_id(feed_id)
+        return [claim is None or bool(feed and feed not in noted_feeds(claim)) for claim in held]
+
     async def submit(self, batch: Sequence[tuple[Article, bool]]) -> list[bool]:
         """Queue each (article, may alert) not seen before, in the order given; returns, per
         item, whether it was new. Raises redis errors (then nothing of the batch after the
@@ -192,4 +203,8 @@ class IngestStream:
 
 def _feed(article: Article) -> str:
     """The feed id a claim notes for ``article`` ("" for none, or one it cannot hold)."""
-    return "" if "\n" in article.feed_id else article.feed_id
+    return _feed_id(article.feed_id)
+
+
+def _feed_id(feed_id: str) -> str:
+    return "" if "\n" in feed_id else feed_id

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from peacewatch.models import Article
+from peacewatch.watchers.language import detect
 from peacewatch.watchers.parse import RawEntry
 from peacewatch.watchers.text import html_to_text
 
@@ -102,6 +104,35 @@ def _lang(value: str | None) -> str | None:
     return code if 2 <= len(code) <= 3 and code.isalpha() else None
 
 
+def with_language(entry: RawEntry) -> RawEntry:
+    """``entry`` with its language detected when the parser left it pending (from the title and
+    summary as text; the feed's declared language when detection is not confident)."""
+    if not entry.lang_pending:
+        return entry
+    lang = detect(html_to_text(f"{entry.title}. {entry.summary}"), entry.lang)
+    return dataclasses.replace(entry, lang=lang, lang_pending=False)
+
+
+def _source(entry: RawEntry, link: str, feed_url: str) -> str:
+    # News-search feeds name the real outlet in <source>; otherwise the outlet is the feed's.
+    return entry.source or domain_of(entry.source_url) or domain_of(link) or domain_of(feed_url)
+
+
+def entry_id(entry: RawEntry, feed_url: str) -> str:
+    """The id ``normalise`` gives ``entry``, without the rest of its work (a title is reduced to
+    text only when the entry has neither guid nor link)."""
+    if entry.guid and entry.guid.strip():
+        return article_id(entry.guid, None, "", _source(entry, _link(entry), feed_url))
+    if entry.link and entry.link.strip():
+        return article_id(None, entry.link, "", "")
+    title = html_to_text(entry.title)
+    return article_id(None, None, title, _source(entry, _link(entry), feed_url))
+
+
+def _link(entry: RawEntry) -> str:
+    return canonical_link(entry.link) if entry.link else ""
+
+
 def normalise(
     entry: RawEntry,
     *,
@@ -110,11 +141,16 @@ def normalise(
     feed_title: str,
     fetched_at: datetime,
     outlet: str | None = None,
+    language: bool = True,
 ) -> Article:
-    """Turn one raw entry into an Article. Never raises: missing parts become empty values."""
-    link = canonical_link(entry.link) if entry.link else ""
-    # News-search feeds name the real outlet in <source>; otherwise the outlet is the feed's.
-    source = entry.source or domain_of(entry.source_url) or domain_of(link) or domain_of(feed_url)
+    """Turn one raw entry into an Article. Never raises: missing parts become empty values.
+
+    ``language``: detect the language the parser left pending (``with_language``); without it
+    such an article's language is the feed's declared one (enough for a mojibake check)."""
+    if language:
+        entry = with_language(entry)
+    link = _link(entry)
+    source = _source(entry, link, feed_url)
     outlet_name = entry.source_title or outlet or feed_title or source
     title = html_to_text(entry.title)
     summary = html_to_text(entry.summary)

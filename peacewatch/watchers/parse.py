@@ -15,8 +15,6 @@ from urllib.parse import urljoin
 
 from peacewatch.errors import ParseError
 from peacewatch.watchers.encoding import as_parseable
-from peacewatch.watchers.language import detect
-from peacewatch.watchers.text import html_to_text
 
 T = TypeVar("T")
 
@@ -88,6 +86,10 @@ class RawEntry:
     published: float | None
     """Seconds since the epoch, UTC, or None when the feed gives no usable date."""
     lang: str | None = None
+    lang_pending: bool = False
+    """The language is still to be detected from the title and summary, with ``lang`` (the
+    feed's declared language) as the fallback: the parse worker leaves it to the bot, which
+    detects it for new items only (``normalise.with_language``)."""
     source_title: str | None = None
     source_url: str | None = None
     source: str | None = None
@@ -144,8 +146,6 @@ def _entry(entry: Any, feed_lang: str | None) -> RawEntry:
     source = entry.get("source") or {}
     title, summary = _str(entry.get("title")), _str(entry.get("summary"))
     lang = _str(entry.get("language")) or None
-    if lang is None:
-        lang = detect(html_to_text(f"{title}. {summary}"), _base(feed_lang))
     return RawEntry(
         guid=_str(entry.get("id")) or None,
         link=_str(entry.get("link")) or None,
@@ -153,7 +153,8 @@ def _entry(entry: Any, feed_lang: str | None) -> RawEntry:
         summary=summary,
         content=_content(entry),
         published=_time(entry),
-        lang=lang,
+        lang=lang or _base(feed_lang),
+        lang_pending=lang is None,
         source_title=_str(source.get("title")) or None,
         source_url=_str(source.get("href")) or _str(source.get("url")) or None,
     )

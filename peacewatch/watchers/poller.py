@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from peacewatch.store.ingest import IngestStream
 from peacewatch.watchers.encoding import garbled_share
 from peacewatch.watchers.fetch import Fetcher
 from peacewatch.watchers.fulltext import needs_full_text, with_full_text
-from peacewatch.watchers.normalise import normalise
-from peacewatch.watchers.parse import FeedParserPool, ParsedFeed
+from peacewatch.watchers.normalise import entry_id, normalise
+from peacewatch.watchers.parse import FeedParserPool, ParsedFeed, RawEntry
 from peacewatch.watchers.sources import parse_source
 from peacewatch.watchers.websub_proto import Discovery, discover
 
@@ -95,13 +96,12 @@ class Poller:
             metrics.POLLS.labels(result="error").inc()
             metrics.FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
             return PollResult(feed.id, "error", error=str(exc))
-        batch, fresh, failed = await self._queue_entries(feed, parsed, now)
-        new = sum(fresh)
+        sample, new, failed = await self._queue_entries(feed, parsed, now)
         # Validators are kept even when an entry could not be read: it fails the same way on
         # every download, and a full download would bring nothing new.
         validators = Validators(fetched.etag, fetched.last_modified, digest)
         await self._feeds.set_validators(feed.id, validators)
-        garbled, checked = garbled_share(_garbled_sample(batch, fresh))
+        garbled, checked = garbled_share(sample)
         await self._feeds.record_ok(feed.id, now, len(parsed.entries), new, garbled, checked)
         metrics.POLLS.labels(result="ok").inc()
         metrics.ITEMS_SEEN.inc(len(parsed.entries))
@@ -131,29 +131,41 @@ class Poller:
         except ParseError as exc:
             log.warning("feed %s: pushed content unreadable: %s", feed.id, exc)
             return PollResult(feed.id, "error", error=str(exc))
-        _, fresh, _ = await self._queue_entries(feed, parsed, now)
+        _, new, _ = await self._queue_entries(feed, parsed, now)
         metrics.ITEMS_SEEN.inc(len(parsed.entries))
-        return PollResult(feed.id, "ok", items=len(parsed.entries), new=sum(fresh))
+        return PollResult(feed.id, "ok", items=len(parsed.entries), new=new)
 
     async def _queue_entries(
         self, feed: FeedSpec, parsed: ParsedFeed, now: datetime
-    ) -> tuple[list[tuple[Article, bool]], list[bool], int]:
-        """Normalise the entries and queue the new ones: (the articles with whether they may
-        alert, whether each was new, how many could not be read)."""
+    ) -> tuple[list[str], int, int]:
+        """Queue the entries new to the feed: (the texts to check for mojibake, how many were
+        new, how many could not be read).
+
+        A changed feed brings one new item among dozens queued at earlier polls: the entries'
+        ids come first, one read of their claims says which ones the ingest has no work for
+        (queued, and noted as carried by this feed), and only the others are normalised and
+        have their language detected. The mojibake sample adds the most recent of the rest,
+        normalised without language detection."""
         first_poll = not await self._feeds.has_polled(feed.id)
         window = self._policy.backfill if first_poll else self._policy.max_age
-        batch: list[tuple[Article, bool]] = []
-        pages = failed = 0
+        failed = 0
+        known: list[tuple[RawEntry, str]] = []
         for entry in parsed.entries:
             try:
-                article = normalise(
-                    entry,
-                    feed_id=feed.id,
-                    feed_url=feed.url,
-                    feed_title=parsed.title,
-                    fetched_at=now,
-                    outlet=feed.outlet or None,
-                )
+                known.append((entry, entry_id(entry, feed.url)))
+            except Exception:  # one bad entry never stops the rest of the feed
+                log.exception("feed %s: entry %r failed", feed.id, entry.link or entry.guid)
+                failed += 1
+        todo = await self._ingest.unseen([i for _, i in known], feed.id)
+        batch: list[tuple[Article, bool]] = []
+        others: list[tuple[RawEntry, str]] = []
+        pages = 0
+        for (entry, entry_key), work in zip(known, todo, strict=True):
+            if not work:
+                others.append((entry, entry_key))
+                continue
+            try:
+                article = self._article(feed, parsed, entry, now, language=True)
                 fresh = window is None or article.published >= now - window
                 if (
                     feed.full_text
@@ -175,7 +187,38 @@ class Poller:
         new: list[bool] = []
         for start in range(0, len(batch), SUBMIT_CHUNK):
             new += await self._ingest.submit(batch[start : start + SUBMIT_CHUNK])
-        return batch, new, failed
+        stamp = now.timestamp()
+        recent = heapq.nlargest(
+            GARBLED_SAMPLE,
+            others,
+            key=lambda pair: (pair[0].published if pair[0].published is not None else stamp,
+                              pair[1]),
+        )  # fmt: skip
+        checked = [(article, False) for article, _ in batch]
+        for entry, _ in recent:
+            try:
+                checked.append((self._article(feed, parsed, entry, now, language=False), False))
+            except Exception:  # only sampled: an entry that fails was never queued either
+                log.debug("feed %s: sampled entry failed", feed.id, exc_info=True)
+        flags = [*new, *(False for _ in range(len(checked) - len(new)))]
+        order = sorted(range(len(checked)), key=lambda i: (checked[i][0].published,
+                                                           checked[i][0].id))  # fmt: skip
+        sample = _garbled_sample([checked[i] for i in order], [flags[i] for i in order])
+        return sample, sum(new), failed
+
+    @staticmethod
+    def _article(
+        feed: FeedSpec, parsed: ParsedFeed, entry: RawEntry, now: datetime, *, language: bool
+    ) -> Article:
+        return normalise(
+            entry,
+            feed_id=feed.id,
+            feed_url=feed.url,
+            feed_title=parsed.title,
+            fetched_at=now,
+            outlet=feed.outlet or None,
+            language=language,
+        )
 
 
 def _garbled_sample(batch: list[tuple[Article, bool]], new: list[bool]) -> list[str]:
