@@ -44,6 +44,15 @@ class Validators:
     send no ETag or Last-Modified)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PollState:
+    """What a poll reads of its feed before fetching (one pipeline)."""
+
+    validators: Validators
+    polled: bool
+    """Whether the feed was ever read successfully (see ``FeedStore.has_polled``)."""
+
+
 class FeedStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
@@ -75,23 +84,44 @@ class FeedStore:
         )
 
     async def set_validators(self, feed_id: str, validators: Validators) -> None:
-        mapping = {
-            "etag": validators.etag or "",
-            "last_modified": validators.last_modified or "",
-            "digest": validators.digest or "",
-        }
-        await self._redis.hset(keys.feed_http(feed_id), mapping=mapping)
+        await self._redis.hset(keys.feed_http(feed_id), mapping=_validator_fields(validators))
+
+    async def poll_state(self, feed_id: str) -> PollState:
+        """The feed's validators and whether it was ever read, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.feed_http(feed_id))
+            pipe.hexists(keys.feed_health(feed_id), "last_ok")
+            data, polled = await pipe.execute()
+        return _state(data, polled)
+
+    async def lease_and_state(self, feed_id: str, owner: str, seconds: int) -> PollState | None:
+        """``acquire_lease`` and, in the same round trip, ``poll_state``: None when another
+        owner holds the lease (the state read beside it is then dropped)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.feed_lease(feed_id), owner, nx=True, ex=seconds)
+            pipe.hgetall(keys.feed_http(feed_id))
+            pipe.hexists(keys.feed_health(feed_id), "last_ok")
+            leased, data, polled = await pipe.execute()
+        return _state(data, polled) if leased else None
 
     async def has_polled(self, feed_id: str) -> bool:
         """Whether the feed was ever read successfully (its first poll only records items)."""
         return bool(await self._redis.hexists(keys.feed_health(feed_id), "last_ok"))
 
     async def record_ok(
-        self, feed_id: str, at: datetime, items: int, new: int, garbled: int = 0, checked: int = 0
+        self,
+        feed_id: str,
+        at: datetime,
+        items: int,
+        new: int,
+        garbled: int = 0,
+        checked: int = 0,
+        validators: Validators | None = None,
     ) -> None:
         """A poll that read the feed: ``items`` entries, ``new`` of them new; ``garbled`` of the
         ``checked`` entries' texts looked like mojibake (kept until a later read says
-        otherwise, with ``garbled_at``, the last poll that saw any)."""
+        otherwise, with ``garbled_at``, the last poll that saw any). ``validators``, when
+        given, are stored in the same round trip."""
         mapping: dict[str, str | int] = {
             "last_poll": at.isoformat(),
             "last_ok": at.isoformat(),
@@ -102,14 +132,22 @@ class FeedStore:
         if garbled:
             mapping["garbled_at"] = at.isoformat()
         async with self._redis.pipeline(transaction=False) as pipe:
+            if validators is not None:
+                pipe.hset(keys.feed_http(feed_id), mapping=_validator_fields(validators))
             pipe.hset(keys.feed_health(feed_id), mapping=mapping)
             pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
             pipe.hincrby(keys.feed_health(feed_id), "items_seen", items)
             pipe.hset(keys.feed_health(feed_id), "consecutive_failures", 0)
             await pipe.execute()
 
-    async def record_not_modified(self, feed_id: str, at: datetime) -> None:
+    async def record_not_modified(
+        self, feed_id: str, at: datetime, validators: Validators | None = None
+    ) -> None:
+        """A poll that found nothing new to read; ``validators``, when given, are stored in the
+        same round trip."""
         async with self._redis.pipeline(transaction=False) as pipe:
+            if validators is not None:
+                pipe.hset(keys.feed_http(feed_id), mapping=_validator_fields(validators))
             pipe.hset(keys.feed_health(feed_id), mapping={"last_poll": at.isoformat()})
             pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
             pipe.hincrby(keys.feed_health(feed_id), "not_modified", 1)
@@ -141,3 +179,18 @@ class FeedStore:
     async def acquire_lease(self, feed_id: str, owner: str, seconds: int) -> bool:
         """One replica polls a feed per interval: the lease expires by itself."""
         return bool(await self._redis.set(keys.feed_lease(feed_id), owner, nx=True, ex=seconds))
+
+
+def _validator_fields(validators: Validators) -> dict[str, str]:
+    return {
+        "etag": validators.etag or "",
+        "last_modified": validators.last_modified or "",
+        "digest": validators.digest or "",
+    }
+
+
+def _state(data: dict[str, str], polled: object) -> PollState:
+    validators = Validators(
+        data.get("etag") or None, data.get("last_modified") or None, data.get("digest") or None
+    )
+    return PollState(validators, bool(polled))

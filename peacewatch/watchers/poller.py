@@ -13,7 +13,7 @@ from typing import Literal
 from peacewatch import metrics
 from peacewatch.errors import FeedError, ParseError
 from peacewatch.models import Article
-from peacewatch.store.feeds import FeedSpec, FeedStore, Validators
+from peacewatch.store.feeds import FeedSpec, FeedStore, PollState, Validators
 from peacewatch.store.ingest import IngestStream
 from peacewatch.watchers.encoding import garbled_share
 from peacewatch.watchers.fetch import Fetcher
@@ -70,23 +70,26 @@ class Poller:
         self._policy = policy
         self._clock = clock
 
-    async def poll(self, feed: FeedSpec) -> PollResult:
+    async def poll(self, feed: FeedSpec, state: PollState | None = None) -> PollResult:
         """Poll ``feed`` once. Never raises for a feed's own faults: they are recorded in its
-        health and returned as an ``error`` result, so one broken feed never stops the others."""
+        health and returned as an ``error`` result, so one broken feed never stops the others.
+
+        ``state``: the feed's validators and whether it was read before, when the caller read
+        them with its lease (``FeedStore.lease_and_state``); read here otherwise."""
         now = self._clock()
-        validators = await self._feeds.validators(feed.id)
+        if state is None:
+            state = await self._feeds.poll_state(feed.id)
+        validators = state.validators
         try:
             fetched = await self._fetcher.fetch(
                 feed.url, etag=validators.etag, last_modified=validators.last_modified
             )
             digest = None if fetched.not_modified else hashlib.sha256(fetched.body).hexdigest()
-            if fetched.not_modified or (
-                digest == validators.digest and await self._feeds.has_polled(feed.id)
-            ):
-                if digest is not None:  # the same body as last time: nothing new to read
+            if fetched.not_modified or (digest == validators.digest and state.polled):
+                same = None  # the same body as last time: nothing new to read
+                if digest is not None:
                     same = Validators(fetched.etag, fetched.last_modified, digest)
-                    await self._feeds.set_validators(feed.id, same)
-                await self._feeds.record_not_modified(feed.id, now)
+                await self._feeds.record_not_modified(feed.id, now, same)
                 metrics.POLLS.labels(result="not_modified").inc()
                 return PollResult(feed.id, "not_modified")
             parsed = await parse_source(self._parser, feed, fetched)
@@ -96,13 +99,14 @@ class Poller:
             metrics.POLLS.labels(result="error").inc()
             metrics.FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
             return PollResult(feed.id, "error", error=str(exc))
-        sample, new, failed = await self._queue_entries(feed, parsed, now)
+        sample, new, failed = await self._queue_entries(feed, parsed, now, not state.polled)
         # Validators are kept even when an entry could not be read: it fails the same way on
         # every download, and a full download would bring nothing new.
         validators = Validators(fetched.etag, fetched.last_modified, digest)
-        await self._feeds.set_validators(feed.id, validators)
         garbled, checked = garbled_share(sample)
-        await self._feeds.record_ok(feed.id, now, len(parsed.entries), new, garbled, checked)
+        await self._feeds.record_ok(
+            feed.id, now, len(parsed.entries), new, garbled, checked, validators
+        )
         metrics.POLLS.labels(result="ok").inc()
         metrics.ITEMS_SEEN.inc(len(parsed.entries))
         if parsed.bozo:
@@ -131,12 +135,13 @@ class Poller:
         except ParseError as exc:
             log.warning("feed %s: pushed content unreadable: %s", feed.id, exc)
             return PollResult(feed.id, "error", error=str(exc))
-        _, new, _ = await self._queue_entries(feed, parsed, now)
+        first_poll = not await self._feeds.has_polled(feed.id)
+        _, new, _ = await self._queue_entries(feed, parsed, now, first_poll)
         metrics.ITEMS_SEEN.inc(len(parsed.entries))
         return PollResult(feed.id, "ok", items=len(parsed.entries), new=new)
 
     async def _queue_entries(
-        self, feed: FeedSpec, parsed: ParsedFeed, now: datetime
+        self, feed: FeedSpec, parsed: ParsedFeed, now: datetime, first_poll: bool
     ) -> tuple[list[str], int, int]:
         """Queue the entries new to the feed: (the texts to check for mojibake, how many were
         new, how many could not be read).
@@ -146,7 +151,6 @@ class Poller:
         (queued, and noted as carried by this feed), and only the others are normalised and
         have their language detected. The mojibake sample adds the most recent of the rest,
         normalised without language detection."""
-        first_poll = not await self._feeds.has_polled(feed.id)
         window = self._policy.backfill if first_poll else self._policy.max_age
         failed = 0
         known: list[tuple[RawEntry, str]] = []

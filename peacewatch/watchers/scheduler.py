@@ -244,10 +244,11 @@ class FeedScheduler:
             self._polling.add(feed.id)
             try:
                 lease = max(5, int(feed.interval * 0.8))
-                if not await self._feeds.acquire_lease(feed.id, self._owner, lease):
+                state = await self._feeds.lease_and_state(feed.id, self._owner, lease)
+                if state is None:
                     return
                 try:
-                    result = await self._poller.poll(feed)
+                    result = await self._poller.poll(feed, state)
                 except asyncio.CancelledError:
                     # stopped mid-poll: let the next start poll the feed without waiting
                     await self._feeds.release_lease(feed.id)
