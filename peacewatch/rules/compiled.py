@@ -283,6 +283,39 @@ def fired(node: Node, ctx: Context, out: dict[TermRef, list[Span]]) -> None:
             out.setdefault(ref, spans)
 
 
+Flat = tuple[frozenset[int], tuple[frozenset[int], ...], frozenset[int]]
+"""A query as term-id sets: (every one present, of each set at least one, none present)."""
+
+
+def flat(node: Node) -> Flat | None:
+    """The term-id sets of a query that is an AND of terms, ORs of terms and NOTs of terms
+    (a single term, an OR of terms): it holds when ``all <= present``, each ``any`` meets
+    ``present`` and ``none`` does not. None for other queries (fields, NEAR, deeper nesting)."""
+    need: set[int] = set()
+    anys: list[frozenset[int]] = []
+    nones: set[int] = set()
+    items: list[Node] = list(node.items) if isinstance(node, AllOf) else [node]
+    while items:
+        item = items.pop()
+        if isinstance(item, TermRef):
+            need.add(item.tid)
+        elif isinstance(item, AllOf):
+            items.extend(item.items)
+        elif isinstance(item, AnyOf) and all(isinstance(i, TermRef) for i in item.items):
+            anys.append(frozenset(i.tid for i in item.items if isinstance(i, TermRef)))
+        elif isinstance(item, NoneOf) and isinstance(item.item, TermRef):
+            nones.add(item.item.tid)
+        elif (
+            isinstance(item, NoneOf)
+            and isinstance(item.item, AnyOf)
+            and all(isinstance(i, TermRef) for i in item.item.items)
+        ):
+            nones.update(i.tid for i in item.item.items if isinstance(i, TermRef))
+        else:
+            return None
+    return frozenset(need), tuple(anys), frozenset(nones)
+
+
 Cost = Callable[[Trigger], float]
 
 

@@ -66,12 +66,17 @@ class _Rule:
     check: c.Check
     near: bool = False
     """The query has a NEAR (outside NOT): what fired is worked out from the tree."""
+    flat: c.Flat | None = None
+    """The query as term-id sets when it is flat enough (``compiled.flat``): decided by set
+    operations on the article's present terms instead of ``check``."""
 
     @classmethod
     def of(
         cls, team_id: str, rule_id: str, spec: RuleSpec, node: c.Node, labels: tuple[c.TermRef, ...]
     ) -> _Rule:
-        return cls(team_id, rule_id, spec, node, labels, c.build(node), c.has_near(node))
+        return cls(
+            team_id, rule_id, spec, node, labels, c.build(node), c.has_near(node), c.flat(node)
+        )
 
 
 def _suggest(name: str, options: Iterable[str]) -> str:
@@ -370,17 +375,29 @@ class RuleEngine:
         shared = ArticleHits(article, ctx, title, body, self.hits_at)
         per_team: dict[str, tuple[str, ...]] = {}
         matches: list[Match] = []
+        rules = self._rules
+        present = ctx.found
+        assert present is not None
         for index in sorted(candidates):
-            rule = self._rules[index]
-            if rule.check(ctx):
-                named = per_team.get(rule.team_id)
-                if named is None:
-                    own = self._team_entity_of.get(rule.team_id, {})
-                    extra = {own[p] for p in scan.word_set & own.keys()}
-                    named = tuple(sorted(set(entities) | extra)) if extra else entities
-                    per_team[rule.team_id] = named
-                # the terms that fired and their hits are worked out when first read
-                matches.append(LazyMatch.of(rule.team_id, rule.rule_id, named, rule, shared))
+            rule = rules[index]
+            sets = rule.flat
+            if sets is None:
+                if not rule.check(ctx):
+                    continue
+            else:
+                need, anys, nones = sets
+                if not need <= present or (nones and not present.isdisjoint(nones)):
+                    continue
+                if anys and not _meets_each(anys, present):
+                    continue
+            named = per_team.get(rule.team_id)
+            if named is None:
+                own = self._team_entity_of.get(rule.team_id, {})
+                extra = {own[p] for p in scan.word_set & own.keys()}
+                named = tuple(sorted(set(entities) | extra)) if extra else entities
+                per_team[rule.team_id] = named
+            # the terms that fired and their hits are worked out when first read
+            matches.append(LazyMatch.of(rule.team_id, rule.rule_id, named, rule, shared))
         return matches
 
     def explain_parts(
@@ -413,6 +430,13 @@ class RuleEngine:
                 o_start, o_end = body.original_span(start - scan.body_start, end - scan.body_start)
                 out.append(Hit(label, "body", o_start, o_end, article.body[o_start:o_end]))
         return out
+
+
+def _meets_each(sets: tuple[frozenset[int], ...], present: set[int]) -> bool:
+    for options in sets:  # noqa: SIM110 - a plain loop is faster than all() of a generator
+        if present.isdisjoint(options):
+            return False
+    return True
 
 
 def _named_entity(term: q.Term, dictionary: EntityDictionary) -> Entity:
