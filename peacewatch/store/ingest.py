@@ -118,7 +118,9 @@ class IngestStream:
         feed = _feed_id(feed_id)
         return [claim is None or bool(feed and feed not in noted_feeds(claim)) for claim in held]
 
-    async def submit(self, batch: Sequence[tuple[Article, bool]]) -> list[bool]:
+    async def submit(
+        self, batch: Sequence[tuple[Article, bool]], checked: bool = False
+    ) -> list[bool]:
         """Queue each (article, may alert) not seen before, in the order given; returns, per
         item, whether it was new. Raises redis errors (then nothing of the batch after the
         failure point is seen, so the next poll offers it again).
@@ -128,17 +130,23 @@ class IngestStream:
         only the others (new, or new to this feed) are encoded and sent to the claiming script,
         which claims each with SET NX, so an article another replica queued in between is still
         queued once. An article seen before that a feed carries for the first time is noted
-        as carried by it, and queued again for personal follows (see ``_SUBMIT``)."""
+        as carried by it, and queued again for personal follows (see ``_SUBMIT``).
+
+        ``checked``: the caller just read the claims itself (``unseen``) and passes only the
+        articles with work: they go to the script without a second read."""
         if not batch:
             return []
         claims = [keys.seen(article.id) for article, _ in batch]
-        held = await self._redis.mget(claims)
-        todo = [
-            i
-            for i, claim in enumerate(held)
-            if claim is None
-            or (_feed(batch[i][0]) and _feed(batch[i][0]) not in noted_feeds(claim))
-        ]
+        if checked:
+            todo = list(range(len(batch)))
+        else:
+            held = await self._redis.mget(claims)
+            todo = [
+                i
+                for i, claim in enumerate(held)
+                if claim is None
+                or (_feed(batch[i][0]) and _feed(batch[i][0]) not in noted_feeds(claim))
+            ]
         out = [False] * len(batch)
         if todo:
             args: list[str | int] = [self._ttl]

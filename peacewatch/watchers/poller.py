@@ -190,7 +190,7 @@ class Poller:
         batch.sort(key=lambda item: (item[0].published, item[0].id))
         new: list[bool] = []
         for start in range(0, len(batch), SUBMIT_CHUNK):
-            new += await self._ingest.submit(batch[start : start + SUBMIT_CHUNK])
+            new += await self._ingest.submit(batch[start : start + SUBMIT_CHUNK], checked=True)
         stamp = now.timestamp()
         recent = heapq.nlargest(
             GARBLED_SAMPLE,
