@@ -139,14 +139,13 @@ class Pipeline:
         for survivor, absorbed in await self.merges.pending():
             if (survivor, absorbed) not in live:  # recorded before a crash, not yet carried
                 await self.merges.merge(survivor, absorbed, self._clock())
-        resights = await self._ingest.resights([placed.entry_id for placed in batch])
         for placed in batch:
             for survivor, absorbed in placed.merges:
                 await self.merges.merge(survivor, absorbed, self._clock())
             try:
                 result = await self.process(
                     placed.article, placed.story, placed.alerts,
-                    follows_only=placed.entry_id in resights,
+                    follows_only=placed.resight,
                 )  # fmt: skip
             except (RedisError, StoreError, OSError):
                 raise
@@ -163,7 +162,6 @@ class Pipeline:
             self.stats.alerts += len(result.alerts)
             for listener in self.listeners:
                 listener(result)
-        await self._ingest.resights_done(sorted(resights))
 
     async def process(
         self,

@@ -86,6 +86,9 @@ class Placed:
     entry_id: str
     merges: tuple[tuple[str, str], ...] = ()
     """(surviving story, absorbed story) of each merge placing this article caused."""
+    resight: bool = False
+    """An article seen before, queued again because another feed now carries it: it is matched
+    for personal follows only (its story is the one it was placed in)."""
 
 
 Handler = Callable[[Sequence[Placed]], Awaitable[None]]
@@ -241,6 +244,7 @@ class StoryAssigner:
         placed: list[Placed] = []
         events: list[tuple[Member, tuple[tuple[str, str], ...]]] = []
         articles: list[ArticleRow] = []
+        resights = await self._stream.resights([entry.entry_id for entry in entries])
         for n, entry in enumerate(entries):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let the lease renewal (and the rest of the bot) run
@@ -250,11 +254,18 @@ class StoryAssigner:
                 continue
             # The newest publication time seen, never past the entry's own time (a feed that
             # dates an item in the future must not push every story out of the window).
+            resight = entry.entry_id in resights
+            if resight and entry.article.id not in index.placed:
+                # Seen before but no longer in the window (or never placed): placing it now
+                # would open a story no replay of the stream has. Its follows are skipped.
+                continue
             published = entry.article.published.timestamp()
             watermark = max(watermark, min(published, entry.seq[0] / 1000))
             assignment, member = index.place(entry.article, entry.seq, watermark - keep)
             merges = index.last_merges
-            placed.append(Placed(entry.article, assignment, entry.alerts, entry.entry_id, merges))
+            placed.append(
+                Placed(entry.article, assignment, entry.alerts, entry.entry_id, merges, resight)
+            )
             if member is not None:
                 events.append((member, merges))
                 articles.append(article_row(entry.article))
@@ -269,6 +280,9 @@ class StoryAssigner:
             self._index = None
             raise LeaseLost("the story assigner's lease lapsed during a batch")
         self._cursor, self._watermark = last, watermark
+        # Forgotten only once the cursor is past them: a batch handed on again after a crash
+        # still treats its resights as resights.
+        await self._stream.resights_done(sorted(resights))
         await self._stream.trim_before(last)
         self._since_evict += len(entries)
         if self._since_evict >= EVICT_EVERY:
