@@ -18,7 +18,7 @@ from peacewatch.store import keys
 from peacewatch.store.embedded import connect
 from peacewatch.store.feeds import FeedSpec
 from peacewatch.store.migrate import migrate_untagged
-from peacewatch.store.urls import parse_redis_url
+from peacewatch.store.urls import parse_redis_url, redacted
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import SAMPLE_ITEMS, Clock, dated, open_app, rss
 
@@ -41,6 +41,23 @@ def test_sentinel_url_names_the_sentinels_the_service_and_the_db() -> None:
     assert target.password == "pw@x" and target.sentinel_password == "other"
     assert "pw" not in target.shown and not target.tls
     assert parse_redis_url("rediss+sentinel://s:1/m").tls
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "redis+sentinel://h1:26379,h2/mymaster?sentinel_password=S3CRET",
+            "redis+sentinel://h1:26379,h2/mymaster?sentinel_password=***",
+        ),
+        ("redis://host/0?password=S3CRET&db=1", "redis://host/0?password=***&db=***"),
+        ("redis://:S3/CRET@host:6379/0", "redis://host:6379/0"),
+        ("redis://user:S3@CRET@host/0", "redis://host/0"),
+    ],
+)
+def test_what_logs_and_errors_show_of_a_url_holds_no_password(url: str, shown: str) -> None:
+    assert redacted(url) == shown
+    assert "S3" not in redacted(url) and "CRET" not in redacted(url)
 
 
 def test_cluster_url_names_any_of_its_nodes() -> None:

@@ -47,12 +47,17 @@ class RedisTarget:
 
 
 def redacted(url: str) -> str:
-    """``url`` without its user and password."""
+    """``url`` without its user and password, and with the values of its query options
+    replaced by ``***`` (``?password=`` and ``?sentinel_password=`` carry secrets too)."""
+    url, mark, query = url.partition("?")
+    if mark:
+        names = [part.partition("=")[0] for part in query.split("&") if part]
+        query = "&".join(f"{name}=***" for name in names)
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url.split("@")[-1]
-    netloc, slash, path = rest.partition("/")
-    return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}"
+        return url.rpartition("@")[2] + mark + query
+    # The user information ends at the last "@" (a password may hold "/" or "@").
+    return f"{scheme}://{rest.rpartition('@')[2]}{mark}{query}"
 
 
 def parse_redis_url(url: str) -> RedisTarget:
