@@ -22,11 +22,14 @@ def _identifier() -> Any:
     # identifier is kept in the disk cache, under the model file's path, age and our languages.
     model = Path(langid.MODEL_DIR) / langid.MODEL_FILE
     stamp = str(model.stat().st_mtime_ns) if model.exists() else ""
-    key = diskcache.digest(str(model), stamp, ",".join(LANGUAGES))
+    key = diskcache.digest(str(model), stamp, ",".join(LANGUAGES), "slim")
     identifier = diskcache.read("langid", key)
     if not isinstance(identifier, langid.LanguageIdentifier):
         identifier = langid.LanguageIdentifier.from_modelpath(model, norm_probs=True)
         identifier.set_languages(list(LANGUAGES))
+        # The identifier keeps the whole model (every language's column, 28 MB) to restrict
+        # it again later; we never do, so only our languages' columns are kept (and cached).
+        identifier._full_model = (identifier.nb_ptc, identifier.nb_pc, identifier.nb_classes)
         diskcache.write("langid", key, identifier, keep=2)
     return identifier
 
