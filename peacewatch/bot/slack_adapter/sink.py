@@ -65,9 +65,9 @@ UNCHECKABLE_ERRORS = frozenset(
 DM_PERMANENT_ERRORS = frozenset({"not_allowed_token_type"})
 # Errors that say the user (not the workspace or the app) cannot get direct messages: a
 # deleted, deactivated or hidden account, or one the bot may not message. Their follows pause.
-DM_USER_ERRORS = frozenset(
-    {"user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot", "account_inactive"}
-)
+# (``account_inactive`` is not one: Slack also answers it when the bot's own token or workspace
+# was deactivated, an outage of the whole installation, not of one reader.)
+DM_USER_ERRORS = frozenset({"user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot"})
 MAX_DM_CHANNELS = 10_000
 """Users whose direct-message channel is kept in memory (then the cache starts again)."""
 # Errors about the rich content only: the alert still goes out as plain text.
