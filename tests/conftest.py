@@ -21,6 +21,19 @@ data (and so its working directory)."""
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's compiled-rule and model caches live in its temporary folder, never in the
+    user's ~/.cache (subprocesses inherit the variable)."""
+    before = os.environ.get("PEACEWATCH_CACHE_DIR")
+    os.environ["PEACEWATCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("PEACEWATCH_CACHE_DIR", None)
+    else:
+        os.environ["PEACEWATCH_CACHE_DIR"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _record_basetemp(tmp_path_factory: pytest.TempPathFactory) -> None:
     _BASETEMP.append(tmp_path_factory.getbasetemp().resolve())
 
