@@ -358,7 +358,8 @@ class RuleEngine:
         return tuple(sorted(found))
 
     def match(self, article: Article) -> list[Match]:
-        """Every (team, rule) that the article satisfies, with the terms that fired."""
+        """Every (team, rule) that the article satisfies, in rule order, with the terms that
+        fired: each match works out ``matched`` and ``hits`` when first read (``LazyMatch``)."""
         scan, title, body = self.scan(article)
         self._learn(scan)
         candidates: set[int] = set(self._always)
