@@ -124,6 +124,20 @@ def test_an_unpicklable_payload_with_a_good_digest_is_a_miss(cache: Path) -> Non
     assert diskcache.read("rules", "k") is None
 
 
+def test_an_entry_others_could_write_is_never_read(cache: Path) -> None:
+    assert diskcache.write("rules", "k", {"compiled": 1})
+    assert diskcache.read("rules", "k") == {"compiled": 1}
+    path = cache / "rules-k.pickle"
+    path.chmod(0o666)  # anyone could have replaced it: its digest proves nothing
+    assert diskcache.read("rules", "k") is None
+    path.chmod(0o600)
+    cache.chmod(0o777)  # a folder others may write to: neither read nor written
+    assert diskcache.read("rules", "k") is None
+    assert not diskcache.write("rules", "other", 2)
+    cache.chmod(0o700)
+    assert diskcache.read("rules", "k") == {"compiled": 1}
+
+
 def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PEACEWATCH_CACHE_DIR", "off")
     rules = tmp_path / "rules.yaml"

@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -98,10 +99,25 @@ def _path(kind: str, key: str) -> Path | None:
     return None if base is None else base / f"{kind}-{key}.pickle"
 
 
+def _private(path: Path) -> bool:
+    """Whether ``path`` belongs to this user and nobody else may write it: an entry is
+    unpickled, so one that someone else could have planted (a shared or world-writable cache
+    folder) is never read, and such a folder is never written to."""
+    getuid = getattr(os, "getuid", None)
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    mine = getuid is None or st.st_uid == getuid()
+    return mine and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
 def read(kind: str, key: str) -> Any | None:
     """The value stored under (``kind``, ``key``), or None if there is none or it is damaged."""
     path = _path(kind, key)
     if path is None:
+        return None
+    if not (_private(path.parent) and _private(path)):
         return None
     try:
         blob = path.read_bytes()
@@ -126,7 +142,9 @@ def write(kind: str, key: str, value: object, keep: int = _MAX_FILES) -> bool:
         return False
     try:
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(path.parent):
+            return False
         fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as out:
