@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from peacewatch.errors import StoreError
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.store import keys
 from peacewatch.store.embedded import connect
@@ -154,6 +155,25 @@ async def test_connecting_moves_the_embedded_servers_untagged_keys(tmp_path: Pat
         assert not await handle.client.exists(keys.UNTAGGED_PREFIX + "feeds")
     finally:
         await handle.close()
+
+
+async def test_a_failed_move_of_old_keys_is_reported_as_such_not_as_an_unreachable_server(
+    tmp_path: Path,
+) -> None:
+    first = await connect(None, tmp_path)
+    try:
+        await first.client.delete(keys.keyspace_tagged())  # as a store of an earlier version
+        await first.client.sadd(keys.UNTAGGED_PREFIX + "feeds", "f1")
+        # the server answers, but refuses the script that moves the keys
+        await first.client.execute_command("ACL", "SETUSER", "default", "-@scripting")
+        with pytest.raises(StoreError) as failed:
+            await connect(None, tmp_path)  # joins the running server
+        said = str(failed.value)
+        assert said.startswith("cannot move the keys of an earlier version (pw:v1:*)"), said
+        assert "NOPERM" in said or "permission" in said.lower(), said
+        assert await first.client.smembers(keys.UNTAGGED_PREFIX + "feeds") == {"f1"}  # kept
+    finally:
+        await first.close()
 
 
 def alerts(out: io.StringIO) -> int:

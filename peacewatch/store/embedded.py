@@ -17,6 +17,7 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelMan
 from redis.backoff import ExponentialWithJitterBackoff
 
 from peacewatch.errors import StoreError
+from peacewatch.store import keys
 from peacewatch.store.migrate import migrate_untagged
 from peacewatch.store.redis_server import EmbeddedServer, start_server
 from peacewatch.store.urls import RedisTarget, parse_redis_url
@@ -131,13 +132,15 @@ async def connect(
         shared = "" if server.owned else ", shared with another peacewatch process"
         description = f"embedded redis in {server.data_dir}{shared}"
         handle = RedisHandle(aioredis.Redis.from_pool(pool), server, description)
+    step = "cannot reach"
     try:
         await handle.client.ping()
         if not handle.cluster:
+            step = f"cannot move the keys of an earlier version ({keys.UNTAGGED_PREFIX}*) in"
             await migrate_untagged(handle.client)
     except Exception as exc:
         await handle.close()
-        raise StoreError(f"cannot reach {handle.description}: {exc}") from exc
+        raise StoreError(f"{step} {handle.description}: {exc}") from exc
     except BaseException:
         await handle.close()
         raise
