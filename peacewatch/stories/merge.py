@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from peacewatch.stories.features import Features
 from peacewatch.stories.model import StoryModel
 from peacewatch.stories.rarity import WindowIdf
+from peacewatch.stories.records import RECENT
 from peacewatch.stories.scoring import is_copy, is_sibling, near_members
 from peacewatch.stories.signals import BURST_HOURS, probe_of, story_probability
 
@@ -190,8 +191,6 @@ def best_of(scored: Sequence[Scored]) -> Scored | None:
 
 def absorb(index: WindowIndex, survivor_id: str, absorbed_id: str) -> None:
     """Merge the story ``absorbed_id`` into ``survivor_id`` (the older of the two)."""
-    from peacewatch.stories.memory import RECENT  # the index module imports this one
-
     survivor = index.stories[survivor_id]
     absorbed = index.stories.pop(absorbed_id)
     seq = index.seq_of

@@ -1,0 +1,111 @@
+"""What the story index keeps of placed articles: members, stories and where an article went."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+from peacewatch.models import Article
+from peacewatch.stories.features import Features
+
+MAX_MEMBER_FEATURES = 64
+"""Members whose features a story keeps for comparison (the first ones); later members still
+join it and still find it through the token index."""
+RECENT = 21
+"""Articles of a story an assignment names (the article and the twenty placed before it)."""
+NO_HORIZON = -math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAssignment:
+    """Where an article went: its story and what the story looks like now."""
+
+    story_id: str
+    is_new: bool
+    """This article started the story (also on a repeated assignment of that same article)."""
+    size: int
+    """Articles in the story after this one."""
+    outlets: tuple[str, ...]
+    """Distinct outlets (source domains, or outlet names when the source is empty), first first."""
+    first_article_id: str
+    duplicate_of: str | None
+    """The story member this article is a syndicated copy or a near-identical re-headline of."""
+    recent: tuple[str, ...] = ()
+    """The story's last ``RECENT`` articles placed up to this one, in the order placed (what a
+    follow-up compares itself with; the same after a restart)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One placed article as the index keeps it (and as Redis stores it for a rebuild)."""
+
+    story_id: str
+    features: Features
+    outlet: str
+    duplicate_of: str | None
+    seq: tuple[int, int]
+    """Place in the order of assignment (the ingest stream's entry id)."""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            [self.features.to_json(), self.outlet, self.duplicate_of or "", list(self.seq)],
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, story_id: str, text: str) -> Member:
+        feats, outlet, duplicate_of, seq = json.loads(text)
+        return cls(
+            story_id,
+            dataclasses.replace(Features.from_json(feats), outlet=str(outlet)),
+            str(outlet),
+            str(duplicate_of) or None,
+            (int(seq[0]), int(seq[1])),
+        )
+
+
+@dataclass(slots=True)
+class Story:
+    """A story as the index holds it."""
+
+    story_id: str
+    first: str
+    outlets: list[str] = field(default_factory=list)
+    size: int = 0
+    latest: float = NO_HORIZON
+    """Publication time of its newest member (epoch seconds)."""
+    members: list[Features] = field(default_factory=list)
+    """The first ``MAX_MEMBER_FEATURES`` members in the order they were placed."""
+    recent: list[str] = field(default_factory=list)
+    """Ids of the last ``RECENT`` members placed."""
+    by_time: list[Features] = field(default_factory=list)
+    """``members`` by publication time (ties in the order placed), kept so on each addition."""
+    times: list[float] = field(default_factory=list)
+    """The publication times of ``by_time``."""
+    articles: list[str] = field(default_factory=list)
+    """Every member's id, in the order placed."""
+
+    def keep(self, feats: Features) -> None:
+        """Keep ``feats`` for comparison (while the story keeps fewer than it may)."""
+        if len(self.members) < MAX_MEMBER_FEATURES:
+            self.members.append(feats)
+            at = bisect.bisect_right(self.times, feats.published)
+            self.times.insert(at, feats.published)
+            self.by_time.insert(at, feats)
+
+    def members_since(self, horizon: float) -> list[Features]:
+        """The kept members published at or after ``horizon``, oldest first."""
+        return self.by_time[bisect.bisect_left(self.times, horizon) :]
+
+
+def story_id_for(article_id: str) -> str:
+    """A story's id, derived from the article that started it."""
+    return hashlib.sha1(article_id.encode()).hexdigest()[:16]  # noqa: S324 - a name, not a secret
+
+
+def outlet_of(article: Article) -> str:
+    return article.source or article.outlet

@@ -1,0 +1,166 @@
+"""Candidate retrieval: the window's articles by rare token, and which stories to compare.
+
+A decision compares an article with a few stories only: those of the articles that share the
+most rare weight with it (tokens carried by more than ``RARE_SHARE`` of the window's articles
+find nothing). :class:`TokenIndex` keeps, per token, the articles that carry it in publication
+order, and the document frequencies of the span around each decision (:mod:`counts`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import operator
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+from peacewatch.stories.counts import SpanCounts
+from peacewatch.stories.features import Features
+from peacewatch.stories.rarity import Background, idf_table
+
+MAX_INDEX_TOKENS = 64
+"""Tokens of an article that find candidates (entities, numbers and headline words first)."""
+MAX_CANDIDATES = 40
+"""Articles read from the index per assignment (the most rare tokens shared first)."""
+MAX_STORIES = 8
+"""Stories of those candidates that are scored as a whole."""
+RARE_SHARE = 0.2
+"""Tokens carried by more than this share of the window's articles do not find candidates."""
+
+
+@dataclass(slots=True)
+class Postings:
+    """The articles that carry one token, by publication time."""
+
+    times: list[float] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+    """The number of each article in the index (see ``TokenIndex.add``), in the order of
+    ``times``."""
+
+    def add(self, published: float, key: int) -> None:
+        times = self.times
+        if times and published < times[-1]:  # an article later than a newer one
+            at = bisect.bisect_right(times, published)
+            times.insert(at, published)
+            self.keys.insert(at, key)
+        else:
+            times.append(published)
+            self.keys.append(key)
+
+    def since(self, low: float, count: int) -> list[int]:
+        """The keys of the ``count`` articles published at or after ``low``, oldest first."""
+        start = bisect.bisect_left(self.times, low)
+        return self.keys[start : start + count]
+
+    def drop_before(self, horizon: float) -> bool:
+        """Forget the articles published before ``horizon``; True if none is left."""
+        cut = bisect.bisect_left(self.times, horizon)
+        del self.times[:cut], self.keys[:cut]
+        return not self.times
+
+
+def index_tokens(feats: Features) -> list[str]:
+    """The tokens of ``feats`` kept in the token index, the most telling first."""
+    # Entities, numbers and headline words say most about the event; summary words come last.
+    ranked = sorted(
+        feats.tokens, key=lambda t: (t[0] != "e", t not in feats.title_tokens, t[0] != "n", t)
+    )
+    return ranked[:MAX_INDEX_TOKENS]
+
+
+def _rare_limit(total: int) -> float:
+    return max(3.0, RARE_SHARE * total)
+
+
+_WEIGHT = operator.itemgetter(1)
+
+
+def _stories_of(evidence: Mapping[int, float], keys: Mapping[int, tuple[str, str]]) -> list[str]:
+    """Story ids of the ``MAX_CANDIDATES`` candidate articles with the most rare weight in
+    common with the article (ties by story id, then article id), best first, at most
+    ``MAX_STORIES`` of them. ``keys``: (story id, article id) of each article's number."""
+    best = list(evidence.items())
+    if len(best) > MAX_CANDIDATES:
+        # Only the articles with at least the MAX_CANDIDATES-th most weight need ranking.
+        best.sort(key=_WEIGHT)
+        best = best[bisect.bisect_left(best, best[-MAX_CANDIDATES][1], key=_WEIGHT) :]
+    ranked = sorted((-w, keys[n]) for n, w in best)
+    out: list[str] = []
+    for _, (story_id, _) in ranked[:MAX_CANDIDATES]:
+        if story_id not in out:
+            out.append(story_id)
+    return out[:MAX_STORIES]
+
+
+class TokenIndex:
+    """The placed articles of the window by index token, each with its story."""
+
+    def __init__(self) -> None:
+        self.span = SpanCounts()
+        """Every article's publication time and index tokens; counts of the span decided on."""
+        self._postings: dict[str, Postings] = {}
+        self._keys: dict[int, tuple[str, str]] = {}
+        """(story id, article id) of each article in the postings, by its number."""
+        self._numbered = 0
+        """Articles numbered so far (a number is never given twice)."""
+        self._number_of: dict[str, int] = {}
+        self._indexed: tuple[Features | None, list[str]] = (None, [])
+        """The index tokens last computed, with their features (a placement needs them twice)."""
+
+    def tokens(self, feats: Features) -> list[str]:
+        """:func:`index_tokens` of ``feats`` (kept from the last call for the same features)."""
+        known, tokens = self._indexed
+        if known is not feats:
+            tokens = index_tokens(feats)
+            self._indexed = (feats, tokens)
+        return tokens
+
+    def stories(
+        self, feats: Features, low: float, high: float, prior: Background
+    ) -> tuple[list[str], Mapping[str, int], int]:
+        """The candidate story ids of ``feats`` among the articles published in ``[low,
+        high]`` (best first), with the document frequencies of that span and its size."""
+        total, in_span = self.span.span(low, high)
+        counts = {t: in_span.get(t, 0) for t in self.tokens(feats)}
+        limit = _rare_limit(total)
+        rare = [t for t, c in counts.items() if 0 < c <= limit]
+        idf_rare = idf_table(rare, counts, total, prior)
+        evidence: dict[int, float] = {}  # article number -> IDF of the rare tokens in common
+        for token in rare:
+            weight = idf_rare[token]
+            found = dict.fromkeys(self._postings[token].since(low, counts[token]), weight)
+            for key in found.keys() & evidence.keys():  # met through an earlier token too
+                found[key] = evidence[key] + weight
+            evidence.update(found)
+        return _stories_of(evidence, self._keys), in_span, total
+
+    def add(self, feats: Features, story_id: str) -> None:
+        """Index a placed article of ``story_id`` (each article once)."""
+        tokens = self.tokens(feats)
+        self.span.add(feats.published, tokens)
+        key = self._numbered
+        self._numbered += 1
+        self._keys[key] = (story_id, feats.article_id)
+        self._number_of[feats.article_id] = key
+        for token in tokens:
+            postings = self._postings.get(token)
+            if postings is None:
+                postings = self._postings[token] = Postings()
+            postings.add(feats.published, key)
+
+    def relabel(self, article_id: str, story_id: str) -> None:
+        """Say that an indexed article now belongs to ``story_id`` (after a merge)."""
+        number = self._number_of.get(article_id)
+        if number is not None and number in self._keys:
+            self._keys[number] = (story_id, article_id)
+
+    def keep_only(self, stories: Collection[str], articles: Collection[str]) -> None:
+        """Forget the articles of stories not in ``stories`` (``articles``: those left)."""
+        self._keys = {n: k for n, k in self._keys.items() if k[0] in stories}
+        self._number_of = {a: n for a, n in self._number_of.items() if a in articles}
+
+    def drop_before(self, horizon: float) -> None:
+        """Forget the index entries of articles published before ``horizon``."""
+        self.span.drop_before(horizon)
+        for token in list(self._postings):
+            if self._postings[token].drop_before(horizon):
+                del self._postings[token]
