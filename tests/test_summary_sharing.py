@@ -108,25 +108,3 @@ def test_no_hits_and_limits_are_kept_apart() -> None:
     assert shared.summary(()) == reference(article, ())
     short = shared.summary((), max_sentences=1, max_chars=120)
     assert len(short) <= 120 and short != shared.summary(())
-
-
-@pytest.mark.parametrize("lang", ["en", "ru", "de"])
-def test_sentence_spans_are_pysbds_own(lang: str) -> None:
-    import pysbd
-
-    from peacewatch.pipeline.summarise import _segmenter
-
-    theirs = pysbd.Segmenter(language=lang, clean=False, char_span=True)
-    ours = _segmenter(lang)
-    lines = [
-        "Talks resume. Talks resume.  Talks resume.\u00a0Then what?",
-        "Mr. Witkoff met Dr. Dmitriev in Geneva at 10 a.m. on Monday. They spoke for 3.5 hours.",
-        "Переговоры продолжатся. Т. е. завтра.   Переговоры продолжатся.",
-        "Ein Satz.  Noch ein Satz. Ein Satz.",
-        "   leading spaces. trailing spaces.   ",
-    ]
-    lines += [a.body for a in sample_articles(10)]
-    for line in lines:
-        got = [(s.sent, s.start, s.end) for s in ours.segment(line)]  # type: ignore[attr-defined]
-        want = [(s.sent, s.start, s.end) for s in theirs.segment(line)]
-        assert got == want, line

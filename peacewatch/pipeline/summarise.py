@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
 from peacewatch.models import Article, Hit
+from peacewatch.pipeline.sentences import Sentence, language_code, sentences
 
 __all__ = [
     "MAX_CHARS",
@@ -29,6 +30,7 @@ __all__ = [
     "language_code",
     "near_duplicate",
     "pick",
+    "same_fact",
     "sentences",
     "summarise",
     "term_forms",
@@ -39,14 +41,10 @@ MAX_SENTENCES = 3
 MAX_CHARS = 600
 SCAN_CHARS = 4000
 """Only the first this many characters of a body are split: the lead of a news article holds its
-summary, and sentence splitting costs about 15 µs a character, on the event loop."""
+summary."""
 NEAR_DUPLICATE = 85.0
 """rapidfuzz token-set ratio (0-100) from which two sentences say the same thing."""
 
-_PYSBD_LANG_TEXT = "en hi mr zh es am ar hy bg ur ru pl fa nl da fr my el it ja de kk sk"
-_PYSBD_LANGS = frozenset(_PYSBD_LANG_TEXT.split())
-# pysbd has no rules for these; a language with the same punctuation splits them well.
-_PYSBD_STANDIN = {"uk": "ru", "be": "ru", "sv": "da", "no": "da", "nb": "da", "pt": "es"}
 _WORD = re.compile(r"\w{3,}")
 _STEM = 6
 _STOPWORD_TEXT = """
@@ -62,7 +60,7 @@ _STOPWORD_TEXT = """
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _URL = re.compile(r"https?://|www\.\w|[\w.+-]+@[\w-]+\.\w", re.IGNORECASE)
-# Feed furniture that pysbd hands back as sentences; matched at the start of a sentence.
+# Feed furniture that the splitter hands back as sentences; matched at the start of a sentence.
 _BOILERPLATE = re.compile(
     r"^(continue reading|keep reading|read more|read the full|subscribe|sign up|follow us|"
     r"click here|watch:|listen:|photo:|image:|advertisement|sponsored|what we know on day|"
@@ -81,13 +79,6 @@ _TERMINAL = frozenset(".!?…:;\"'”’»)]")
 
 
 @dataclass(frozen=True, slots=True)
-class Sentence:
-    text: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
 class Candidate:
     """A sentence of an article that could go into a summary."""
 
@@ -101,70 +92,6 @@ class Candidate:
     @property
     def text(self) -> str:
         return self.sentence.text
-
-
-def language_code(lang: str | None) -> str:
-    """The primary language subtag of ``lang`` in lower case (``en-US`` → ``en``), ``en`` if
-    unknown."""
-    code = re.split(r"[-_]", (lang or "").strip().lower(), maxsplit=1)[0]
-    return code or "en"
-
-
-@functools.lru_cache(maxsize=32)
-def _segmenter(lang: str) -> object:
-    import pysbd
-    from pysbd.utils import TextSpan
-
-    class Segmenter(pysbd.Segmenter):  # type: ignore[misc]
-        def sentences_with_char_spans(self, sents: list[str]) -> list[object]:
-            """pysbd's spans (each sentence's first occurrence, with the white space after it,
-            that ends past the one before) found with ``str.find`` where pysbd compiles one
-            regex per sentence: the same spans at a fraction of the cost."""
-            text: str = self.original_text
-            out: list[object] = []
-            prior = 0
-            for sent in sents:
-                at = 0
-                while (found := text.find(sent, at)) >= 0:
-                    end = found + len(sent)
-                    while end < len(text) and text[end].isspace():
-                        end += 1
-                    if end > prior:
-                        out.append(TextSpan(text[found:end], found, end))
-                        prior = end
-                        break
-                    at = end if end > found else found + 1
-            return out
-
-    return Segmenter(language=lang, clean=False, char_span=True)
-
-
-@functools.lru_cache(maxsize=512)
-def _split(text: str, code: str) -> tuple[Sentence, ...]:
-    # The same article is split again for every alert of its story; the cache saves that work.
-    segmenter = _segmenter(code)
-    out = []
-    offset = 0
-    # A line break ends a sentence even without punctuation (a standfirst, a heading, a list
-    # item); pysbd alone would run such a line into the next paragraph.
-    for line in text.split("\n"):
-        for span in segmenter.segment(line):  # type: ignore[attr-defined]
-            sent = span.sent.strip()
-            if sent:
-                start = line.find(sent, span.start)
-                start = offset + (span.start if start < 0 else start)
-                out.append(Sentence(sent, start, start + len(sent)))
-        offset += len(line) + 1
-    return tuple(out)
-
-
-def sentences(text: str, lang: str | None = None) -> list[Sentence]:
-    """Sentences of ``text`` with their character spans, split by pysbd."""
-    if not text.strip():
-        return []
-    code = language_code(lang)
-    code = _PYSBD_STANDIN.get(code, code)
-    return list(_split(text, code if code in _PYSBD_LANGS else "en"))
 
 
 def clip(text: str, limit: int) -> str:
@@ -283,11 +210,19 @@ def centrality(cand: Candidate, others: Iterable[frozenset[str]]) -> float:
     return len(cand.tokens & union) / len(cand.tokens)
 
 
+def same_fact(a: Candidate, b: Candidate) -> bool:
+    """Whether two candidates say the same thing: near-duplicates, or one restating the other."""
+    return near_duplicate(a.text, b.text) or _restates(a, b)
+
+
 def pick(
-    scored: Sequence[tuple[float, Candidate]], max_sentences: int, max_chars: int
+    scored: Sequence[tuple[float, Candidate]],
+    max_sentences: int,
+    max_chars: int,
+    same: Callable[[Candidate, Candidate], bool] = same_fact,
 ) -> list[Candidate]:
-    """The best candidates that fit ``max_chars`` together, skipping near-duplicates of one
-    another, and junk unless nothing else is left."""
+    """The best candidates that fit ``max_chars`` together, skipping those that ``same`` finds
+    say what one already chosen says, and junk unless nothing else is left."""
     ranked = sorted(scored, key=lambda s: (s[1].junk, -s[0], s[1].index))
     chosen: list[Candidate] = []
     total = 0
@@ -297,7 +232,7 @@ def pick(
         length = len(cand.text) + 2  # with the space and the full stop join_sentences may add
         if total + length > max_chars + 2:
             continue
-        if any(near_duplicate(cand.text, c.text) or _restates(cand, c) for c in chosen):
+        if any(same(cand, c) for c in chosen):
             continue
         chosen.append(cand)
         total += length
@@ -351,13 +286,18 @@ class ArticleSummariser:
         self._folded = [c.sentence.text.casefold() for c in self.cands]
         self._starts = [c.sentence.start for c in self.cands]
         title_tokens = content_tokens(article.title)
+        # a word of one sentence is in another when more than one sentence has it: centrality
+        # from one count instead of a union of the others for every sentence
+        sentences_with = Counter(token for c in self.cands for token in c.tokens)
         self._parts: list[tuple[float, float, float, bool]] = []
         for cand in self.cands:
             overlap = len(cand.tokens & title_tokens) / (len(title_tokens) or 1)
-            central = centrality(cand, (c.tokens for c in self.cands if c is not cand))
+            shared = sum(sentences_with[token] > 1 for token in cand.tokens)
+            central = shared / len(cand.tokens) if cand.tokens else 0.0
             self._parts.append((overlap, 1.0 / (1 + cand.index), central, len(cand.text) < 25))
         self._with_form: dict[str, frozenset[int]] = {}
         self._done: dict[tuple[tuple[int, ...], int, int], str] = {}
+        self._same_pairs: dict[tuple[int, int], bool] = {}
 
     def summary(
         self,
@@ -380,7 +320,7 @@ class ArticleSummariser:
                 if short:
                     score -= 1.0  # fragments such as bylines or datelines
                 scored.append((score, cand))
-            chosen = pick(scored, max_sentences, max_chars)
+            chosen = pick(scored, max_sentences, max_chars, self._same)
             text = join_sentences(c.text for c in sorted(chosen, key=lambda c: c.index))
             found = self._done[key] = clip(text, max_chars)
         return found
@@ -399,6 +339,14 @@ class ArticleSummariser:
                 for index in self._holding(text):
                     out[index].add(term)
         return out
+
+    def _same(self, a: Candidate, b: Candidate) -> bool:
+        """``same_fact``, worked out once for each pair of the article's sentences."""
+        key = (a.index, b.index)
+        found = self._same_pairs.get(key)
+        if found is None:
+            found = self._same_pairs[key] = same_fact(a, b)
+        return found
 
     def _holding(self, form: str) -> frozenset[int]:
         found = self._with_form.get(form)

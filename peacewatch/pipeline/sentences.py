@@ -1,0 +1,109 @@
+"""Sentence splitting for summaries: each line of a text split into sentences with their spans.
+
+sentencex (Wikimedia's rule-based splitter, compiled) does the splitting, a line at a time, with
+the abbreviation rules of the text's language. Four corrections are made to its pieces, each
+where it parts from pysbd (which the summaries used before, at 50 times the cost) the wrong way
+on news text:
+
+- an opening quote left at the end of a sentence moves to the next one (``said. “We …``);
+- a stop with no space after it does not end a sentence (``U.S.-U.K.``, ``INTERIA.PL``);
+- a dotted initialism (``U.S.``) ends a sentence only before a word that often starts one
+  (``The``, ``It``; pysbd's list), so a headline's ``Warns U.S. Will Impose`` stays whole;
+- a capital letter and a stop (an initial: ``В. Зеленський``, ``Robert F. Kennedy``) ends none,
+  as in pysbd.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import sentencex
+
+__all__ = ["Sentence", "language_code", "sentences"]
+
+_OPENING_QUOTE = re.compile(r"\s([“„«‘‚‹\"']+)\s*$")
+_INITIALISM = re.compile(r"(?<![^\W\d_])(?:[A-Z]\.){2,}\s*$")
+_STARTERS = frozenset(
+    ("A", "Being", "Did", "For", "He", "How", "However", "I", "In", "It", "Millions", "More"),
+) | frozenset(("She", "That", "The", "There", "They", "We", "What", "When", "Where", "Who", "Why"))
+_FIRST_WORD = re.compile(r"\s*(\w+)")
+_LETTER = re.compile(r"(?<!\w)([^\W\d_])\.\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    start: int
+    end: int
+
+
+def language_code(lang: str | None) -> str:
+    """The primary language subtag of ``lang`` in lower case (``en-US`` → ``en``), ``en`` if
+    unknown."""
+    code = re.split(r"[-_]", (lang or "").strip().lower(), maxsplit=1)[0]
+    return code or "en"
+
+
+def _ends_sentence(line: str, begin: int, end: int) -> bool:
+    """Whether sentencex's boundary at ``end`` (inside ``line``) ends the sentence begun at
+    ``begin``."""
+    if not line[end - 1].isspace():
+        return False  # no space after the stop: inside a name or an address
+    if _INITIALISM.search(line, begin, end) is not None:
+        word = _FIRST_WORD.match(line, end)
+        return word is None or word.group(1) in _STARTERS
+    initial = _LETTER.search(line, begin, end)
+    return initial is None or not initial.group(1).isupper()
+
+
+def _line_spans(line: str, code: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of one line, without the white space around it."""
+    spans: list[tuple[int, int]] = []
+    begin = 0  # where the sentence being built begins
+    for piece in sentencex.get_sentence_boundaries(code, line):
+        end: int = piece["end_index"]
+        if end < len(line):
+            quote = _OPENING_QUOTE.search(line, begin, end)
+            if quote is not None:  # the quote opens the next sentence
+                end = quote.start(1)
+            elif not _ends_sentence(line, begin, end):
+                continue
+        spans.append(_stripped(line, begin, end))
+        begin = end
+    if begin < len(line):
+        spans.append(_stripped(line, begin, len(line)))
+    return [(start, end) for start, end in spans if end > start]
+
+
+def _stripped(line: str, start: int, end: int) -> tuple[int, int]:
+    while end > start and line[end - 1].isspace():
+        end -= 1
+    while start < end and line[start].isspace():
+        start += 1
+    return start, end
+
+
+@functools.lru_cache(maxsize=512)
+def _split(text: str, code: str) -> tuple[Sentence, ...]:
+    # The same article is split again for every alert of its story; the cache saves that work.
+    out = []
+    offset = 0
+    # A line break ends a sentence even without punctuation (a standfirst, a heading, a list
+    # item): split alone, such a line would run into the next paragraph.
+    for line in text.split("\n"):
+        if line and not line.isspace():
+            for start, end in _line_spans(line, code):
+                out.append(Sentence(line[start:end], offset + start, offset + end))
+        offset += len(line) + 1
+    return tuple(out)
+
+
+def sentences(text: str, lang: str | None = None) -> list[Sentence]:
+    """Sentences of ``text`` with their character spans (``text[start:end] == text``), stripped
+    of white space: each line split by sentencex with the rules of ``lang`` (English if not
+    given)."""
+    if not text.strip():
+        return []
+    return list(_split(text, language_code(lang)))
