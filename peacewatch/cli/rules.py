@@ -41,14 +41,19 @@ def match(
         stream = articles.open(encoding="utf-8")
     except OSError as exc:
         raise fail(f"{articles}: cannot read: {exc.strerror}", EXIT_INPUT) from exc
+    # one write an article, flushed at the end: echo would flush (and look for colour codes to
+    # strip, which JSON cannot hold) on every line
+    out = typer.get_text_stream("stdout")
     with stream, _progress(articles) as tick:
         for item in read_articles(stream):
             tick()
             if isinstance(item, LineError):
+                out.flush()
                 typer.echo(f"{articles}:{item.line}: {item.message}", err=True)
                 bad = True
                 continue
             summariser = None
+            lines = []
             for m in engine.match(item):
                 # the article is split and its sentences scored once, for all its matches
                 summariser = summariser or ArticleSummariser(item)
@@ -69,7 +74,10 @@ def match(
                     "entities": list(m.entities),
                     "summary": summariser.summary(m.hits),
                 }
-                typer.echo(json.dumps(record, ensure_ascii=False))
+                lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+            if lines:
+                out.write("".join(lines))
+    out.flush()
     if bad:
         raise typer.Exit(EXIT_INPUT)
 

@@ -59,7 +59,10 @@ _STOPWORD_TEXT = """
     les des une est pas que qui dans pour par sur avec
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_URL = re.compile(r"https?://|www\.\w|[\w.+-]+@[\w-]+\.\w", re.IGNORECASE)
+_LINK = re.compile(r"https?://|www\.\w", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.\w")
+"""An address, looked for only in a sentence with an @: trying it at every word costs more than
+the rest of the sentence's checks together."""
 # Feed furniture that the splitter hands back as sentences; matched at the start of a sentence.
 _BOILERPLATE = re.compile(
     r"^(continue reading|keep reading|read more|read the full|subscribe|sign up|follow us|"
@@ -132,7 +135,9 @@ def _is_furniture(sent: Sentence) -> bool:
     words = sent.text.split()
     if not any(ch.isalpha() for ch in sent.text):
         return True
-    if _URL.search(sent.text) or _BOILERPLATE.match(sent.text):
+    if _LINK.search(sent.text) or ("@" in sent.text and _EMAIL.search(sent.text)):
+        return True
+    if _BOILERPLATE.match(sent.text):
         return True
     if sum(w.startswith(("#", "@")) for w in words) * 2 >= len(words):
         return True
