@@ -19,6 +19,11 @@ run, with a fresh cache directory (``PEACEWATCH_CACHE_DIR``):
   linearly to every rule and every article (a per-rule loop costs the same per rule and per
   article whatever the others). Its time leaves out summaries, which only makes it faster.
 
+Then, in this process and with the same warm cache, it times the steps of ``match`` one after
+the other over the same files (CPU seconds): reading the compiled rules, parsing the input,
+matching (with every match's hits and terms), summaries, and writing the JSON lines; the start
+of the command (interpreter, imports, reading the rules) is the warm start above.
+
 Prints the times, then one ``FIGURE`` line per figure. A missing sample directory skips the
 run (exit 0).
 """
@@ -121,6 +126,45 @@ def regex_seconds(
     return per_rule_article * len(queries) * len(articles), len(sample), done
 
 
+def step_seconds(rules: Path, lines: Path, cache: Path) -> dict[str, float]:
+    """CPU seconds of each step of ``match`` run in this process, one step over every article
+    before the next."""
+    from peacewatch.cli.articles_io import read_articles
+    from peacewatch.pipeline.summarise import ArticleSummariser
+    from peacewatch.rules.compile import load_engine
+
+    os.environ["PEACEWATCH_CACHE_DIR"] = str(cache)
+    times: dict[str, float] = {}
+    t = time.process_time()
+    engine, _ = load_engine(rules)
+    times["read rules"], t = time.process_time() - t, time.process_time()
+    with lines.open(encoding="utf-8") as stream:
+        articles = [a for a in read_articles(stream) if isinstance(a, Article)]
+    times["parse input"], t = time.process_time() - t, time.process_time()
+    matches = [(a, list(engine.match(a))) for a in articles]
+    for _, found in matches:
+        for m in found:  # a match works out its terms and hits when first read
+            m.matched, m.hits, m.entities
+    times["match"], t = time.process_time() - t, time.process_time()
+    summaries = []
+    for article, found in matches:
+        if found:
+            summariser = ArticleSummariser(article)
+            summaries.append([summariser.summary(m.hits) for m in found])
+    times["summaries"], t = time.process_time() - t, time.process_time()
+    for (article, found), texts in zip([m for m in matches if m[1]], summaries, strict=True):
+        for m, text in zip(found, texts, strict=True):
+            hits = [
+                {"term": h.term, "field": h.field, "start": h.start, "end": h.end, "text": h.text}
+                for h in m.hits
+            ]
+            record = {"article_id": article.id, "rule_id": m.rule_id, "matched": list(m.matched),
+                      "hits": hits, "entities": list(m.entities), "summary": text}  # fmt: skip
+            json.dumps(record, ensure_ascii=False)
+    times["output"] = time.process_time() - t
+    return times
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES)
@@ -172,6 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"match, warm cache: {warm:.1f} s wall, {warm_cpu:.1f} s CPU; {matches:,} matches"
               f" ({matches / max(1, len(articles)):.1f} per article, {with_summary:,} with a"
               " summary)", flush=True)  # fmt: skip
+        steps = step_seconds(rules, lines, directory / "cache")
+        print(
+            f"steps of match in-process, CPU seconds: start (warm, as above) {start_cpu:.2f}, "
+            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in steps.items())
+            + f"; per article: match {steps['match'] / max(1, len(articles)) * 1e3:.2f} ms, "
+            f"summaries {steps['summaries'] / max(1, len(articles)) * 1e3:.2f} ms",
+            flush=True,
+        )
     baseline, sampled, done = regex_seconds(queries, articles, args.regex_rules, args.regex_seconds)
     print(
         f"baseline (per-rule regex loop, no summaries): {baseline:,.0f} s for every rule over "
