@@ -213,3 +213,17 @@ def test_the_session_check_sees_a_running_server(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert server.process.pid not in [p.pid for p in leftover_servers()]
+
+
+async def test_the_embedded_server_keeps_its_data_in_the_aof_and_snapshots_only_at_shutdown(
+    tmp_path: Path,
+) -> None:
+    handle = await connect(None, tmp_path)
+    try:
+        client = handle.client
+        assert await client.config_get("save") == {"save": ""}
+        assert (await client.config_get("appendonly"))["appendonly"] == "yes"
+        await client.set("pw:test:k", "kept")
+    finally:
+        await handle.close()
+    assert (tmp_path / "peacewatch.rdb").exists()  # written at shutdown

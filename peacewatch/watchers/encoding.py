@@ -85,6 +85,21 @@ def as_parseable(data: bytes, content_type: str | None) -> Decoded:
     return Decoded(_reencoded(data, detected).data, detected)
 
 
+def declared_holds(data: bytes, content_type: str | None) -> bool:
+    """Whether ``as_parseable`` would hand ``data`` to the parser unchanged in an ASCII-based
+    encoding: the bytes decode as the header or the document says (UTF-8 when neither does),
+    and the two agree. Then any well-formed part of them reads the same on its own."""
+    if data.startswith(_BOMS):
+        return data.startswith(codecs.BOM_UTF8)
+    header, document = _header_charset(content_type), _xml_encoding(data)
+    codec = header or document or "utf-8"
+    if header is not None and header != (document or "utf-8"):
+        return False
+    if codec.startswith(("utf-16", "utf-32", "utf_16", "utf_32")):
+        return False
+    return _decodes(data, codec)
+
+
 def _reencoded(data: bytes, codec: str) -> Decoded:
     text = data.decode(codec, errors="replace")
     body = text.encode("utf-8")
