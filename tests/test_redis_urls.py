@@ -9,8 +9,10 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from peacewatch.errors import StoreError
@@ -54,11 +56,38 @@ def test_sentinel_url_names_the_sentinels_the_service_and_the_db() -> None:
         ("redis://host/0?password=S3CRET&db=1", "redis://host/0?password=***&db=***"),
         ("redis://:S3/CRET@host:6379/0", "redis://host:6379/0"),
         ("redis://user:S3@CRET@host/0", "redis://host/0"),
+        ("redis://default:S3?CRET@host:6379", "redis://host:6379"),
+        ("redis+sentinel://:S3/CRET@s1,s2/mymaster", "redis+sentinel://s1,s2/mymaster"),
+        (
+            "redis+sentinel://:S3CRET@h1/svc?sentinel_password=S3@CRET",
+            "redis+sentinel://h1/svc?sentinel_password=***",
+        ),
+        ("unix://u:S3@CRET@/tmp/r.sock?db=1", "unix:///tmp/r.sock?db=***"),
+        ("redis://:S3CRET@bad host/0", "redis://(an address that could not be read)"),
     ],
 )
 def test_what_logs_and_errors_show_of_a_url_holds_no_password(url: str, shown: str) -> None:
     assert redacted(url) == shown
     assert "S3" not in redacted(url) and "CRET" not in redacted(url)
+
+
+@pytest.mark.parametrize(
+    "password", ["Tr0ub4dor/3", "hunter2?x", "p@ss", "a:b", "%41", "sl/ash?q@at"]
+)
+@pytest.mark.parametrize("scheme", ["redis", "redis+sentinel", "redis+cluster"])
+def test_a_password_holding_url_delimiters_is_read_whole_and_never_shown(
+    scheme: str, password: str
+) -> None:
+    path = "/mymaster/2" if scheme == "redis+sentinel" else "/0"
+    target = parse_redis_url(f"{scheme}://user:{password}@redis.internal:6390{path}")
+    assert target.hosts == (("redis.internal", 6390),)
+    assert target.username == "user"
+    assert target.password == unquote(password)
+    assert password not in target.shown and password not in repr(target)
+    if scheme == "redis":  # redis-py reads the URL itself: it must find the same parts
+        kwargs = redis.ConnectionPool.from_url(target.url).connection_kwargs
+        assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("redis.internal", 6390, 0)
+        assert (kwargs["username"], kwargs["password"]) == ("user", unquote(password))
 
 
 def test_cluster_url_names_any_of_its_nodes() -> None:

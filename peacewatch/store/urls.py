@@ -16,9 +16,9 @@ Every problem is a ValueError that says what is wrong, showing the URL without i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 PLAIN_SCHEMES = ("redis", "rediss", "unix")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
@@ -34,30 +34,54 @@ class RedisTarget:
     """What REDIS_URL names. ``url`` is the whole URL (handed to redis-py for one server)."""
 
     kind: Literal["server", "sentinel", "cluster"]
-    url: str
+    url: str = field(repr=False)
     shown: str
     """The URL without user and password, for logs and messages."""
     hosts: tuple[tuple[str, int], ...] = ()
     service: str = ""
     db: int = 0
     username: str | None = None
-    password: str | None = None
-    sentinel_password: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sentinel_password: str | None = field(default=None, repr=False)
     tls: bool = False
+
+
+_LOCATION = re.compile(r"^[A-Za-z0-9._:,\[\]/-]*(?:\?.*)?$", re.DOTALL)
+"""What follows the user information: hosts, path, then the query (which may hold anything)."""
+_SOCKET = re.compile(r"^[^?@]*(?:\?.*)?$", re.DOTALL)
+
+
+def split_userinfo(rest: str, location: re.Pattern[str] = _LOCATION) -> tuple[str | None, str]:
+    """``rest`` (what follows ``scheme://``) split into its user information (None when there
+    is none) and the rest. The user information ends at the first "@" after which a valid
+    location follows: a password may hold "/", "?", ":" or "@", and a query value "@"."""
+    start = 0
+    while (at := rest.find("@", start)) >= 0:
+        if location.match(rest[at + 1 :]):
+            return rest[:at], rest[at + 1 :]
+        start = at + 1
+    return None, rest
 
 
 def redacted(url: str) -> str:
     """``url`` without its user and password, and with the values of its query options
     replaced by ``***`` (``?password=`` and ``?sentinel_password=`` carry secrets too)."""
-    url, mark, query = url.partition("?")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "(not a URL)" if "@" in url else _redact_query(url)
+    location = _SOCKET if scheme.lower() == "unix" else _LOCATION
+    userinfo, rest = split_userinfo(rest, location)
+    if userinfo is None and "@" in rest:
+        return f"{scheme}://(an address that could not be read)"
+    return f"{scheme}://{_redact_query(rest)}"
+
+
+def _redact_query(text: str) -> str:
+    text, mark, query = text.partition("?")
     if mark:
         names = [part.partition("=")[0] for part in query.split("&") if part]
         query = "&".join(f"{name}=***" for name in names)
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url.rpartition("@")[2] + mark + query
-    # The user information ends at the last "@" (a password may hold "/" or "@").
-    return f"{scheme}://{rest.rpartition('@')[2]}{mark}{query}"
+    return text + mark + query
 
 
 def parse_redis_url(url: str) -> RedisTarget:
@@ -69,13 +93,18 @@ def parse_redis_url(url: str) -> RedisTarget:
         known = ", ".join(f"{s}://" for s in (*PLAIN_SCHEMES, *SENTINEL_SCHEMES, *CLUSTER_SCHEMES))
         raise ValueError(f"{shown!r} is not a Redis URL: it should start with one of {known}")
     if scheme == "unix":
-        if not rest.partition("?")[0].rpartition("@")[2].startswith("/"):
+        if not split_userinfo(rest, _SOCKET)[1].startswith("/"):
             raise ValueError(f"{shown!r}: a unix:// URL needs an absolute socket path")
         return RedisTarget("server", url.strip(), shown)
+    userinfo, rest = split_userinfo(rest)
+    if userinfo is None and "@" in rest.partition("?")[0]:
+        raise ValueError(
+            f"{shown!r}: what follows the user and password is not host[:port][/db] "
+            '(a "@" in a password is written %40)'
+        )
     rest, _, query = rest.partition("?")
-    netloc, _, path = rest.partition("/")
-    userinfo, at, hostpart = netloc.rpartition("@")
-    username, password = _userinfo(userinfo) if at else (None, None)
+    hostpart, _, path = rest.partition("/")
+    username, password = _userinfo(userinfo) if userinfo is not None else (None, None)
     default_port = SENTINEL_PORT if scheme in SENTINEL_SCHEMES else REDIS_PORT
     hosts = _hosts(hostpart, default_port, shown)
     parts = [p for p in path.split("/") if p]
@@ -88,7 +117,15 @@ def parse_redis_url(url: str) -> RedisTarget:
         db = _db(parts[0] if parts else "0", shown)
         if len(parts) > 1:
             raise ValueError(f"{shown!r}: the path should be just the database number")
-        return RedisTarget("server", url.strip(), shown, hosts, db=db)
+        # redis-py reads the URL itself: give it the user and password percent-encoded, so a
+        # "/", "?" or "@" in them cannot be read as part of the host.
+        plain = url.strip() if userinfo is None else (
+            f"{scheme}://{_quoted(username, password)}@{rest}"
+            + (f"?{query}" if query else "")
+        )  # fmt: skip
+        return RedisTarget(
+            "server", plain, shown, hosts, db=db, username=username, password=password
+        )
     tls = scheme.startswith("rediss")
     if scheme in CLUSTER_SCHEMES:
         if parts not in ([], ["0"]):
@@ -117,6 +154,11 @@ def parse_redis_url(url: str) -> RedisTarget:
         sentinel_password=options["sentinel_password"][0] if options else None,
         tls=tls,
     )
+
+
+def _quoted(username: str | None, password: str | None) -> str:
+    user = quote(username or "", safe="")
+    return user if password is None else f"{user}:{quote(password, safe='')}"
 
 
 def _userinfo(userinfo: str) -> tuple[str | None, str | None]:
