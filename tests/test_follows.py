@@ -255,6 +255,20 @@ async def test_a_follow_reads_its_own_teams_feeds_never_another_teams(
     assert len(dms(env.slack, "UMEMBER")) == 2
 
 
+async def test_a_follows_dm_names_no_source_that_only_another_teams_feed_carried(
+    env: Env, pipe: Pipe
+) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER", team="T1")
+    private = report(0, feed_id=T2_FEED.id)  # only a feed team T2 added for itself has it
+    await pipe.send(private)
+    await pipe.send(report(1, feed_id="cfg"))  # the same story from the operator's feed
+    (dm,) = [m for m in env.slack.messages if m.channel == "DUMEMBER"]
+    shown = json.dumps(dm.blocks) + dm.text
+    assert report(1, feed_id="cfg").link in shown
+    assert private.link not in shown and "The Moscow Times" not in shown
+    assert "2 outlets" not in shown
+
+
 async def test_a_story_first_seen_in_another_teams_feed_reaches_a_follow_once_its_feed_has_it(
     env: Env, pipe: Pipe, redis_client: aioredis.Redis
 ) -> None:

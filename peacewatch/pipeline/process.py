@@ -346,6 +346,12 @@ class Pipeline:
             # batch): a replayed batch builds the same alerts
             others = [m for m in story.recent if m != article.id][-MAX_EARLIER:]
             earlier = sorted(await self._articles.get_many(others), key=lambda a: a.published)
+        outlets = list(story.outlets)
+        if dm_user(destination) is not None:
+            # a follow reads its own team's feeds: what only other teams' feeds carried is
+            # left out of its sources, summary and outlet count
+            earlier = await self._in_scope(team_id, earlier)
+            outlets = list(dict.fromkeys([*(a.source for a in earlier), article.source]))
         # every source of the story, this article last (follow-ups show it as the newest)
         sources = [self._source(a) for a in earlier] + sources
         rules = [m.rule_id for m, _ in items]
@@ -388,12 +394,20 @@ class Pipeline:
             sources=tuple(sources),
             severity=severity,
             kind=kind,
-            outlet_count=max(1, len(story.outlets)),
-            outlets=tuple(story.outlets),
+            outlet_count=max(1, len(outlets)),
+            outlets=tuple(outlets),
             created=now,
             lang=article.lang,
             extra=extra,
         )
+
+    async def _in_scope(self, team_id: str, articles: list[Article]) -> list[Article]:
+        """The ``articles`` that a feed of ``team_id`` carried."""
+        scope = FeedScope(self._redis)
+        return [
+            a for a in articles
+            if await scope.receives_any(team_id, await self._ingest.carried_by(a))
+        ]  # fmt: skip
 
     @staticmethod
     def _source(article: Article) -> SourceRef:
