@@ -20,7 +20,8 @@ articles of its two sides.
 
 ``--fit`` fits the story model on every labelled period (scikit-learn's logistic regression
 on the decisions the online clustering faces), then the merge model on the merges the shipped
-model's clustering is offered, and writes both into the package.
+model's clustering is offered, and writes both into the package; each model's meta records the
+periods it was fitted on, and every run first prints which data each model it scores saw.
 
     python bench/clusters.py [--samples ../shared/samples] [--fit] [--threshold P]
         [--show-errors]
@@ -205,6 +206,16 @@ def period(article: Article) -> str:
     return PERIODS.get(article.published.strftime("%Y-%m"), "F")
 
 
+def periods_of(articles: Iterable[Article]) -> str:
+    """The labelled periods of ``articles``, as a model's meta records what it was fitted on."""
+    return ", ".join(sorted({period(a) for a in articles}))
+
+
+def saw(model: StoryModel | MergeModel) -> str:
+    """The periods a model was fitted on, as its meta says (older files do not say)."""
+    return str(model.meta.get("periods", "not recorded"))
+
+
 def fit(
     articles: list[Article],
     gold: Mapping[str, str],
@@ -224,6 +235,7 @@ def fit(
         threshold=threshold,
         meta={
             "fitted_on": "bench/data/stories_labelled.yaml",
+            "periods": periods_of(articles),
             "decisions": len(rows),
             "same_story": sum(y),
         },
@@ -248,6 +260,7 @@ def fit_merge(
         intercept=float(regression.intercept_[0]),
         meta={
             "fitted_on": "bench/data/stories_labelled.yaml",
+            "periods": periods_of(articles),
             "offered": len(rows),
             "same_story": sum(y),
         },
@@ -405,6 +418,12 @@ def main() -> None:
         f"; entity names: {len(names or {})}"
     )
     threshold = builtin_model().threshold if args.threshold is None else args.threshold
+    print(
+        "data each model saw: shipped join model fitted on periods"
+        f" {saw(builtin_model())}, shipped merge model on {saw(builtin_merge_model())};"
+        " 'fitted without the period': each period by a model fitted on the other five;"
+        f" held-out table: models fitted on {', '.join(TRAIN)} only"
+    )
     report(
         "All periods",
         [
