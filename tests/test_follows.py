@@ -21,6 +21,7 @@ from peacewatch.models import Article
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.commands import CommandService
 from peacewatch.services.dispatcher import Dispatcher
+from peacewatch.services.quiet import QuietHoursGate
 from peacewatch.services.replies import Caller
 from peacewatch.services.teamfeeds import chat_feed_id
 from peacewatch.store import keys
@@ -346,6 +347,28 @@ async def test_mute_this_story_in_a_dm_is_the_followers_own(env: Env, pipe: Pipe
     await pipe.send(report(1))
     assert len(dms(env.slack, "UMEMBER")) == 1  # no follow-up for the one who muted it
     assert len(dms(env.slack, "UADMIN")) == 2
+
+
+async def test_dms_held_by_quiet_hours_are_dropped_for_who_unfollowed_or_muted_meanwhile(
+    env: Env, pipe: Pipe, redis_client: aioredis.Redis
+) -> None:
+    env.slack.add_user("UTHIRD", "tam")
+    for user in ("UMEMBER", "UADMIN", "UTHIRD"):
+        await env.command("follow actor:witkoff", user=user)
+    await pipe.send(report(0))  # before the quiet hours: one DM each
+    (first,) = [m for m in env.slack.messages if m.channel == "DUTHIRD"]
+    admin = Caller("slack", "slack:T1", "UBOSS", "slack:C1", platform_admin=True)
+    quiet = await CommandService(redis_client, clock=lambda: NOW).quiet(admin, "11:00-13:00 UTC")
+    assert not quiet.error, quiet
+    pipe.ingest.pipeline.gates.append(QuietHoursGate(redis_client, clock=lambda: NOW))
+    await pipe.send(report(1))  # a follow-up for each, held until 13:00
+    assert [len(dms(env.slack, u)) for u in ("UMEMBER", "UADMIN", "UTHIRD")] == [1, 1, 1]
+    assert "No more direct messages" in said(await env.command("unfollow all", user="UMEMBER"))
+    assert "muted in your direct messages" in await press_mute(env, "UTHIRD", "DUTHIRD", first)
+    later = QuietHoursGate(redis_client, clock=lambda: NOW + timedelta(hours=2))
+    assert await later.release_due(AlertQueue(redis_client)) == 3
+    await pipe.dispatcher.drain()
+    assert [len(dms(env.slack, u)) for u in ("UMEMBER", "UADMIN", "UTHIRD")] == [1, 2, 1]
 
 
 MEMBER = Caller("slack", "slack:T1", "U2", "slack:C1")

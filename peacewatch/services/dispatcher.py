@@ -32,7 +32,7 @@ from peacewatch.failpoints import failpoint
 from peacewatch.models import Alert, AlertKind
 from peacewatch.services.sinks import Sink
 from peacewatch.store.alert_queue import AlertQueue, QueuedAlert, entry_time
-from peacewatch.store.follows import dm_user
+from peacewatch.store.follows import FollowStore, dm_user
 from peacewatch.store.ratelimit import SendRates
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ class Dispatcher:
         self._lock_ms = lock_ms
         self._wall_clock = wall_clock
         self._queue = queue
+        self._follows = FollowStore(queue.redis)
         self._sinks = dict(sinks)
         self._consumer = consumer
         self._max_deliveries = max_deliveries
@@ -195,6 +196,11 @@ class Dispatcher:
             await self._queue.ack(item.message_id)  # the user cannot get it: said once
             self.stats.dropped += 1
             log.debug("alert %s dropped: %s is paused", alert.alert_id, destination)
+            return
+        if not await self._follows.still_wanted(alert):
+            await self._queue.ack(item.message_id)  # unfollowed or muted since it was made
+            self.stats.dropped += 1
+            log.debug("alert %s dropped: no longer followed by its reader", alert.alert_id)
             return
         parent = None
         if alert.kind is AlertKind.FOLLOWUP:

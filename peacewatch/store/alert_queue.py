@@ -139,6 +139,10 @@ class AlertQueue:
         self._record_failure = redis.register_script(_RECORD_FAILURE)
         self._clear_failure = redis.register_script(_CLEAR_FAILURE)
 
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self._redis
+
     async def ensure_group(self) -> None:
         if self._group_ready:
             return

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from peacewatch.models import Destination
+from peacewatch.models import Alert, Destination
 from peacewatch.rules.engine import TeamRuleSet
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.store import keys
@@ -119,6 +119,19 @@ class FollowStore:
         data = await self._redis.hgetall(keys.user_follows(team_id, user_id))
         follows = [Follow.from_json(v) for v in data.values()]
         return sorted(follows, key=lambda f: (_number(f.follow_id), f.follow_id))
+
+    async def still_wanted(self, alert: Alert) -> bool:
+        """Whether the user a direct message is for still follows a query it matched and has
+        not muted its story (a message held by quiet hours, or queued before an unfollow or a
+        mute, is then dropped, not sent)."""
+        user = dm_user(alert.destination)
+        if user is None:
+            return True
+        destination = str(alert.destination)
+        if await self._redis.exists(keys.story_muted(alert.team_id, destination, alert.story_id)):
+            return False
+        matched = set(alert.extra.get("rules", "").split(",")) | {alert.rule_id}
+        return any(f.rule_id in matched for f in await self.of_user(alert.team_id, user))
 
     async def add(self, team_id: str, user_id: str, platform: str, query: str, now: float) -> Added:
         """Follow ``query`` for the user, with the smallest free id; the same query again is
