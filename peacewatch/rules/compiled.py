@@ -76,8 +76,6 @@ class Near:
 
 
 Node = TermRef | Field | AllOf | AnyOf | NoneOf | Near
-Trigger = frozenset[tuple[int, bool]]
-"""(pattern index, is a prefix pattern) pairs, any one of which a match must contain."""
 
 
 class TermIndex:
@@ -103,13 +101,13 @@ class TermIndex:
         """Ids of the terms that ``scan`` found (what ``Context.present`` says of each)."""
         found: set[int] = set()
         for index, hits in ((self.by_word, scan.word_set), (self.by_prefix, scan.prefix_set)):
-            for pattern in hits & index.keys():
-                found.update(index[pattern])
+            if index:
+                found.update(*map(index.__getitem__, hits & index.keys()))
         if self.title_by_word or self.title_by_prefix:
             words, prefixes = scan.title_sets()
             for index, hits in ((self.title_by_word, words), (self.title_by_prefix, prefixes)):
-                for pattern in hits & index.keys():
-                    found.update(index[pattern])
+                if index:
+                    found.update(*map(index.__getitem__, hits & index.keys()))
         return found
 
 
@@ -154,10 +152,10 @@ class Context:
             found = []
             # set & set walks the smaller side (a set & dict keys would walk the term's forms)
             for pattern in term.words & scan.word_set:
-                found.extend(scan.word_hits[pattern])
+                found.extend(scan.word_spans(pattern))
             if term.prefixes:
                 for pattern in term.prefixes & scan.prefix_set:
-                    found.extend(scan.prefix_hits[pattern])
+                    found.extend(scan.prefix_spans(pattern))
             if term.title_only:
                 found = [s for s in found if s[1] <= self.scan.title_len]
             found.sort()
@@ -316,41 +314,16 @@ def flat(node: Node) -> Flat | None:
     return frozenset(need), tuple(anys), frozenset(nones)
 
 
-Cost = Callable[[Trigger], float]
-
-
-def trigger(node: Node, terms: list[CTerm], cost: Cost) -> Trigger | None:
-    """Patterns of which a match must contain at least one, or None when the query can be
-    true without any (field conditions, negations): such a rule is evaluated for every article.
-
-    For AND the cheapest part will do (by ``cost``, a guess of how often a set fires), so a rule
-    is looked at only when its rarest required term is found, not whenever any term is."""
-    if isinstance(node, TermRef):
-        term = terms[node.tid]
-        return frozenset({(p, False) for p in term.words} | {(p, True) for p in term.prefixes})
-    if isinstance(node, AnyOf):
-        parts = [trigger(item, terms, cost) for item in node.items]
-        if any(p is None for p in parts):
-            return None
-        return frozenset().union(*(p for p in parts if p is not None))
-    if isinstance(node, AllOf):
-        options = [t for t in (trigger(item, terms, cost) for item in node.items) if t is not None]
-        return min(options, key=cost) if options else None
-    if isinstance(node, Near):
-        sides = [trigger(AnyOf(node.left), terms, cost), trigger(AnyOf(node.right), terms, cost)]
-        return min((s for s in sides if s is not None), key=cost, default=None)
-    return None
-
-
-def guess_cost(patterns: Trigger, strings: list[str]) -> float:
-    """How often a trigger set fires, guessed from its text before any article is seen:
-    phrases and long words are rarer than short words; prefixes fire more than whole words."""
+def guess_cost(term: CTerm, strings: list[str]) -> float:
+    """How often a term is found, guessed from its text before any article is seen: phrases
+    and long words are rarer than short words; prefixes are found more than whole words, and
+    anything more in the body than in the title."""
     total = 0.0
-    for index, is_prefix in patterns:
-        text = strings[index]
-        base = 0.2 if " " in text else 1.0 + 8.0 / max(1, len(text))
-        total += base * (3.0 if is_prefix else 1.0)
-    return total
+    for patterns, weight in ((term.words, 1.0), (term.prefixes, 3.0)):
+        for index in patterns:
+            text = strings[index]
+            total += weight * (0.2 if " " in text else 1.0 + 8.0 / max(1, len(text)))
+    return total * (0.3 if term.title_only else 1.0)
 
 
 Check = Callable[[Context], bool]

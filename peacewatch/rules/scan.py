@@ -1,13 +1,21 @@
-"""One scan of one article: the normalised text, the automaton's hits that start a word, and
-where words start and end (the matcher's word boundaries)."""
+"""One scan of one article: the automaton's hits at word starts, and where each one lies.
+
+The automaton reads the normalised text with every word wrapped in two markers (``marked``):
+``START`` before it and ``END`` after it, where words are ``WHOLE_WORD``. A pattern is marked
+the same way, so ``START ukraine END`` is found only as a whole word and ``START ukrain`` only
+at the start of a word: the automaton itself keeps to word boundaries, and hits inside words
+(``war`` in ``toward``) are never reported at all. A hit is placed back in the unmarked text
+only when a caller asks where a term was found.
+"""
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
+from itertools import accumulate
 
-_WORD = re.compile(r"\w+")
+_WORD_SPLIT = re.compile(r"(\w+)")
 Span = tuple[int, int]
 
 # A word as readers see it: letters, digits and combining marks, with inner apostrophes
@@ -18,6 +26,15 @@ WHOLE_WORD = re.compile(rf"{_W}+(?:'(?!s(?!{_W})){_W}+)*")
 # character class instead of an alternation per character, four times faster.
 _PLAIN_WORD = re.compile(r"\w+(?:'(?!s(?!\w))\w+)*")
 _NOT_PLAIN = re.compile(r"[_\u0300-\u036f\u0483-\u0489]")
+_SPLIT_WHOLE = re.compile(f"({WHOLE_WORD.pattern})")
+_SPLIT_PLAIN = re.compile(f"({_PLAIN_WORD.pattern})")
+
+START = "\x01"
+END = "\x02"
+NEVER = END + END
+"""A pattern that never occurs in marked text (an end marker always follows a word)."""
+_NO_MARKERS = str.maketrans({START: " ", END: " "})
+"""The text's own marker characters become spaces, which are no word characters either."""
 
 
 def word_bounds(text: str) -> tuple[set[int], set[int]]:
@@ -32,21 +49,60 @@ def word_bounds(text: str) -> tuple[set[int], set[int]]:
     return starts, ends
 
 
+def mark(text: str, plain: bool = True) -> str:
+    """``text`` with ``START`` before and ``END`` after each word (``WHOLE_WORD``); with
+    ``plain`` the faster equivalent finder is used when the text allows it."""
+    if START in text or END in text:
+        text = text.translate(_NO_MARKERS)
+    splitter = _SPLIT_PLAIN if plain and not _NOT_PLAIN.search(text) else _SPLIT_WHOLE
+    parts = splitter.split(text)  # non-word, word, non-word, …, word, non-word
+    if len(parts) == 1:
+        return text
+    return END.join(map(START.join, zip(parts[0:-1:2], parts[1::2], strict=True))) + (
+        END + parts[-1]
+    )
+
+
+def marked_forms(pattern: str) -> tuple[str | None, str | None, bool]:
+    """What the automaton searches for a pattern: (its whole-word form, its word-start form,
+    whether a word-start hit must be checked on the unmarked text instead).
+
+    A form is None when the pattern can never be found that way (a whole word must start and
+    end with a word character, a word start must start with one). Where a word ends depends on
+    the two characters after an apostrophe (``Zelensky's`` is a possessive, ``o'sullivan`` one
+    word), so a word start cut right after an apostrophe or an ``'s`` cannot be marked on its
+    own; nor can a pattern holding a marker character.
+    """
+    if START in pattern or END in pattern:
+        return None, None, True
+    marked = mark(pattern, plain=False)
+    if not marked.startswith(START):
+        return None, None, False
+    whole = marked if marked.endswith(END) else None
+    if pattern.endswith(("'", "'s")):
+        return whole, None, True
+    return whole, marked.removesuffix(END), False
+
+
 Raw = tuple[int, int, int]
-"""(pattern index, start, end) of one hit of the automaton."""
+"""(automaton pattern index, start, end) of one hit in the marked text."""
+Extra = tuple[int, int, int, bool]
+"""(pattern index, start, end, whole word) of a hit checked on the unmarked text."""
 
 
 class Scan:
-    """What one scan of one article found: the normalised text and boundary-checked hits.
+    """What one scan of one article found.
 
-    Which patterns were found (``word_set``, ``prefix_set``) is known at once; where
-    (``word_hits``, ``prefix_hits``) is worked out when first asked, for articles that match."""
+    Which patterns were found (``word_set``: as whole words; ``prefix_set``: at a word start,
+    for the patterns searched that way) is known at once; where (``word_spans``,
+    ``prefix_spans``, in the unmarked text) is worked out when first asked."""
 
     __slots__ = (
-        "_ends",
+        "_extra",
         "_hits",
-        "_prefix_hits",
-        "_word_hits",
+        "_layout",
+        "_marked",
+        "_marked_title_end",
         "_word_starts",
         "body_start",
         "prefix_set",
@@ -56,72 +112,86 @@ class Scan:
     )
 
     def __init__(
-        self, text: str, title_len: int, body_start: int, hits: list[Raw], ends: set[int]
+        self,
+        text: str,
+        title_len: int,
+        body_start: int,
+        marked: str,
+        marked_title_end: int,
+        hits: list[Raw],
+        layout: Layout,
+        extra: Sequence[Extra] = (),
     ) -> None:
-        """``hits``: the automaton's hits that start a word; ``ends``: where words end."""
         self.text = text
         self.title_len = title_len
         self.body_start = body_start
+        self._marked = marked
+        self._marked_title_end = marked_title_end
         self._hits = hits
-        self._ends = ends
-        self.prefix_set: set[int] = {hit[0] for hit in hits}
-        """Patterns found at the start of a word."""
-        self.word_set: set[int] = {hit[0] for hit in hits if hit[2] in ends}
+        self._layout = layout
+        count, prefix_of = layout.whole_count, layout.prefix_of
+        self._extra = extra
+        self.word_set: set[int] = {hit[0] for hit in hits if hit[0] < count}
         """Patterns found as whole words."""
-        self._word_hits: dict[int, list[Span]] | None = None
-        self._prefix_hits: dict[int, list[Span]] | None = None
+        self.prefix_set: set[int] = {prefix_of[hit[0] - count] for hit in hits if hit[0] >= count}
+        """Patterns found at the start of a word (those searched that way: ``prefix*``)."""
+        for pattern, _, _, whole in extra:
+            (self.word_set if whole else self.prefix_set).add(pattern)
         self._word_starts: list[int] | None = None
-
-    @classmethod
-    def of(cls, text: str, title_len: int, body_start: int, raw: Iterable[Raw]) -> Scan:
-        """Keep the raw hits of an automaton over ``text`` that start a word."""
-        starts, ends = word_bounds(text)
-        return cls(text, title_len, body_start, [h for h in raw if h[1] in starts], ends)
 
     def title_sets(self) -> tuple[set[int], set[int]]:
         """Patterns found in the title: as whole words, and at the start of a word."""
-        title_len, ends = self.title_len, self._ends
-        in_title = [hit for hit in self._hits if hit[2] <= title_len]
-        return {p for p, _, end in in_title if end in ends}, {hit[0] for hit in in_title}
-
-    def _group(self) -> None:
-        words: dict[int, list[Span]] = {}
-        prefixes: dict[int, list[Span]] = {}
-        ends = self._ends
-        for pattern, start, end in self._hits:
-            span = (start, end)
-            found = prefixes.get(pattern)
-            if found is None:
-                prefixes[pattern] = [span]
+        title_end = self._marked_title_end
+        count, prefix_of = self._layout.whole_count, self._layout.prefix_of
+        words: set[int] = set()
+        prefixes: set[int] = set()
+        for index, _, end in self._hits:  # in the order they end
+            if end > title_end:
+                break
+            if index < count:
+                words.add(index)
             else:
-                found.append(span)
-            if end in ends:
-                found = words.get(pattern)
-                if found is None:
-                    words[pattern] = [span]
-                else:
-                    found.append(span)
-        self._word_hits, self._prefix_hits = words, prefixes
+                prefixes.add(prefix_of[index - count])
+        for pattern, _, end, whole in self._extra:
+            if end <= self.title_len:
+                (words if whole else prefixes).add(pattern)
+        return words, prefixes
 
-    @property
-    def word_hits(self) -> dict[int, list[Span]]:
-        """Per pattern found as a whole word, its spans in text order."""
-        if self._word_hits is None:
-            self._group()
-        assert self._word_hits is not None
-        return self._word_hits
+    def word_spans(self, pattern: int) -> list[Span]:
+        """Where ``pattern`` was found as a whole word, in text order."""
+        return self._spans(pattern, True)
 
-    @property
-    def prefix_hits(self) -> dict[int, list[Span]]:
-        """Per pattern found at the start of a word, its spans in text order."""
-        if self._prefix_hits is None:
-            self._group()
-        assert self._prefix_hits is not None
-        return self._prefix_hits
+    def prefix_spans(self, pattern: int) -> list[Span]:
+        """Where ``pattern`` was found at the start of a word, in text order."""
+        return self._spans(pattern, False)
+
+    def _spans(self, pattern: int, whole: bool) -> list[Span]:
+        out: list[Span] = []
+        form = self._layout.form(pattern, whole)
+        if form is not None and pattern in (self.word_set if whole else self.prefix_set):
+            # the automaton's hits of this pattern are the places of its marked form: found
+            # again here rather than grouping every hit of the article by pattern
+            marked, length = self._marked, self._layout.lengths[pattern]
+            words = 0  # words before the hit: each put two markers before it
+            last = 0
+            at = marked.find(form)
+            while at >= 0:
+                words += marked.count(START, last, at)
+                last = at
+                plain = at - 2 * words
+                out.append((plain, plain + length))
+                at = marked.find(form, at + 1)
+        if self._extra:
+            out += [(s, e) for p, s, e, w in self._extra if p == pattern and w == whole]
+            out.sort()
+        return out
 
     def word_index(self, pos: int) -> int:
+        """The index of the word (a run of ``\\w``) at text position ``pos``."""
         if self._word_starts is None:
-            self._word_starts = [m.start() for m in _WORD.finditer(self.text)]
+            # where each word starts, from the lengths of the pieces around them
+            ends = list(accumulate(map(len, _WORD_SPLIT.split(self.text))))
+            self._word_starts = ends[0:-1:2]
         return bisect.bisect_right(self._word_starts, pos) - 1
 
     def place(self, pos: int) -> tuple[str, int]:
@@ -132,3 +202,26 @@ class Scan:
             return "title", index + 1
         assert self._word_starts is not None  # filled by word_index
         return "body", index - bisect.bisect_left(self._word_starts, self.body_start) + 1
+
+
+class Layout:
+    """How the automaton's patterns map to the pattern table: pattern ``i`` in its whole-word
+    form is automaton pattern ``i``; word-start forms follow (``prefix_of``)."""
+
+    __slots__ = ("forms", "lengths", "prefix_forms", "prefix_of", "whole_count")
+
+    def __init__(
+        self, forms: list[str], prefix_of: list[int], prefix_forms: list[str], lengths: list[int]
+    ) -> None:
+        self.forms = forms
+        self.whole_count = len(forms)
+        self.prefix_of = prefix_of
+        self.prefix_forms = dict(zip(prefix_of, prefix_forms, strict=True))
+        self.lengths = lengths
+
+    def form(self, pattern: int, whole: bool) -> str | None:
+        """The marked form the automaton searches for ``pattern`` (None if not searched)."""
+        if whole:
+            found = self.forms[pattern]
+            return None if found == NEVER else found
+        return self.prefix_forms.get(pattern)

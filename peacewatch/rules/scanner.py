@@ -1,0 +1,91 @@
+"""The automaton of a pattern table, and the scan of one article with it (``Scan``)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import ahocorasick_rs
+
+from peacewatch.rules.scan import NEVER, Extra, Layout, Scan, mark, marked_forms, word_bounds
+
+FIELD_SEPARATOR = " \x00 "
+"""Between title and body: no word and no pattern spans it."""
+
+
+class Scanner:
+    """One Aho-Corasick automaton over marked text (see ``scan``) for a table of patterns:
+    every pattern as a whole word, and those of ``prefixes`` also at the start of a word."""
+
+    def __init__(
+        self,
+        strings: Sequence[str],
+        prefixes: Collection[int] = (),
+        only: Collection[int] | None = None,
+    ) -> None:
+        """``only``: the patterns searched at all (every one when None)."""
+        self._strings = list(strings)
+        forms: list[str] = []
+        prefix_of: list[int] = []
+        prefix_forms: list[str] = []
+        # patterns the markers cannot express: (index, string, whole word, word start)
+        self._checked: list[tuple[int, str, bool, bool]] = []
+        for index, string in enumerate(self._strings):
+            if only is not None and index not in only:
+                forms.append(NEVER)
+                continue
+            whole, start, check = marked_forms(string)
+            forms.append(whole or NEVER)
+            wanted = index in prefixes
+            if start is not None and wanted:
+                prefix_of.append(index)
+                prefix_forms.append(start)
+            if check and (whole is None or wanted):
+                self._checked.append((index, string, whole is None, wanted))
+        self._layout = Layout(forms, prefix_of, prefix_forms, [len(s) for s in self._strings])
+        patterns = forms + prefix_forms
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+            if self._strings
+            else None
+        )
+
+    def scan(self, title: str, body: str) -> Scan:
+        """One pass of the automaton over a normalised title and body."""
+        text = title + FIELD_SEPARATOR + body
+        marked_title = mark(title)
+        marked = marked_title + FIELD_SEPARATOR + mark(body)
+        raw = (
+            self._automaton.find_matches_as_indexes(marked, overlapping=True)
+            if self._automaton is not None
+            else []
+        )
+        extra = self._check(text) if self._checked else ()
+        return Scan(
+            text,
+            len(title),
+            len(title) + len(FIELD_SEPARATOR),
+            marked,
+            len(marked_title),
+            raw,
+            self._layout,
+            extra,
+        )
+
+    def _check(self, text: str) -> list[Extra]:
+        """Hits of the patterns the markers cannot express, found and checked on ``text``."""
+        out: list[Extra] = []
+        bounds: tuple[set[int], set[int]] | None = None
+        for index, string, whole, start in self._checked:
+            at = text.find(string)
+            while at >= 0:
+                if bounds is None:
+                    bounds = word_bounds(text)
+                starts, ends = bounds
+                end = at + len(string)
+                if at in starts:
+                    if whole and end in ends:
+                        out.append((index, at, end, True))
+                    if start:
+                        out.append((index, at, end, False))
+                at = text.find(string, at + 1)
+        return out
