@@ -278,6 +278,56 @@ async def test_edit_opens_a_saved_rule_and_keeps_its_webhook_on_save(
     assert stored.channels == [f"discord:{here}", hook]
 
 
+async def test_saving_a_rule_with_more_channels_than_a_select_holds_keeps_the_unshown_ones(
+    fake: FakeDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
+) -> None:
+    team = f"discord:{fake.guild_id}"
+    channels = [f"discord:{fake.add_channel()}" for _ in range(ee.CHANNELS_MAX + 2)]
+    hook = f"discordhook:https://discord.com/api/webhooks/112233445566778899/{'T' * 68}"
+    await TeamStore(redis_client).put_rule(team, RuleSpec(id="w3", query="Witkoff",
+                                                          channels=[*channels, hook]))  # fmt: skip
+    modal = await open_modal(fake, adapter, "rules", "edit", rule_id="w3")
+    shown_ids = ui.prefilled(ui.inputs(modal)["pw_rule_channels"])
+    assert shown_ids == [c.partition(":")[2] for c in channels[: ee.CHANNELS_MAX]]
+    # the user takes the first channel off and saves: only that one goes
+    answer = await submit(fake, adapter, modal, {"pw_rule_channels": shown_ids[1:]})
+    embeds = data(answer)["embeds"]
+    assert len(embeds[0]["fields"][1]["value"]) <= 1024
+    message = ui.message_of(fake, answer)
+    [saved] = await dc.invoke(
+        fake, adapter, ui.press("Save", message), kind=ui.COMPONENT, message=message,
+        permissions=dc.MANAGE_GUILD,
+    )  # fmt: skip
+    assert "Updated rule w3" in shown(saved)
+    stored = await TeamStore(redis_client).rule(team, "w3")
+    assert stored is not None
+    assert stored.channels == [*channels[1 : ee.CHANNELS_MAX], *channels[ee.CHANNELS_MAX :], hook]
+
+
+def embed_chars(embed: dict[str, Any]) -> int:
+    """What Discord counts of an embed against its 6,000 characters."""
+    fields = embed.get("fields", [])
+    return (
+        len(embed.get("title", "")) + len(embed.get("description", ""))
+        + sum(len(f["name"]) + len(f["value"]) for f in fields)
+        + len(embed.get("footer", {}).get("text", ""))
+        + len(embed.get("author", {}).get("name", ""))
+    )  # fmt: skip
+
+
+async def test_a_long_query_with_many_warnings_keeps_the_preview_within_6000_characters(
+    fake: FakeDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
+) -> None:
+    # each lower-case "and" gets a warning: 89 of them
+    query = " and ".join(f"negotiationsterm{n}" for n in range(90))[:1990]
+    modal = await new_rule_modal(fake, adapter)
+    values: dict[str, str | list[str]] = {"pw_rule_id": "long", "pw_rule_query": query}
+    answer = await submit(fake, adapter, modal, values, permissions=dc.MANAGE_GUILD)
+    embeds = data(answer)["embeds"]
+    assert "⚠️" in embeds[1]["description"]
+    assert sum(embed_chars(e) for e in embeds) <= 6000
+
+
 async def test_editing_an_unknown_rule_names_the_known_ones(
     fake: FakeDiscord, adapter: DiscordAdapter
 ) -> None:

@@ -109,11 +109,17 @@ def _context(
 async def with_kept_destinations(
     service: CommandService, caller: Caller, form: RuleForm
 ) -> RuleForm:
-    """A saved rule's form with the destinations the modal cannot show (webhooks) put back."""
+    """A saved rule's form with the destinations the modal and the form cannot show put back:
+    webhooks, and the Discord channels past the first ``CHANNELS_MAX``."""
     if not form.existing:
         return form
     saved = await service.rule_form(caller, form.rule_id)
-    others = tuple(c for c in saved.channels if not c.startswith("discord:"))
+    channels = [c for c in saved.channels if c.startswith("discord:")]
+    others = tuple(
+        c for c in saved.channels
+        if (not c.startswith("discord:") or c in channels[ee.CHANNELS_MAX :])
+        and c not in form.channels
+    )  # fmt: skip
     if not saved.existing or not others:
         return form
     return RuleForm(

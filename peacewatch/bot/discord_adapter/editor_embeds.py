@@ -15,6 +15,7 @@ import discord
 
 from peacewatch.bot.discord_adapter.embeds import (
     DESCRIPTION_MAX,
+    EMBED_TOTAL_MAX,
     ERROR_COLOUR,
     REPLY_COLOUR,
     TITLE_MAX,
@@ -25,6 +26,9 @@ from peacewatch.services.views import Backtest, QueryCheck, RuleEditor, RuleForm
 FENCE: Final = "```"
 RULE_FIELD: Final = "Rule"
 CHANNELS_FIELD: Final = "Post to"
+CHANNELS_MAX: Final = 25
+"""Discord channels a form carries (a channel select's most): a saved rule's further
+destinations are kept as they are when it is saved."""
 MIN_FIELD: Final = "Alert when"
 DIGEST_FIELD: Final = "Digest"
 SAVED, NEW = "saved rule", "new rule"
@@ -57,7 +61,8 @@ def form_embed(
     state = SAVED if form.existing else NEW
     embed.add_field(name=RULE_FIELD, value=f"`{form.rule_id}` ({state})", inline=True)
     channels = [c.partition(":")[2] for c in form.channels if c.startswith("discord:")]
-    others = len(form.channels) - len(channels)
+    others = len(form.channels) - len(channels[:CHANNELS_MAX])
+    channels = channels[:CHANNELS_MAX]
     shown = ", ".join(f"<#{c}>" for c in channels)
     if others:
         kept = f"{others} other destination{'s' if others > 1 else ''} (kept as they are)"
@@ -135,11 +140,13 @@ def editor_embeds(editor: RuleEditor) -> list[discord.Embed]:
         parts.append(backtest_text(editor.backtest))
     if editor.check.ok and not editor.can_save:
         parts.append("Only members with Manage Server and this team's peacewatch admins can save.")
+    form = form_embed(editor.form)
+    room = min(DESCRIPTION_MAX, EMBED_TOTAL_MAX - len(form))  # one message's embeds share 6000
     result = discord.Embed(
-        description=clip("\n\n".join(parts), DESCRIPTION_MAX),
+        description=clip("\n\n".join(parts), room),
         colour=OK_COLOUR if editor.check.ok else ERROR_COLOUR,
     )
-    return [form_embed(editor.form), result]
+    return [form, result]
 
 
 def problem_embeds(form: RuleForm, problem: str) -> list[discord.Embed]:

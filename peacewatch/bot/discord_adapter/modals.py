@@ -13,12 +13,12 @@ from typing import Any, Final
 
 import discord
 
+from peacewatch.bot.discord_adapter.editor_embeds import CHANNELS_MAX
 from peacewatch.bot.discord_adapter.embeds import clip
 from peacewatch.services.views import RuleForm
 
 TITLE_MAX: Final = 45
 QUERY_MAX: Final = 2000
-CHANNELS_MAX: Final = 10
 MODAL_ID_RE: Final = re.compile(r"pw:rm:(?P<state>[en]):(?P<rule>[A-Za-z0-9_.-]{0,64})")
 """The modal's custom_id: ``e`` and the id of the saved rule it edits, or ``n`` (a new rule)."""
 ID_RULE, ID_QUERY, ID_CHANNELS, ID_MIN, ID_DIGEST = (
