@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 import pytest
 import redis.asyncio as aioredis
 
-from peacewatch.bot.slack_adapter.blocks import ACTION_MUTE_STORY
+from peacewatch.bot.discord_adapter.embeds import reply_embeds
+from peacewatch.bot.slack_adapter.blocks import ACTION_MUTE_STORY, reply_message
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer
 from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
 from peacewatch.models import Article
@@ -417,6 +418,23 @@ async def test_the_discord_dashboard_lists_the_callers_follows(
     shown = (await service.dashboard(caller)).text
     assert "Your follows (direct messages):\n• 1: actor:witkoff" in shown
     assert "Kellogg" not in shown
+
+
+async def test_twenty_long_follows_with_failing_dms_all_fit_in_one_slack_and_discord_answer(
+    redis_client: aioredis.Redis,
+) -> None:
+    service = CommandService(redis_client)
+    for n in range(MAX_FOLLOWS):
+        query = (f'"security guarantees for ukraine number {n}" AND (Witkoff OR Kushner OR '
+                 "Dmitriev OR Umerov) NEAR/10 (Donbas OR Zaporizhzhia)")  # fmt: skip
+        assert not (await service.follow(MEMBER, query)).error
+    await AlertQueue(redis_client).pause("slack:@U2", "chat.postMessage: cannot_dm_bot", 1.0)
+    reply = await service.follows(MEMBER)
+    assert reply.text.count("failing") == 1 and "paused until" in reply.text
+    slack_text = reply_message(reply).blocks[0]["text"]["text"]
+    discord_text = reply_embeds(reply)[0].description or ""
+    for shown in (slack_text, discord_text):
+        assert all(f"\n{n} · `" in shown for n in range(2, MAX_FOLLOWS + 1)), shown[-300:]
 
 
 async def test_a_query_too_long_for_a_rule_is_refused(redis_client: aioredis.Redis) -> None:

@@ -129,15 +129,17 @@ class FollowCommands(CommandBase):
             )
         outages = await self._queue.outages()
         lines = []
+        # every follow of the user goes to the same direct messages: their trouble is said once
+        if (outage := outages.get(held[0].destination)) is not None:
+            note = f"Direct messages to you are failing: {dm_problem(outage)}"
+            if outage.paused:
+                note += f"; paused until you follow a query again ({CMD} follow QUERY)"
+            lines.append(clip(note, 400))
         for f in held:
-            line = f"{f.follow_id} · `{clip(f.query, LINE_QUERY)}` · since " + _when(
-                datetime.fromtimestamp(f.created, UTC)
+            lines.append(
+                f"{f.follow_id} · `{clip(f.query, LINE_QUERY)}` · since "
+                + _when(datetime.fromtimestamp(f.created, UTC))
             )
-            if f.destination in outages:  # the DMs of every follow of the user fail alike
-                line += f"\n    failing: {dm_problem(outages[f.destination])}"
-                if outages[f.destination].paused:
-                    line += f"; paused until you follow it again ({CMD} follow QUERY)"
-            lines.append(line)
         return Reply(
             title=f"You follow {len(held)} of at most {MAX_FOLLOWS} queries",
             text="\n".join(lines),
