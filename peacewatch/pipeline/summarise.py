@@ -119,9 +119,7 @@ def content_tokens(text: str) -> frozenset[str]:
     """The content words of ``text``, case-folded and cut to a common stem, for overlap measures
     that do not care about inflection (``deploy``/``deploying``, ``переговоры``/``переговорах``)."""
     return frozenset(
-        word[:_STEM]
-        for word in (w.casefold() for w in _WORD.findall(text))
-        if word not in _STOPWORDS
+        word[:_STEM] for word in map(str.casefold, _WORD.findall(text)) if word not in _STOPWORDS
     )
 
 
@@ -139,7 +137,8 @@ def _is_furniture(sent: Sentence) -> bool:
         return True
     if _BOILERPLATE.match(sent.text):
         return True
-    if sum(w.startswith(("#", "@")) for w in words) * 2 >= len(words):
+    tagged = "#" in sent.text or "@" in sent.text
+    if tagged and sum(w.startswith(("#", "@")) for w in words) * 2 >= len(words):
         return True
     return unicodedata.category(sent.text[0]) in _SYMBOLS
 
@@ -289,6 +288,7 @@ class ArticleSummariser:
         self.article = article
         self.cands = candidates(article)
         self._folded = [c.sentence.text.casefold() for c in self.cands]
+        self._all_folded = "\n".join(self._folded)
         self._starts = [c.sentence.start for c in self.cands]
         title_tokens = content_tokens(article.title)
         # a word of one sentence is in another when more than one sentence has it: centrality
@@ -356,6 +356,12 @@ class ArticleSummariser:
     def _holding(self, form: str) -> frozenset[int]:
         found = self._with_form.get(form)
         if found is None:
-            found = frozenset(i for i, text in enumerate(self._folded) if _contains(text, form))
+            # most forms (found in the title, or in the body past the sentences kept) are in
+            # no sentence: one look at all of them together says so
+            found = (
+                frozenset(i for i, text in enumerate(self._folded) if _contains(text, form))
+                if form in self._all_folded
+                else frozenset()
+            )
             self._with_form[form] = found
         return found
