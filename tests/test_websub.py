@@ -262,6 +262,40 @@ async def test_removed_feed_is_unsubscribed_and_its_callback_closes(
                     assert resp.status == 404
 
 
+async def test_a_feed_that_moves_hub_is_subscribed_there_and_its_old_record_goes_in_time(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    clock = Clock(NOW)
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    async with FeedServer() as feeds, FakeHub() as old_hub, FakeHub() as new_hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(items, old_hub.url, url))
+        async with websub_app(redis_target, tmp_path, clock) as (app, _):
+            assert app.websub is not None
+            feed = FeedSpec("ws1", url, interval=3600)
+            await subscribed(app, old_hub, feed)
+            # the publisher moves to another hub; the old one takes the unsubscribe request
+            # but never checks it
+            old_hub.auto_verify = False
+            more = dated(SAMPLE_ITEMS[1:2], NOW - timedelta(minutes=5), timedelta(minutes=5))
+            feeds.set_feed("/feed.xml", websub_rss(items + more, new_hub.url, url))
+            await app.websub.discovered(await app.poller.poll(feed))
+            await new_hub.wait_for(lambda: bool(new_hub.active(url)))
+            assert len(old_hub.requests_for("unsubscribe")) == 1
+            store = SubscriptionStore(redis_client)
+            assert len(await store.all()) == 2
+            assert await app.websub.active_feeds() == {"ws1"}
+            clock.now = NOW + timedelta(minutes=59)
+            await app.websub.maintain()
+            assert len(await store.all()) == 2  # its hub may still check it
+            clock.now = NOW + timedelta(minutes=61)
+            await app.websub.maintain()
+            (left,) = await store.all()
+            assert left.hub == new_hub.url and left.state == "active"
+            current = await store.for_feed("ws1")
+            assert current is not None and current.token == left.token
+
+
 async def test_no_public_url_means_no_subscription(
     redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:

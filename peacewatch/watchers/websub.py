@@ -315,11 +315,13 @@ class WebSub:
         await self._count()
 
     async def _keep(self, sub: Subscription, now: float) -> None:
-        if not _subscribable(await self._store.feed(sub.feed_id)):
-            if sub.pending != "unsubscribe":
-                await self.forget(sub.feed_id)
-            elif now - sub.requested_at > PENDING_TIMEOUT.total_seconds():
+        if sub.pending == "unsubscribe":
+            # ended (feed removed, or moved to another hub or topic): forgotten once its hub
+            # had time to check, whether or not it ever did
+            if now - sub.requested_at > PENDING_TIMEOUT.total_seconds():
                 await self._store.delete(sub)
+        elif not _subscribable(await self._store.feed(sub.feed_id)):
+            await self.forget(sub.feed_id)
         elif _due(sub, now):
             await self.subscribe(sub.feed_id, Discovery(sub.hub, sub.topic))
 
