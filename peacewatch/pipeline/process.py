@@ -32,6 +32,7 @@ from peacewatch.pipeline.render import FOLLOWS_KEY
 from peacewatch.pipeline.severity import severity_of
 from peacewatch.pipeline.story_summary import summarise_story, what_it_adds
 from peacewatch.pipeline.wording import surface_words
+from peacewatch.rules.compile import compile_teams
 from peacewatch.rules.engine import RuleEngine
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.gates import AlertGate
@@ -54,7 +55,8 @@ MAX_EARLIER = 20
 class EngineProvider:
     """The current compiled engine; recompiled in a worker thread when a team's rules change
     (the event loop keeps serving commands meanwhile; ingests wait for it, so a change applies
-    from the next article on)."""
+    from the next article on). Rules compiled before, by this process or an earlier one, are
+    read from the compiled-rule disk cache (``compile_teams``): a restart starts warm."""
 
     def __init__(self, teams: TeamStore) -> None:
         self._teams = teams
@@ -69,7 +71,8 @@ class EngineProvider:
         async with self._lock:
             if self._engine is None or version != self._version:
                 rule_sets = await self._teams.match_sets()
-                engine = await asyncio.to_thread(RuleEngine.compile, rule_sets)
+                # from the disk cache when these rules were compiled before (a restart)
+                engine = await asyncio.to_thread(compile_teams, rule_sets)
                 for error in engine.errors:
                     log.warning(
                         "rule %s/%s skipped: %s", error.team_id, error.rule_id, error.message

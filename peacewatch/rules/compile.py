@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeGuard
@@ -16,6 +17,10 @@ FILE_TEAM = "file"
 _CACHE_KIND = "rules"
 _CACHE_KEEP = 16
 """Compiled rules files kept (one of 10,000 rules takes about 4 MiB)."""
+TEAMS_CACHE_KIND = "teams"
+_TEAMS_KEEP = 4
+"""Compiled rule sets of every team kept: the current one and a few before it (each change
+to any team's rules is a new entry)."""
 
 
 def _checker(rule: RuleSpec, rules_file: RulesFile) -> Sequence[QueryWarning]:
@@ -76,3 +81,32 @@ def check_text(
 ) -> tuple[RulesFile, list[Located]]:
     """Validate rules YAML held in memory (chat imports) the same way as a file."""
     return parse_rules(text, name, _checker, warnings)
+
+
+def compile_teams(teams: Sequence[TeamRuleSet]) -> RuleEngine:
+    """``RuleEngine.compile`` of every team's rules, kept in the disk cache (``diskcache``)
+    under a hash of every team's rules and entities and of the code: compiling the same rules
+    again (a restart) costs a read, not a compile."""
+    key = diskcache.digest(teams_text(teams))
+    found = diskcache.read(TEAMS_CACHE_KIND, key)
+    if isinstance(found, RuleEngine):
+        return found
+    engine = RuleEngine.compile(teams)
+    diskcache.write(TEAMS_CACHE_KIND, key, engine, keep=_TEAMS_KEEP)
+    return engine
+
+
+def teams_text(teams: Sequence[TeamRuleSet]) -> str:
+    """Everything of the teams' rule sets that a compiled engine holds, as one text."""
+    return json.dumps(
+        [
+            [
+                team.team_id,
+                [spec.model_dump(mode="json") for spec in team.rules],
+                [[e.id, e.kind, list(e.names), e.description] for e in team.entities],
+            ]
+            for team in teams
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
