@@ -23,7 +23,8 @@ import sentencex
 
 __all__ = ["Sentence", "language_code", "sentences"]
 
-_OPENING_QUOTE = re.compile(r"\s([“„«‘‚‹\"']+)\s*$")
+_QUOTES = "“„«‘‚‹\"'"
+_OPENING_QUOTE = re.compile(rf"\s([{_QUOTES}]+)\s*$")
 _INITIALISM = re.compile(r"(?<![^\W\d_])(?:[A-Z]\.){2,}\s*$")
 _STARTERS = frozenset(
     ("A", "Being", "Did", "For", "He", "How", "However", "I", "In", "It", "Millions", "More"),
@@ -51,6 +52,9 @@ def _ends_sentence(line: str, begin: int, end: int) -> bool:
     ``begin``."""
     if not line[end - 1].isspace():
         return False  # no space after the stop: inside a name or an address
+    last = _stripped(line, begin, end)[1]
+    if last - begin < 2 or line[last - 1] != "." or not line[last - 2].isupper():
+        return True  # neither an initialism nor an initial (the look costs less than a search)
     if _INITIALISM.search(line, begin, end) is not None:
         word = _FIRST_WORD.match(line, end)
         return word is None or word.group(1) in _STARTERS
@@ -65,7 +69,8 @@ def _line_spans(line: str, code: str) -> list[tuple[int, int]]:
     for piece in sentencex.get_sentence_boundaries(code, line):
         end: int = piece["end_index"]
         if end < len(line):
-            quote = _OPENING_QUOTE.search(line, begin, end)
+            last = _stripped(line, begin, end)[1]
+            quote = _OPENING_QUOTE.search(line, begin, end) if line[last - 1] in _QUOTES else None
             if quote is not None:  # the quote opens the next sentence
                 end = quote.start(1)
             elif not _ends_sentence(line, begin, end):

@@ -60,6 +60,7 @@ _STOPWORD_TEXT = """
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _LINK = re.compile(r"https?://|www\.\w", re.IGNORECASE)
+"""A link, looked for only in a sentence with ``://`` or ``www.``."""
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.\w")
 """An address, looked for only in a sentence with an @: trying it at every word costs more than
 the rest of the sentence's checks together."""
@@ -133,7 +134,9 @@ def _is_furniture(sent: Sentence) -> bool:
     words = sent.text.split()
     if not any(ch.isalpha() for ch in sent.text):
         return True
-    if _LINK.search(sent.text) or ("@" in sent.text and _EMAIL.search(sent.text)):
+    text = sent.text
+    linked = "://" in text or "www." in text.lower()
+    if (linked and _LINK.search(text)) or ("@" in text and _EMAIL.search(text)):
         return True
     if _BOILERPLATE.match(sent.text):
         return True
