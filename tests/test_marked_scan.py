@@ -1,0 +1,85 @@
+"""The automaton over marked text finds exactly the hits a plain search keeps when it checks
+word boundaries afterwards: whole words start and end where words do, word starts start where
+one does, whatever apostrophes, possessives, underscores, combining marks or marker characters
+the text or the pattern holds."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from peacewatch.rules.scan import word_bounds
+from peacewatch.rules.scanner import FIELD_SEPARATOR, Scanner
+
+PATTERNS = [
+    "putin", "war", "rus", "zelensky", "zelensky's", "zelensky'", "o's", "o'", "o'brien",
+    "brien", "s", "u.s.", "u.s", "peace talks", "talks", "a_b", "a", "b", "café", "cafe",
+    "перемир'я", "перемир", "'s", "x\x01y", "9/11", "11", "de", "l'", "l'europe",
+]  # fmt: skip
+TEXTS = [  # as the matcher reads them: case-folded
+    "putin and putinism; war toward the warlike",
+    "zelensky's plan, zelensky'sx and zelensky' alone",
+    "o'brien, o'sullivan, o's, o'",
+    "u.s. talks and u.s talks; peace  talks, peace talks",
+    "a_b a _b a_ b",
+    "cafe\u0301 café cafe",
+    "перемир'я и перемирие",
+    "x\x01y and x\x02y \x02\x02 u.s.\x02",
+    "9/11 and 11/9",
+    "l'europe, l'europe's, de l'",
+    "",
+    "'s 's's s'",
+]
+PREFIXES = {i for i, _ in enumerate(PATTERNS)}
+
+
+def expected(text: str, pattern: str, whole: bool) -> list[tuple[int, int]]:
+    """Every place of ``pattern`` in ``text`` that starts a word (and, for ``whole``, ends
+    one), the boundaries drawn on the text itself."""
+    starts, ends = word_bounds(text)
+    out = []
+    at = text.find(pattern)
+    while at >= 0:
+        end = at + len(pattern)
+        if at in starts and (not whole or end in ends):
+            out.append((at, end))
+        at = text.find(pattern, at + 1)
+    return out
+
+
+@pytest.mark.parametrize(("title", "body"), list(itertools.product(TEXTS[:4], TEXTS)))
+def test_hits_are_the_boundary_checked_places_of_a_plain_search(title: str, body: str) -> None:
+    scanner = Scanner(PATTERNS, PREFIXES)
+    scan = scanner.scan(title, body)
+    text = title + FIELD_SEPARATOR + body
+    assert scan.text == text
+    for index, pattern in enumerate(PATTERNS):
+        words, prefixes = expected(text, pattern, True), expected(text, pattern, False)
+        assert (index in scan.word_set, scan.word_spans(index)) == (bool(words), words), pattern
+        assert (index in scan.prefix_set, scan.prefix_spans(index)) == (
+            bool(prefixes),
+            prefixes,
+        ), pattern
+    title_words, title_prefixes = scan.title_sets()
+    in_title = len(title)
+    for index, pattern in enumerate(PATTERNS):
+        assert (index in title_words) == any(
+            end <= in_title for _, end in expected(text, pattern, True)
+        ), pattern
+        assert (index in title_prefixes) == any(
+            end <= in_title for _, end in expected(text, pattern, False)
+        ), pattern
+
+
+def test_a_pattern_not_searched_at_word_starts_reports_whole_words_only() -> None:
+    scanner = Scanner(["rus", "russia"], prefixes={0})
+    scan = scanner.scan("russia's", "")
+    assert scan.word_set == {1} and scan.prefix_set == {0}
+    assert scan.prefix_spans(1) == [] and scan.word_spans(1) == [(0, 6)]
+
+
+def test_only_the_chosen_patterns_are_searched() -> None:
+    scanner = Scanner(["kyiv", "talks"], only={1})
+    scan = scanner.scan("kyiv talks", "")
+    assert scan.word_set == {1}
