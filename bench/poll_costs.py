@@ -134,7 +134,7 @@ async def poll_trips(body: bytes, changed: bytes) -> dict[str, int]:
                 await trips("changed feed, one new item", tagged)
         finally:
             Connection.send_packed_command = original  # type: ignore[method-assign]
-            pool.close()
+            await pool.aclose()
             await fetcher.close()
             await client.aclose()
             server.stop()

@@ -278,5 +278,5 @@ class App:
         if self.websub is not None:
             await self.websub.close()
         await self.fetcher.close()
-        await asyncio.to_thread(self.parser.close)
+        await self.parser.aclose()
         await self.redis.close()

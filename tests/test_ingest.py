@@ -154,7 +154,7 @@ async def test_parser_pool_runs_in_another_process() -> None:
         with pytest.raises(ParseError):
             await pool.parse(b"<html></html>")
     finally:
-        pool.close()
+        await pool.aclose()
 
 
 def test_item_language_is_detected_when_the_feed_mixes_languages() -> None:

@@ -95,7 +95,7 @@ async def test_the_parse_worker_never_loads_the_language_model() -> None:
         ]
         loaded, hwm_kb = await pool.run(worker_state)
     finally:
-        pool.close()
+        await pool.aclose()
     assert any(e.lang_pending for p in parsed for e in p.entries)
     assert not loaded
     assert hwm_kb < 200 * 1024  # the model alone took the worker's peak near 300 MB

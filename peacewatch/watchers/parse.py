@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import calendar
-import multiprocessing
 import re
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, TypeVar
@@ -15,6 +12,7 @@ from urllib.parse import urljoin
 
 from peacewatch.errors import ParseError
 from peacewatch.watchers.encoding import as_parseable
+from peacewatch.watchers.parseworker import ParseWorker
 
 T = TypeVar("T")
 
@@ -204,29 +202,34 @@ def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
 
 
 class FeedParserPool:
-    """A small process pool that runs ``parse_bytes`` off the event loop."""
+    """Runs ``parse_bytes`` (and the HTML sources' parsers) off the event loop, in one worker
+    process (:mod:`peacewatch.watchers.parseworker`)."""
 
-    def __init__(self, workers: int = 1) -> None:
-        self._workers = workers
-        self._executor: Executor | None = None
+    def __init__(self) -> None:
+        self._worker: ParseWorker | None = None
 
-    def _pool(self) -> Executor:
-        if self._executor is None:
-            # spawn, not fork: forking a process that runs an event loop and threads is unsafe
-            context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
-        return self._executor
+    def _get(self) -> ParseWorker:
+        if self._worker is None:
+            self._worker = ParseWorker()
+        return self._worker
 
     async def parse(self, data: bytes, content_type: str | None = None) -> ParsedFeed:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), parse_bytes, data, content_type)
+        result: ParsedFeed = await self._get().call(parse_bytes, data, content_type)
+        return result
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` in the pool (a module-level function, for HTML sources)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), function, *args)
+        """``function(*args)`` in the worker (a module-level function, for HTML sources)."""
+        result: T = await self._get().call(function, *args)
+        return result
+
+    async def aclose(self) -> None:
+        """Stop the worker and wait for it to exit."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await worker.aclose()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        """Stop the worker without waiting (from the event loop's thread)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
