@@ -131,13 +131,13 @@ class FeedStore:
         }
         if garbled:
             mapping["garbled_at"] = at.isoformat()
+        mapping["consecutive_failures"] = 0
         async with self._redis.pipeline(transaction=False) as pipe:
             if validators is not None:
                 pipe.hset(keys.feed_http(feed_id), mapping=_validator_fields(validators))
             pipe.hset(keys.feed_health(feed_id), mapping=mapping)
             pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
             pipe.hincrby(keys.feed_health(feed_id), "items_seen", items)
-            pipe.hset(keys.feed_health(feed_id), "consecutive_failures", 0)
             await pipe.execute()
 
     async def record_not_modified(
@@ -148,10 +148,10 @@ class FeedStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             if validators is not None:
                 pipe.hset(keys.feed_http(feed_id), mapping=_validator_fields(validators))
-            pipe.hset(keys.feed_health(feed_id), mapping={"last_poll": at.isoformat()})
-            pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
-            pipe.hincrby(keys.feed_health(feed_id), "not_modified", 1)
-            pipe.hset(keys.feed_health(feed_id), "consecutive_failures", 0)
+            health = keys.feed_health(feed_id)
+            pipe.hset(health, mapping={"last_poll": at.isoformat(), "consecutive_failures": 0})
+            pipe.hincrby(health, "polls", 1)
+            pipe.hincrby(health, "not_modified", 1)
             await pipe.execute()
 
     async def record_error(self, feed_id: str, at: datetime, error: str) -> None:

@@ -98,6 +98,11 @@ def server_config(data_dir: Path, sock: Path) -> str:
         # again and again while feeds are polled (each fork copies the pages written meanwhile,
         # and a busy bot wrote 1,000 changes every 15 s). SHUTDOWN SAVE still writes one.
         'save ""',
+        # Small hashes and sorted sets (a feed's health, a story's articles, most history
+        # postings) kept packed rather than as tables: 8 MB less of 139 MB at 10,000 feeds
+        "hash-max-ziplist-value 1024",
+        "zset-max-ziplist-entries 256",
+        "zset-max-ziplist-value 256",
         f"pidfile {_quote(data_dir / PID_FILE)}",
         f"logfile {_quote(data_dir / LOG_FILE)}",
         "loglevel warning",
