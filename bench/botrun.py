@@ -30,9 +30,11 @@ KINDS = ("bot", "parse workers", "redis")
 
 
 async def start_bot(
-    config: Path, work: Path, extra: dict[str, str] | None = None
+    config: Path, work: Path, extra: dict[str, str] | None = None, traced: Path | None = None
 ) -> tuple[asyncio.subprocess.Process, int]:
-    """``peacewatch run --config CONFIG`` with its data in ``work/data``; (process, HTTP port)."""
+    """``peacewatch run --config CONFIG`` with its data in ``work/data``; (process, HTTP port).
+    ``traced``: run it under tracemalloc (``bench/traced_run.py``), its heap by module written
+    to that file on SIGUSR1 (see :func:`heap_by_module`) and at exit."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
@@ -43,12 +45,31 @@ async def start_bot(
         **(extra or {}),
     }
     env.pop("REDIS_URL", None)
+    how = ["-m", "peacewatch"] if traced is None else [str(REPO / "bench" / "traced_run.py"),
+                                                       str(traced)]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "peacewatch", "run", "--config", str(config),
+        sys.executable, *how, "run", "--config", str(config),
         cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL,
         stderr=(work / "run.log").open("wb"),
     )  # fmt: skip
     return proc, port
+
+
+def _written(path: Path) -> int:
+    """When ``path`` was last written (0: not yet)."""
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+async def heap_by_module(proc: asyncio.subprocess.Process, traced: Path) -> str:
+    """Ask a bot started with ``traced`` for its heap by module now (SIGUSR1), and read it."""
+    before = _written(traced)
+    proc.send_signal(signal.SIGUSR1)
+    for _ in range(600):  # a snapshot of a large heap takes a while
+        if _written(traced) != before:
+            await asyncio.sleep(0.5)  # written whole
+            return await asyncio.to_thread(traced.read_text)
+        await asyncio.sleep(0.1)
+    return "(no heap snapshot within 60 s)"
 
 
 async def stop_bot(proc: asyncio.subprocess.Process) -> float:

@@ -24,7 +24,9 @@ sustains); the steady figures are per cycle of ``--feeds`` polls. Also the peak 
 (VmHWM) per kind and their sum, poll errors (/metrics), Redis time by command and Redis memory
 by key family. The baseline is sequential ``feedparser.parse(url)`` over the same feeds in the
 same run (over an evenly spread sample of ``--baseline-sample`` feeds when there are more).
-``FIGURE`` lines at the end are what ``bench/report.py`` collects. ``--quick``: 1,000 feeds,
+``FIGURE`` lines at the end are what ``bench/report.py`` collects. ``--memory-by-module`` runs the
+bot under tracemalloc and prints its Python heap by module at the end (its other figures are
+then those of a traced bot). ``--quick``: 1,000 feeds,
 1,000 rules, 10 s interval, one steady cycle, at most 200 s. Traffic goes to 127.0.0.0/8 only;
 every wait is bounded (``--limit``).
 """
@@ -54,7 +56,17 @@ import redis.asyncio as aioredis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.botrun import KINDS, Sample, Usage, figure, metrics, polls, start_bot, stop_bot  # noqa: E402
+from bench.botrun import (  # noqa: E402
+    KINDS,
+    Sample,
+    Usage,
+    figure,
+    heap_by_module,
+    metrics,
+    polls,
+    start_bot,
+    stop_bot,
+)
 from peacewatch.store import keys  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
 from tests.helpers import rss, samples_dir  # noqa: E402
@@ -500,13 +512,16 @@ async def run(args: argparse.Namespace) -> int:
         )
         queries = bench_queries(args.rules)
         write_config(work / "config.yaml", farm, args.interval, queries, ["console:bench"])
-        proc, port = await start_bot(work / "config.yaml", work, env_for(args))
+        traced = work / "heap.txt" if args.memory_by_module else None
+        proc, port = await start_bot(work / "config.yaml", work, env_for(args), traced)
         watch = Watch(farm, proc, probe, args.limit)
         cold, steady = await measure(args, farm, watch)
         async with aiohttp.ClientSession() as http:
             values = await metrics(http, port)
         stats = await probe.command_stats()
         memory = await probe.memory_by_family()
+        if traced is not None:
+            memory.append(await heap_by_module(proc, traced))
         stopped = await stop_bot(proc)
     finally:
         await probe.close()
@@ -635,6 +650,12 @@ def main() -> int:
         "--catch-up", type=float, default=180, help="seconds to wait for the assigner at most"
     )
     parser.add_argument("--quick", action="store_true", help="1,000 feeds and rules, 200 s at most")
+    parser.add_argument(
+        "--memory-by-module",
+        action="store_true",
+        help="trace the bot's allocations (tracemalloc) and print its heap by module at the end; "
+        "tracing slows it and adds memory: its figures then say where memory goes, not how much",
+    )
     args = parser.parse_args()
     if args.quick:
         args.feeds, args.rules, args.cycles, args.limit, args.catch_up = 1000, 1000, 1, 200, 60
