@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import mmap
+import os
+import stat
+import tempfile
 from array import array
 from pathlib import Path
 from typing import Any
@@ -44,14 +49,76 @@ def _parts(identifier: Any) -> Model:
     )
 
 
-def _build(langid: Any, model: Model) -> Any:
-    nextmove, row = array(model.nextmove_type), array(model.row_type)
-    nextmove.frombytes(model.nextmove)
+def _build(langid: Any, model: Model, nextmove: Any = None) -> Any:
+    """The identifier from its parts; ``nextmove``: the transition table already in a form
+    that indexes like an array (a read-only mapping of the cache file), else the model's."""
+    row = array(model.row_type)
     row.frombytes(model.row)
-    return langid.LanguageIdentifier(
-        model.nb_ptc, model.nb_pc, list(model.classes), nextmove, list(model.output),
-        norm_probs=True, tk_row=row,
+    if nextmove is None:
+        nextmove = array(model.nextmove_type)
+        nextmove.frombytes(model.nextmove)
+    identifier = langid.LanguageIdentifier(
+        model.nb_ptc, model.nb_pc, list(model.classes), nextmove,
+        array("i", model.output), norm_probs=True, tk_row=row,
     )  # fmt: skip
+    # The per-state tables as arrays of machine ints, not lists of Python ints: 6 MB less.
+    # (py3langid reads them only by index.)
+    identifier._rowbase = array("I", (r << 8 for r in row))
+    return identifier
+
+
+def _mapped_table(model: Model, key: str) -> Any:
+    """The transition table (39 MB) as a read-only mapping of a file beside the disk cache:
+    only the pages that the texts seen so far walk through are resident (about half).
+    None when the cache is off or the file cannot be written or does not match the model."""
+    from peacewatch.rules import diskcache
+
+    base = diskcache.cache_dir()
+    if base is None:
+        return None
+    path = base / f"langid-{key}.table"
+    want = hashlib.sha256(model.nextmove).digest()
+    try:
+        if not (path.exists() and _private(path) and _file_digest(path) == want):
+            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not _private(base):
+                return None
+            fd, tmp = tempfile.mkstemp(prefix=".langid-", dir=base)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(model.nextmove)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            for other in base.glob("langid-*.table"):  # an earlier model's, or languages'
+                if other != path:
+                    other.unlink(missing_ok=True)
+        with path.open("rb") as file:
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    if len(mapped) != len(model.nextmove):
+        mapped.close()
+        return None
+    fmt: Any = model.nextmove_type  # an array typecode, as the cast takes it
+    return memoryview(mapped).cast(fmt)
+
+
+def _private(path: Path) -> bool:
+    """Ours, and nobody else may write it (a table someone changed could only misdirect the
+    walk, but it is checked as the cache's entries are)."""
+    st = path.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _file_digest(path: Path) -> bytes:
+    """SHA-256 of the file, read (not mapped: its pages do not become ours)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
 
 
 @functools.cache
@@ -68,15 +135,16 @@ def _identifier() -> Any:
     stored = diskcache.read("langid", key)
     if isinstance(stored, Model):
         try:
-            return _build(langid, stored)
+            return _build(langid, stored, _mapped_table(stored, key))
         except (TypeError, ValueError):
             pass  # damaged: read the shipped model again
     identifier = langid.LanguageIdentifier.from_modelpath(model, norm_probs=True)
     identifier.set_languages(list(LANGUAGES))
     parts = _parts(identifier)
+    del identifier
     diskcache.write("langid", key, parts, keep=2)
     # built from its parts, it holds only our languages' columns, not the whole model's
-    return _build(langid, parts)
+    return _build(langid, parts, _mapped_table(parts, key))
 
 
 def detect(text: str, declared: str | None = None) -> str | None:

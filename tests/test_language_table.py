@@ -1,0 +1,68 @@
+"""The language identifier's transition table is read from a file beside the disk cache, mapped
+rather than copied: the same answers as the table in memory, and a file that does not match
+the model is written again, never used."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import py3langid.langid as langid
+import pytest
+
+from peacewatch.rules import diskcache
+from peacewatch.watchers import language
+
+TEXTS = (
+    "Witkoff and Kushner met Putin in Moscow to discuss the peace plan for Ukraine",
+    "Віткофф зустрівся з Путіним у Москві щодо мирного плану для України",
+    "Переговоры в Женеве: делегации обсудили гарантии безопасности и прекращение огня",
+    "Selenskyj trifft die Koalition der Willigen in Paris zu Sicherheitsgarantien",
+    "Rozmowy pokojowe w Genewie: delegacje omówiły gwarancje bezpieczeństwa",
+)
+
+
+def parts() -> tuple[language.Model, str]:
+    language._identifier()  # writes the cache entry and the table
+    model = Path(langid.MODEL_DIR) / langid.MODEL_FILE
+    key = diskcache.digest(
+        str(model), str(model.stat().st_mtime_ns), ",".join(language.LANGUAGES), "parts"
+    )
+    stored = diskcache.read("langid", key)
+    assert isinstance(stored, language.Model)
+    return stored, key
+
+
+def table_file(key: str) -> Path:
+    base = diskcache.cache_dir()
+    assert base is not None
+    return base / f"langid-{key}.table"
+
+
+def test_the_mapped_table_gives_the_answers_of_the_table_in_memory() -> None:
+    model, key = parts()
+    mapped = language._mapped_table(model, key)
+    assert isinstance(mapped, memoryview)
+    in_memory = language._build(langid, model)
+    from_file = language._build(langid, model, mapped)
+    assert [from_file.classify(t) for t in TEXTS] == [in_memory.classify(t) for t in TEXTS]
+    assert isinstance(language._identifier().tk_nextmove, memoryview)
+    assert os.stat(table_file(key)).st_mode & 0o077 == 0
+
+
+def test_a_table_file_that_does_not_match_the_model_is_written_again() -> None:
+    model, key = parts()
+    path = table_file(key)
+    damaged = bytearray(path.read_bytes())
+    damaged[1000:1004] = b"\xff\xff\xff\xff"  # a transition to a state that does not exist
+    path.write_bytes(bytes(damaged))
+    mapped: Any = language._mapped_table(model, key)
+    assert mapped is not None and mapped.tobytes() == model.nextmove
+    assert path.read_bytes() == model.nextmove
+
+
+def test_without_a_cache_the_table_stays_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    model, key = parts()
+    monkeypatch.setenv("PEACEWATCH_CACHE_DIR", "off")
+    assert language._mapped_table(model, key) is None
