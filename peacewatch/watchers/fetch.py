@@ -54,6 +54,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _READ_CHUNK = 64 * 1024
 # Largest piece inflated in one step: bounds how far past the cap a bomb can get.
 _INFLATE_STEP = 64 * 1024
+_CHECKED_URLS = 50_000
+"""URLs whose check is remembered at most (then forgotten all at once and checked again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +199,7 @@ class Fetcher:
         self._dns = dns
         self._session: aiohttp.ClientSession | None = None
         self._hosts = HostLimiter(limits.per_host_concurrency)
+        self._urls: dict[str, tuple[str, str]] = {}
 
     async def __aenter__(self) -> Fetcher:
         self._get_session()
@@ -247,15 +250,13 @@ class Fetcher:
         ``HttpStatusError`` (4xx/5xx) and ``FeedError`` for anything else (connection failure,
         too many redirects, an unsupported or corrupt encoding).
         """
-        shown = redact_url(url)
-        current = check_url(url, self._policy)
+        current, host = self._checked(url)
         session = self._get_session()
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        host = (URL(current).host or "").lower()
         async with self._hosts.slot(host):
             started = time.monotonic()
             try:
@@ -264,7 +265,7 @@ class Fetcher:
             except TimeoutError as exc:
                 # aiohttp's connect timeout is a TimeoutError too; both mean the server was slow.
                 raise FetchTimeout(
-                    f"{shown}: no complete answer within {self._limits.total_timeout:g} s"
+                    f"{redact_url(url)}: no complete answer within {self._limits.total_timeout:g} s"
                 ) from exc
         log.debug(
             "fetched %s: %d, %d bytes in %.3f s",
@@ -274,6 +275,18 @@ class Fetcher:
             result.elapsed,
         )
         return result
+
+    def _checked(self, url: str) -> tuple[str, str]:
+        """``check_url`` of ``url`` and its host, remembered: the same feeds are fetched again
+        and again, and the check depends only on the text and the policy. Raises UrlRefused."""
+        found = self._urls.get(url)
+        if found is None:
+            current = check_url(url, self._policy)
+            found = (current, (URL(current).host or "").lower())
+            if len(self._urls) >= _CHECKED_URLS:
+                self._urls.clear()
+            self._urls[url] = found
+        return found
 
     def in_flight(self, host: str) -> int:
         """Fetches of ``host`` under way now (not counting those waiting for a slot)."""

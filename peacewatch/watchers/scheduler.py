@@ -167,7 +167,7 @@ class FeedScheduler:
         self._scheduler.add_job(
             self._due,
             IntervalTrigger(seconds=interval, jitter=jitter_for(interval)),
-            args=(feed,),
+            args=(feed, urlsplit(feed.url).hostname or ""),
             id=f"feed:{feed.id}",
             name=feed.url,
             replace_existing=True,
@@ -221,7 +221,7 @@ class FeedScheduler:
         if pending:
             log.warning("%d cancelled polls did not stop within %g s", len(pending), grace)
 
-    async def _due(self, feed: FeedSpec) -> None:
+    async def _due(self, feed: FeedSpec, host: str | None = None) -> None:
         """The APScheduler job: start the feed's poll unless one is already waiting or running.
         Returns at once, so the scheduler never waits on a slow feed."""
         if self._paused:
@@ -233,12 +233,15 @@ class FeedScheduler:
                 extra={"feed_id": feed.id},
             )  # fmt: skip
             return
-        task = asyncio.create_task(self._run(feed), name=f"poll:{feed.id}")
+        task = asyncio.create_task(self._run(feed, host), name=f"poll:{feed.id}")
         self._tasks[feed.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(feed.id, None))
 
-    async def _run(self, feed: FeedSpec) -> None:
-        async with self._hosts.slot(urlsplit(feed.url).hostname or ""), self._slots:
+    async def _run(self, feed: FeedSpec, host: str | None = None) -> None:
+        """Poll ``feed`` once slots are free (``host``: its URL's host, found when scheduled)."""
+        if host is None:
+            host = urlsplit(feed.url).hostname or ""
+        async with self._hosts.slot(host), self._slots:
             if self._paused:
                 return
             self._polling.add(feed.id)
