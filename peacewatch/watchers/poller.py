@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 SUBMIT_CHUNK = 200
 """Articles queued per script call (a long feed never blocks Redis for long)."""
 __all__ = ["GARBLED_SAMPLE", "PollPolicy", "PollResult", "Poller"]
+# the counter of each result, looked up once (a poll that finds nothing new is cheap enough
+# for the label lookup to show)
+_POLLS = {result: metrics.POLLS.labels(result=result) for result in ("ok", "not_modified", "error")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,7 @@ class Poller:
         except FeedError as exc:
             log.warning("feed %s: %s", feed.id, exc)
             await self._feeds.record_error(feed.id, now, str(exc))
-            metrics.POLLS.labels(result="error").inc()
+            _POLLS["error"].inc()
             metrics.FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
             return PollResult(feed.id, "error", error=str(exc))
         partial = plan is not None and plan.partial
@@ -144,7 +147,7 @@ class Poller:
         validators = Validators(fetched.etag, fetched.last_modified, digest)
         garbled, checked = queued.garbled, queued.checked
         await self._feeds.record_ok(feed.id, now, items, queued.new, garbled, checked, validators)
-        metrics.POLLS.labels(result="ok").inc()
+        _POLLS["ok"].inc()
         metrics.ITEMS_SEEN.inc(items)
         if parsed.bozo:
             log.info("feed %s is malformed but readable: %s", feed.id, parsed.bozo)
@@ -193,7 +196,7 @@ class Poller:
         if plan is not None:
             self._memory.put(feed.id, plan.rows_kept())
         await self._feeds.record_not_modified(feed.id, now, same)
-        metrics.POLLS.labels(result="not_modified").inc()
+        _POLLS["not_modified"].inc()
         return PollResult(feed.id, "not_modified")
 
     async def _parse(
