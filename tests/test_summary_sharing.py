@@ -108,3 +108,31 @@ def test_no_hits_and_limits_are_kept_apart() -> None:
     assert shared.summary(()) == reference(article, ())
     short = shared.summary((), max_sentences=1, max_chars=120)
     assert len(short) <= 120 and short != shared.summary(())
+
+
+def test_a_short_form_found_elsewhere_counts_as_a_whole_word_in_every_sentence() -> None:
+    # the hit is in the title: the body's sentences that hold its form as a whole word (not
+    # the "un" of "under") are the ones the summary is made of
+    term = "UN"
+    body = (
+        "The weather stayed mild under clear skies across the region on Monday morning. "
+        f"Delegates gathered at the {term} venue to discuss a ceasefire for eastern Ukraine. "
+        "Markets in Asia were mixed as traders awaited new data from Beijing and Tokyo. "
+        f"A spokesperson said the {term} round would resume after a short break."
+    )
+    article = Article(
+        id="t1",
+        title=f"{term} resume",
+        link="",
+        published=datetime(2026, 1, 6, tzinfo=UTC),
+        source="example.org",
+        outlet="Example",
+        summary=body,
+        lang="en",
+    )
+    hits = [Hit(term=term, field="title", start=0, end=len(term), text=term)]
+    summary = ArticleSummariser(article).summary(hits, max_sentences=2)
+    assert summary == (
+        f"Delegates gathered at the {term} venue to discuss a ceasefire for eastern Ukraine. "
+        f"A spokesperson said the {term} round would resume after a short break."
+    )

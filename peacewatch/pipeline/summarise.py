@@ -291,7 +291,14 @@ class ArticleSummariser:
         self.article = article
         self.cands = candidates(article)
         self._folded = [c.sentence.text.casefold() for c in self.cands]
+        # the sentences case-folded in one text, each from its offset: a form is looked for
+        # once in it, not once in each sentence (a sentence holds no line break)
         self._all_folded = "\n".join(self._folded)
+        self._folded_at: list[int] = []
+        at = 0
+        for text in self._folded:
+            self._folded_at.append(at)
+            at += len(text) + 1
         self._starts = [c.sentence.start for c in self.cands]
         title_tokens = content_tokens(article.title)
         # a word of one sentence is in another when more than one sentence has it: centrality
@@ -357,14 +364,25 @@ class ArticleSummariser:
         return found
 
     def _holding(self, form: str) -> frozenset[int]:
+        """The candidates whose text holds ``form`` (as ``_contains``)."""
         found = self._with_form.get(form)
         if found is None:
-            # most forms (found in the title, or in the body past the sentences kept) are in
-            # no sentence: one look at all of them together says so
-            found = (
-                frozenset(i for i, text in enumerate(self._folded) if _contains(text, form))
-                if form in self._all_folded
-                else frozenset()
-            )
-            self._with_form[form] = found
+            found = self._with_form[form] = frozenset(self._sentences_with(form))
         return found
+
+    def _sentences_with(self, form: str) -> Iterable[int]:
+        if "\n" in form:
+            return ()
+        text, starts = self._all_folded, self._folded_at
+        if len(form) < 4:  # a whole word, as _contains looks for it
+            pattern = rf"(?<!\w){re.escape(form)}(?!\w)"
+            return {bisect.bisect_right(starts, m.start()) - 1 for m in re.finditer(pattern, text)}
+        out = []
+        at = text.find(form)
+        while at >= 0:
+            index = bisect.bisect_right(starts, at) - 1
+            out.append(index)
+            if index + 1 == len(starts):
+                break
+            at = text.find(form, starts[index + 1])
+        return out
