@@ -61,6 +61,10 @@ def test_the_scan_gives_up_on_what_it_cannot_be_sure_of() -> None:
     # items under two different parents: their contexts could differ
     two = b"<r><a xmlns:x='1'><item/></a><b xmlns:x='2'><item/></b></r>"
     assert split(two) is None
+    # more markup than the event loop should step over: read whole, in the worker
+    flood = b"<rss><channel>" + b"<x/>" * 30_000 + b"<item></item></channel></rss>"
+    assert split(flood) is None
+    assert split(b"<rss><channel>" + b"<x/>" * 300 + b"<item></item></channel></rss>") is not None
 
 
 def test_the_same_item_in_another_context_is_another_item() -> None:

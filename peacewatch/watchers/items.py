@@ -12,7 +12,8 @@ everything else (the channel's title, language, hub links wherever they stand), 
 
 Anything the scan is not sure of returns None, and the whole document is parsed as before: a
 DOCTYPE (entities could change what an item says), items nested in items, an item that never
-ends, a prefixed item element (``<rss:item>``), a body over ``MAX_SCAN_BYTES``.
+ends, a prefixed item element (``<rss:item>``), a body over ``MAX_SCAN_BYTES``, more than
+``MAX_STEPS`` pieces of markup.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ MAX_SCAN_BYTES = 8 * 2**20
 """Bodies larger than this are parsed whole (the fetcher's caps are lower anyway)."""
 MAX_ITEMS = 2000
 """Feeds with more items than this are parsed whole (their fingerprints would not be kept)."""
+MAX_STEPS = 20_000
+"""Markup the scan steps over at most (tags outside items; comments, CDATA and item tags
+inside them): the scan runs on the event loop, so a body built of a million tags is parsed
+whole in the worker instead. A feed of 200 items takes a few hundred steps."""
 FINGERPRINT_BYTES = 8
 """An item's fingerprint: 64 bits, compared only within one feed's few hundred items."""
 
@@ -78,7 +83,7 @@ class _Scan:
     def run(self) -> bool:
         """Scan the whole body; False when it is not sure of the items."""
         body, pos, item_start = self.body, 0, -1
-        while True:
+        for _ in range(MAX_STEPS):
             found = (_MARKUP if item_start < 0 else _INSIDE).search(body, pos)
             if found is None:
                 return item_start < 0
@@ -114,6 +119,7 @@ class _Scan:
                     item_start = start
             elif not empty and not self._element(body[start:pos], closing):
                 return False
+        return False  # too much markup to step over on the event loop
 
     def _item_here(self) -> bool:
         """Whether an item may start here: where the first one did, under the same parents."""
