@@ -1,6 +1,6 @@
 """The language identifier's transition table is read from a file beside the disk cache, mapped
 rather than copied: the same answers as the table in memory, and a file that does not match
-the model is written again, never used."""
+the model is written again, never used. A text seen before is not classified again."""
 
 from __future__ import annotations
 
@@ -66,3 +66,18 @@ def test_without_a_cache_the_table_stays_in_memory(monkeypatch: pytest.MonkeyPat
     model, key = parts()
     monkeypatch.setenv("PEACEWATCH_CACHE_DIR", "off")
     assert language._mapped_table(model, key) is None
+
+
+def test_a_text_seen_before_is_answered_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(language, "_seen", {})
+    monkeypatch.setattr(language, "SEEN_TEXTS", 3)
+    first = [language.detect(t) for t in TEXTS[:3]]
+    assert len(language._seen) == 3
+    # the identifier is not asked again: an answer planted for the first text comes back
+    key = next(iter(language._seen))
+    language._seen[key] = "fi"
+    assert language.detect(TEXTS[0]) == "fi"
+    assert [language.detect(t, "xx") for t in TEXTS[1:3]] == [a or "xx" for a in first[1:]]
+    language.detect(TEXTS[3])  # one more than it keeps: the oldest is forgotten
+    assert len(language._seen) == 3 and key not in language._seen
+    assert language.detect(TEXTS[0]) == first[0]

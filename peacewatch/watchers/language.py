@@ -155,7 +155,18 @@ def detect(text: str, declared: str | None = None) -> str | None:
     sample = " ".join(text.split())[:1000]
     if len(sample) < 20:
         return declared
-    code, probability = _identifier().classify(sample)
-    if probability >= CONFIDENCE:
-        return str(code)
-    return declared
+    key = hashlib.blake2b(sample.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    found = _seen.get(key)
+    if found is None:
+        code, probability = _identifier().classify(sample)
+        found = str(code) if probability >= CONFIDENCE else None
+        if len(_seen) >= SEEN_TEXTS:
+            del _seen[next(iter(_seen))]  # the oldest
+        _seen[key] = found
+    return found or declared
+
+
+SEEN_TEXTS = 20_000
+"""Texts whose language is remembered (by a 128-bit digest of the text, about 3 MB): feeds
+that carry the same item (news-search feeds, a wire story on many sites) detect it once."""
+_seen: dict[bytes, str | None] = {}
