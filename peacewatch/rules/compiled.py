@@ -7,10 +7,13 @@ where a term was found only for rules that matched, for reporting.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 from peacewatch.models import Article
+from peacewatch.rules.scan import Layout
 from peacewatch.rules.scan import Scan as Scan
 from peacewatch.rules.scan import Span as Span
 from peacewatch.rules.textnorm import normalise_pattern
@@ -96,19 +99,44 @@ class TermIndex:
                 words.setdefault(pattern, []).append(tid)
             for pattern in term.prefixes:
                 prefixes.setdefault(pattern, []).append(tid)
+        self._layout: Layout | None = None
+        self._by_hit: list[tuple[int, ...]] = []
+        self._title_by_hit: list[tuple[int, ...]] = []
+
+    def _tables(self, layout: Layout) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+        """Term ids per automaton pattern (all fields, title only), for ``layout``."""
+        if layout is not self._layout:
+            self._by_hit = self._per_hit(layout, self.by_word, self.by_prefix)
+            self._title_by_hit = self._per_hit(layout, self.title_by_word, self.title_by_prefix)
+            self._layout = layout
+        return self._by_hit, self._title_by_hit
+
+    @staticmethod
+    def _per_hit(
+        layout: Layout, words: dict[int, list[int]], prefixes: dict[int, list[int]]
+    ) -> list[tuple[int, ...]]:
+        out = [tuple(words.get(pattern, ())) for pattern in range(layout.whole_count)]
+        out += [tuple(prefixes.get(pattern, ())) for pattern in layout.prefix_of]
+        return out
 
     def present(self, scan: Scan) -> set[int]:
         """Ids of the terms that ``scan`` found (what ``Context.present`` says of each)."""
-        found: set[int] = set()
-        for index, hits in ((self.by_word, scan.word_set), (self.by_prefix, scan.prefix_set)):
-            if index:
-                found.update(*map(index.__getitem__, hits & index.keys()))
+        by_hit, title_by_hit = self._tables(scan.layout)
+        found = set(chain.from_iterable(map(by_hit.__getitem__, scan.found_ids)))
         if self.title_by_word or self.title_by_prefix:
-            words, prefixes = scan.title_sets()
-            for index, hits in ((self.title_by_word, words), (self.title_by_prefix, prefixes)):
-                if index:
-                    found.update(*map(index.__getitem__, hits & index.keys()))
+            found.update(chain.from_iterable(map(title_by_hit.__getitem__, scan.title_ids())))
+        for pattern, _, end, whole in scan.extra:  # hits checked on the unmarked text
+            found.update(
+                self.by_word.get(pattern, ()) if whole else self.by_prefix.get(pattern, ())
+            )
+            if end <= scan.title_len:
+                titles = self.title_by_word if whole else self.title_by_prefix
+                found.update(titles.get(pattern, ()))
         return found
+
+
+_Place = tuple[bool, int, int, Span, TermRef]
+"""(in the body, first word index, last word index, span, term) of one hit of a NEAR side."""
 
 
 @dataclass(slots=True)
@@ -124,6 +152,7 @@ class Context:
     _prefixes: set[int] = field(default_factory=set)
     _present: dict[int, bool] = field(default_factory=dict)
     _spans: dict[int, list[Span]] = field(default_factory=dict)
+    _places: dict[TermRef, list[_Place]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # sets, not dict views: isdisjoint then walks the smaller side instead of the dict
@@ -195,17 +224,27 @@ def _side_present(refs: tuple[TermRef, ...], ctx: Context) -> bool:
     return False
 
 
-_Place = tuple[bool, int, int, Span, TermRef]
-"""(in the body, first word index, last word index, span, term) of one hit of a NEAR side."""
-
-
 def _places(refs: tuple[TermRef, ...], ctx: Context) -> list[_Place]:
-    scan = ctx.scan
+    """Every hit of the terms of a NEAR side, with the word indexes it spans (counted from 1:
+    only their differences matter), worked out once per term and article."""
     out: list[_Place] = []
+    known = ctx._places
     for ref in refs:
-        for start, end in ctx.spans(ref.tid):
-            first, last = scan.word_index(start), scan.word_index(end - 1)
-            out.append((start >= scan.body_start, first, last, (start, end), ref))
+        found = known.get(ref)
+        if found is None:
+            found = []
+            spans = ctx.spans(ref.tid)
+            if spans:
+                scan = ctx.scan
+                starts, body = scan.word_starts(), scan.body_start
+                firsts = map(bisect_right, repeat(starts), [start for start, _ in spans])
+                lasts = map(bisect_right, repeat(starts), [end - 1 for _, end in spans])
+                found = [
+                    (span[0] >= body, first, last, span, ref)
+                    for span, first, last in zip(spans, firsts, lasts, strict=True)
+                ]
+            known[ref] = found
+        out.extend(found)
     return out
 
 

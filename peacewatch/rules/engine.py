@@ -90,7 +90,7 @@ class RuleEngine:
         self._scanner = Scanner(())
         self._entity_scanner: Scanner | None = None
         self._term_index = c.TermIndex(())
-        self._index = RuleIndex((), (), lambda tids: 0.0)
+        self._index = RuleIndex((), (), ())
         self.errors: list[RuleError] = []
         self.dictionary = builtin_dictionary()
 
@@ -134,11 +134,10 @@ class RuleEngine:
         self._scanner = Scanner(strings, compiler.prefixes)
         self._entity_scanner = None
         self._term_index = c.TermIndex(self._terms)
-        guesses = [c.guess_cost(term, strings) for term in self._terms]
         self._index = RuleIndex(
             [r.node for r in self._rules],
             [r.flat for r in self._rules],
-            lambda tids: sum(guesses[t] for t in tids),
+            [c.guess_cost(term, strings) for term in self._terms],
         )
 
     # Pickling (a compiled engine cached on disk) -----------------------------------------------

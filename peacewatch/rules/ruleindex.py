@@ -7,22 +7,21 @@ set look-up in the lists of its two rarest terms. A rule that those two terms de
 AND of at most two terms, an OR of terms) holds as soon as it is listed; others are evaluated.
 
 Rarity is guessed from the text of a term's patterns until articles are seen, then counted on
-the news itself (one article in ``SAMPLE_EVERY``) and the rules filed again at 256, 1,024,
-4,096, … articles.
+the news itself (one article in ``SAMPLE_EVERY``) and the rules filed again at
+64, 256, 1,024, … articles.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import chain
 
 from peacewatch.rules import compiled as c
 
 SAMPLE_EVERY = 4
-_FIRST_REFILE = 256
-
-Cost = Callable[[frozenset[int]], float]
+"""One article in this many is counted."""
+_FIRST_REFILE = 64
 
 
 def _trigger(node: c.Node) -> frozenset[int] | None:
@@ -54,34 +53,45 @@ def required(node: c.Node) -> list[frozenset[int]]:
 class RuleIndex:
     """Rules filed by their rarest terms; ``candidates`` lists those worth evaluating."""
 
-    def __init__(self, nodes: Sequence[c.Node], flats: Sequence[c.Flat | None], guess: Cost):
-        self._nodes = nodes
-        self._flats = flats
-        self._guess = guess
+    def __init__(
+        self, nodes: Sequence[c.Node], flats: Sequence[c.Flat | None], guesses: Sequence[float]
+    ) -> None:
+        """``guesses``: per term id, how often it is guessed to be found before any article."""
+        self._groups = [tuple(required(node)) for node in nodes]
+        self._guesses = list(guesses)
+        self.decided = bytearray(
+            # a flat rule without NOT holds when its (at most two) groups meet the article
+            flat is not None and len(groups) <= 2 and not flat[2]
+            for groups, flat in zip(self._groups, flats, strict=True)
+        )
+        """Per rule, 1 when being listed for an article means that it holds."""
         self._counts: Counter[int] = Counter()
         self._seen = 0
         self._next_refile = _FIRST_REFILE
         self._by_term: dict[int, list[tuple[int, int]]] = {}
         self._by_set: dict[int, list[tuple[frozenset[int], int]]] = {}
         self._always: list[int] = []
-        self.decided = bytearray(len(nodes))
-        """Per rule, 1 when being listed for an article means that it holds."""
-        self._file(guess)
+        self._file(self._guesses)
 
-    def _file(self, cost: Cost) -> None:
+    def _file(self, costs: Sequence[float]) -> None:
+        """File every rule under its rarest group, checking its next rarest (by ``costs``,
+        per term id)."""
         by_term: dict[int, list[tuple[int, int]]] = {}
         by_set: dict[int, list[tuple[frozenset[int], int]]] = {}
         always: list[int] = []
-        decided = bytearray(len(self._nodes))
-        for index, (node, flat) in enumerate(zip(self._nodes, self._flats, strict=True)):
-            groups = sorted(required(node), key=cost)
+        look = costs.__getitem__
+
+        def cost(group: frozenset[int]) -> float:
+            return sum(map(look, group))
+
+        for index, groups in enumerate(self._groups):
             if not groups:
                 always.append(index)
                 continue
+            if len(groups) > 1:
+                groups = tuple(sorted(groups, key=cost))
             trigger = groups[0]
             second = groups[1] if len(groups) > 1 else None
-            if flat is not None and len(groups) <= 2 and not flat[2]:
-                decided[index] = 1  # holds when both groups meet the article's terms
             for tid in trigger:
                 if second is None:  # the trigger term itself stands in for a second
                     by_term.setdefault(tid, []).append((tid, index))
@@ -90,7 +100,6 @@ class RuleIndex:
                 else:
                     by_set.setdefault(tid, []).append((second, index))
         self._by_term, self._by_set, self._always = by_term, by_set, always
-        self.decided = decided
 
     def candidates(self, present: set[int]) -> list[int]:
         """Indexes of the rules worth evaluating for an article holding ``present``, in order."""
@@ -100,7 +109,8 @@ class RuleIndex:
         by_set = self._by_set
         if by_set:
             sets = chain.from_iterable(map(by_set.__getitem__, present & by_set.keys()))
-            found.update([index for second, index in sets if not present.isdisjoint(second)])
+            apart = present.isdisjoint
+            found.update([index for second, index in sets if not apart(second)])
         if self._always:
             found.update(self._always)
         self._learn(present)
@@ -108,14 +118,12 @@ class RuleIndex:
 
     def _learn(self, present: set[int]) -> None:
         self._seen += 1
-        if self._seen % SAMPLE_EVERY == 0:
+        seen = self._seen
+        if seen % SAMPLE_EVERY == 0:
             self._counts.update(present)
-        if self._seen < self._next_refile:
+        if seen < self._next_refile:
             return
         self._next_refile *= 4
-        counts, guess = self._counts, self._guess
-
-        def cost(tids: frozenset[int]) -> float:
-            return sum(counts[t] for t in tids) + 0.01 * guess(tids)
-
-        self._file(cost)
+        counts = self._counts
+        # what was seen decides; the guess only orders terms never seen
+        self._file([counts[tid] + 0.01 * guess for tid, guess in enumerate(self._guesses)])

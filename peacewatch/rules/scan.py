@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from itertools import accumulate
+from operator import itemgetter
 
 _WORD_SPLIT = re.compile(r"(\w+)")
 Span = tuple[int, int]
@@ -29,6 +30,7 @@ _NOT_PLAIN = re.compile(r"[_\u0300-\u036f\u0483-\u0489]")
 _SPLIT_WHOLE = re.compile(f"({WHOLE_WORD.pattern})")
 _SPLIT_PLAIN = re.compile(f"({_PLAIN_WORD.pattern})")
 
+_FIRST = itemgetter(0)
 START = "\x01"
 END = "\x02"
 NEVER = END + END
@@ -98,13 +100,14 @@ class Scan:
     ``prefix_spans``, in the unmarked text) is worked out when first asked."""
 
     __slots__ = (
-        "_extra",
         "_hits",
-        "_layout",
         "_marked",
         "_marked_title_end",
         "_word_starts",
         "body_start",
+        "extra",
+        "found_ids",
+        "layout",
         "prefix_set",
         "text",
         "title_len",
@@ -128,21 +131,41 @@ class Scan:
         self._marked = marked
         self._marked_title_end = marked_title_end
         self._hits = hits
-        self._layout = layout
+        self.layout = layout
         count, prefix_of = layout.whole_count, layout.prefix_of
-        self._extra = extra
-        self.word_set: set[int] = {hit[0] for hit in hits if hit[0] < count}
+        self.extra = extra
+        """Hits of the patterns the markers cannot express, found on the unmarked text."""
+        self.found_ids: set[int] = set(map(_FIRST, hits))
+        """Automaton patterns found (``Layout``)."""
+        self.word_set: set[int] = self.found_ids
         """Patterns found as whole words."""
-        self.prefix_set: set[int] = {prefix_of[hit[0] - count] for hit in hits if hit[0] >= count}
+        self.prefix_set: set[int] = set()
         """Patterns found at the start of a word (those searched that way: ``prefix*``)."""
+        if layout.prefix_ids:
+            starts = self.found_ids & layout.prefix_ids
+            if starts:
+                self.word_set = self.found_ids - starts
+                self.prefix_set = {prefix_of[index - count] for index in starts}
+        if extra:
+            self.word_set = set(self.word_set)
         for pattern, _, _, whole in extra:
             (self.word_set if whole else self.prefix_set).add(pattern)
         self._word_starts: list[int] | None = None
 
+    def title_ids(self) -> list[int]:
+        """Automaton patterns found in the title (``Layout``)."""
+        title_end = self._marked_title_end
+        out = []
+        for index, _, end in self._hits:  # in the order they end
+            if end > title_end:
+                break
+            out.append(index)
+        return out
+
     def title_sets(self) -> tuple[set[int], set[int]]:
         """Patterns found in the title: as whole words, and at the start of a word."""
         title_end = self._marked_title_end
-        count, prefix_of = self._layout.whole_count, self._layout.prefix_of
+        count, prefix_of = self.layout.whole_count, self.layout.prefix_of
         words: set[int] = set()
         prefixes: set[int] = set()
         for index, _, end in self._hits:  # in the order they end
@@ -152,7 +175,7 @@ class Scan:
                 words.add(index)
             else:
                 prefixes.add(prefix_of[index - count])
-        for pattern, _, end, whole in self._extra:
+        for pattern, _, end, whole in self.extra:
             if end <= self.title_len:
                 (words if whole else prefixes).add(pattern)
         return words, prefixes
@@ -167,11 +190,11 @@ class Scan:
 
     def _spans(self, pattern: int, whole: bool) -> list[Span]:
         out: list[Span] = []
-        form = self._layout.form(pattern, whole)
+        form = self.layout.form(pattern, whole)
         if form is not None and pattern in (self.word_set if whole else self.prefix_set):
             # the automaton's hits of this pattern are the places of its marked form: found
             # again here rather than grouping every hit of the article by pattern
-            marked, length = self._marked, self._layout.lengths[pattern]
+            marked, length = self._marked, self.layout.lengths[pattern]
             words = 0  # words before the hit: each put two markers before it
             last = 0
             at = marked.find(form)
@@ -181,18 +204,22 @@ class Scan:
                 plain = at - 2 * words
                 out.append((plain, plain + length))
                 at = marked.find(form, at + 1)
-        if self._extra:
-            out += [(s, e) for p, s, e, w in self._extra if p == pattern and w == whole]
+        if self.extra:
+            out += [(s, e) for p, s, e, w in self.extra if p == pattern and w == whole]
             out.sort()
         return out
 
-    def word_index(self, pos: int) -> int:
-        """The index of the word (a run of ``\\w``) at text position ``pos``."""
+    def word_starts(self) -> list[int]:
+        """Where each word (a run of ``\\w``) starts, in text order."""
         if self._word_starts is None:
-            # where each word starts, from the lengths of the pieces around them
+            # from the lengths of the pieces around the words
             ends = list(accumulate(map(len, _WORD_SPLIT.split(self.text))))
             self._word_starts = ends[0:-1:2]
-        return bisect.bisect_right(self._word_starts, pos) - 1
+        return self._word_starts
+
+    def word_index(self, pos: int) -> int:
+        """The index of the word (a run of ``\\w``) at text position ``pos``."""
+        return bisect.bisect_right(self.word_starts(), pos) - 1
 
     def place(self, pos: int) -> tuple[str, int]:
         """The field (``title`` or ``body``) of text position ``pos`` and the 1-based number,
@@ -200,15 +227,14 @@ class Scan:
         index = self.word_index(pos)
         if pos < self.body_start:
             return "title", index + 1
-        assert self._word_starts is not None  # filled by word_index
-        return "body", index - bisect.bisect_left(self._word_starts, self.body_start) + 1
+        return "body", index - bisect.bisect_left(self.word_starts(), self.body_start) + 1
 
 
 class Layout:
     """How the automaton's patterns map to the pattern table: pattern ``i`` in its whole-word
     form is automaton pattern ``i``; word-start forms follow (``prefix_of``)."""
 
-    __slots__ = ("forms", "lengths", "prefix_forms", "prefix_of", "whole_count")
+    __slots__ = ("forms", "lengths", "prefix_forms", "prefix_ids", "prefix_of", "whole_count")
 
     def __init__(
         self, forms: list[str], prefix_of: list[int], prefix_forms: list[str], lengths: list[int]
@@ -217,6 +243,8 @@ class Layout:
         self.whole_count = len(forms)
         self.prefix_of = prefix_of
         self.prefix_forms = dict(zip(prefix_of, prefix_forms, strict=True))
+        self.prefix_ids = frozenset(range(len(forms), len(forms) + len(prefix_of)))
+        """Automaton pattern indexes of the word-start forms."""
         self.lengths = lengths
 
     def form(self, pattern: int, whole: bool) -> str | None:
