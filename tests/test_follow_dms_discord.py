@@ -157,7 +157,7 @@ async def test_a_user_discord_will_not_let_the_bot_message_sees_the_follow_faili
     home = await as_user(fake, adapter, READER, "home")
     assert "actor:witkoff (failing: not delivered since" in home
     assert "failing" not in await as_user(fake, adapter, OTHER, "follows")
-    assert "paused until you follow it again" in listed
+    assert "paused until you follow a query again" in listed
     # the user's refusal is no Discord outage, and their later alerts are not dead letters
     outages = await status.destinations(AlertQueue(redis_client), set())
     assert not [d for d in outages if d.failing]

@@ -61,7 +61,7 @@ async def test_a_user_the_bot_cannot_dm_pauses_their_follow_not_delivery(
         assert await health(env) == {"delivery": "ok", "failing": []}
         listed = said(await env.command("follows", user="UGONE", name="paused"))
         assert "actor:witkoff" in listed and "failing: not delivered since" in listed
-        assert "user_not_found" in listed and "paused until you follow it again" in listed
+        assert "user_not_found" in listed and "paused until you follow a query again" in listed
 
         # later stories: no alert is made for the paused follow; one queued before the pause
         # is dropped, not dead-lettered, and no DM is opened for it

@@ -21,6 +21,7 @@ from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
 from peacewatch.models import Article
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.commands import CommandService
+from peacewatch.services.commands.follows import CHANGES_PER_HOUR
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.services.quiet import QuietHoursGate
 from peacewatch.services.replies import Caller
@@ -435,6 +436,21 @@ async def test_twenty_long_follows_with_failing_dms_all_fit_in_one_slack_and_dis
     discord_text = reply_embeds(reply)[0].description or ""
     for shown in (slack_text, discord_text):
         assert all(f"\n{n} · `" in shown for n in range(2, MAX_FOLLOWS + 1)), shown[-300:]
+
+
+async def test_follow_changes_are_capped_per_user_and_hour(redis_client: aioredis.Redis) -> None:
+    service = CommandService(redis_client)
+    for n in range(CHANGES_PER_HOUR // 2):
+        assert not (await service.follow(MEMBER, f"Witkoff NEAR/5 term{n}")).error
+        assert not (await service.unfollow(MEMBER, "all")).error
+    version = await TeamStore(redis_client).rules_version()
+    refused = await service.follow(MEMBER, "Witkoff")
+    assert refused.error and f"{CHANGES_PER_HOUR} times in the last hour" in refused.text
+    assert await TeamStore(redis_client).rules_version() == version  # nothing recompiles
+    assert "You follow nothing" in (await service.follows(MEMBER)).title
+    other = Caller("slack", "slack:T1", "U3", "slack:C1")
+    assert not (await service.follow(other, "Witkoff")).error  # the cap is each user's own
+    assert 0 < await redis_client.ttl(keys.follow_changes(MEMBER.team_id, MEMBER.user_id)) <= 3600
 
 
 async def test_a_query_too_long_for_a_rule_is_refused(redis_client: aioredis.Redis) -> None:

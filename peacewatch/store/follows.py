@@ -131,7 +131,10 @@ class FollowStore:
         if await self._redis.exists(keys.story_muted(alert.team_id, destination, alert.story_id)):
             return False
         matched = set(alert.extra.get("rules", "").split(",")) | {alert.rule_id}
-        return any(f.rule_id in matched for f in await self.of_user(alert.team_id, user))
+        follows = {r for r in matched if is_follow_rule(r)}
+        if not follows:
+            return True  # not made by a follow
+        return any(f.rule_id in follows for f in await self.of_user(alert.team_id, user))
 
     async def add(self, team_id: str, user_id: str, platform: str, query: str, now: float) -> Added:
         """Follow ``query`` for the user, with the smallest free id; the same query again is

@@ -336,6 +336,11 @@ def user_follows(team_id: str, user_id: str) -> str:
     return _k("team", team_id, "follows", user_id)
 
 
+def follow_changes(team_id: str, user_id: str) -> str:
+    """Counter of one user's follow changes in the current hour (each recompiles the matcher)."""
+    return _k("team", team_id, "follow-changes", user_id)
+
+
 # WebSub -----------------------------------------------------------------------------------------
 def websub_subscriptions() -> str:
     """Set of the callback tokens of every WebSub subscription."""

@@ -35,6 +35,8 @@ DM_PLATFORMS = ("slack", "discord")
 """Where a follow can send direct messages."""
 EXAMPLE = f"{CMD} follow actor:witkoff"
 LINE_QUERY = 100
+CHANGES_PER_HOUR = 60
+"""Follows and unfollows one user may make in an hour."""
 """A query shown in the list is clipped to this many characters (20 lines fit one message)."""
 
 
@@ -44,6 +46,24 @@ class FollowCommands(CommandBase):
     @property
     def _follows(self) -> FollowStore:
         return FollowStore(self._redis)
+
+    async def _too_many_changes(self, caller: Caller) -> Reply | None:
+        """A refusal once the caller changed their follows ``CHANGES_PER_HOUR`` times this
+        hour: every change recompiles the matcher of all teams, which one person must not be
+        able to keep busy."""
+        key = keys.follow_changes(caller.team_id, caller.user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=3600, nx=True)  # the hour starts at the first change
+            pipe.incr(key)
+            pipe.ttl(key)
+            _, count, ttl = await pipe.execute()
+        if int(count) <= CHANGES_PER_HOUR:
+            return None
+        minutes = max(1, -(-int(ttl) // 60))
+        return Reply.fail(
+            f"You changed your follows {CHANGES_PER_HOUR} times in the last hour, the most "
+            f"one person may. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
 
     @_answers
     async def follow(self, caller: Caller, query: str) -> Reply:
@@ -58,6 +78,8 @@ class FollowCommands(CommandBase):
             validate_query(query, builtin_dictionary().extended(entities))
         except QuerySyntaxError as exc:
             return _query_error(exc, query, EXAMPLE)
+        if busy := await self._too_many_changes(caller):
+            return busy
         added = await self._follows.add(
             caller.team_id, caller.user_id, caller.platform, query, self._clock().timestamp()
         )
@@ -106,6 +128,8 @@ class FollowCommands(CommandBase):
                 + (f"Your follows: {known}." if known else "You follow nothing here yet."),
                 hint=f"{CMD} follows lists them.",
             )
+        if busy := await self._too_many_changes(caller):
+            return busy
         removed = await self._follows.remove(
             caller.team_id, caller.user_id, [f.follow_id for f in chosen]
         )
