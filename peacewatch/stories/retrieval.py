@@ -3,7 +3,8 @@
 A decision compares an article with a few stories only: those of the articles that share the
 most rare weight with it (tokens carried by more than ``RARE_SHARE`` of the window's articles
 find nothing). :class:`TokenIndex` keeps, per token, the articles that carry it in publication
-order, and the document frequencies of the span around each decision (:mod:`counts`).
+order, and the document frequencies of the span around each decision
+(:mod:`peacewatch.stories.counts`).
 """
 
 from __future__ import annotations
