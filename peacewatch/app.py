@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from peacewatch.config import AppConfig
+from peacewatch.heap import release_free_memory
 from peacewatch.pipeline.llm import LlmSummariser, build_summariser
 from peacewatch.pipeline.process import EngineProvider, Pipeline
 from peacewatch.rules.entities import builtin_dictionary
@@ -224,6 +225,7 @@ class App:
         await build_due_digests(self.redis.client, self.queue, self.clock)
         await self.sync_feeds()  # feeds added or removed from chat through another replica
         await self.pace_pushed_feeds()
+        release_free_memory()  # what the last minute's polls and placing freed
         now = self.clock()
         if self.pruned_at is None or now - self.pruned_at >= timedelta(days=1):
             await HistoryIndex(self.redis.client, clock=self.clock).prune()
