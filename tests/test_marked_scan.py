@@ -6,10 +6,12 @@ the text or the pattern holds."""
 from __future__ import annotations
 
 import itertools
+import random
+import re
 
 import pytest
 
-from peacewatch.rules.scan import word_bounds
+from peacewatch.rules.scan import _PLAIN_WORD, END, START, mark, word_bounds
 from peacewatch.rules.scanner import FIELD_SEPARATOR, Scanner
 
 PATTERNS = [
@@ -54,6 +56,8 @@ def test_hits_are_the_boundary_checked_places_of_a_plain_search(title: str, body
     scan = scanner.scan(title, body)
     text = title + FIELD_SEPARATOR + body
     assert scan.text == text
+    # NEAR counts words as runs of \w, placed from the pieces marking split the text into
+    assert scan.word_starts() == [m.start() for m in re.finditer(r"\w+", text)]
     for index, pattern in enumerate(PATTERNS):
         words, prefixes = expected(text, pattern, True), expected(text, pattern, False)
         assert (index in scan.word_set, scan.word_spans(index)) == (bool(words), words), pattern
@@ -83,3 +87,20 @@ def test_only_the_chosen_patterns_are_searched() -> None:
     scanner = Scanner(["kyiv", "talks"], only={1})
     scan = scanner.scan("kyiv talks", "")
     assert scan.word_set == {1}
+
+
+def test_words_split_as_the_plain_word_pattern_splits_them() -> None:
+    """Marking splits text into runs of word characters and joins runs across an inner
+    apostrophe; the result is the split by the word pattern itself."""
+    plain = re.compile(f"({_PLAIN_WORD.pattern})")
+    pieces = ["a", "s", "b", "'", " ", "x", "1", ".", "'s", "é", "s "]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        parts = plain.split(text)
+        want = (
+            text
+            if len(parts) == 1
+            else "".join(f"{START}{p}{END}" if i % 2 else p for i, p in enumerate(parts))
+        )
+        assert mark(text) == want, text

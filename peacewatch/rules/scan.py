@@ -28,7 +28,6 @@ WHOLE_WORD = re.compile(rf"{_W}+(?:'(?!s(?!{_W})){_W}+)*")
 _PLAIN_WORD = re.compile(r"\w+(?:'(?!s(?!\w))\w+)*")
 _NOT_PLAIN = re.compile(r"[_\u0300-\u036f\u0483-\u0489]")
 _SPLIT_WHOLE = re.compile(f"({WHOLE_WORD.pattern})")
-_SPLIT_PLAIN = re.compile(f"({_PLAIN_WORD.pattern})")
 
 _FIRST = itemgetter(0)
 START = "\x01"
@@ -54,15 +53,49 @@ def word_bounds(text: str) -> tuple[set[int], set[int]]:
 def mark(text: str, plain: bool = True) -> str:
     """``text`` with ``START`` before and ``END`` after each word (``WHOLE_WORD``); with
     ``plain`` the faster equivalent finder is used when the text allows it."""
+    return mark_runs(text, plain)[0]
+
+
+def mark_runs(text: str, plain: bool = True) -> tuple[str, list[str] | None]:
+    """``mark(text)``, and the split of ``text`` into runs of ``\\w`` (non-word, run, …,
+    run, non-word) when marking found them on the way (None when it did not)."""
     if START in text or END in text:
         text = text.translate(_NO_MARKERS)
-    splitter = _SPLIT_PLAIN if plain and not _NOT_PLAIN.search(text) else _SPLIT_WHOLE
-    parts = splitter.split(text)  # non-word, word, non-word, …, word, non-word
+    runs = None
+    if plain and not _NOT_PLAIN.search(text):
+        parts, runs = _words(text)
+    else:
+        parts = _SPLIT_WHOLE.split(text)  # non-word, word, non-word, …, word, non-word
     if len(parts) == 1:
-        return text
-    return END.join(map(START.join, zip(parts[0:-1:2], parts[1::2], strict=True))) + (
-        END + parts[-1]
-    )
+        return text, runs
+    marked = END.join(map(START.join, zip(parts[0:-1:2], parts[1::2], strict=True)))
+    return marked + END + parts[-1], runs
+
+
+def _words(text: str) -> tuple[list[str], list[str]]:
+    """``_PLAIN_WORD``'s split of ``text`` (non-word, word, …, word, non-word), from its split
+    into runs of ``\\w`` (a far simpler pattern; returned too): a lone apostrophe between two
+    runs joins them into one word unless the second run is a possessive ``s``."""
+    runs = _WORD_SPLIT.split(text)
+    if "'" not in text:
+        return runs, runs
+    joins = []
+    at = 2  # separators between two words are at the even indexes 2 … len - 3
+    last = len(runs) - 3
+    while at <= last:
+        try:
+            at = runs.index("'", at, last + 1)
+        except ValueError:
+            break
+        if at % 2 == 0 and runs[at + 1] != "s":
+            joins.append(at)
+        at += 1
+    if not joins:
+        return runs, runs
+    parts = list(runs)
+    for at in reversed(joins):  # from the end, so that the indexes before stay put
+        parts[at - 1 : at + 2] = ["".join(parts[at - 1 : at + 2])]
+    return parts, runs
 
 
 def marked_forms(pattern: str) -> tuple[str | None, str | None, bool]:
@@ -103,6 +136,7 @@ class Scan:
         "_hits",
         "_marked",
         "_marked_title_end",
+        "_runs",
         "_word_starts",
         "body_start",
         "extra",
@@ -124,7 +158,9 @@ class Scan:
         hits: list[Raw],
         layout: Layout,
         extra: Sequence[Extra] = (),
+        runs: tuple[list[str], list[str]] | None = None,
     ) -> None:
+        """``runs``: the title and the body split into runs of ``\\w``, if known."""
         self.text = text
         self.title_len = title_len
         self.body_start = body_start
@@ -151,6 +187,7 @@ class Scan:
         for pattern, _, _, whole in extra:
             (self.word_set if whole else self.prefix_set).add(pattern)
         self._word_starts: list[int] | None = None
+        self._runs = runs
 
     def title_ids(self) -> list[int]:
         """Automaton patterns found in the title (``Layout``)."""
@@ -212,9 +249,13 @@ class Scan:
     def word_starts(self) -> list[int]:
         """Where each word (a run of ``\\w``) starts, in text order."""
         if self._word_starts is None:
-            # from the lengths of the pieces around the words
-            ends = list(accumulate(map(len, _WORD_SPLIT.split(self.text))))
-            self._word_starts = ends[0:-1:2]
+            # from the lengths of the pieces around the words (split when marking, mostly)
+            if self._runs is None:
+                self._word_starts = _starts(_WORD_SPLIT.split(self.text))
+            else:
+                title, body = self._runs
+                shift = self.body_start.__add__
+                self._word_starts = _starts(title) + list(map(shift, _starts(body)))
         return self._word_starts
 
     def word_index(self, pos: int) -> int:
@@ -228,6 +269,11 @@ class Scan:
         if pos < self.body_start:
             return "title", index + 1
         return "body", index - bisect.bisect_left(self.word_starts(), self.body_start) + 1
+
+
+def _starts(runs: list[str]) -> list[int]:
+    """Where each run of a split into (non-word, run, …, run, non-word) starts."""
+    return list(accumulate(map(len, runs)))[0:-1:2]
 
 
 class Layout:

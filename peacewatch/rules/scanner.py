@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 import ahocorasick_rs
 
-from peacewatch.rules.scan import NEVER, Extra, Layout, Scan, mark, marked_forms, word_bounds
+from peacewatch.rules.scan import NEVER, Extra, Layout, Scan, mark_runs, marked_forms, word_bounds
 
 FIELD_SEPARATOR = " \x00 "
 """Between title and body: no word and no pattern spans it."""
@@ -52,8 +52,10 @@ class Scanner:
     def scan(self, title: str, body: str) -> Scan:
         """One pass of the automaton over a normalised title and body."""
         text = title + FIELD_SEPARATOR + body
-        marked_title = mark(title)
-        marked = marked_title + FIELD_SEPARATOR + mark(body)
+        marked_title, title_runs = mark_runs(title)
+        marked_body, body_runs = mark_runs(body)
+        marked = marked_title + FIELD_SEPARATOR + marked_body
+        runs = None if title_runs is None or body_runs is None else (title_runs, body_runs)
         raw = (
             self._automaton.find_matches_as_indexes(marked, overlapping=True)
             if self._automaton is not None
@@ -69,6 +71,7 @@ class Scanner:
             raw,
             self._layout,
             extra,
+            runs,
         )
 
     def _check(self, text: str) -> list[Extra]:
