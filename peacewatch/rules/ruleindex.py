@@ -14,13 +14,19 @@ the news itself (one article in ``SAMPLE_EVERY``) and the rules filed again at
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
+from typing import TypeVar
 
 from peacewatch.rules import compiled as c
 
+_T = TypeVar("_T")
+
 SAMPLE_EVERY = 4
 """One article in this many is counted."""
+HOT_SHARE = 0.02
+"""A term found in more than this share of the counted articles makes the rules filed under it
+worth filing again."""
 _FIRST_REFILE = 64
 
 
@@ -71,35 +77,51 @@ class RuleIndex:
         self._by_term: dict[int, list[tuple[int, int]]] = {}
         self._by_set: dict[int, list[tuple[frozenset[int], int]]] = {}
         self._always: list[int] = []
+        self._trigger: list[frozenset[int]] = []
+        """Per rule, the group of terms it is filed under."""
         self._file(self._guesses)
 
     def _file(self, costs: Sequence[float]) -> None:
         """File every rule under its rarest group, checking its next rarest (by ``costs``,
         per term id)."""
-        by_term: dict[int, list[tuple[int, int]]] = {}
-        by_set: dict[int, list[tuple[frozenset[int], int]]] = {}
-        always: list[int] = []
-        look = costs.__getitem__
+        self._by_term, self._by_set, self._always = {}, {}, []
+        self._trigger = [frozenset[int]()] * len(self._groups)
+        cost = _group_cost(costs)
+        for index in range(len(self._groups)):
+            self._place(index, cost)
 
-        def cost(group: frozenset[int]) -> float:
-            return sum(map(look, group))
+    def _place(self, index: int, cost: Callable[[frozenset[int]], float]) -> None:
+        groups = self._groups[index]
+        if not groups:
+            self._always.append(index)
+            return
+        if len(groups) > 1:
+            groups = tuple(sorted(groups, key=cost))
+        trigger = self._trigger[index] = groups[0]
+        second = groups[1] if len(groups) > 1 else None
+        by_term, by_set = self._by_term, self._by_set
+        for tid in trigger:
+            if second is None:  # the trigger term itself stands in for a second
+                by_term.setdefault(tid, []).append((tid, index))
+            elif len(second) == 1:
+                by_term.setdefault(tid, []).append((next(iter(second)), index))
+            else:
+                by_set.setdefault(tid, []).append((second, index))
 
-        for index, groups in enumerate(self._groups):
-            if not groups:
-                always.append(index)
-                continue
-            if len(groups) > 1:
-                groups = tuple(sorted(groups, key=cost))
-            trigger = groups[0]
-            second = groups[1] if len(groups) > 1 else None
-            for tid in trigger:
-                if second is None:  # the trigger term itself stands in for a second
-                    by_term.setdefault(tid, []).append((tid, index))
-                elif len(second) == 1:
-                    by_term.setdefault(tid, []).append((next(iter(second)), index))
-                else:
-                    by_set.setdefault(tid, []).append((second, index))
-        self._by_term, self._by_set, self._always = by_term, by_set, always
+    def _refile(self, costs: Sequence[float], hot: set[int]) -> None:
+        """File again, by ``costs``, the rules of more than one group that are filed under a
+        term of ``hot``: those looked at for many articles. The others cost little as they are."""
+        by_term, by_set = self._by_term, self._by_set
+        moving = {i for t in hot & by_term.keys() for _, i in by_term[t]}
+        moving.update(i for t in hot & by_set.keys() for _, i in by_set[t])
+        groups = self._groups
+        moving = {i for i in moving if len(groups[i]) > 1}
+        filed_under = set(chain.from_iterable(self._trigger[i] for i in moving))
+        _drop(by_term, filed_under, moving)
+        _drop(by_set, filed_under, moving)
+        cost = _group_cost(costs)
+        for index in sorted(moving):
+            self._place(index, cost)
 
     def candidates(self, present: set[int]) -> list[int]:
         """Indexes of the rules worth evaluating for an article holding ``present``, in order."""
@@ -125,5 +147,26 @@ class RuleIndex:
             return
         self._next_refile *= 4
         counts = self._counts
+        counted = seen // SAMPLE_EVERY
+        hot = {tid for tid, n in counts.items() if n > HOT_SHARE * counted}
         # what was seen decides; the guess only orders terms never seen
-        self._file([counts[tid] + 0.01 * guess for tid, guess in enumerate(self._guesses)])
+        self._refile([counts[tid] + 0.01 * guess for tid, guess in enumerate(self._guesses)], hot)
+
+
+def _drop(table: dict[int, list[tuple[_T, int]]], tids: set[int], rules: set[int]) -> None:
+    """Remove the entries of ``rules`` from the lists of ``tids`` in ``table``."""
+    for tid in tids & table.keys():
+        kept = [entry for entry in table[tid] if entry[1] not in rules]
+        if kept:
+            table[tid] = kept
+        else:
+            del table[tid]
+
+
+def _group_cost(costs: Sequence[float]) -> Callable[[frozenset[int]], float]:
+    look = costs.__getitem__
+
+    def cost(group: frozenset[int]) -> float:
+        return sum(map(look, group))
+
+    return cost

@@ -66,10 +66,15 @@ def mark_runs(text: str, plain: bool = True) -> tuple[str, list[str] | None]:
         parts, runs = _words(text)
     else:
         parts = _SPLIT_WHOLE.split(text)  # non-word, word, non-word, …, word, non-word
-    if len(parts) == 1:
+    words = len(parts) // 2
+    if not words:
         return text, runs
-    marked = END.join(map(START.join, zip(parts[0:-1:2], parts[1::2], strict=True)))
-    return marked + END + parts[-1], runs
+    # non-word, START, word, END, non-word, …: the pieces laid out by slices, joined once
+    pieces = [START] * (4 * words + 1)
+    pieces[0::4] = parts[0::2]
+    pieces[2::4] = parts[1::2]
+    pieces[3::4] = [END] * words
+    return "".join(pieces), runs
 
 
 def _words(text: str) -> tuple[list[str], list[str]]:
