@@ -2,7 +2,7 @@
 
 sentencex (Wikimedia's rule-based splitter, compiled) does the splitting, a line at a time, with
 the abbreviation rules of the text's language. Four corrections are made to its pieces, each
-where it parts from pysbd (which the summaries used before, at 50 times the cost) the wrong way
+where it parts from pysbd (which the summaries used before, at 40 times the cost) the wrong way
 on news text:
 
 - an opening quote left at the end of a sentence moves to the next one (``said. “We …``);
