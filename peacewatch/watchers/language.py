@@ -69,8 +69,11 @@ def _build(langid: Any, model: Model, nextmove: Any = None) -> Any:
 
 def _mapped_table(model: Model, key: str) -> Any:
     """The transition table (39 MB) as a read-only mapping of a file beside the disk cache:
-    only the pages that the texts seen so far walk through are resident (about half).
-    None when the cache is off or the file cannot be written or does not match the model."""
+    clean file pages, shared by every process that maps them and reclaimable by the kernel
+    under memory pressure, instead of private memory copied out of the cache entry at every
+    start. (Resident all the same once texts have walked it: the kernel maps a file's cached
+    pages around each one touched.) None when the cache is off or the file cannot be written
+    or does not match the model."""
     from peacewatch.rules import diskcache
 
     base = diskcache.cache_dir()
