@@ -66,6 +66,14 @@ _FURNITURE_TAIL = re.compile(
 )
 
 
+def _may_end_in_furniture(line: str) -> bool:
+    """Whether ``line`` ends the way ``_FURNITURE_TAIL`` needs (a cheap test before the
+    regex, which tries every position of the line)."""
+    end = line.rstrip()
+    end = end[:-3] if end.endswith("...") else end[:-1] if end.endswith("…") else end
+    return end.rstrip()[-13:].lower().endswith(("reading", "more", "advertisement"))
+
+
 class _TextExtractor(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -119,7 +127,8 @@ def strip_furniture(text: str) -> str:
         if _FURNITURE_LINE.fullmatch(line.strip()):
             continue
         line = _TIMESTAMP_LEAD.sub("", line)
-        line = _FURNITURE_TAIL.sub("", line) if len(line) > 20 else line
+        if len(line) > 20 and _may_end_in_furniture(line):
+            line = _FURNITURE_TAIL.sub("", line)
         if line.strip():
             kept.append(line)
     return "\n".join(kept).strip()
