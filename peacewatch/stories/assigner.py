@@ -268,7 +268,7 @@ class StoryAssigner:
             )
             if member is not None:
                 events.append((member, merges))
-                articles.append(article_row(entry.article))
+                articles.append(article_row(entry.article, entry.raw))
         await self._write(index, events, articles)
         failpoint("assigner.after_write")
         await self._handler(placed)

@@ -10,7 +10,6 @@ order, and the document frequencies of the span around each decision
 from __future__ import annotations
 
 import bisect
-import operator
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
@@ -72,19 +71,17 @@ def _rare_limit(total: int) -> float:
     return max(3.0, RARE_SHARE * total)
 
 
-_WEIGHT = operator.itemgetter(1)
-
-
 def _stories_of(evidence: Mapping[int, float], keys: Mapping[int, tuple[str, str]]) -> list[str]:
     """Story ids of the ``MAX_CANDIDATES`` candidate articles with the most rare weight in
     common with the article (ties by story id, then article id), best first, at most
     ``MAX_STORIES`` of them. ``keys``: (story id, article id) of each article's number."""
-    best = list(evidence.items())
-    if len(best) > MAX_CANDIDATES:
-        # Only the articles with at least the MAX_CANDIDATES-th most weight need ranking.
-        best.sort(key=_WEIGHT)
-        best = best[bisect.bisect_left(best, best[-MAX_CANDIDATES][1], key=_WEIGHT) :]
-    ranked = sorted((-w, keys[n]) for n, w in best)
+    if len(evidence) > MAX_CANDIDATES:
+        # Only the articles with at least the MAX_CANDIDATES-th most weight need ranking (a
+        # sort of the bare weights finds it at a fraction of the cost of sorting the pairs).
+        cut = sorted(evidence.values())[-MAX_CANDIDATES]
+        ranked = sorted([(-w, keys[n]) for n, w in evidence.items() if w >= cut])
+    else:
+        ranked = sorted([(-w, keys[n]) for n, w in evidence.items()])
     out: list[str] = []
     for _, (story_id, _) in ranked[:MAX_CANDIDATES]:
         if story_id not in out:

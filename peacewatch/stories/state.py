@@ -82,14 +82,21 @@ for _, story in ipairs(batch.stories) do
   redis.call('EXPIRE', key('members', id), ttl)
 end
 redis.call('EXPIRE', active, ttl)
-for _, article in ipairs(batch.articles) do
+local articles = batch.articles
+for _, article in ipairs(articles) do
   local id, score = article[1], article[3]
   redis.call('SET', key('article', id), article[2], 'EX', batch.article_ttl)
   redis.call('ZADD', by_time, score, id)
   redis.call('ZADD', hist_all, score, id)
 end
 for _, posting in ipairs(batch.postings) do
-  redis.call('ZADD', key('token', posting[1]), unpack(posting, 2))
+  local args = {}
+  for i = 2, #posting do
+    local article = articles[posting[i]]
+    args[2 * i - 3] = article[3]
+    args[2 * i - 2] = article[1]
+  end
+  redis.call('ZADD', key('token', posting[1]), unpack(args))
 end
 for _, words in ipairs(batch.vocab) do
   redis.call('ZADD', hist_vocab, unpack(words))
@@ -138,11 +145,13 @@ ArticleRow = tuple[str, str, str, list[str]]
 """An article as a batch stores it: id, JSON record, publication time, history index tokens."""
 
 
-def article_row(article: Article) -> ArticleRow:
+def article_row(article: Article, record: str = "") -> ArticleRow:
     """What a batch stores of ``article`` (computed while placing, so that building the batch
-    does not hold the event loop for a whole batch's tokenising)."""
+    does not hold the event loop for a whole batch's tokenising). ``record``: the article's
+    JSON as the ingest stream carries it (:func:`article_to_json` of the same article), which
+    need not be encoded again."""
     score = repr(article.published.timestamp())
-    return (article.id, article_to_json(article), score, sorted(tokens_of(article)))
+    return (article.id, record or article_to_json(article), score, sorted(tokens_of(article)))
 
 
 def batch_payload(
@@ -182,15 +191,16 @@ def batch_payload(
         stories.append([story_id, story.first, outlets, repr(story.latest)])
     # The history index grouped by token: one ZADD per distinct token of the batch (with every
     # article that carries it) rather than one per article and token, which was most of the
-    # server's work.
-    postings: dict[str, list[str]] = {}
-    for article_id, _, score, tokens in articles:
+    # server's work. An article is named by its place in ``articles`` (counted from 1, as Lua
+    # does): its id and time are encoded once, not once per token.
+    postings: dict[str, list[str | int]] = {}
+    for number, (_, _, _, tokens) in enumerate(articles, 1):
         for token in tokens:
             members = postings.get(token)
             if members is None:
-                postings[token] = [token, score, article_id]
+                postings[token] = [token, number]
             else:
-                members += (score, article_id)
+                members.append(number)
     words = list(postings)
     vocab = [
         [part for word in words[i : i + VOCAB_CHUNK] for part in ("0", word)]
