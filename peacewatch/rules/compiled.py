@@ -324,10 +324,11 @@ Flat = tuple[frozenset[int], tuple[frozenset[int], ...], frozenset[int]]
 """A query as term-id sets: (every one present, of each set at least one, none present)."""
 
 
-def flat(node: Node) -> Flat | None:
+def flat(node: Node, shared: dict[frozenset[int], frozenset[int]] | None = None) -> Flat | None:
     """The term-id sets of a query that is an AND of terms, ORs of terms and NOTs of terms
     (a single term, an OR of terms): it holds when ``all <= present``, each ``any`` meets
-    ``present`` and ``none`` does not. None for other queries (fields, NEAR, deeper nesting)."""
+    ``present`` and ``none`` does not. None for other queries (fields, NEAR, deeper nesting).
+    Sets equal to one in ``shared`` are that one (else added to it)."""
     need: set[int] = set()
     anys: list[frozenset[int]] = []
     nones: set[int] = set()
@@ -350,7 +351,11 @@ def flat(node: Node) -> Flat | None:
             nones.update(i.tid for i in item.item.items if isinstance(i, TermRef))
         else:
             return None
-    return frozenset(need), tuple(anys), frozenset(nones)
+    if shared is None:
+        return frozenset(need), tuple(anys), frozenset(nones)
+    one = shared.setdefault  # equal sets of many rules are kept once
+    sets = tuple(one(group, group) for group in map(frozenset, (need, *anys, nones)))
+    return sets[0], sets[1:-1], sets[-1]
 
 
 def guess_cost(term: CTerm, strings: list[str]) -> float:

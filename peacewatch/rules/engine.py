@@ -62,7 +62,8 @@ class _Rule:
     node: c.Node
     labels: tuple[c.TermRef, ...]
     """Every text term of the query, in query order (for reporting what fired)."""
-    check: c.Check
+    check: c.Check | None
+    """The query as one function of the article's context; None for a flat query."""
     near: bool = False
     """The query has a NEAR (outside NOT): what fired is worked out from the tree."""
     flat: c.Flat | None = None
@@ -71,11 +72,18 @@ class _Rule:
 
     @classmethod
     def of(
-        cls, team_id: str, rule_id: str, spec: RuleSpec, node: c.Node, labels: tuple[c.TermRef, ...]
+        cls,
+        team_id: str,
+        rule_id: str,
+        spec: RuleSpec,
+        node: c.Node,
+        labels: tuple[c.TermRef, ...],
+        shared: dict[frozenset[int], frozenset[int]],
     ) -> _Rule:
-        return cls(
-            team_id, rule_id, spec, node, labels, c.build(node), c.has_near(node), c.flat(node)
-        )
+        """``shared``: term-id sets already made, used again for the same sets."""
+        flat = c.flat(node, shared)
+        check = c.build(node) if flat is None else None
+        return cls(team_id, rule_id, spec, node, labels, check, c.has_near(node), flat)
 
 
 class RuleEngine:
@@ -85,6 +93,8 @@ class RuleEngine:
         self._compiler = TermCompiler()
         self._terms = self._compiler.terms
         self._rules: list[_Rule] = []
+        self._sets: dict[frozenset[int], frozenset[int]] = {}
+        """Term-id sets of the flat queries, one object for equal sets."""
         self._rule_index: dict[tuple[str, str], int] = {}
         self._team_entity_of: dict[str, dict[int, str]] = {}
         self._scanner = Scanner(())
@@ -125,7 +135,7 @@ class RuleEngine:
         labels: list[c.TermRef] = []
         node = self._compiler.node(q.parse(spec.query), dictionary, labels)
         self._rule_index[(team_id, spec.id)] = len(self._rules)
-        self._rules.append(_Rule.of(team_id, spec.id, spec, node, tuple(labels)))
+        self._rules.append(_Rule.of(team_id, spec.id, spec, node, tuple(labels), self._sets))
 
     def _build(self) -> None:
         """The automaton and the indexes, from the compiled terms and rules."""
@@ -138,6 +148,7 @@ class RuleEngine:
             [r.node for r in self._rules],
             [r.flat for r in self._rules],
             [c.guess_cost(term, strings) for term in self._terms],
+            self._sets,
         )
 
     # Pickling (a compiled engine cached on disk) -----------------------------------------------
@@ -145,7 +156,7 @@ class RuleEngine:
         """Everything but the automata, the indexes and the rules' closures, which are rebuilt
         on load."""
         state = dict(self.__dict__)
-        for name in ("_scanner", "_entity_scanner", "_term_index", "_index", "_terms"):
+        for name in ("_scanner", "_entity_scanner", "_term_index", "_index", "_terms", "_sets"):
             state.pop(name, None)
         state["_rules"] = [(r.team_id, r.rule_id, r.spec, r.node, r.labels) for r in self._rules]
         return state
@@ -154,7 +165,10 @@ class RuleEngine:
         rules = state.pop("_rules")
         self.__dict__.update(state)
         self._terms = self._compiler.terms
-        self._rules = [_Rule.of(t, r, spec, node, labels) for t, r, spec, node, labels in rules]
+        self._sets = {}
+        self._rules = [
+            _Rule.of(t, r, spec, node, labels, self._sets) for t, r, spec, node, labels in rules
+        ]
         self._build()
 
     # Matching ----------------------------------------------------------------------------------
@@ -225,6 +239,7 @@ class RuleEngine:
             if not decided[index]:
                 sets = rule.flat
                 if sets is None:
+                    assert rule.check is not None
                     if not rule.check(ctx):
                         continue
                 else:

@@ -60,10 +60,16 @@ class RuleIndex:
     """Rules filed by their rarest terms; ``candidates`` lists those worth evaluating."""
 
     def __init__(
-        self, nodes: Sequence[c.Node], flats: Sequence[c.Flat | None], guesses: Sequence[float]
+        self,
+        nodes: Sequence[c.Node],
+        flats: Sequence[c.Flat | None],
+        guesses: Sequence[float],
+        shared: dict[frozenset[int], frozenset[int]] | None = None,
     ) -> None:
-        """``guesses``: per term id, how often it is guessed to be found before any article."""
-        self._groups = [tuple(required(node)) for node in nodes]
+        """``guesses``: per term id, how often it is guessed to be found before any article;
+        ``shared``: term-id sets already made, used again for equal groups."""
+        shared = {} if shared is None else shared
+        self._groups = [tuple(shared.setdefault(g, g) for g in required(node)) for node in nodes]
         self._guesses = list(guesses)
         self.decided = bytearray(
             # a flat rule without NOT holds when its (at most two) groups meet the article
