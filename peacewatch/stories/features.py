@@ -129,12 +129,15 @@ def entity_engine(names: Mapping[str, str]) -> RuleEngine:
     return RuleEngine.compile([], dictionary=dictionary)
 
 
-def _summary_text(article: Article, title: str, squashed_title: str) -> str:
+def _summary_text(article: Article, title: str, squashed_title: str) -> tuple[str, list[str]]:
+    """The start of the summary that the features read, and its normalised words."""
     summary = article.summary[:SUMMARY_CHARS]
+    words = _WORD.findall(_norm(summary))
     # Google News repeats the headline at the start of its summary.
-    if title and _squash(summary).startswith(squashed_title):
+    if title and "".join(words).startswith(squashed_title):
         summary = summary[len(title) :]
-    return summary
+        words = _WORD.findall(_norm(summary))
+    return summary, words
 
 
 def _text_tokens(text: str) -> set[str]:
@@ -194,8 +197,7 @@ def features(article: Article, entities: RuleEngine | None = None) -> Features:
     """The features of ``article`` (pure; never raises)."""
     title = strip_outlet_suffix(article.title, article.outlet, article.source)
     title_words = _WORD.findall(_norm(title))
-    summary = _summary_text(article, title, "".join(title_words))
-    summary_words = _WORD.findall(_norm(summary))
+    summary, summary_words = _summary_text(article, title, "".join(title_words))
     head = _word_tokens(title_words)
     body = _word_tokens(summary_words)
     if entities is not None:

@@ -139,7 +139,8 @@ def is_sibling(a: Features, b: Features) -> bool:
     if not a.outlet or a.outlet != b.outlet:
         return False
     x, y = a.title_tokens, b.title_tokens
-    if x <= y or y <= x or not any(_slot([t]) for t in x ^ y):
+    # A token on one side only is a slot by itself (see _slot) if it is a figure or short.
+    if x <= y or y <= x or not any(t[:2] == "n:" or len(t) <= 5 for t in x ^ y):
         return False
     ta, tb = _title_tokens(a.title), _title_tokens(b.title)
     # The equal parts below hold at most the words both headlines carry (counted with their

@@ -89,6 +89,8 @@ class Probe:
     """The article's entity tokens, in the order of ``tokens``."""
     entity_weight: float
     """Their weight, summed."""
+    kinds: frozenset[str]
+    """:func:`kinds_of` the headline (what :func:`may_reach` bounds the event signal by)."""
 
 
 def probe_of(article: Features, idf: Mapping[str, float]) -> Probe:
@@ -98,7 +100,7 @@ def probe_of(article: Features, idf: Mapping[str, float]) -> Probe:
     entities = tuple(t for t in tokens if t[:2] == "e:")
     return Probe(
         article, tokens, weights, sum(weights.values()) or 1.0, title, entities,
-        sum([weights[t] for t in entities]),
+        sum([weights[t] for t in entities]), kinds_of(article.title_tokens),
     )  # fmt: skip
 
 
@@ -303,6 +305,7 @@ def may_reach(
     model: StoryModel,
     threshold: float,
     headline: float | None = None,
+    base: float | None = None,
 ) -> bool:
     """False when the story cannot score ``threshold``, judged from bounds on its word scores
     that cost a few sums over what the article shares with the story as a whole (most
@@ -315,6 +318,7 @@ def may_reach(
     at most ``2 S / (T_a + S)`` with ``S`` the rarity of the headline tokens the story carries.
     Signals with a positive weight take their bound, the others their least value (0).
     ``headline``: the headline score itself, once computed (a second, closer look).
+    ``base``: :func:`_story_z` of the story, once computed.
     """
     shared = story.shared
     if story.named >= NAMED_EVIDENCE:
@@ -334,13 +338,19 @@ def may_reach(
         ("closest", words),
         ("headline", headline),
         ("burst", max(words, headline) * math.exp(-story.hours / BURST_HOURS)),
-        ("event", 1.0 if kinds_of(probe.article.title_tokens) else 0.0),
+        ("event", 1.0 if probe.kinds else 0.0),
     )
-    z = model.intercept + sum(weights.get(k, 0.0) * v for k, v in _story_signals(story).items())
+    z = _story_z(story, model) if base is None else base
     z += sum(w * v for k, v in bounds if (w := weights.get(k, 0.0)) > 0)
     # The model's probability is the logistic function of z, which reaches the threshold
     # where z reaches its logit.
     return z >= math.log(threshold / (1.0 - threshold)) - MARGIN
+
+
+def _story_z(story: StoryView, model: StoryModel) -> float:
+    """The model's intercept plus its weighted signals of the story as a whole."""
+    weights = model.weights
+    return model.intercept + sum(weights.get(k, 0.0) * v for k, v in _story_signals(story).items())
 
 
 def story_probability(
@@ -355,12 +365,13 @@ def story_probability(
     story as a whole, then with the headline score itself; the members' words are scored
     only after both (and only then is the IDF of their tokens looked up)."""
     story = story_view(probe, members, idf)
-    if not may_reach(probe, story, idf, model, threshold):
+    base = _story_z(story, model)
+    if not may_reach(probe, story, idf, model, threshold, base=base):
         return 0.0
     if isinstance(idf, WindowIdf):
         idf.cover(chain.from_iterable(m.title_tokens for m in members))
     headline = headline_of(probe, members, idf)
-    if not may_reach(probe, story, idf, model, threshold, headline):
+    if not may_reach(probe, story, idf, model, threshold, headline, base):
         return 0.0
     if isinstance(idf, WindowIdf):
         idf.cover(chain.from_iterable(m.tokens for m in members))
