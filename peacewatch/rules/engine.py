@@ -18,6 +18,7 @@ from typing import Any
 from peacewatch.errors import InputError
 from peacewatch.models import Article, Hit, Match
 from peacewatch.rules import compiled as c
+from peacewatch.rules import fastpath as fp
 from peacewatch.rules import query as q
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
 from peacewatch.rules.lazymatch import ArticleHits, LazyMatch
@@ -62,11 +63,11 @@ class _Rule:
     node: c.Node
     labels: tuple[c.TermRef, ...]
     """Every text term of the query, in query order (for reporting what fired)."""
-    check: c.Check | None
+    check: fp.Check | None
     """The query as one function of the article's context; None for a flat query."""
     near: bool = False
     """The query has a NEAR (outside NOT): what fired is worked out from the tree."""
-    flat: c.Flat | None = None
+    flat: fp.Flat | None = None
     """The query as term-id sets when it is flat enough (``compiled.flat``): decided by set
     operations on the article's present terms instead of ``check``."""
 
@@ -81,8 +82,8 @@ class _Rule:
         shared: dict[frozenset[int], frozenset[int]],
     ) -> _Rule:
         """``shared``: term-id sets already made, used again for the same sets."""
-        flat = c.flat(node, shared)
-        check = c.build(node) if flat is None else None
+        flat = fp.flat(node, shared)
+        check = fp.build(node) if flat is None else None
         return cls(team_id, rule_id, spec, node, labels, check, c.has_near(node), flat)
 
 
@@ -147,7 +148,7 @@ class RuleEngine:
         self._index = RuleIndex(
             [r.node for r in self._rules],
             [r.flat for r in self._rules],
-            [c.guess_cost(term, strings) for term in self._terms],
+            [fp.guess_cost(term, strings) for term in self._terms],
             self._sets,
         )
 

@@ -19,6 +19,7 @@ from itertools import chain
 from typing import TypeVar
 
 from peacewatch.rules import compiled as c
+from peacewatch.rules import fastpath as fp
 
 _T = TypeVar("_T")
 
@@ -62,7 +63,7 @@ class RuleIndex:
     def __init__(
         self,
         nodes: Sequence[c.Node],
-        flats: Sequence[c.Flat | None],
+        flats: Sequence[fp.Flat | None],
         guesses: Sequence[float],
         shared: dict[frozenset[int], frozenset[int]] | None = None,
     ) -> None:
