@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import functools
+import os
+import re
 import shutil
 import signal
 import socket
@@ -20,11 +22,30 @@ from typing import Any
 
 import pytest
 
-REDIS_SERVER = shutil.which("redis-server")
-REDIS_CLI = shutil.which("redis-cli")
+
+def _redis_7(name: str) -> str | None:
+    """The first ``name`` on PATH from Redis 7 or later (Cluster's ``--cluster-port`` is 7's;
+    an activated virtualenv may put the embedded server, an older one, first on PATH)."""
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        found = shutil.which(name, path=folder) if folder else None
+        if found is None:
+            continue
+        try:
+            said = subprocess.run([found, "--version"], capture_output=True, text=True,
+                                  timeout=10, check=False).stdout  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            continue
+        version = re.search(r"(?:v=|redis-cli )(\d+)\.", said)
+        if version and int(version[1]) >= 7:
+            return found
+    return None
+
+
+REDIS_SERVER = _redis_7("redis-server")
+REDIS_CLI = _redis_7("redis-cli")
 needs_redis_server = pytest.mark.skipif(
     REDIS_SERVER is None or REDIS_CLI is None,
-    reason="redis-server and redis-cli are not installed (apt-get install redis-server)",
+    reason="redis-server and redis-cli 7 or later are not installed (apt-get install redis-server)",
 )
 TEST_DEADLINE = 90.0
 """Seconds a scenario may take on these servers before it fails (with the place it waited)."""
