@@ -3,6 +3,7 @@
     python bench/rules.py [--sizes 100,1000,10000,100000] [--articles 1000] [--repeats 3]
                           [--seed 1] [--teams 100] [--pass-seconds 1] [--regex-seconds 2]
                           [--regex-rules 1000] [--samples PATH] [--tracemalloc]
+                          [--profile SIZE]
 
 For each number of rules it prints articles per second of three matchers over the same text:
 
@@ -38,7 +39,9 @@ Ours and bare pass over the same articles: as many as ours handles in ``--pass-s
 least 10); throughputs are medians of ``--repeats`` passes. Memory is the growth of the resident
 set while compiling (psutil, else /proc), or with ``--tracemalloc`` the traced peak of compiling
 (Python allocations only: the automata are native and not seen; compile times then include the
-tracing overhead). The three targets of the matcher are checked at the end: at 10,000 rules at
+tracing overhead). ``--profile SIZE`` then prints where ours spends its time at SIZE rules
+(cProfile over one pass, after as many articles as the timed passes had seen). The three
+targets of the matcher are checked at the end: at 10,000 rules at
 least 500 times the baseline and at least half the bare scan; the cost per article at 100,000
 rules at most 3 times that at 100 rules. A missing sample directory skips the run (exit 0).
 """
@@ -47,11 +50,14 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import cProfile
 import functools
 import gc
 import hashlib
+import io
 import json
 import os
+import pstats
 import random
 import re
 import statistics
@@ -664,6 +670,25 @@ def run_size(
     )
 
 
+def profile_size(
+    rules: Sequence[tuple[str, q.Node]], teams: int, articles: Sequence[Article], count: int
+) -> str:
+    """Where ``engine.match`` spends its time: cProfile over ``count`` articles, after the
+    engine has seen as many (as in the timed passes), the 25 costliest functions."""
+    engine = RuleEngine.compile(make_teams([text for text, _ in rules], teams))
+    chosen = articles[:count]
+    for article in chosen:
+        engine.match(article)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for article in chosen:
+        engine.match(article)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    return out.getvalue()
+
+
 def _mib(value: float | None) -> str:
     return "?" if value is None else f"{value:.1f}"
 
@@ -821,6 +846,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--regex-seconds", type=float, default=2.0)
     parser.add_argument("--regex-rules", type=int, default=1_000)
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--profile", type=int, default=0, metavar="SIZE")
     args = parser.parse_args(argv)
     try:
         sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
@@ -859,6 +885,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {size:,} rules measured ({time.perf_counter() - t_start:.0f} s)", flush=True)
     print()
     agreed = print_report(results, budget)
+    if args.profile:
+        passes = {r.rules: r.articles for r in results}
+        count = passes.get(args.profile, min(len(articles), 200))
+        print(f"\nprofile of ours at {args.profile:,} rules over {count} articles:")
+        print(profile_size(rules[: args.profile], args.teams, articles, count))
     print(f"\ntotal {time.perf_counter() - t_start:.1f} s")
     return 0 if agreed else 1
 
