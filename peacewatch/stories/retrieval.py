@@ -76,17 +76,33 @@ def _stories_of(evidence: Mapping[int, float], keys: Mapping[int, tuple[str, str
     common with the article (ties by story id, then article id), best first, at most
     ``MAX_STORIES`` of them. ``keys``: (story id, article id) of each article's number."""
     if len(evidence) > MAX_CANDIDATES:
-        # Only the articles with at least the MAX_CANDIDATES-th most weight need ranking (a
-        # sort of the bare weights finds it at a fraction of the cost of sorting the pairs).
+        # Only the articles with at least the MAX_CANDIDATES-th most weight count (a sort of
+        # the bare weights finds it). Fewer than MAX_CANDIDATES weigh more, and are ranked; the
+        # rest of the places go to articles of exactly that weight, by story id then article
+        # id, so their story ids in order are the first of those ids sorted.
         cut = sorted(evidence.values())[-MAX_CANDIDATES]
-        ranked = sorted([(-w, keys[n]) for n, w in evidence.items() if w >= cut])
+        above: list[tuple[float, str]] = []
+        tied: list[str] = []
+        for n, w in evidence.items():
+            if w > cut:
+                above.append((-w, keys[n][0]))
+            elif w == cut:
+                tied.append(keys[n][0])
+        above.sort()
+        tied.sort()
+        ranked = [story_id for _, story_id in above] + tied[: MAX_CANDIDATES - len(above)]
     else:
-        ranked = sorted([(-w, keys[n]) for n, w in evidence.items()])
+        # Articles of one weight and one story are next to each other in any order.
+        ranked = [
+            story_id for _, story_id in sorted([(-w, keys[n][0]) for n, w in evidence.items()])
+        ]
     out: list[str] = []
-    for _, (story_id, _) in ranked[:MAX_CANDIDATES]:
+    for story_id in ranked:
         if story_id not in out:
             out.append(story_id)
-    return out[:MAX_STORIES]
+            if len(out) == MAX_STORIES:
+                break
+    return out
 
 
 class TokenIndex:
