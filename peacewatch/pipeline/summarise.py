@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from rapidfuzz import fuzz
 
 from peacewatch.models import Article, Hit
+from peacewatch.pipeline.candidates import (
+    _TERMINAL,
+    SCAN_CHARS,
+    Candidate,
+    candidates,
+    content_tokens,
+    folded_candidates,
+)
 from peacewatch.pipeline.sentences import Sentence, language_code, sentences
 
 __all__ = [
@@ -39,63 +44,14 @@ __all__ = [
 
 MAX_SENTENCES = 3
 MAX_CHARS = 600
-SCAN_CHARS = 4000
-"""Only the first this many characters of a body are split: the lead of a news article holds its
-summary."""
 NEAR_DUPLICATE = 85.0
 """rapidfuzz token-set ratio (0-100) from which two sentences say the same thing."""
 
-_WORD = re.compile(r"\w{3,}")
-_STEM = 6
-_STOPWORD_TEXT = """
-    the and for that with from this have has had was were are been will would could should
-    said says say also about after before into over than then them they their there these those
-    what when where which while who whom whose why how its his her our your not but all any can
-    more most some such only other one two new very just like out off per via
-    и в во на не что как это по из за от для но то же бы ли его ее её их они она он мы вы
-    так уже еще ещё при до со об или а также этот эта эти был была были будет
-    і та що це як від для але щоб які який яка також вже ще або бути був була було
-    der die das und ist nicht mit von den dem des ein eine einer auf für sich auch
-    les des une est pas que qui dans pour par sur avec
-"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_LINK = re.compile(r"https?://|www\.\w", re.IGNORECASE)
-"""A link, looked for only in a sentence with ``://`` or ``www.``."""
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.\w")
-"""An address, looked for only in a sentence with an @: trying it at every word costs more than
-the rest of the sentence's checks together."""
-# Feed furniture that the splitter hands back as sentences; matched at the start of a sentence.
-_BOILERPLATE = re.compile(
-    r"^(continue reading|keep reading|read more|read the full|subscribe|sign up|follow us|"
-    r"click here|watch:|listen:|photo:|image:|advertisement|sponsored|what we know on day|"
-    r"the post .* appeared first|submitted by /?u/|\[link\]|\[comments\]|watch (the )?video|"
-    r"video below|get our breaking news email|follow our .{0,60}live blog)",
-    re.IGNORECASE,
-)
-_TRUNCATION = re.compile(r"\s*(\[\s*(?:…|\.\.\.)\s*\]|\(\s*(?:…|\.\.\.)\s*\))\s*$")
 _DATELINE = re.compile(
     r"^[A-ZА-ЯІЇЄҐ][A-ZА-ЯІЇЄҐ.'’ -]{1,40}(?:,[\w.' -]{1,40})?\s*"
     r"\((?:AFP|AP|Reuters|dpa|ANSA|EFE|PAP|Ukrinform|Interfax|TASS|РИА Новости|Укрінформ)\)"
     r"\s*(?:--|[-–—:])\s*"
 )
-_SYMBOLS = frozenset(("So", "Sk", "Sm", "Cs", "Co"))
-_TERMINAL = frozenset(".!?…:;\"'”’»)]")
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A sentence of an article that could go into a summary."""
-
-    index: int
-    """Position among the article's sentences, 0 for the first."""
-    sentence: Sentence
-    tokens: frozenset[str]
-    junk: bool
-    """Too short to say anything, or a cut-off ending."""
-
-    @property
-    def text(self) -> str:
-        return self.sentence.text
 
 
 def clip(text: str, limit: int) -> str:
@@ -116,66 +72,9 @@ def clip(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
-def content_tokens(text: str) -> frozenset[str]:
-    """The content words of ``text``, case-folded and cut to a common stem, for overlap measures
-    that do not care about inflection (``deploy``/``deploying``, ``переговоры``/``переговорах``)."""
-    return frozenset(
-        word[:_STEM] for word in map(str.casefold, _WORD.findall(text)) if word not in _STOPWORDS
-    )
-
-
 def near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE) -> bool:
     """Whether two sentences say the same thing: one's words are (nearly) all in the other."""
     return fuzz.token_set_ratio(a, b, processor=str.casefold, score_cutoff=threshold) > 0
-
-
-def _is_furniture(sent: Sentence) -> bool:
-    """A link, a sign-up line, a run of hashtags or an emoji-led line: never part of a summary."""
-    words = sent.text.split()
-    if not any(ch.isalpha() for ch in sent.text):
-        return True
-    text = sent.text
-    linked = "://" in text or "www." in text.lower()
-    if (linked and _LINK.search(text)) or ("@" in text and _EMAIL.search(text)):
-        return True
-    if _BOILERPLATE.match(sent.text):
-        return True
-    tagged = "#" in sent.text or "@" in sent.text
-    if tagged and sum(w.startswith(("#", "@")) for w in words) * 2 >= len(words):
-        return True
-    return unicodedata.category(sent.text[0]) in _SYMBOLS
-
-
-def _is_weak(sent: Sentence, text: str, last: bool) -> bool:
-    """Too short to say anything, or the stump of a body that stops mid-sentence (feeds cut
-    descriptions at a fixed length): used only when nothing better is there."""
-    if len(sent.text.split()) < 3:
-        return True
-    return last and sent.end >= len(text.rstrip()) and sent.text[-1] not in _TERMINAL
-
-
-def _scan_text(body: str) -> str:
-    body = _TRUNCATION.sub("", body)
-    if len(body) <= SCAN_CHARS:
-        return body
-    head = body[:SCAN_CHARS]
-    cut = max(head.rfind("\n"), head.rfind(". "))
-    return head[: cut + 1] if cut > SCAN_CHARS // 2 else head
-
-
-def candidates(article: Article) -> list[Candidate]:
-    """The sentences of the article body (its lead, for very long bodies) that could go into a
-    summary; weak ones are marked ``junk``, feed furniture is left out.
-
-    Offsets are those of ``article.body``, so body hits can be placed in them.
-    """
-    text = _scan_text(article.body)
-    sents = sentences(text, article.lang)
-    return [
-        Candidate(i, s, content_tokens(s.text), _is_weak(s, text, i == len(sents) - 1))
-        for i, s in enumerate(sents)
-        if not _is_furniture(s)
-    ]
 
 
 def term_forms(hits: Iterable[Hit]) -> dict[str, set[str]]:
@@ -284,34 +183,49 @@ def summarise(
 class ArticleSummariser:
     """``summarise`` for many sets of hits of one article (one per matched rule): the article is
     split into sentences and each sentence scored for position, headline words and centrality
-    once; a set of hits then costs only finding the sentences that hold its terms, and hits
-    that give every sentence the same number of terms share one summary."""
+    once; a set of hits then costs only finding the sentences that hold its terms (each hit placed
+    once), and hits that give the same sentences the same number of terms share one summary."""
 
     def __init__(self, article: Article) -> None:
         self.article = article
-        self.cands = candidates(article)
-        self._folded = [c.sentence.text.casefold() for c in self.cands]
+        self.cands, folded = folded_candidates(article)
         # the sentences case-folded in one text, each from its offset: a form is looked for
         # once in it, not once in each sentence (a sentence holds no line break)
-        self._all_folded = "\n".join(self._folded)
+        self._all_folded = "\n".join(folded)
         self._folded_at: list[int] = []
         at = 0
-        for text in self._folded:
+        for text in folded:
             self._folded_at.append(at)
             at += len(text) + 1
         self._starts = [c.sentence.start for c in self.cands]
         title_tokens = content_tokens(article.title)
+        title_count = len(title_tokens) or 1
         # a word of one sentence is in another when more than one sentence has it: centrality
         # from one count instead of a union of the others for every sentence
-        sentences_with = Counter(token for c in self.cands for token in c.tokens)
-        self._parts: list[tuple[float, float, float, bool]] = []
+        seen: set[str] = set()
+        shared_tokens: set[str] = set()
         for cand in self.cands:
-            overlap = len(cand.tokens & title_tokens) / (len(title_tokens) or 1)
-            shared = sum(sentences_with[token] > 1 for token in cand.tokens)
-            central = shared / len(cand.tokens) if cand.tokens else 0.0
-            self._parts.append((overlap, 1.0 / (1 + cand.index), central, len(cand.text) < 25))
+            shared_tokens |= cand.tokens & seen
+            seen |= cand.tokens
+        self._parts: list[tuple[float, float, float, bool]] = []
+        # each sentence's rank key without matched terms, (junk, -score, index), as pick sorts
+        keys: list[tuple[bool, float, int]] = []
+        for i, cand in enumerate(self.cands):
+            tokens = cand.tokens
+            overlap = len(tokens & title_tokens) / title_count
+            central = len(tokens & shared_tokens) / len(tokens) if tokens else 0.0
+            early = 1.0 / (1 + cand.index)
+            short = len(cand.text) < 25
+            self._parts.append((overlap, early, central, short))
+            score = 1.5 * overlap + early + 0.5 * central  # 3.0 * 0 + ... is the same float
+            if short:
+                score -= 1.0
+            keys.append((cand.junk, -score, i))
+        self._plain_ranks = sorted(keys)
+        self._places: dict[int, tuple[Hit, frozenset[int]]] = {}
         self._with_form: dict[str, frozenset[int]] = {}
-        self._done: dict[tuple[tuple[int, ...], int, int], str] = {}
+        self._done: dict[tuple[tuple[tuple[int, int], ...], int, int], str] = {}
+        self._texts: dict[tuple[tuple[int, ...], int], str] = {}
         self._same_pairs: dict[tuple[int, int], bool] = {}
 
     def summary(
@@ -323,37 +237,101 @@ class ArticleSummariser:
         """What ``summarise(article, hits, max_sentences, max_chars)`` returns."""
         if not self.cands:
             return ""
-        counts = tuple(len(terms) for terms in self._terms(hits))
-        key = (counts, max_sentences, max_chars)
+        counts = self._term_counts(hits)
+        key = (tuple(sorted(counts.items())), max_sentences, max_chars)
         found = self._done.get(key)
         if found is None:
-            scored = []
-            for n, (overlap, early, central, short), cand in zip(
-                counts, self._parts, self.cands, strict=True
-            ):
-                score = 3.0 * n + 1.5 * overlap + early + 0.5 * central
-                if short:
-                    score -= 1.0  # fragments such as bylines or datelines
-                scored.append((score, cand))
-            chosen = pick(scored, max_sentences, max_chars, self._same)
-            text = join_sentences(c.text for c in sorted(chosen, key=lambda c: c.index))
-            found = self._done[key] = clip(text, max_chars)
+            chosen = self._pick(self._ranked(counts), max_sentences, max_chars)
+            at = tuple(sorted(chosen))
+            found = self._texts.get((at, max_chars))
+            if found is None:
+                text = join_sentences(self.cands[i].text for i in at)
+                found = self._texts[at, max_chars] = clip(text, max_chars)
+            self._done[key] = found
         return found
 
-    def _terms(self, hits: Sequence[Hit]) -> list[set[str]]:
-        """For each candidate sentence, the matched terms it holds (as ``terms_in``)."""
-        out: list[set[str]] = [set() for _ in self.cands]
-        starts, cands = self._starts, self.cands
+    def _term_counts(self, hits: Sequence[Hit]) -> dict[int, int]:
+        """For the candidates that hold matched terms (as ``terms_in``), by their place in
+        ``cands``, how many terms each holds."""
+        places = self._places
+        per_term: dict[str, frozenset[int]] = {}
         for hit in hits:
-            if hit.field == "body":
-                index = bisect.bisect_right(starts, hit.start) - 1
-                if index >= 0 and hit.start < cands[index].sentence.end:
-                    out[index].add(hit.term)
-        for term, texts in term_forms(hits).items():
-            for text in texts:
-                for index in self._holding(text):
-                    out[index].add(term)
-        return out
+            # by the hit's id: the entry holds the hit, so no other object can take its id
+            entry = places.get(id(hit))
+            if entry is None:
+                entry = places[id(hit)] = (hit, self._placed(hit))
+            where = entry[1]
+            if where:
+                term = hit.term
+                before = per_term.get(term)
+                per_term[term] = where if before is None else before | where
+        counts: dict[int, int] = {}
+        for where in per_term.values():
+            for index in where:
+                counts[index] = counts.get(index, 0) + 1
+        return counts
+
+    def _placed(self, hit: Hit) -> frozenset[int]:
+        """The candidates that hold ``hit``: the one its offset falls in (a body hit) and those
+        holding its surface form (for ``terms_in``, any hit of a term finds all its forms)."""
+        found: set[int] = set()
+        if hit.field == "body":
+            index = bisect.bisect_right(self._starts, hit.start) - 1
+            if index >= 0 and hit.start < self.cands[index].sentence.end:
+                found.add(index)
+        form = hit.text.strip()
+        if form:
+            found.update(self._holding(form.casefold()))
+        return frozenset(found)
+
+    def _ranked(self, counts: dict[int, int]) -> Iterator[int]:
+        """The candidates (by place) in ``pick``'s order, the matched terms of each counted."""
+        if not counts:
+            for key in self._plain_ranks:
+                yield key[2]
+            return
+        boosted = []
+        for index, n in counts.items():
+            overlap, early, central, short = self._parts[index]
+            score = 3.0 * n + 1.5 * overlap + early + 0.5 * central
+            if short:
+                score -= 1.0  # fragments such as bylines or datelines
+            boosted.append((self.cands[index].junk, -score, index))
+        boosted.sort()
+        # the two sorted runs merged: the boosted candidates and the rest
+        b = 0
+        for key in self._plain_ranks:
+            if key[2] in counts:
+                continue
+            while b < len(boosted) and boosted[b] < key:
+                yield boosted[b][2]
+                b += 1
+            yield key[2]
+        for key in boosted[b:]:
+            yield key[2]
+
+    def _pick(self, ranked: Iterator[int], max_sentences: int, max_chars: int) -> list[int]:
+        """``pick`` over candidates already in rank order, by place."""
+        cands = self.cands
+        chosen: list[int] = []
+        total = 0
+        first = -1
+        for index in ranked:
+            if first < 0:
+                first = index
+            cand = cands[index]
+            if len(chosen) >= max_sentences or (cand.junk and chosen):
+                break
+            length = len(cand.text) + 2  # with the space and the full stop join_sentences may add
+            if total + length > max_chars + 2:
+                continue
+            if any(self._same(cand, cands[c]) for c in chosen):
+                continue
+            chosen.append(index)
+            total += length
+        if not chosen and first >= 0:
+            chosen = [first]  # every sentence is over the limit: the best one, clipped
+        return chosen
 
     def _same(self, a: Candidate, b: Candidate) -> bool:
         """``same_fact``, worked out once for each pair of the article's sentences."""

@@ -30,8 +30,9 @@ _BLOCK = frozenset(
     ]
 )
 _SKIP = frozenset(("script", "style", "noscript", "template", "svg", "iframe", "object"))
-_SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
+_SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]{2,}|[\t\u00a0\u2009\u202f]")
+"""A run of spaces to make one plain space (a lone plain space is one already)."""
+_ODD_SPACES = ("  ", "\t", "\u00a0", "\u2009", "\u202f")
 # Feeds cut descriptions mid-tag (`<a href="https://www.theguardia`): drop the stump.
 _TAG_STUMP = re.compile(r"<[A-Za-z/!][^<>]*$")
 _ENTITY_LEFT = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
@@ -113,9 +114,25 @@ def html_to_text(markup: str | None) -> str:
         text = "".join(parser.parts)
     if _ENTITY_LEFT.search(text):  # double-escaped entities are common in feeds (&amp;#8217;)
         text = html.unescape(text)
-    text = _SPACES.sub(" ", text)
-    text = _NEWLINES.sub("\n", text)
-    return strip_furniture(text.strip())
+    if any(space in text for space in _ODD_SPACES):  # most texts have none: no scan
+        text = _SPACES.sub(" ", text)
+    return strip_furniture(_tidy_newlines(text).strip())
+
+
+def _tidy_newlines(text: str) -> str:
+    """``text`` with each run of white space that holds a line break made one line break (a
+    regex substitution tries every position of the text; str.strip works a line at a time)."""
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    last = len(lines) - 1
+    kept = [lines[0].rstrip()]  # the first and the last line keep their outer sides
+    for line in lines[1:last]:
+        line = line.strip()
+        if line:  # a blank line is inside the run
+            kept.append(line)
+    kept.append(lines[last].lstrip())
+    return "\n".join(kept)
 
 
 def strip_furniture(text: str) -> str:
@@ -126,7 +143,9 @@ def strip_furniture(text: str) -> str:
     for line in text.split("\n"):
         if _FURNITURE_LINE.fullmatch(line.strip()):
             continue
-        line = _TIMESTAMP_LEAD.sub("", line)
+        lead = _TIMESTAMP_LEAD.match(line)
+        if lead is not None:
+            line = line[lead.end() :]
         if len(line) > 20 and _may_end_in_furniture(line):
             line = _FURNITURE_TAIL.sub("", line)
         if line.strip():
