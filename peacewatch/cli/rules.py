@@ -30,6 +30,7 @@ def match(
 ) -> None:
     """One JSON line per (article, rule) match: article_id, rule_id, matched, hits, summary."""
     from peacewatch.cli.articles_io import LineError, read_articles
+    from peacewatch.cli.match_lines import MatchLines
     from peacewatch.pipeline.summarise import ArticleSummariser
     from peacewatch.rules.compile import load_engine
 
@@ -53,28 +54,13 @@ def match(
                 bad = True
                 continue
             summariser = None
+            writer = None
             lines = []
             for m in engine.match(item):
                 # the article is split and its sentences scored once, for all its matches
                 summariser = summariser or ArticleSummariser(item)
-                record = {
-                    "article_id": item.id,
-                    "rule_id": m.rule_id,
-                    "matched": list(m.matched),
-                    "hits": [
-                        {
-                            "term": h.term,
-                            "field": h.field,
-                            "start": h.start,
-                            "end": h.end,
-                            "text": h.text,
-                        }
-                        for h in m.hits
-                    ],
-                    "entities": list(m.entities),
-                    "summary": summariser.summary(m.hits),
-                }
-                lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+                writer = writer or MatchLines(item.id)
+                lines.append(writer.line(m, summariser.summary(m.hits)))
             if lines:
                 out.write("".join(lines))
     out.flush()

@@ -1,0 +1,54 @@
+"""The JSON line of each match that `peacewatch match` prints, as ``json.dumps`` writes it."""
+
+from __future__ import annotations
+
+from json.encoder import encode_basestring
+
+from peacewatch.models import Hit, Match
+
+__all__ = ["MatchLines"]
+
+
+class MatchLines:
+    """The lines of one article's matches: ``json.dumps(record, ensure_ascii=False)`` of each
+    match's record, with the JSON of each hit made once for all the matches that share it (the
+    rules that name a term share its hits)."""
+
+    def __init__(self, article_id: str) -> None:
+        self._head = '{"article_id": ' + encode_basestring(article_id) + ', "rule_id": '
+        self._hits: dict[int, tuple[Hit, str]] = {}
+
+    def line(self, match: Match, summary: str) -> str:
+        """The record of ``match`` (article_id, rule_id, matched, hits, entities, summary) as
+        one JSON line, with its line break."""
+        return "".join(
+            (
+                self._head,
+                encode_basestring(match.rule_id),
+                ', "matched": ',
+                _strings(match.matched),
+                ', "hits": [',
+                ", ".join([self._hit(hit) for hit in match.hits]),
+                '], "entities": ',
+                _strings(match.entities),
+                ', "summary": ',
+                encode_basestring(summary),
+                "}\n",
+            )
+        )
+
+    def _hit(self, hit: Hit) -> str:
+        # by the hit's id: the entry holds the hit, so no other object can take its id
+        found = self._hits.get(id(hit))
+        if found is None:
+            text = (
+                f'{{"term": {encode_basestring(hit.term)}, "field": {encode_basestring(hit.field)}'
+                f', "start": {int.__repr__(hit.start)}, "end": {int.__repr__(hit.end)}'
+                f', "text": {encode_basestring(hit.text)}}}'
+            )
+            found = self._hits[id(hit)] = (hit, text)
+        return found[1]
+
+
+def _strings(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join([encode_basestring(value) for value in values]) + "]"
