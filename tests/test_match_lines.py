@@ -30,9 +30,9 @@ def test_lines_are_the_json_of_the_record() -> None:
     cyrillic = Hit("Уиткофф", "title", 0, 7, "Уиткоффа")
     control = Hit("peace", "body", 1_000_000, 1_000_005, "pe\x00ace\u2028")
     matches = [
-        Match("file", "r1", "a\"1", ("Уиткофф", '"security" guarantees'), (cyrillic, quoted)),
-        Match("file", "r2", "a\"1", (), (), ("ent:ukraine", "ent:\u0445")),
-        Match("file", "r\n3", "a\"1", ("peace",), (control, quoted, control)),
+        Match("file", "r1", 'a"1', ("Уиткофф", '"security" guarantees'), (cyrillic, quoted)),
+        Match("file", "r2", 'a"1', (), (), ("ent:ukraine", "ent:\u0445")),
+        Match("file", "r\n3", 'a"1', ("peace",), (control, quoted, control)),
     ]
     writer = MatchLines('a"1')
     for match, summary in zip(matches, ["", "Talks “go on” — in Kyiv…", "\x7f\ud7ff"], strict=True):
