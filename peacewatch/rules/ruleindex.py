@@ -1,14 +1,14 @@
 """Which rules to evaluate for an article, from the terms it holds.
 
-A rule is filed under the terms one of which it needs (the rarest such choice: a required
-term, or every term of a required OR) and, when it needs two terms or more, also checks the
-next rarest required one before it is looked at: for most articles a rule costs nothing but a
-set look-up in the lists of its two rarest terms. A rule that those two terms decide alone (an
-AND of at most two terms, an OR of terms) holds as soon as it is listed; others are evaluated.
+A rule needs groups of terms, at least one term of each (a required term, the terms of a
+required OR, the terms of either side of a NEAR). It is filed under each term of its rarest
+group and, before it is looked at, checks its next rarest group: for most articles a rule costs
+nothing but a set look-up in the lists of its terms. A flat rule of at most two groups and no
+NOT holds as soon as it is listed; others are evaluated.
 
 Rarity is guessed from the text of a term's patterns until articles are seen, then counted on
-the news itself (one article in ``SAMPLE_EVERY``) and the rules filed again at
-64, 256, 1,024, … articles.
+the news itself (one article in ``SAMPLE_EVERY``); at 64, 256, 1,024, … articles the rules
+filed under a term found in more than ``HOT_SHARE`` of them are filed again by what was counted.
 """
 
 from __future__ import annotations
