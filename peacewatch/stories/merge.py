@@ -159,10 +159,12 @@ def scored_stories(
     """Every candidate story ``article`` may join (probability at least ``threshold``), in the
     order given; the best is the first with the highest probability, as ``best_story``."""
     probe = probe_of(article, idf)
+    outlet = article.outlet
     out: list[Scored] = []
     for story_id, members in stories.items():
         near = near_members(article, members, window)
-        if any(is_sibling(article, m) for m in near):  # another issue of a series
+        # another issue of a series (only ever of the article's own outlet)
+        if outlet and any(is_sibling(article, m) for m in near if m.outlet == outlet):
             continue
         copied = next((m.article_id for m in near if is_copy(article, m)), None)
         if copied:  # a copy of a member's headline or text is that story, however late

@@ -195,10 +195,12 @@ def best_story(
     model = model or builtin_model()
     threshold = model.threshold if threshold is None else check_threshold(threshold)
     probe = probe_of(article, idf)
+    outlet = article.outlet
     best: tuple[float, str, str | None] | None = None
     for story_id, members in stories.items():
         near = near_members(article, members, window)
-        if any(is_sibling(article, m) for m in near):  # another issue of a series
+        # another issue of a series (only ever of the article's own outlet)
+        if outlet and any(is_sibling(article, m) for m in near if m.outlet == outlet):
             continue
         copied = next((m.article_id for m in near if is_copy(article, m)), None)
         if copied:  # a copy of a member's headline or text is that story, however late
