@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rapidfuzz import fuzz
 
@@ -189,6 +189,7 @@ class ArticleSummariser:
     def __init__(self, article: Article) -> None:
         self.article = article
         self.cands, folded = folded_candidates(article)
+        self._folded = folded
         # the sentences case-folded in one text, each from its offset: a form is looked for
         # once in it, not once in each sentence (a sentence holds no line break)
         self._all_folded = "\n".join(folded)
@@ -222,6 +223,9 @@ class ArticleSummariser:
                 score -= 1.0
             keys.append((cand.junk, -score, i))
         self._plain_ranks = sorted(keys)
+        self._plain_order = [key[2] for key in self._plain_ranks]
+        self._lengths = [len(c.text) + 2 for c in self.cands]  # with a space and a full stop
+        self._junk = [c.junk for c in self.cands]
         self._places: dict[int, tuple[Hit, frozenset[int]]] = {}
         self._with_form: dict[str, frozenset[int]] = {}
         self._done: dict[tuple[tuple[tuple[int, int], ...], int, int], str] = {}
@@ -284,61 +288,54 @@ class ArticleSummariser:
             found.update(self._holding(form.casefold()))
         return frozenset(found)
 
-    def _ranked(self, counts: dict[int, int]) -> Iterator[int]:
+    def _ranked(self, counts: dict[int, int]) -> list[int]:
         """The candidates (by place) in ``pick``'s order, the matched terms of each counted."""
         if not counts:
-            for key in self._plain_ranks:
-                yield key[2]
-            return
-        boosted = []
+            return self._plain_order
+        parts, junk = self._parts, self._junk
+        ranks = [key for key in self._plain_ranks if key[2] not in counts]
         for index, n in counts.items():
-            overlap, early, central, short = self._parts[index]
+            overlap, early, central, short = parts[index]
             score = 3.0 * n + 1.5 * overlap + early + 0.5 * central
             if short:
                 score -= 1.0  # fragments such as bylines or datelines
-            boosted.append((self.cands[index].junk, -score, index))
-        boosted.sort()
-        # the two sorted runs merged: the boosted candidates and the rest
-        b = 0
-        for key in self._plain_ranks:
-            if key[2] in counts:
-                continue
-            while b < len(boosted) and boosted[b] < key:
-                yield boosted[b][2]
-                b += 1
-            yield key[2]
-        for key in boosted[b:]:
-            yield key[2]
+            ranks.append((junk[index], -score, index))
+        ranks.sort()  # two sorted runs: merged
+        return [key[2] for key in ranks]
 
-    def _pick(self, ranked: Iterator[int], max_sentences: int, max_chars: int) -> list[int]:
+    def _pick(self, ranked: list[int], max_sentences: int, max_chars: int) -> list[int]:
         """``pick`` over candidates already in rank order, by place."""
-        cands = self.cands
+        lengths, junk, same = self._lengths, self._junk, self._same
+        limit = max_chars + 2
         chosen: list[int] = []
         total = 0
-        first = -1
         for index in ranked:
-            if first < 0:
-                first = index
-            cand = cands[index]
-            if len(chosen) >= max_sentences or (cand.junk and chosen):
+            if len(chosen) >= max_sentences or (chosen and junk[index]):
                 break
-            length = len(cand.text) + 2  # with the space and the full stop join_sentences may add
-            if total + length > max_chars + 2:
+            length = lengths[index]
+            if total + length > limit:
                 continue
-            if any(self._same(cand, cands[c]) for c in chosen):
-                continue
-            chosen.append(index)
-            total += length
-        if not chosen and first >= 0:
-            chosen = [first]  # every sentence is over the limit: the best one, clipped
+            for other in chosen:
+                if same(index, other):
+                    break
+            else:
+                chosen.append(index)
+                total += length
+        if not chosen and ranked:
+            chosen = [ranked[0]]  # every sentence is over the limit: the best one, clipped
         return chosen
 
-    def _same(self, a: Candidate, b: Candidate) -> bool:
-        """``same_fact``, worked out once for each pair of the article's sentences."""
-        key = (a.index, b.index)
-        found = self._same_pairs.get(key)
+    def _same(self, a: int, b: int) -> bool:
+        """``same_fact`` of the candidates at places ``a`` and ``b``, worked out once for each
+        pair of the article's sentences (the texts' case-folding is at hand already)."""
+        found = self._same_pairs.get((a, b))
         if found is None:
-            found = self._same_pairs[key] = same_fact(a, b)
+            cand_a, cand_b = self.cands[a], self.cands[b]
+            found = _restates(cand_a, cand_b) or (
+                fuzz.token_set_ratio(self._folded[a], self._folded[b], score_cutoff=NEAR_DUPLICATE)
+                > 0
+            )
+            self._same_pairs[a, b] = found
         return found
 
     def _holding(self, form: str) -> frozenset[int]:
