@@ -19,8 +19,20 @@ from peacewatch.rules.scan import Span as Span
 from peacewatch.rules.textnorm import normalise_pattern
 
 
+class _Value:
+    """A frozen value of a compiled rule. It pickles as its constructor call: the dataclass
+    way for frozen slotted classes looks up the fields again for every object, and a compiled
+    rule set read from the disk cache holds tens of thousands of them."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        names: tuple[str, ...] = type(self).__slots__  # the fields, in constructor order
+        return type(self), tuple(getattr(self, name) for name in names)
+
+
 @dataclass(frozen=True, slots=True)
-class CTerm:
+class CTerm(_Value):
     """A compiled text term: the automaton patterns it stands for."""
 
     label: str
@@ -33,35 +45,35 @@ class CTerm:
 
 
 @dataclass(frozen=True, slots=True)
-class TermRef:
+class TermRef(_Value):
     tid: int
     label: str
 
 
 @dataclass(frozen=True, slots=True)
-class Field:
+class Field(_Value):
     name: str
     """``source`` or ``lang``."""
     value: str
 
 
 @dataclass(frozen=True, slots=True)
-class AllOf:
+class AllOf(_Value):
     items: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class AnyOf:
+class AnyOf(_Value):
     items: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class NoneOf:
+class NoneOf(_Value):
     item: Node
 
 
 @dataclass(frozen=True, slots=True)
-class Near:
+class Near(_Value):
     """``left NEAR/distance right``; each side is the terms of a NEAR group (any one will do).
 
     A hit of one side and a hit of the other are ``k`` words apart when ``k`` is the word

@@ -19,6 +19,7 @@ peacewatch; anyone who can write there can already change what that user runs.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import importlib.util
 import os
@@ -128,10 +129,17 @@ def read(kind: str, key: str) -> Any | None:
     stored = blob[len(_MAGIC) : head]
     if blob[: len(_MAGIC)] != _MAGIC or hashlib.sha256(payload).digest() != stored:
         return None
+    # no cyclic collection while unpickling: the objects made are all kept, and a compiled rule
+    # set makes enough of them to start several full collections that find nothing
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         return pickle.loads(payload)  # noqa: S301 - our own file, its digest checked
     except Exception:
         return None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def write(kind: str, key: str, value: object, keep: int = _MAX_FILES) -> bool:
