@@ -14,11 +14,12 @@ the median wall time, articles/s by the wall clock, this process's CPU seconds a
 CPU second (what a busy machine disturbs least), the Redis server's CPU seconds for (b), and,
 in the same run, the exact-title dedup baseline's articles/s on the same articles. Both
 modes must produce the same stories; the bench says whether they did. ``--profile`` runs (a)
-once more under cProfile and prints where the time goes.
+once more under cProfile and prints where the time goes; ``--profile assigner`` profiles (b)
+instead (the assigner's batches, its Redis client and the ingest stream as well).
 
     python bench/assign_throughput.py [--samples ../shared/samples]
         [--days 2026-01-07,2026-01-08,2026-01-09] [--runs 3] [--mode both|memory|assigner]
-        [--profile]
+        [--profile [memory|assigner]] [--top 25]
 """
 
 from __future__ import annotations
@@ -151,18 +152,22 @@ def show(label: str, n: int, best: Run, runs: Sequence[Run], redis: bool = False
     )
 
 
-def profile(articles: Sequence[Article], engine: RuleEngine, top: int) -> None:
-    """One in-memory pass under cProfile: the functions with the most time of their own, and
-    the most time in all."""
+def profile(articles: Sequence[Article], engine: RuleEngine, top: int, mode: str) -> None:
+    """One pass of ``mode`` (memory or assigner) under cProfile: the functions with the most
+    time of their own, and the most time in all."""
     profiler = cProfile.Profile()
     profiler.enable()
-    in_memory(articles, engine)
+    if mode == "assigner":
+        asyncio.run(through_assigner(articles, engine))
+    else:
+        in_memory(articles, engine)
     profiler.disable()
+    label = "pass through the assigner" if mode == "assigner" else "in-memory pass"
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order)
         stats.print_stats(top)
-        print(f"\nprofile of one in-memory pass, by {order}:")
+        print(f"\nprofile of one {label}, by {order}:")
         print("\n".join(line for line in out.getvalue().splitlines()[5:] if line.strip()))
 
 
@@ -186,7 +191,10 @@ def main() -> None:
     parser.add_argument("--days", default=DAYS, help=f"comma-separated days (default {DAYS})")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mode", choices=("both", "memory", "assigner"), default="both")
-    parser.add_argument("--profile", action="store_true", help="profile one in-memory pass")
+    parser.add_argument(
+        "--profile", nargs="?", const="memory", choices=("memory", "assigner"),
+        help="profile one pass of (a) (the default) or (b)",
+    )  # fmt: skip
     parser.add_argument("--top", type=int, default=25, help="profile lines to print")
     args = parser.parse_args()
 
@@ -219,7 +227,7 @@ def main() -> None:
     baseline, runs = median_of(args.runs, lambda: exact_title_run(articles))
     show("exact-title dedup baseline", n, baseline, runs)
     if args.profile:
-        profile(articles, engine, args.top)
+        profile(articles, engine, args.top, args.profile)
     # The target: 1,000 new articles a second on one core. The assigner's own process is the
     # one core; the Redis server's CPU (another process) is reported beside it.
     base = n / max(baseline.cpu, 1e-9)
