@@ -14,6 +14,8 @@ from peacewatch.rules.yamlload import safe_load
 
 EntityKind = Literal["actor", "place", "topic"]
 KINDS: tuple[EntityKind, ...] = ("actor", "place", "topic")
+_LOOKUP_MEMO = 65_536
+"""Most distinct names ``EntityDictionary.lookup`` remembers before it starts afresh."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,9 @@ class EntityDictionary:
     def __init__(self, entities: Iterable[Entity]) -> None:
         self._by_id: dict[str, Entity] = {}
         self._by_name: dict[str, Entity] = {}
+        # lookup's answers by the name as asked: compiling many rules asks for the same few
+        # thousand words again and again, and normalising one costs more than the dict probe.
+        self._looked_up: dict[str, Entity | None] = {}
         for entity in entities:
             self._by_id[entity.id] = entity  # a later entity with the same id replaces the earlier
         for entity in self._by_id.values():
@@ -42,9 +47,26 @@ class EntityDictionary:
     def get(self, entity_id: str) -> Entity | None:
         return self._by_id.get(entity_id.lower())
 
+    def __getstate__(self) -> dict[str, object]:
+        # A pickled dictionary (inside a cached rule set) leaves the lookup memo behind.
+        return {"_by_id": self._by_id, "_by_name": self._by_name}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._looked_up = {}
+
     def lookup(self, name: str) -> Entity | None:
         """The entity whose id or one of whose names is ``name``, if any."""
-        return self._by_name.get(normalise_pattern(name))
+        seen = self._looked_up
+        try:
+            return seen[name]
+        except KeyError:
+            pass
+        found = self._by_name.get(normalise_pattern(name))
+        if len(seen) >= _LOOKUP_MEMO:
+            seen.clear()
+        seen[name] = found
+        return found
 
     def entities(self) -> tuple[Entity, ...]:
         return tuple(self._by_id.values())
