@@ -281,17 +281,34 @@ def headline_of(probe: Probe, members: Sequence[Features], idf: Mapping[str, flo
     return max(headline_score(probe, m, idf) for m in members)
 
 
+STORY_SIGNALS = (
+    "shared_weight",
+    "same_language",
+    "shared_numbers",
+    "members",
+    "entities",
+    "entity_burst",
+    "same_outlet",
+)
+"""The signals that depend on the story as a whole, in the order they are summed."""
+
+
+def _story_values(story: StoryView) -> tuple[float, ...]:
+    """The values of :data:`STORY_SIGNALS` for ``story``, in their order."""
+    return (
+        math.log1p(story.rarity),
+        story.same_language,
+        float(min(3, story.numbers)),
+        math.log1p(len(story.members)),
+        story.entities,
+        story.entities * math.exp(-story.hours / BURST_HOURS),
+        story.same_outlet,
+    )
+
+
 def _story_signals(story: StoryView) -> dict[str, float]:
     """The signals that depend on the story as a whole."""
-    return {
-        "shared_weight": math.log1p(story.rarity),
-        "same_language": story.same_language,
-        "shared_numbers": float(min(3, story.numbers)),
-        "members": math.log1p(len(story.members)),
-        "entities": story.entities,
-        "entity_burst": story.entities * math.exp(-story.hours / BURST_HOURS),
-        "same_outlet": story.same_outlet,
-    }
+    return dict(zip(STORY_SIGNALS, _story_values(story), strict=True))
 
 
 MARGIN = 1e-9
@@ -349,8 +366,9 @@ def may_reach(
 
 def _story_z(story: StoryView, model: StoryModel) -> float:
     """The model's intercept plus its weighted signals of the story as a whole."""
-    weights = model.weights
-    return model.intercept + sum(weights.get(k, 0.0) * v for k, v in _story_signals(story).items())
+    get = model.weights.get
+    values = zip(STORY_SIGNALS, _story_values(story), strict=True)
+    return model.intercept + sum([get(k, 0.0) * v for k, v in values])
 
 
 def story_probability(
