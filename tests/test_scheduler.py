@@ -155,6 +155,52 @@ async def test_feeds_queueing_for_a_busy_host_leave_the_slots_to_other_hosts(
         await app.close()
 
 
+async def test_a_hosts_slot_covers_the_download_not_the_reading_of_the_items(
+    servers: tuple[Gauge, list[FeedServer]], redis_target: dict[str, Any], redis_client: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    host = servers[1][0]
+    items = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
+    feeds = []
+    for n in range(2):
+        host.set_feed(f"/{n}.xml", rss(items))
+        feeds.append(FeedSpec(f"one-host-{n}", host.url(f"/{n}.xml"), 600))
+    app = await open_app(
+        redis_target, tmp_path, PEACEWATCH_MAX_POLLS=4, PEACEWATCH_FETCH_PER_HOST=1
+    )
+    reading = asyncio.Event()
+    go_on = asyncio.Event()
+    results: list[PollResult] = []
+
+    async def slow_reader(result: PollResult) -> None:
+        results.append(result)
+        if len(results) == 1:
+            reading.set()
+            await asyncio.wait_for(go_on.wait(), 10)  # the first feed's items take long
+
+    try:
+        app.scheduler.on_result = slow_reader
+        due = datetime.now(UTC)
+        for feed in feeds:
+            await app.feeds.put(feed)
+            app.scheduler.schedule(feed, first_run=due - timedelta(seconds=1))
+        app.scheduler.start()
+        await asyncio.wait_for(reading.wait(), 10)
+        # the host's one slot is free again: the other feed is downloaded meanwhile
+        other = "/1.xml" if host.requests_for("/0.xml") else "/0.xml"
+        await wait_for_request(host, other, 1)
+        assert len(results) == 1
+        go_on.set()
+        for _ in range(200):  # up to ~10 s
+            if len(results) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(r.status for r in results) == ["ok", "ok"]
+    finally:
+        go_on.set()
+        await app.close()
+
+
 async def wait_for_request(server: FeedServer, path: str, count: int) -> None:
     for _ in range(200):  # up to ~10 s
         if len(server.requests_for(path)) >= count:

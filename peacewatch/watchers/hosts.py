@@ -53,9 +53,17 @@ class _HostSlots:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give back a slot taken with ``async with`` (or ``acquire``)."""
         self.active -= 1
         self._semaphore.release()
         self._leave()
+
+    async def acquire(self) -> None:
+        """Take a slot; give it back with :meth:`release` (for a slot that ends mid-block)."""
+        await self.__aenter__()
 
     def _leave(self) -> None:
         self._users -= 1

@@ -105,12 +105,19 @@ class Poller:
         self._clock = clock
         self._memory = ReadMemory()
 
-    async def poll(self, feed: FeedSpec, state: PollState | None = None) -> PollResult:
+    async def poll(
+        self,
+        feed: FeedSpec,
+        state: PollState | None = None,
+        fetched_hook: Callable[[], None] | None = None,
+    ) -> PollResult:
         """Poll ``feed`` once. Never raises for a feed's own faults: they are recorded in its
         health and returned as an ``error`` result, so one broken feed never stops the others.
 
         ``state``: the feed's validators and whether it was read before, when the caller read
         them with its lease (``FeedStore.lease_and_state``); read here otherwise.
+        ``fetched_hook``: called once the download is over (done or failed), before the body is
+        parsed and its items queued (the scheduler gives its host slot back there).
 
         A feed that changed is parsed without the items it carried at its last complete read
         here (the same bytes in the same document: their entries were queued then), unless
@@ -120,9 +127,13 @@ class Poller:
             state = await self._feeds.poll_state(feed.id)
         validators = state.validators
         try:
-            fetched = await self._fetcher.fetch(
-                feed.url, etag=validators.etag, last_modified=validators.last_modified
-            )
+            try:
+                fetched = await self._fetcher.fetch(
+                    feed.url, etag=validators.etag, last_modified=validators.last_modified
+                )
+            finally:
+                if fetched_hook is not None:
+                    fetched_hook()
             digest = None if fetched.not_modified else hashlib.sha256(fetched.body).hexdigest()
             if fetched.not_modified or (digest == validators.digest and state.polled):
                 return await self._unchanged(feed, fetched, validators, digest, None, now)

@@ -241,34 +241,53 @@ class FeedScheduler:
         """Poll ``feed`` once slots are free (``host``: its URL's host, found when scheduled)."""
         if host is None:
             host = urlsplit(feed.url).hostname or ""
-        async with self._hosts.slot(host), self._slots:
-            if self._paused:
+        slot = self._hosts.slot(host)
+        await slot.acquire()
+        held = True
+
+        def fetched() -> None:
+            # the host's slot covers the download only: parsing and queueing the items of
+            # one host's feeds never keep that host's next downloads waiting
+            nonlocal held
+            if held:
+                held = False
+                slot.release()
+
+        try:
+            async with self._slots:
+                await self._poll(feed, fetched)
+        finally:
+            fetched()
+
+    async def _poll(self, feed: FeedSpec, fetched: Callable[[], None]) -> None:
+        """Poll ``feed`` holding a poll slot; ``fetched`` gives the host's slot back."""
+        if self._paused:
+            return
+        self._polling.add(feed.id)
+        try:
+            lease = max(5, int(feed.interval * 0.8))
+            state = await self._feeds.lease_and_state(feed.id, self._owner, lease)
+            if state is None:
                 return
-            self._polling.add(feed.id)
             try:
-                lease = max(5, int(feed.interval * 0.8))
-                state = await self._feeds.lease_and_state(feed.id, self._owner, lease)
-                if state is None:
-                    return
-                try:
-                    result = await self._poller.poll(feed, state)
-                except asyncio.CancelledError:
-                    # stopped mid-poll: let the next start poll the feed without waiting
-                    await self._feeds.release_lease(feed.id)
-                    raise
-                self._cycle.add(result)
-                log.debug(
-                    "feed %s: %s, %d items, %d new%s", feed.id, result.status, result.items,
-                    result.new, f" ({result.error})" if result.error else "",
-                    extra={"feed_id": feed.id},
-                )  # fmt: skip
-                if self.on_result is not None:
-                    await self.on_result(result)
-            except Exception:  # a poll must never kill its task: log it, the next run retries
-                self._cycle.add(PollResult(feed.id, "error"))
-                log.exception("poll of feed %s failed", feed.id, extra={"feed_id": feed.id})
-            finally:
-                self._polling.discard(feed.id)
+                result = await self._poller.poll(feed, state, fetched)
+            except asyncio.CancelledError:
+                # stopped mid-poll: let the next start poll the feed without waiting
+                await self._feeds.release_lease(feed.id)
+                raise
+            self._cycle.add(result)
+            log.debug(
+                "feed %s: %s, %d items, %d new%s", feed.id, result.status, result.items,
+                result.new, f" ({result.error})" if result.error else "",
+                extra={"feed_id": feed.id},
+            )  # fmt: skip
+            if self.on_result is not None:
+                await self.on_result(result)
+        except Exception:  # a poll must never kill its task: log it, the next run retries
+            self._cycle.add(PollResult(feed.id, "error"))
+            log.exception("poll of feed %s failed", feed.id, extra={"feed_id": feed.id})
+        finally:
+            self._polling.discard(feed.id)
 
     async def run_now(self, feed_id: str) -> bool:
         """Bring a feed's next poll forward to now, lease or not (the demo and chat use it)."""
