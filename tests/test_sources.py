@@ -257,7 +257,7 @@ async def test_hostile_pages_are_refused_like_hostile_feeds(
     server.set_gzip_bomb("/bomb", decoded_size=64 * 2**20)
     server.set_hang("/endless")
     server.set_feed("/empty", b"<html><body><p>Nothing here</p></body></html>", content_type=HTML)
-    limits = FetchLimits(max_body_bytes=200_000, max_decoded_bytes=200_000, total_timeout=0.5)
+    limits = FetchLimits(max_body_bytes=200_000, max_decoded_bytes=200_000, total_timeout=2.0)
     app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(), limits)
     try:
         found = {}
@@ -268,7 +268,7 @@ async def test_hostile_pages_are_refused_like_hostile_feeds(
             found[path] = result.error or ""
         assert "over 200000 bytes" in found["/huge"]
         assert "over 200000 bytes" in found["/bomb"]
-        assert "0.5 s" in found["/endless"]
+        assert "2 s" in found["/endless"]
         assert found["/empty"] == "no items found on the page by repeated link blocks"
     finally:
         await app.close()
