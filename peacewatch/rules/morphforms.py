@@ -20,6 +20,7 @@ from peacewatch.rules.morphword import (
     number_of,
 )
 
+# A word without a second genitive/accusative/locative takes the first one instead.
 _CASE_FALLBACK = {"gen2": "gent", "acc2": "accs", "loc2": "loct"}
 _NUMBERS: tuple[str, ...] = ("sing", "plur")
 _ODD = frozenset({"Arch", "Infr", "Slng", "Erro", "Dist", "Supr", "Cmp2", "compr", "supr"})

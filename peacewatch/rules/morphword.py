@@ -28,7 +28,6 @@ CASES: tuple[str, ...] = (
     "loc2",
     "voct",
 )
-# A word without a second genitive/accusative/locative takes the first one instead.
 PROPER = frozenset({"Surn", "Name", "Patr", "Geox", "Orgn", "Trad"})
 ADJECTIVAL = frozenset({"ADJF", "PRTF"})
 _INFLECTABLE_POS = ADJECTIVAL | {"NOUN"}
