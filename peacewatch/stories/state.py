@@ -24,6 +24,8 @@ LOAD_CHUNK = 200
 """Stories read per round trip when an assigner loads the state."""
 VOCAB_CHUNK = 1000
 """Index words added per ZADD of a batch (Lua's ``unpack`` has a bounded stack)."""
+_FIRST_RECORD = 2
+"""``ARGV`` of :data:`_WRITE_BATCH` before the first stored record (the token, the JSON)."""
 
 
 _WRITE_BATCH = """
@@ -67,7 +69,7 @@ end
 for _, event in ipairs(batch.events) do
   if event[1] == 'm' then
     local story, article = event[2], event[3]
-    redis.call('HSET', key('story', story), 'm:' .. article, event[4])
+    redis.call('HSET', key('story', story), 'm:' .. article, ARGV[event[4]])
     redis.call('ZADD', key('members', story), event[5], article)
     redis.call('SET', key('placed', article), story .. ' ' .. event[6], 'EX', ttl)
   else
@@ -85,7 +87,7 @@ redis.call('EXPIRE', active, ttl)
 local articles = batch.articles
 for _, article in ipairs(articles) do
   local id, score = article[1], article[3]
-  redis.call('SET', key('article', id), article[2], 'EX', batch.article_ttl)
+  redis.call('SET', key('article', id), ARGV[article[2]], 'EX', batch.article_ttl)
   redis.call('ZADD', by_time, score, id)
   redis.call('ZADD', hist_all, score, id)
 end
@@ -106,8 +108,11 @@ return 1
 """One batch of the assigner, applied atomically if ``KEYS[1]`` (the lease) still holds this
 assigner's token (``ARGV[1]``). ``ARGV[2]`` is the batch as JSON (:func:`batch_payload`): every
 placed article and the merges it caused, in order; then the stories they touched; then the
-articles themselves and their history index tokens. One command per batch: the client's cost of
-packing a command per write (about ten per article) dominated the write path. Keys are built
+articles themselves and their history index tokens. The JSON texts stored as they are (each
+member's record, each article's) follow as ``ARGV[3]`` on, named in the batch by their place in
+``ARGV``: passed beside the JSON rather than inside it, they are neither escaped by the client
+nor decoded by the script. One command per batch: the client's cost of packing a command per
+write (about ten per article) dominated the write path. Keys are built
 from the shapes of :mod:`peacewatch.store.keys` (prefix, id, suffix); scores are passed as
 strings so that no time loses precision in Lua's numbers."""
 
@@ -160,20 +165,24 @@ def batch_payload(
     articles: Sequence[ArticleRow],
     ttl: timedelta,
     article_ttl: int,
-) -> str:
-    """The JSON :data:`_WRITE_BATCH` applies: each placed article (``m``) then the merges it
-    caused (``g``: survivor, absorbed) in the order they happened; the stories touched (first
-    article, outlets, newest member) that are still in ``index``; the articles and their tokens."""
-    out: list[list[str]] = []
+) -> list[str]:
+    """The arguments after the lease token that :data:`_WRITE_BATCH` applies: the batch as JSON
+    (each placed article (``m``) then the merges it caused (``g``: survivor, absorbed) in the
+    order they happened; the stories touched (first article, outlets, newest member) that are
+    still in ``index``; the articles and their tokens), then the records it stores as they are,
+    each named in the JSON by its place in the script's ``ARGV``."""
+    records: list[str] = []
+    out: list[list[str | int]] = []
     touched: list[str] = []
     for member, merges in events:
         feats = member.features
+        records.append(member.to_json())
         out.append(
             [
                 "m",
                 member.story_id,
                 feats.article_id,
-                member.to_json(),
+                len(records) + _FIRST_RECORD,
                 repr(feats.published),
                 member.duplicate_of or "",
             ]
@@ -212,11 +221,14 @@ def batch_payload(
         "article_ttl": article_ttl,
         "events": out,
         "stories": stories,
-        "articles": [row[:3] for row in articles],
+        "articles": [
+            [article_id, len(records) + n + _FIRST_RECORD, score]
+            for n, (article_id, _, score, _) in enumerate(articles, 1)
+        ],
         "postings": list(postings.values()),
         "vocab": vocab,
     }
-    return json.dumps(batch, ensure_ascii=False)
+    return [json.dumps(batch, ensure_ascii=False), *records, *(row[1] for row in articles)]
 
 
 class BatchWriter:
@@ -225,10 +237,10 @@ class BatchWriter:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._script = redis.register_script(_WRITE_BATCH)
 
-    async def write(self, lease: str, token: str, payload: str) -> bool:
-        """Apply ``payload``; False (and nothing written) when ``token`` no longer holds the
-        lease."""
-        return bool(await self._script(keys=batch_keys(lease), args=[token, payload]))
+    async def write(self, lease: str, token: str, payload: Sequence[str]) -> bool:
+        """Apply ``payload`` (:func:`batch_payload`); False (and nothing written) when ``token``
+        no longer holds the lease."""
+        return bool(await self._script(keys=batch_keys(lease), args=[token, *payload]))
 
 
 async def load_members(redis: aioredis.Redis, horizon: float) -> list[Member]:
