@@ -1,4 +1,5 @@
-"""A feed without validators that sends the same body again is not parsed again."""
+"""A feed without validators that sends the same body again is not parsed again; a body that
+changed is parsed for its new items only."""
 
 from __future__ import annotations
 
@@ -24,12 +25,28 @@ async def test_the_same_body_again_is_a_not_modified_poll(tmp_path: Path) -> Non
             first = await app.poller.poll(feed)
             again = await app.poller.poll(feed)
             server.set_feed("/feed.xml", rss(items[1:]), etag=False)
+            shorter = await app.poller.poll(feed)  # an item dropped: nothing new to read
+            newer = dated(
+                [
+                    {
+                        **SAMPLE_ITEMS[0],
+                        "title": "Talks resume in Geneva",
+                        "link": "https://example.org/geneva",
+                    }
+                ],
+                NOW,
+                timedelta(minutes=1),
+            )
+            server.set_feed("/feed.xml", rss(newer + items[1:]), etag=False)
             changed = await app.poller.poll(feed)
             health = await app.feeds.health("f1")
         finally:
             await app.close()
-    assert len(server.requests_for("/feed.xml")) == 3  # downloaded every time
+    assert len(server.requests_for("/feed.xml")) == 4  # downloaded every time
     assert first.status == "ok" and first.items == len(items)
     assert again.status == "not_modified"
-    assert changed.status == "ok" and changed.items == len(items) - 1
-    assert health["not_modified"] == "1"
+    assert shorter.status == "not_modified"
+    # the new item alone is parsed; the others are the bytes of the last read
+    assert changed.status == "ok" and changed.items == len(items) and changed.parsed == 1
+    assert changed.new == 1
+    assert health["not_modified"] == "2"
