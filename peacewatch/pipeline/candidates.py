@@ -107,7 +107,7 @@ def _is_furniture(sent: Sentence) -> bool:
 def _is_weak(sent: Sentence, text: str, last: bool) -> bool:
     """Too short to say anything, or the stump of a body that stops mid-sentence (feeds cut
     descriptions at a fixed length): used only when nothing better is there."""
-    if len(sent.text.split()) < 3:
+    if len(sent.text.split(None, 2)) < 3:  # two splits tell
         return True
     return last and sent.end >= len(text.rstrip()) and sent.text[-1] not in _TERMINAL
 

@@ -194,29 +194,33 @@ class ArticleSummariser:
         # once in it, not once in each sentence (a sentence holds no line break)
         self._all_folded = "\n".join(folded)
         self._folded_at: list[int] = []
-        at = 0
-        for text in folded:
-            self._folded_at.append(at)
-            at += len(text) + 1
-        self._starts = [c.sentence.start for c in self.cands]
+        self._starts: list[int] = []
+        self._lengths: list[int] = []  # with the space and the full stop join_sentences may add
+        self._junk: list[bool] = []
+        self._parts: list[tuple[float, float, float, bool]] = []
         title_tokens = content_tokens(article.title)
         title_count = len(title_tokens) or 1
         # a word of one sentence is in another when more than one sentence has it: centrality
-        # from one count instead of a union of the others for every sentence
+        # from the words in more than one sentence instead of a union of the others for each
         seen: set[str] = set()
         shared_tokens: set[str] = set()
         for cand in self.cands:
             shared_tokens |= cand.tokens & seen
             seen |= cand.tokens
-        self._parts: list[tuple[float, float, float, bool]] = []
         # each sentence's rank key without matched terms, (junk, -score, index), as pick sorts
         keys: list[tuple[bool, float, int]] = []
-        for i, cand in enumerate(self.cands):
-            tokens = cand.tokens
+        at = 0
+        for i, (cand, text) in enumerate(zip(self.cands, folded, strict=True)):
+            self._folded_at.append(at)
+            at += len(text) + 1
+            sentence, tokens = cand.sentence, cand.tokens
+            self._starts.append(sentence.start)
+            self._lengths.append(len(sentence.text) + 2)
+            self._junk.append(cand.junk)
             overlap = len(tokens & title_tokens) / title_count
             central = len(tokens & shared_tokens) / len(tokens) if tokens else 0.0
             early = 1.0 / (1 + cand.index)
-            short = len(cand.text) < 25
+            short = len(sentence.text) < 25
             self._parts.append((overlap, early, central, short))
             score = 1.5 * overlap + early + 0.5 * central  # 3.0 * 0 + ... is the same float
             if short:
@@ -224,8 +228,6 @@ class ArticleSummariser:
             keys.append((cand.junk, -score, i))
         self._plain_ranks = sorted(keys)
         self._plain_order = [key[2] for key in self._plain_ranks]
-        self._lengths = [len(c.text) + 2 for c in self.cands]  # with a space and a full stop
-        self._junk = [c.junk for c in self.cands]
         self._places: dict[int, tuple[Hit, frozenset[int]]] = {}
         self._with_form: dict[str, frozenset[int]] = {}
         self._done: dict[tuple[tuple[tuple[int, int], ...], int, int], str] = {}
