@@ -90,3 +90,15 @@ def test_abbreviations_of_our_languages_end_no_sentence(lang: str, text: str, wa
 
 def test_blank_text_has_no_sentences() -> None:
     assert sentences("") == [] and sentences(" \n\t ") == []
+
+
+@pytest.mark.parametrize("space", ["\u3000", "\u2002", "\u2003", "\u205f", "\x85", "\u2028"])
+@pytest.mark.parametrize("lang", ["en", "uk"])
+def test_a_capital_before_a_wide_space_and_a_stop_splits_without_failing(
+    space: str, lang: str
+) -> None:
+    # the splitter underneath panics on these (a native error, not an Exception)
+    text = f"The envoys discussed Plan B{space}. Talks resume on Monday in Geneva."
+    found = sentences(text, lang)
+    assert found and all(text[s.start : s.end] == s.text for s in found)
+    assert found[-1].text.endswith("Talks resume on Monday in Geneva.")

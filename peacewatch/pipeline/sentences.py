@@ -62,11 +62,30 @@ def _ends_sentence(line: str, begin: int, end: int) -> bool:
     return initial is None or not initial.group(1).isupper()
 
 
+_WIDE_SPACES = str.maketrans(
+    dict.fromkeys("\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+                  "\u2009\u200a\u2028\u2029\u202f\u205f\u3000", " ")
+)  # fmt: skip
+"""Spaces sentencex miscounts (it panics on "B\u3000."): read as plain spaces, one for one, so
+the offsets it gives are the line's own."""
+
+
+def _boundaries(line: str, code: str) -> list[dict[str, int]]:
+    """sentencex's sentences of ``line``; the whole line as one when the splitter fails (it is
+    native code: its panics are not ``Exception`` and would stop every article after this)."""
+    try:
+        return list(sentencex.get_sentence_boundaries(code, line.translate(_WIDE_SPACES)))
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # a pyo3 PanicException derives from BaseException
+        return [{"start_index": 0, "end_index": len(line)}]
+
+
 def _line_spans(line: str, code: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of one line, without the white space around it."""
     spans: list[tuple[int, int]] = []
     begin = 0  # where the sentence being built begins
-    for piece in sentencex.get_sentence_boundaries(code, line):
+    for piece in _boundaries(line, code):
         end: int = piece["end_index"]
         if end < len(line):
             last = _stripped(line, begin, end)[1]
