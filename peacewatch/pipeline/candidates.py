@@ -90,7 +90,7 @@ def _folds_in_place(text: str, folded: str) -> bool:
 def _is_furniture(sent: Sentence) -> bool:
     """A link, a sign-up line, a run of hashtags or an emoji-led line: never part of a summary."""
     text = sent.text
-    if not any(ch.isalpha() for ch in text):
+    if not text[0].isalpha() and not any(ch.isalpha() for ch in text):
         return True
     linked = "://" in text or "www." in text.lower()
     if (linked and _LINK.search(text)) or ("@" in text and _EMAIL.search(text)):
