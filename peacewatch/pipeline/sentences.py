@@ -47,12 +47,11 @@ def language_code(lang: str | None) -> str:
     return code or "en"
 
 
-def _ends_sentence(line: str, begin: int, end: int) -> bool:
+def _ends_sentence(line: str, begin: int, end: int, last: int) -> bool:
     """Whether sentencex's boundary at ``end`` (inside ``line``) ends the sentence begun at
-    ``begin``."""
+    ``begin``, whose last character other than white space is before ``last``."""
     if not line[end - 1].isspace():
         return False  # no space after the stop: inside a name or an address
-    last = _stripped(line, begin, end)[1]
     if last - begin < 2 or line[last - 1] != "." or not line[last - 2].isupper():
         return True  # neither an initialism nor an initial (the look costs less than a search)
     if _INITIALISM.search(line, begin, end) is not None:
@@ -87,14 +86,16 @@ def _line_spans(line: str, code: str) -> list[tuple[int, int]]:
     begin = 0  # where the sentence being built begins
     for piece in _boundaries(line, code):
         end: int = piece["end_index"]
+        span = _stripped(line, begin, end)
         if end < len(line):
-            last = _stripped(line, begin, end)[1]
+            last = span[1]
             quote = _OPENING_QUOTE.search(line, begin, end) if line[last - 1] in _QUOTES else None
             if quote is not None:  # the quote opens the next sentence
                 end = quote.start(1)
-            elif not _ends_sentence(line, begin, end):
+                span = _stripped(line, begin, end)
+            elif not _ends_sentence(line, begin, end, last):
                 continue
-        spans.append(_stripped(line, begin, end))
+        spans.append(span)
         begin = end
     if begin < len(line):
         spans.append(_stripped(line, begin, len(line)))
