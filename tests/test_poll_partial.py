@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from peacewatch.app import App
 from peacewatch.store.feeds import FeedSpec
 from peacewatch.watchers.items import split_items, without_items
+from peacewatch.watchers.parse import parse_bytes
 from peacewatch.watchers.poller import PollPolicy, PollResult
+from peacewatch.watchers.readmemory import UNKNOWN, ReadPlan, pack, unpack
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import Clock, open_app, redis_url, rss
 
@@ -170,3 +174,64 @@ async def test_a_restart_reads_a_changed_feed_whole_once(
             assert (result.status, result.new, result.parsed) == ("ok", 1, 1)
         finally:
             await app.close()
+
+
+HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
+        b"<link>https://example.org/</link>")  # fmt: skip
+OLD = b"".join(
+    b"<item><title>Old %d&nbsp;talks</title><link>https://example.org/old%d</link>"
+    b"<pubDate>Tue, 06 Jan 2026 10:0%d:00 GMT</pubDate></item>" % (n, n, n)
+    for n in range(3)
+)  # "&nbsp;" is no XML entity: the feed is malformed, read by feedparser's loose parser
+NEW = (b"<item><title>Witkoff in Geneva</title><guid>https://example.org/?p=7&amp;lang=en</guid>"
+       b"<pubDate>Tue, 06 Jan 2026 11:30:00 GMT</pubDate></item>")  # fmt: skip
+TAIL = b"</channel></rss>"
+
+
+async def test_a_malformed_feed_is_read_whole_so_a_restart_never_queues_an_item_twice(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    policy = PollPolicy(backfill=None, max_age=None)
+    async with FeedServer() as server:
+        feed = FeedSpec("f", server.url("/f.xml"), 600, "", "slack:T1")
+        app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(),
+                             policy=policy)  # fmt: skip
+        try:
+            await app.feeds.put(feed)
+            server.set_feed("/f.xml", HEAD + OLD + TAIL, etag=False)
+            assert (await poll(app, feed)).new == 3
+            server.set_feed("/f.xml", HEAD + NEW + OLD + TAIL, etag=False)
+            second = await poll(app, feed)
+            assert (second.new, second.parsed) == (1, 4)  # read whole, as the first time
+        finally:
+            await app.close()
+        # another process (a restart, another replica) reads the feed whole: same ids
+        more = (b"<item><title>Old 9</title><link>https://example.org/old9</link>"
+                b"<pubDate>Tue, 06 Jan 2026 09:00:00 GMT</pubDate></item>")  # fmt: skip
+        server.set_feed("/f.xml", HEAD + NEW + OLD + more + TAIL, etag=False)
+        app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(),
+                             policy=policy)  # fmt: skip
+        try:
+            third = await poll(app, feed)
+            assert third.new == 1  # Old 9 alone; the Geneva item is not queued again
+            assert await app.ingest.backlog() == 5
+        finally:
+            await app.close()
+
+
+def test_an_item_that_could_not_be_queued_stays_unknown_for_the_next_read() -> None:
+    head = b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+    a, b, c = (
+        b"<item><guid>%s</guid><title>%s</title></item>" % (g, g) for g in (b"a", b"b", b"c")
+    )
+    tail = b"</channel></rss>"
+    kind = "application/rss+xml"
+    first = head + b + a + tail
+    plan = ReadPlan(split_items(first, kind) or pytest.fail("no items"), {}, 0.0)
+    # b failed on its way to the queue (its id is None); a was queued
+    rows = plan.rows(parse_bytes(first, kind), [None, "0123456789abcdef"], [UNKNOWN, UNKNOWN])
+    assert rows is not None
+    memory = unpack(pack(rows))
+    second = head + c + b + a + tail
+    again = ReadPlan(split_items(second, kind) or pytest.fail("no items"), memory, 1.0)
+    assert again.known == [False, False, True]  # b is read again, with c

@@ -226,7 +226,10 @@ class Poller:
         return parsed
 
     def _remember(self, feed: FeedSpec, plan: ReadPlan, parsed: ParsedFeed, queued: Queued) -> None:
-        rows = plan.rows(parsed, queued.ids, queued.verdicts)
+        # A malformed feed is read by feedparser's loose parser, which leaves entities in a
+        # guid as they are; the same item read without the others may parse strictly and get
+        # another id. Such a feed is always read whole, so its items keep one id.
+        rows = None if parsed.bozo else plan.rows(parsed, queued.ids, queued.verdicts)
         if rows is None:
             self._memory.forget(feed.id)
         else:

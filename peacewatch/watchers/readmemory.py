@@ -177,16 +177,21 @@ class ReadPlan:
         if len(parsed.entries) != len(parsed_fps):
             return None
         read: dict[bytes, Row] = {}
+        failed: set[bytes] = set()
         for fp, entry, article_id, verdict in zip(
             parsed_fps, parsed.entries, ids, verdicts, strict=True
         ):
             if article_id is None:
-                read[fp] = (fp, entry.published, 0, UNREAD)
+                failed.add(fp)  # not queued: left unknown, so the next read tries it again
                 continue
             if verdict == UNKNOWN and fp in self.memory:
                 verdict = self.memory[fp].verdict  # the same bytes: the same text
             read[fp] = (fp, entry.published, id_key(article_id), verdict)
-        return [read[fp] if fp in read else _row(fp, self.memory[fp]) for fp in fps]
+        return [
+            read[fp] if fp in read else _row(fp, self.memory[fp])
+            for fp in fps
+            if fp in read or (fp in self.memory and fp not in failed)
+        ]
 
 
 def _row(fp: bytes, r: Remembered) -> Row:
