@@ -232,3 +232,24 @@ async def test_the_embedded_server_keeps_its_data_in_the_aof_and_snapshots_only_
     finally:
         await handle.close()
     assert (tmp_path / "peacewatch.rdb").exists()  # written at shutdown
+
+
+async def test_a_data_dir_with_a_snapshot_and_no_aof_keeps_its_data_and_gains_an_aof(
+    tmp_path: Path,
+) -> None:
+    handle = await connect(None, tmp_path)
+    try:
+        await handle.client.set("pw:test:k", "kept")
+        await handle.client.xadd("pw:test:s", {"alert": "{}"})
+    finally:
+        await handle.close()  # the snapshot is written at shutdown
+    (tmp_path / "appendonly.aof").unlink()  # as a directory restored from the snapshot alone
+    for _ in range(2):  # the first start loads the snapshot, the next one the AOF it wrote
+        handle = await connect(None, tmp_path)
+        try:
+            assert await handle.client.get("pw:test:k") == "kept"
+            assert await handle.client.xlen("pw:test:s") == 1
+            assert (await handle.client.config_get("appendonly"))["appendonly"] == "yes"
+        finally:
+            await handle.close()
+        assert (tmp_path / "appendonly.aof").exists()

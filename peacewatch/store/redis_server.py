@@ -81,8 +81,10 @@ def _quote(value: Path | str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def server_config(data_dir: Path, sock: Path) -> str:
-    """redis.conf for the embedded server: unix socket only, AOF; an RDB snapshot at shutdown."""
+def server_config(data_dir: Path, sock: Path, appendonly: bool = True) -> str:
+    """redis.conf for the embedded server: unix socket only, AOF; an RDB snapshot at shutdown.
+    ``appendonly`` off only to load a directory that holds an RDB file and no AOF (Redis with
+    the AOF on ignores the RDB and would start empty); the AOF is switched on once loaded."""
     lines = [
         "port 0",
         f"unixsocket {_quote(sock)}",
@@ -90,7 +92,7 @@ def server_config(data_dir: Path, sock: Path) -> str:
         "daemonize no",
         f"dir {_quote(data_dir)}",
         f"dbfilename {_quote(DB_FILE)}",
-        "appendonly yes",
+        f"appendonly {'yes' if appendonly else 'no'}",
         f"appendfilename {_quote(AOF_FILE)}",
         "appendfsync everysec",
         "aof-load-truncated yes",
@@ -328,7 +330,11 @@ def _try_lock(data_dir: Path) -> IO[str] | None:
 def _launch(data_dir: Path, sock: Path, lock: IO[str]) -> EmbeddedServer:
     conf = data_dir / CONF_FILE
     _stop_stale(data_dir, sock, conf)
-    conf.write_text(server_config(data_dir, sock))
+    # a directory with a snapshot and no AOF (restored from a backup, or its AOF removed)
+    rdb_only = (data_dir / DB_FILE).exists() and not (
+        (data_dir / AOF_FILE).exists() or (data_dir / "appendonlydir").exists()
+    )
+    conf.write_text(server_config(data_dir, sock, appendonly=not rdb_only))
     with open(data_dir / LOG_FILE, "ab") as output:  # errors before the log opens go there too
         process = subprocess.Popen(
             [redis_executable(), str(conf)],
@@ -350,7 +356,35 @@ def _launch(data_dir: Path, sock: Path, lock: IO[str]) -> EmbeddedServer:
             f"the embedded Redis in {data_dir} exited with status {process.returncode}: "
             f"{_log_tail(data_dir)}"
         )
+    if rdb_only:
+        try:
+            _switch_to_aof(sock)
+        except Exception:
+            server.stop()
+            raise
+        conf.write_text(server_config(data_dir, sock))
     return server
+
+
+def _switch_to_aof(sock: Path) -> None:
+    """Turn the AOF on in a server that loaded an RDB snapshot, and wait until the AOF holds
+    everything (from then on a restart loads the AOF)."""
+    client = _client(sock, 10.0)
+
+    def written() -> bool:
+        info = client.info("persistence")
+        return (
+            int(info.get("aof_enabled", 0)) == 1
+            and int(info.get("aof_rewrite_in_progress", 1)) == 0
+            and int(info.get("aof_rewrite_scheduled", 1)) == 0
+        )
+
+    try:
+        client.config_set("appendonly", "yes")
+        if not _wait(written, START_TIMEOUT):
+            raise StoreError("the embedded Redis did not write its AOF from the RDB snapshot")
+    finally:
+        client.close()
 
 
 def start_server(data_dir: Path) -> EmbeddedServer:
