@@ -32,6 +32,17 @@ def fail() -> None:
     raise ParseError("not a feed")
 
 
+class OddError(Exception):
+    """An exception pickle cannot rebuild (its constructor wants two arguments, not one)."""
+
+    def __init__(self, a: object, b: object) -> None:
+        super().__init__(f"{a}/{b}")
+
+
+def raise_odd() -> None:
+    raise OddError(1, 2)
+
+
 def wait_for(path: str, value: object) -> object:
     """Blocks the worker until ``path`` exists (at most 30 s), then answers ``value``."""
     deadline = time.monotonic() + 30
@@ -94,3 +105,17 @@ async def test_the_pool_needs_no_process_beside_its_worker() -> None:
         assert not any("multiprocessing" in line for line in lines)
     finally:
         await pool.aclose()
+
+
+async def test_an_answer_that_cannot_be_read_fails_its_request_alone() -> None:
+    worker = ParseWorker()
+    try:
+        first = await worker.call(pid)
+        odd, after = await asyncio.gather(
+            worker.call(raise_odd), worker.call(echo, "after"), return_exceptions=True
+        )
+        assert isinstance(odd, ParseError) and "unreadable answer" in str(odd)
+        assert after == "after"
+        assert await worker.call(pid) == first  # the same worker goes on
+    finally:
+        await worker.aclose()

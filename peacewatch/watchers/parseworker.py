@@ -99,7 +99,10 @@ class ParseWorker:
             while True:
                 head = await proc.stdout.readexactly(_LENGTH.size)
                 body = await proc.stdout.readexactly(_LENGTH.unpack(head)[0])
-                ok, value = pickle.loads(body)  # noqa: S301 (our child, as multiprocessing)
+                try:
+                    ok, value = pickle.loads(body)  # noqa: S301 (our child, as multiprocessing)
+                except Exception as exc:  # an exception that cannot be rebuilt here, say
+                    ok, value = False, ParseError(f"unreadable answer of the parse worker: {exc}")
                 answer = self._waiting.popleft()
                 if answer.done():
                     continue  # its caller stopped waiting
