@@ -63,6 +63,12 @@ CASES = [
     ('"28-point plan"', "the 28 point plan was leaked", True),
     ("28-point", "the 28-point plan", True),
     ('"28 point"', "the 28-point plan", True),
+    # a term that ends in a full stop (an abbreviation) matches with or without it
+    ("U.S.", "The U.S. envoy met Putin", True),
+    ('"U.S."', "Talks with the U.S.", True),
+    ("U.S.", "U.S.-Russia talks", True),
+    ("U.S.", "US envoy", False),
+    ('"Jr."', "Brian Cole Jr said", True),
     # prefixes
     ("negotiat*", "Negotiators met", True),
     ("negotiat*", "renegotiation", False),

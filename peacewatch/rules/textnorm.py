@@ -69,5 +69,7 @@ def normalise(text: str) -> NormText:
 
 
 def normalise_pattern(text: str) -> str:
-    """A query term or entity name in the form the matcher searches for (spaces collapsed)."""
-    return " ".join(normalise(text).text.split())
+    """A query term or entity name in the form the matcher searches for (spaces collapsed).
+    A full stop that ends it is dropped: words end before it (``U.S.`` is the word ``u.s``
+    followed by a stop), so ``U.S.`` finds "the U.S. envoy" as ``U.S`` does."""
+    return " ".join(normalise(text).text.split()).rstrip(".")
