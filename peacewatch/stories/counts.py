@@ -58,12 +58,13 @@ class SpanCounts:
         self._low, self._high, self._start, self._end = low, high, start, end
         return end - start, self._counts
 
-    def drop_before(self, horizon: float) -> None:
-        """Forget the articles published before ``horizon``."""
+    def drop_before(self, horizon: float) -> int:
+        """Forget the articles published before ``horizon``; returns how many there were."""
         cut = bisect.bisect_left(self.times, horizon)
         self._tally(self._start, min(cut, self._end), -1)
         del self.times[:cut], self._tokens[:cut]
         self._start, self._end = max(0, self._start - cut), max(0, self._end - cut)
+        return cut
 
     def _tally(self, start: int, end: int, step: int) -> None:
         """Count the tokens of the articles ``start`` to ``end`` (excluded) in (``step`` 1) or

@@ -254,8 +254,6 @@ class WindowIndex:
         if member.outlet and member.outlet not in story.outlets:
             story.outlets.append(member.outlet)
         story.keep(feats)
-        story.recent.append(feats.article_id)
-        del story.recent[:-RECENT]
         story.articles.append(feats.article_id)
         self.placed[feats.article_id] = (member.story_id, member.duplicate_of)
         self.seq_of[feats.article_id] = member.seq

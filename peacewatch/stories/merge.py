@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 from peacewatch.stories.features import Features
 from peacewatch.stories.model import StoryModel
 from peacewatch.stories.rarity import WindowIdf
-from peacewatch.stories.records import RECENT
 from peacewatch.stories.scoring import is_copy, is_sibling, near_members
 from peacewatch.stories.signals import BURST_HOURS, probe_of, story_probability
 
@@ -208,10 +207,9 @@ def absorb(index: WindowIndex, survivor_id: str, absorbed_id: str) -> None:
             outlets.append(outlet)
     survivor.outlets = outlets
     kept = {f.article_id: f for f in (*survivor.members, *absorbed.members)}
-    survivor.members, survivor.by_time, survivor.times = [], [], []
+    survivor.members, survivor.by_time = [], []
     for article_id in sorted(kept, key=lambda a: (seq[a], a)):
         survivor.keep(kept[article_id])
-    survivor.recent = articles[-RECENT:]
     for article_id in absorbed.articles:
         index.relabel(article_id, survivor_id)
 

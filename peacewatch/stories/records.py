@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from peacewatch.models import Article
 from peacewatch.stories.features import Features
@@ -80,26 +81,30 @@ class Story:
     """Publication time of its newest member (epoch seconds)."""
     members: list[Features] = field(default_factory=list)
     """The first ``MAX_MEMBER_FEATURES`` members in the order they were placed."""
-    recent: list[str] = field(default_factory=list)
-    """Ids of the last ``RECENT`` members placed."""
     by_time: list[Features] = field(default_factory=list)
     """``members`` by publication time (ties in the order placed), kept so on each addition."""
-    times: list[float] = field(default_factory=list)
-    """The publication times of ``by_time``."""
     articles: list[str] = field(default_factory=list)
     """Every member's id, in the order placed."""
+
+    @property
+    def recent(self) -> list[str]:
+        """Ids of the last ``RECENT`` members placed (not kept apart: the window holds tens of
+        thousands of stories)."""
+        return self.articles[-RECENT:]
 
     def keep(self, feats: Features) -> None:
         """Keep ``feats`` for comparison (while the story keeps fewer than it may)."""
         if len(self.members) < MAX_MEMBER_FEATURES:
             self.members.append(feats)
-            at = bisect.bisect_right(self.times, feats.published)
-            self.times.insert(at, feats.published)
+            at = bisect.bisect_right(self.by_time, feats.published, key=_published)
             self.by_time.insert(at, feats)
 
     def members_since(self, horizon: float) -> list[Features]:
         """The kept members published at or after ``horizon``, oldest first."""
-        return self.by_time[bisect.bisect_left(self.times, horizon) :]
+        return self.by_time[bisect.bisect_left(self.by_time, horizon, key=_published) :]
+
+
+_published = attrgetter("published")
 
 
 def story_id_for(article_id: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add
 
@@ -29,44 +28,20 @@ RARE_SHARE = 0.2
 """Tokens carried by more than this share of the window's articles do not find candidates."""
 
 
-@dataclass(slots=True)
-class Postings:
-    """The articles that carry one token, by publication time."""
-
-    times: list[float] = field(default_factory=list)
-    keys: list[int] = field(default_factory=list)
-    """The number of each article in the index (see ``TokenIndex.add``), in the order of
-    ``times``."""
-
-    def add(self, published: float, key: int) -> None:
-        times = self.times
-        if times and published < times[-1]:  # an article later than a newer one
-            at = bisect.bisect_right(times, published)
-            times.insert(at, published)
-            self.keys.insert(at, key)
-        else:
-            times.append(published)
-            self.keys.append(key)
-
-    def since(self, low: float, count: int) -> list[int]:
-        """The keys of the ``count`` articles published at or after ``low``, oldest first."""
-        start = bisect.bisect_left(self.times, low)
-        return self.keys[start : start + count]
-
-    def drop_before(self, horizon: float) -> bool:
-        """Forget the articles published before ``horizon``; True if none is left."""
-        cut = bisect.bisect_left(self.times, horizon)
-        del self.times[:cut], self.keys[:cut]
-        return not self.times
+def _since(keys: list[int], published: Mapping[int, float], low: float, count: int) -> list[int]:
+    """The first ``count`` of ``keys`` (article numbers by publication time) published at or
+    after ``low``, oldest first."""
+    start = bisect.bisect_left(keys, low, key=published.__getitem__)
+    return keys[start : start + count]
 
 
-def index_tokens(feats: Features) -> list[str]:
+def index_tokens(feats: Features) -> tuple[str, ...]:
     """The tokens of ``feats`` kept in the token index, the most telling first."""
     # Entities, numbers and headline words say most about the event; summary words come last.
     ranked = sorted(
         feats.tokens, key=lambda t: (t[0] != "e", t not in feats.title_tokens, t[0] != "n", t)
     )
-    return ranked[:MAX_INDEX_TOKENS]
+    return tuple(ranked[:MAX_INDEX_TOKENS])
 
 
 _ZEROS = repeat(0.0)
@@ -116,16 +91,20 @@ class TokenIndex:
     def __init__(self) -> None:
         self.span = SpanCounts()
         """Every article's publication time and index tokens; counts of the span decided on."""
-        self._postings: dict[str, Postings] = {}
+        self._postings: dict[str, list[int]] = {}
+        """Per token, the numbers of the articles that carry it, by publication time (ties in
+        the order added). A bare list: most tokens are carried by one article or a few."""
+        self._published: dict[int, float] = {}
+        """The publication time of each article number in the postings."""
         self._keys: dict[int, tuple[str, str]] = {}
         """(story id, article id) of each article in the postings, by its number."""
         self._numbered = 0
         """Articles numbered so far (a number is never given twice)."""
         self._number_of: dict[str, int] = {}
-        self._indexed: tuple[Features | None, list[str]] = (None, [])
+        self._indexed: tuple[Features | None, tuple[str, ...]] = (None, ())
         """The index tokens last computed, with their features (a placement needs them twice)."""
 
-    def tokens(self, feats: Features) -> list[str]:
+    def tokens(self, feats: Features) -> tuple[str, ...]:
         """:func:`index_tokens` of ``feats`` (kept from the last call for the same features)."""
         known, tokens = self._indexed
         if known is not feats:
@@ -148,7 +127,7 @@ class TokenIndex:
         for token in rare:
             # Each article the token finds gains its weight, in the order of the tokens (a token
             # finds an article once); the pass runs in C, not once per article in Python.
-            found = self._postings[token].since(low, counts[token])
+            found = _since(self._postings[token], self._published, low, counts[token])
             weight = repeat(idf_rare[token])
             evidence.update(zip(found, map(add, map(weigh, found, _ZEROS), weight), strict=True))
         return _stories_of(evidence, self._keys), in_span, total
@@ -161,11 +140,17 @@ class TokenIndex:
         self._numbered += 1
         self._keys[key] = (story_id, feats.article_id)
         self._number_of[feats.article_id] = key
+        published = feats.published
+        self._published[key] = published
+        when = self._published.__getitem__
         for token in tokens:
-            postings = self._postings.get(token)
-            if postings is None:
-                postings = self._postings[token] = Postings()
-            postings.add(feats.published, key)
+            keys = self._postings.get(token)
+            if keys is None:
+                self._postings[token] = [key]
+            elif published < when(keys[-1]):  # an article later than a newer one
+                keys.insert(bisect.bisect_right(keys, published, key=when), key)
+            else:
+                keys.append(key)
 
     def relabel(self, article_id: str, story_id: str) -> None:
         """Say that an indexed article now belongs to ``story_id`` (after a merge)."""
@@ -180,7 +165,14 @@ class TokenIndex:
 
     def drop_before(self, horizon: float) -> None:
         """Forget the index entries of articles published before ``horizon``."""
-        self.span.drop_before(horizon)
+        if not self.span.drop_before(horizon):
+            return
+        when = self._published.__getitem__
         for token in list(self._postings):
-            if self._postings[token].drop_before(horizon):
+            keys = self._postings[token]
+            cut = bisect.bisect_left(keys, horizon, key=when)
+            if cut == len(keys):
                 del self._postings[token]
+            elif cut:
+                del keys[:cut]
+        self._published = {n: t for n, t in self._published.items() if t >= horizon}
