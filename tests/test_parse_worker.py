@@ -119,3 +119,22 @@ async def test_an_answer_that_cannot_be_read_fails_its_request_alone() -> None:
         assert await worker.call(pid) == first  # the same worker goes on
     finally:
         await worker.aclose()
+
+
+async def test_a_request_past_the_deadline_fails_and_a_new_worker_takes_the_next(
+    tmp_path: Path,
+) -> None:
+    worker = ParseWorker(deadline=1.0)
+    try:
+        first = await worker.call(pid)
+        stuck, behind = await asyncio.gather(
+            worker.call(wait_for, str(tmp_path / "never"), "late"),  # blocks the child 30 s
+            worker.call(echo, "behind"),
+            return_exceptions=True,
+        )
+        assert isinstance(stuck, ParseError) and "longer than 1 s" in str(stuck)
+        assert isinstance(behind, ParseError)  # it was queued behind: read again next poll
+        assert await worker.call(echo, "next") == "next"
+        assert await worker.call(pid) != first
+    finally:
+        await worker.aclose()

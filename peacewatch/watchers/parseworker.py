@@ -28,6 +28,9 @@ from peacewatch.errors import ParseError
 log = logging.getLogger(__name__)
 
 _LENGTH = struct.Struct("!Q")
+DEADLINE = 120.0
+"""Seconds one request may take in the child (feedparser reads a 16 MB feed in about 20 s);
+past it the child is stopped and a new one starts for the next request."""
 _CHILD = "from peacewatch.watchers.parseworker import serve; serve()"
 
 
@@ -58,9 +61,11 @@ def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None
 class ParseWorker:
     """The event loop's side: starts the child on first use and again after it died."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float = DEADLINE) -> None:
+        self._deadline = deadline
         self._proc: asyncio.subprocess.Process | None = None
         self._waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self._asked = asyncio.Event()  # a request was written since the reader last looked
         self._reader: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
 
@@ -72,6 +77,7 @@ class ParseWorker:
         assert proc.stdin is not None
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append(answer)  # in the order of the writes: no await in between
+        self._asked.set()
         try:
             proc.stdin.write(_LENGTH.pack(len(frame)) + frame)
             await proc.stdin.drain()
@@ -97,7 +103,17 @@ class ParseWorker:
         assert proc.stdout is not None
         try:
             while True:
-                head = await proc.stdout.readexactly(_LENGTH.size)
+                if not self._waiting:
+                    self._asked.clear()
+                    await self._asked.wait()
+                    continue
+                try:
+                    # the first request waiting is the child's now: its answer comes in time
+                    async with asyncio.timeout(self._deadline):
+                        head = await proc.stdout.readexactly(_LENGTH.size)
+                except TimeoutError:
+                    self._overdue(proc)
+                    return
                 body = await proc.stdout.readexactly(_LENGTH.unpack(head)[0])
                 try:
                     ok, value = pickle.loads(body)  # noqa: S301 (our child, as multiprocessing)
@@ -115,6 +131,17 @@ class ParseWorker:
                 log.warning("the parse worker ended; a new one starts for the next feed")
         finally:
             self._fail_waiting()
+
+    def _overdue(self, proc: asyncio.subprocess.Process) -> None:
+        """Fail the request the child has taken too long on and stop the child (the requests
+        behind it fail too, as when it dies; their feeds are read again at their next poll)."""
+        log.warning("the parse worker took over %.0f s on one request; a new one starts for the "
+                    "next feed", self._deadline)  # fmt: skip
+        answer = self._waiting.popleft()
+        if not answer.done():
+            answer.set_exception(ParseError(f"parsing took longer than {self._deadline:.0f} s"))
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
 
     def _fail_waiting(self) -> None:
         while self._waiting:
