@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -80,10 +81,18 @@ class Features:
     @classmethod
     def from_json(cls, text: str) -> Features:
         aid, published, title, summary, head, rest, *more = json.loads(text)
-        head_set = frozenset(head)
-        lang = str(more[0]) if more else ""
+        # A rebuilt index holds every stored member: its tokens are the strings live features
+        # share (one copy each), not fresh copies per member.
+        head_set = frozenset(map(sys.intern, head))
+        lang = sys.intern(str(more[0])) if more else ""
         return cls(
-            aid, float(published), title, summary, head_set, head_set | frozenset(rest), lang
+            aid,
+            float(published),
+            title,
+            summary,
+            head_set,
+            head_set | frozenset(map(sys.intern, rest)),
+            lang,
         )
 
 
@@ -152,7 +161,7 @@ def _word_tokens(words: Iterable[str]) -> set[str]:
         if token is None:
             if len(_TOKENS) >= MAX_KNOWN_WORDS:  # a long run meets new words without end
                 _TOKENS.clear()
-            token = _TOKENS[word] = _token(word)
+            token = _TOKENS[word] = sys.intern(_token(word))  # shared with stored members
         if token:
             out.add(token)
     return out
@@ -188,7 +197,7 @@ def _with_entities(tokens: set[str], entity_ids: Iterable[str]) -> set[str]:
     one piece of evidence, not two."""
     out = set(tokens)
     for entity in entity_ids:
-        out.add("e:" + entity)
+        out.add(sys.intern("e:" + entity))
         out.difference_update("s:" + w[:STEM] for w in entity.split("_") if len(w) >= 3)
     return out
 
@@ -216,6 +225,6 @@ def features(article: Article, entities: RuleEngine | None = None) -> Features:
         summary=" ".join(summary_words[:60]),
         title_tokens=frozenset(head),
         tokens=frozenset(head | body),
-        lang=(article.lang or "")[:2].lower(),
-        outlet=article.source or article.outlet,
+        lang=sys.intern((article.lang or "")[:2].lower()),
+        outlet=sys.intern(article.source or article.outlet),
     )

@@ -17,6 +17,7 @@ replaces would have.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from datetime import timedelta
 from itertools import chain
@@ -185,9 +186,8 @@ class WindowIndex:
             others: list[str] = []
         else:
             story_id, duplicate_of, others = self._decide_with_merges(feats, horizon)
-        member = Member(
-            story_id or story_id_for(article.id), feats, outlet_of(article), duplicate_of, seq
-        )
+        outlet = sys.intern(outlet_of(article))  # one copy per outlet, not one per article
+        member = Member(story_id or story_id_for(article.id), feats, outlet, duplicate_of, seq)
         self.add(member)
         if others and story_id is not None:
             self.last_merges = self._merge(story_id, others)

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -62,8 +63,8 @@ class Member:
         feats, outlet, duplicate_of, seq = json.loads(text)
         return cls(
             story_id,
-            dataclasses.replace(Features.from_json(feats), outlet=str(outlet)),
-            str(outlet),
+            dataclasses.replace(Features.from_json(feats), outlet=sys.intern(str(outlet))),
+            sys.intern(str(outlet)),
             str(duplicate_of) or None,
             (int(seq[0]), int(seq[1])),
         )

@@ -1,0 +1,51 @@
+"""What the story index keeps of each article is shared, not copied per article."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from peacewatch.models import Article
+from peacewatch.stories.features import entity_engine
+from peacewatch.stories.memory import WindowIndex
+from peacewatch.stories.records import Member
+
+
+def _article(aid: str, source: str, lang: str) -> Article:
+    # Fresh string objects, as a parsed feed item carries them.
+    return Article(
+        aid,
+        "Putin and Zelensky talks in Geneva over 20-point peace plan",
+        f"https://{source}/{aid}",
+        datetime(2026, 1, 7, 12, tzinfo=UTC),
+        "".join(json.loads(json.dumps(list(source)))),
+        summary="Negotiators met for talks on the plan.",
+        lang="".join(json.loads(json.dumps(list(lang)))),
+    )
+
+
+def test_articles_share_their_token_outlet_and_language_strings() -> None:
+    engine = entity_engine({"Putin": "putin", "Zelensky": "zelensky"})
+    index = WindowIndex(entities=engine)
+    _, one = index.place(_article("a1", "example.com", "EN"))
+    _, two = index.place(_article("a2", "example.com", "EN"))
+    assert one is not None and two is not None
+    assert "e:putin" in one.features.tokens
+    by_text = {t: t for t in one.features.tokens}
+    assert all(by_text[t] is t for t in two.features.tokens)
+    assert one.features.lang is two.features.lang
+    assert one.outlet is two.outlet
+    assert one.features.outlet is two.features.outlet
+    assert index.outlet_of["a1"] is index.outlet_of["a2"]
+
+
+def test_a_member_read_back_shares_the_strings_of_live_features() -> None:
+    _, live = WindowIndex().place(_article("a1", "example.com", "en"))
+    assert live is not None
+    stored = Member.from_json(live.story_id, live.to_json())
+    assert stored == live
+    by_text = {t: t for t in live.features.tokens}
+    assert all(by_text[t] is t for t in stored.features.tokens)
+    assert all(by_text[t] is t for t in stored.features.title_tokens)
+    assert stored.features.lang is live.features.lang
+    assert stored.outlet is live.outlet
