@@ -33,6 +33,14 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ["PEACEWATCH_CACHE_DIR"] = before
 
 
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A disk cache folder of the test's own (empty at first)."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("PEACEWATCH_CACHE_DIR", str(directory))
+    return directory
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _record_basetemp(tmp_path_factory: pytest.TempPathFactory) -> None:
     _BASETEMP.append(tmp_path_factory.getbasetemp().resolve())

@@ -4,6 +4,8 @@ them, and the real poller reading a local feed server (every new item still queu
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,18 @@ def entries(count: int, start: int = 0, site: str = "news") -> list[dict[str, An
     ]
 
 
+@asynccontextmanager
+async def running(redis_target: dict[str, Any], data_dir: Path) -> AsyncIterator[App]:
+    """An App on the test Redis that queues every item, however old; closed after."""
+    policy = PollPolicy(backfill=None, max_age=None)
+    app = await open_app(redis_url(redis_target), data_dir, Clock(NOW), io.StringIO(),
+                         policy=policy)  # fmt: skip
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
 async def poll(app: App, feed: FeedSpec) -> PollResult:
     return await app.poller.poll(feed)
 
@@ -111,11 +125,8 @@ async def poll(app: App, feed: FeedSpec) -> PollResult:
 async def test_a_changed_feed_parses_only_its_new_items(
     redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
-    policy = PollPolicy(backfill=None, max_age=None)
     async with FeedServer() as server:
-        app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(),
-                             policy=policy)  # fmt: skip
-        try:
+        async with running(redis_target, tmp_path) as app:
             feed = FeedSpec("f", server.url("/f.xml"), 600, "", "slack:T1")
             await app.feeds.put(feed)
             old = entries(30)
@@ -144,36 +155,25 @@ async def test_a_changed_feed_parses_only_its_new_items(
             assert await app.ingest.backlog() == 32
             health = await app.feeds.health("f")
             assert health["polls"] == "4" and health["items_seen"] == str(30 + 31 + 32)
-        finally:
-            await app.close()
 
 
 async def test_a_restart_reads_a_changed_feed_whole_once(
     redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
-    policy = PollPolicy(backfill=None, max_age=None)
     async with FeedServer() as server:
         feed = FeedSpec("f", server.url("/f.xml"), 600, "", "slack:T1")
         old = entries(20)
         server.set_feed("/f.xml", rss(old), etag=False)
-        app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(),
-                             policy=policy)  # fmt: skip
-        try:
+        async with running(redis_target, tmp_path) as app:
             await app.feeds.put(feed)
             assert (await poll(app, feed)).parsed == 20
-        finally:
-            await app.close()
         server.set_feed("/f.xml", rss(entries(1, start=50) + old), etag=False)
-        app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(),
-                             policy=policy)  # fmt: skip
-        try:
+        async with running(redis_target, tmp_path) as app:
             result = await poll(app, feed)  # nothing remembered here: every item parsed
             assert (result.status, result.new, result.parsed) == ("ok", 1, 21)
             server.set_feed("/f.xml", rss(entries(2, start=50) + old), etag=False)
             result = await poll(app, feed)
             assert (result.status, result.new, result.parsed) == ("ok", 1, 1)
-        finally:
-            await app.close()
 
 
 HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
@@ -191,32 +191,23 @@ TAIL = b"</channel></rss>"
 async def test_a_malformed_feed_is_read_whole_so_a_restart_never_queues_an_item_twice(
     redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
-    policy = PollPolicy(backfill=None, max_age=None)
     async with FeedServer() as server:
         feed = FeedSpec("f", server.url("/f.xml"), 600, "", "slack:T1")
-        app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(),
-                             policy=policy)  # fmt: skip
-        try:
+        async with running(redis_target, tmp_path) as app:
             await app.feeds.put(feed)
             server.set_feed("/f.xml", HEAD + OLD + TAIL, etag=False)
             assert (await poll(app, feed)).new == 3
             server.set_feed("/f.xml", HEAD + NEW + OLD + TAIL, etag=False)
             second = await poll(app, feed)
             assert (second.new, second.parsed) == (1, 4)  # read whole, as the first time
-        finally:
-            await app.close()
         # another process (a restart, another replica) reads the feed whole: same ids
         more = (b"<item><title>Old 9</title><link>https://example.org/old9</link>"
                 b"<pubDate>Tue, 06 Jan 2026 09:00:00 GMT</pubDate></item>")  # fmt: skip
         server.set_feed("/f.xml", HEAD + NEW + OLD + more + TAIL, etag=False)
-        app = await open_app(redis_url(redis_target), tmp_path, Clock(NOW), io.StringIO(),
-                             policy=policy)  # fmt: skip
-        try:
+        async with running(redis_target, tmp_path) as app:
             third = await poll(app, feed)
             assert third.new == 1  # Old 9 alone; the Geneva item is not queued again
             assert await app.ingest.backlog() == 5
-        finally:
-            await app.close()
 
 
 def test_an_item_that_could_not_be_queued_stays_unknown_for_the_next_read() -> None:

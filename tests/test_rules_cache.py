@@ -38,13 +38,6 @@ ARTICLE = Article(
 )
 
 
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("PEACEWATCH_CACHE_DIR", str(directory))
-    return directory
-
-
 def matched(engine: RuleEngine) -> list[str]:
     return sorted(m.rule_id for m in engine.match(ARTICLE))
 

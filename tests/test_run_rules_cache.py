@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from peacewatch.models import Article
 from peacewatch.pipeline.process import EngineProvider
 from peacewatch.rules import diskcache
@@ -27,13 +25,6 @@ ARTICLE = Article(
     outlet="Example",
     summary="Talks on the ceasefire went on in Kyiv.",
 )
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("PEACEWATCH_CACHE_DIR", str(directory))
-    return directory
 
 
 def entries(cache: Path) -> list[Path]:
