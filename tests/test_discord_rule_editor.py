@@ -85,6 +85,16 @@ async def submit(
     return edited
 
 
+async def press_save(fake: FakeDiscord, adapter: DiscordAdapter, answer: Seen) -> Seen:
+    """Press Save on the message ``answer`` shows, as an admin; the answer to the press."""
+    message = ui.message_of(fake, answer)
+    [saved] = await dc.invoke(
+        fake, adapter, ui.press("Save", message), kind=ui.COMPONENT, message=message,
+        permissions=dc.MANAGE_GUILD,
+    )  # fmt: skip
+    return saved
+
+
 async def new_rule_modal(fake: FakeDiscord, adapter: DiscordAdapter) -> dict[str, Any]:
     return await open_modal(fake, adapter, "rules", "add")
 
@@ -233,11 +243,7 @@ async def test_save_by_an_admin_stores_the_rule_as_previewed(
     fake: FakeDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
 ) -> None:
     answer = await preview(fake, adapter, redis_client, permissions=dc.MANAGE_GUILD)
-    message = ui.message_of(fake, answer)
-    [saved] = await dc.invoke(
-        fake, adapter, ui.press("Save", message), kind=ui.COMPONENT, message=message,
-        permissions=dc.MANAGE_GUILD,
-    )  # fmt: skip
+    saved = await press_save(fake, adapter, answer)
     assert saved.body["type"] == 7  # the preview becomes the confirmation
     assert "Added rule witkoff" in shown(saved) and not data(saved)["components"]
     rule = await TeamStore(redis_client).rule(f"discord:{fake.guild_id}", "witkoff")
@@ -267,11 +273,7 @@ async def test_edit_opens_a_saved_rule_and_keeps_its_webhook_on_save(
     assert ui.prefilled(fields["pw_rule_channels"]) == [str(here)]
     answer = await submit(fake, adapter, modal, {"pw_rule_query": "Witkoff NEAR/5 Dmitriev"})
     assert "T" * 68 not in shown(answer)  # a webhook's token is never shown
-    message = ui.message_of(fake, answer)
-    [saved] = await dc.invoke(
-        fake, adapter, ui.press("Save", message), kind=ui.COMPONENT, message=message,
-        permissions=dc.MANAGE_GUILD,
-    )  # fmt: skip
+    saved = await press_save(fake, adapter, answer)
     assert "Updated rule w2" in shown(saved)
     stored = await TeamStore(redis_client).rule(team, "w2")
     assert stored is not None and stored.query == "Witkoff NEAR/5 Dmitriev"
@@ -293,11 +295,7 @@ async def test_saving_a_rule_with_more_channels_than_a_select_holds_keeps_the_un
     answer = await submit(fake, adapter, modal, {"pw_rule_channels": shown_ids[1:]})
     embeds = data(answer)["embeds"]
     assert len(embeds[0]["fields"][1]["value"]) <= 1024
-    message = ui.message_of(fake, answer)
-    [saved] = await dc.invoke(
-        fake, adapter, ui.press("Save", message), kind=ui.COMPONENT, message=message,
-        permissions=dc.MANAGE_GUILD,
-    )  # fmt: skip
+    saved = await press_save(fake, adapter, answer)
     assert "Updated rule w3" in shown(saved)
     stored = await TeamStore(redis_client).rule(team, "w3")
     assert stored is not None
