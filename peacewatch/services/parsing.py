@@ -274,10 +274,8 @@ def parse_command(text: str) -> Parsed:
         return Parsed(head, cmd.rest(1))
     if head == "admins":
         return Parsed("admins", cmd.rest(2), sub=second or "list")
-    if head in ("follow", "unfollow"):
+    if head in ("follow", "unfollow", "follows"):
         return Parsed(head, cmd.rest(1))
-    if head == "follows":
-        return Parsed("follows")
     raise InputError(unknown_command(cmd.word(0), second))
 
 
@@ -288,6 +286,22 @@ COMMANDS = (
 )  # fmt: skip
 """The first words of the commands (``_ALIASES`` adds a few spellings)."""
 _GROUPS = ("rules", "feeds", "admins")
+
+
+_MENTION = re.compile(r"^(?:<@!?([A-Za-z0-9]{2,32})(?:\|[^>]*)?>|@([A-Za-z0-9]{2,32}))$")
+"""A user as a slash command carries them: ``<@U0123|maria>`` (Slack), ``<@123>`` or
+``<@!123>`` (Discord), or a bare id after ``@``."""
+
+
+def split_user(text: str) -> tuple[str | None, str]:
+    """A leading user mention of ``unfollow @user ID|all`` or ``follows @user``: (the user's
+    id, the rest as typed), or (None, the text) when it does not start with one. A query never
+    starts with ``@`` or ``<@``, so the two cannot be confused."""
+    words = text.strip().split(None, 1)
+    found = _MENTION.match(words[0]) if words else None
+    if found is None:
+        return None, text.strip()
+    return found.group(1) or found.group(2), words[1].strip() if len(words) > 1 else ""
 
 
 def unknown_command(word: str, second: str = "") -> str:

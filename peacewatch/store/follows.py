@@ -192,6 +192,24 @@ class FollowStore:
                     continue
         raise RuntimeError("the follows of this user kept changing; try again")
 
+    async def remove_all(self, team_id: str, user_id: str) -> list[Follow]:
+        """Remove every follow of the user in the team (they left it, or an admin removed
+        them); returns the follows removed, by id."""
+        held = await self.of_user(team_id, user_id)
+        if held:
+            await self.remove(team_id, user_id, [f.follow_id for f in held])
+        return held
+
+    async def follows_elsewhere(self, platform: str, user_id: str, team_id: str) -> bool:
+        """Whether the user follows anything in a team of ``platform`` other than ``team_id``
+        (their direct messages, one destination for all those teams, are still wanted)."""
+        for other in await self._redis.smembers(keys.follow_teams()):
+            if other == team_id or not str(other).startswith(f"{platform}:"):
+                continue
+            if await self._redis.sismember(keys.team_followers(other), user_id):
+                return True
+        return False
+
     async def by_team(self) -> dict[str, list[Follow]]:
         """Every follow of every team (what the matcher compiles)."""
         out: dict[str, list[Follow]] = {}

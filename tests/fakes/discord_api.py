@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes import direct_messages
+from tests.fakes import direct_messages, members
 
 API = "/api/v10"
 TEXT, THREAD, FORUM = 0, 11, 15
@@ -83,6 +83,8 @@ class FakeDiscord:
         self.messages: dict[int, dict[str, Any]] = {}
         self.webhooks: dict[int, dict[str, Any]] = {}
         self.dm_channels: dict[str, int] = {}
+        self.members = members.DiscordMembers()
+        """Who left the server; outages of Get Guild Member (see ``tests.fakes.members``)."""
         """Recipient user id -> the bot's DM channel with them (Create DM)."""
         self.forbidden: set[int] = set()
         self.rate_limits: dict[str, list[float]] = {}
@@ -164,6 +166,7 @@ class FakeDiscord:
         r.add_get(f"{API}/gateway/bot", self._gateway_bot)
         r.add_get("/gateway", self._gateway)
         r.add_get(f"{API}/channels/{{channel}}", self._get_channel)
+        r.add_get(f"{API}/guilds/{{guild}}/members/{{user}}", self._get_member)
         r.add_post(f"{API}/channels/{{channel}}/messages", self._create_message)
         r.add_get(f"{API}/channels/{{channel}}/messages/{{message}}", self._get_message)
         r.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self._edit_message)
@@ -314,6 +317,9 @@ class FakeDiscord:
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         return await direct_messages.discord_open(self, request)
+
+    async def _get_member(self, request: web.Request) -> web.Response:
+        return await members.discord_member(self, request)
 
     async def _application(self, request: web.Request) -> web.Response:
         return self._ok(

@@ -138,6 +138,7 @@ class FakeSlack:
         self._rate_limits: dict[str, int] = {}
         self._refuse_blocks: set[str] = set()
         self._history_errors: dict[str, str] = {}
+        self._users_info_failures: list[tuple[str, int]] = []
         self._history_quota: dict[str, int] = {}
         self._history_retry_after = 60
         self._hold: asyncio.Event | None = None
@@ -204,6 +205,20 @@ class FakeSlack:
             "is_owner": owner,
             "deleted": False,
         }
+
+    def deactivate(self, user_id: str) -> None:
+        """The account is deactivated: users.info says ``deleted: true``."""
+        self.users[user_id]["deleted"] = True
+
+    def remove_user(self, user_id: str) -> None:
+        """The workspace no longer has the user: users.info answers ``user_not_found``."""
+        self.users.pop(user_id, None)
+
+    def fail_users_info(
+        self, error: str = "fatal_error", status: int = 500, times: int = 1
+    ) -> None:
+        """The next ``times`` users.info calls answer ``error`` with HTTP ``status``."""
+        self._users_info_failures.extend([(error, status)] * times)
 
     def add_channel(self, channel_id: str, name: str, private: bool = False) -> None:
         """A channel of the workspace, listed by conversations.list (public ones only unless
@@ -495,6 +510,9 @@ class FakeSlack:
         return direct_messages.slack_open(self, args)
 
     async def _users_info(self, args: dict[str, Any], token: str) -> web.Response:
+        if self._users_info_failures:
+            error, status = self._users_info_failures.pop(0)
+            return _error(error, status)
         user = self.users.get(str(args.get("user", "")))
         if user is None:
             return _error("user_not_found")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 from discord.http import Route
 
@@ -18,7 +19,9 @@ from peacewatch.bot.discord_adapter.client import (
     CANNOT_SEND_IN_NON_TEXT,
     MISSING_PERMISSIONS,
     UNKNOWN_CHANNEL,
+    UNKNOWN_MEMBER,
     UNKNOWN_MESSAGE,
+    UNKNOWN_USER,
     PeacewatchClient,
     as_delivery_error,
     error_code,
@@ -27,6 +30,7 @@ from peacewatch.bot.discord_adapter.client import (
 from peacewatch.errors import PermanentDelivery, RetryLater, UserUnreachable
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
+from peacewatch.services.membership import Departures, MemberCache, Membership
 from peacewatch.store.follows import dm_user
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,12 @@ DM_USER_CODES = frozenset({50007, 10013})
 messages to this user (DMs closed, the bot blocked), Unknown User. Their follows pause."""
 NONCE_LENGTH = 25
 """Discord takes nonces of at most 25 characters."""
+GONE_CODES = frozenset({UNKNOWN_MEMBER, UNKNOWN_USER})
+"""Get Guild Member's answers that say the user is not in the server (left, removed, banned;
+or the account is deleted). Any other error leaves the membership unknown."""
+MEMBER_CHECK_DEADLINE = 5.0
+"""Seconds a membership check may take (discord.py retries 5xx answers with growing sleeps);
+past it the direct message is posted as if the check had not been made."""
 
 
 def message_nonce(alert_id: str) -> str:
@@ -107,11 +117,17 @@ class DiscordSink:
         token: str | None,
         pacer: ChannelPacer | None = None,
         deadline: float = 20.0,
+        departures: Departures | None = None,
+        members: MemberCache | None = None,
     ) -> None:
         self._client = client
         self._token = token
         self._pacer = pacer or ChannelPacer()
         self._deadline = deadline
+        self._departures = departures
+        """What to do about a follow's reader who left its server; by default the command
+        service's (the client carries it). Without either, membership is not checked."""
+        self.members = members or MemberCache()
         self._forums: set[int] = set()
         self._dms: dict[int, int] = {}
         """User id -> the id of the bot's direct-message channel with the user."""
@@ -128,6 +144,8 @@ class DiscordSink:
             # discord.py retries 5xx answers with growing sleeps; the deadline bounds them.
             async with asyncio.timeout(self._deadline):
                 await self._client.ensure_login(self._token)
+                if user is not None:
+                    await self._check_member(alert, user)
                 if alert.kind is AlertKind.FOLLOWUP and parent is not None:
                     return await self._followup(alert, parent)
                 if user is not None:
@@ -139,8 +157,70 @@ class DiscordSink:
             error = as_delivery_error(exc, f"posting to {alert.destination}")
             refused = isinstance(exc, discord.HTTPException) and error_code(exc) in DM_USER_CODES
             if user is not None and refused:  # the user, not Discord, refuses
+                # perhaps because they left the server: then its follows go, not just pause
+                self.members.forget(alert.team_id, user)
+                await self._check_member(alert, user)
                 raise UserUnreachable(str(error)) from exc
             raise error from exc
+
+    def _departures_of(self) -> Departures | None:
+        if self._departures is not None:
+            return self._departures
+        commands = self._client.commands
+        return commands.departures if commands is not None else None
+
+    async def _check_member(self, alert: Alert, user: str) -> None:
+        """Before a follow's direct message: raise what ``Departures.gone`` says when its
+        reader is no longer a member of the follow's server; otherwise return."""
+        departures = self._departures_of()
+        if departures is None:
+            return
+        if await self.membership(alert.team_id, user) is not Membership.GONE:
+            return
+        raise await departures.gone(
+            self.platform,
+            alert.team_id,
+            user,
+            str(alert.destination),
+            "discord: Unknown Member (not in the server)",
+        )
+
+    async def membership(self, team_id: str, user_id: str) -> Membership:
+        """Whether ``user_id`` is a member of the server of ``team_id`` (``discord:GUILD``),
+        from Get Guild Member; kept in ``members`` for a while. UNKNOWN when Discord could
+        not say (an error, an outage, a server the bot is not in)."""
+        known = self.members.get(team_id, user_id)
+        if known is not None:
+            return known
+        guild = team_id.removeprefix("discord:")
+        if not guild.isdigit() or not user_id.isdigit():
+            return Membership.UNKNOWN
+        route = Route(
+            "GET",
+            "/guilds/{guild_id}/members/{user_id}",
+            guild_id=int(guild),
+            user_id=int(user_id),
+        )
+        try:
+            async with asyncio.timeout(MEMBER_CHECK_DEADLINE):
+                await self._client.http.request(route)
+            answer = Membership.MEMBER
+        except discord.NotFound as exc:
+            answer = Membership.GONE if error_code(exc) in GONE_CODES else Membership.UNKNOWN
+            if answer is Membership.UNKNOWN:
+                log.info("cannot check members of %s: %s", team_id, exc.text)
+        except asyncio.CancelledError:
+            raise
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # never lose a message for a failed check
+            log.info(
+                "cannot check members of %s (%s); direct messages go out unchecked",
+                team_id,
+                as_delivery_error(exc, "checking a member"),
+            )
+            answer = Membership.UNKNOWN
+        self.members.put(team_id, user_id, answer)
+        return answer
 
     async def _dm_channel(self, user_id: int) -> int:
         """The bot's direct-message channel with a user (a personal follow's destination,

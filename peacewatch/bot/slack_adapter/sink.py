@@ -19,6 +19,7 @@ from peacewatch.bot.slack_adapter.pacing import ChannelPacer, PendingEdits
 from peacewatch.errors import PermanentDelivery, RetryLater, UserUnreachable
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
+from peacewatch.services.membership import Departures, MemberCache, Membership
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json, alert_to_json
 from peacewatch.store.follows import dm_user
@@ -70,6 +71,9 @@ DM_PERMANENT_ERRORS = frozenset({"not_allowed_token_type"})
 DM_USER_ERRORS = frozenset({"user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot"})
 MAX_DM_CHANNELS = 10_000
 """Users whose direct-message channel is kept in memory (then the cache starts again)."""
+GONE_ERRORS = frozenset({"user_not_found"})
+"""users.info errors that say the user is not in the workspace (besides ``deleted: true``, a
+deactivated account). Any other error leaves the membership unknown: the message goes out."""
 # Errors about the rich content only: the alert still goes out as plain text.
 CONTENT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
 
@@ -161,9 +165,13 @@ class SlackSink:
         base_url: str = AsyncWebClient.BASE_URL,
         pacer: ChannelPacer | None = None,
         timeout: int = 15,
+        members: MemberCache | None = None,
     ) -> None:
         self._tokens = tokens
         self._redis = redis
+        self._departures = Departures(redis)
+        self.members = members or MemberCache()
+        """users.info answers about follows' readers, kept for a while."""
         self._base_url = base_url
         self._pacer = pacer or ChannelPacer(burst=PACER_BURST)
         self._timeout = timeout
@@ -199,6 +207,8 @@ class SlackSink:
         thread = parse_ref(parent) if parent and alert.kind is AlertKind.FOLLOWUP else None
         message = render_alert(alert, threaded=thread is not None)
         channel = thread[0] if thread else await self._channel(token, alert)
+        if (user := dm_user(alert.destination)) is not None:
+            await self._check_member(token, alert, user)
         await self._pacer.wait(f"{alert.team_id}/{channel}")
         try:
             response = await self._post(
@@ -214,6 +224,40 @@ class SlackSink:
         ref = make_ref(str(response.get("channel") or channel), ts)
         await self._after_post(token, alert, ref, thread, parent)
         return ref
+
+    async def _check_member(self, token: str, alert: Alert, user: str) -> None:
+        """Before a follow's direct message: raise what ``Departures.gone`` says when its
+        reader is no longer in the team's workspace (deactivated, removed)."""
+        answer, why = await self.membership(token, alert.team_id, user)
+        if answer is Membership.GONE:
+            raise await self._departures.gone(
+                self.platform, alert.team_id, user, str(alert.destination), f"slack {why}"
+            )
+
+    async def membership(self, token: str, team_id: str, user: str) -> tuple[Membership, str]:
+        """Whether ``user`` is an active member of the team's workspace (users.info), and
+        what Slack said; kept in ``members`` for a while. UNKNOWN when Slack could not say."""
+        known = self.members.get(team_id, user)
+        if known is not None:
+            return known, "users.info: not a member (checked earlier)"
+        why = ""
+        try:
+            response = await self._call_get("users.info", {"token": token, "user": user})
+            profile = response.get("user")
+            deleted = isinstance(profile, dict) and bool(profile.get("deleted"))
+            answer = Membership.GONE if deleted else Membership.MEMBER
+            why = "users.info: deleted (deactivated)"
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "") or f"HTTP {exc.response.status_code}")
+            answer = Membership.GONE if error in GONE_ERRORS else Membership.UNKNOWN
+            why = f"users.info: {error}"
+            if answer is Membership.UNKNOWN:
+                log.info("cannot check members of %s (%s); DMs go out unchecked", team_id, error)
+        except RetryLater as exc:
+            log.info("cannot check members of %s (%s); DMs go out unchecked", team_id, exc)
+            answer = Membership.UNKNOWN
+        self.members.put(team_id, user, answer)
+        return answer, why
 
     async def find_delivered(self, alert: Alert, parent: str | None, since: float) -> str | None:
         """The reference of the alert's message if one with its metadata was posted to the

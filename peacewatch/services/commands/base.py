@@ -74,6 +74,7 @@ HELP: tuple[tuple[str, str], ...] = (
     ("retention DAYS", "retention 30d — how far back questions look"),
     ("admins add|remove|list @user", "admins add @maria"),
     ("follow QUERY | unfollow ID | follows", "follow actor:witkoff — a DM for each new story"),
+    ("follows @user | unfollow @user ID|all", "unfollow @maria all — admins: another's follows"),
 )
 
 

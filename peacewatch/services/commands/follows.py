@@ -1,12 +1,15 @@
-"""Personal follows: follow QUERY, unfollow ID|QUERY, follows (each user's own; no admin needed).
+"""Personal follows: follow QUERY, unfollow ID|QUERY, follows (each user's own; no admin needed),
+and for team admins unfollow @user ID|all and follows @user (another member's).
 
 A follow sends its user a direct message for each new story from the team's feeds that matches
 the query; later articles of the story go into that message's thread. It changes nothing for
-anyone else, so any member may follow; follows are per user and per team.
+anyone else, so any member may follow; follows are per user and per team. Admins may list and
+remove another member's follows (a departed colleague's, a query that should not run).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -18,6 +21,8 @@ from peacewatch.rules.query import query_warnings
 from peacewatch.services import parsing
 from peacewatch.services.commands.base import (
     CMD,
+    NOT_ADMIN_HINT,
+    PLATFORM_ADMINS,
     STORY_MUTE,
     CommandBase,
     _answers,
@@ -25,19 +30,45 @@ from peacewatch.services.commands.base import (
     _when,
 )
 from peacewatch.services.commands.registry import Command
+from peacewatch.services.membership import Departures
 from peacewatch.services.replies import Caller, Reply
 from peacewatch.services.views import dm_problem
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json
-from peacewatch.store.follows import MAX_FOLLOWS, FollowStore, dm_user, same_query
+from peacewatch.store.follows import MAX_FOLLOWS, Follow, FollowStore, dm_user, same_query
+
+log = logging.getLogger(__name__)
 
 DM_PLATFORMS = ("slack", "discord")
 """Where a follow can send direct messages."""
 EXAMPLE = f"{CMD} follow actor:witkoff"
 LINE_QUERY = 100
+"""A query shown in the list is clipped to this many characters (20 lines fit one message)."""
 CHANGES_PER_HOUR = 60
 """Follows and unfollows one user may make in an hour."""
-"""A query shown in the list is clipped to this many characters (20 lines fit one message)."""
+
+
+def mention(user_id: str) -> str:
+    """A user as both Slack and Discord show them in a message."""
+    return f"<@{user_id}>"
+
+
+def others_refused(platform: str) -> Reply:
+    """The refusal of ``follows @user`` or ``unfollow @user`` to someone who is no admin."""
+    who = PLATFORM_ADMINS.get(platform, "platform admins")
+    return Reply.fail(
+        f"Only {who} and this team's peacewatch admins can list or remove another member's "
+        "follows. Your own: follows, unfollow ID.",
+        hint=NOT_ADMIN_HINT,
+    )
+
+
+def _chosen(held: list[Follow], ref: str) -> list[Follow]:
+    """The follows ``ref`` names: ``all``, an id (``3`` or ``#3``), or a query."""
+    if ref.lower() == "all":
+        return held
+    chosen = [f for f in held if f.follow_id == ref.lstrip("#")]
+    return chosen or [f for f in held if same_query(f.query, ref)]
 
 
 class FollowCommands(CommandBase):
@@ -46,6 +77,11 @@ class FollowCommands(CommandBase):
     @property
     def _follows(self) -> FollowStore:
         return FollowStore(self._redis)
+
+    @property
+    def departures(self) -> Departures:
+        """What the chat adapters call when a follow's reader left the follow's team."""
+        return Departures(self._redis)
 
     async def _too_many_changes(self, caller: Caller) -> Reply | None:
         """A refusal once the caller changed their follows ``CHANGES_PER_HOUR`` times this
@@ -111,16 +147,15 @@ class FollowCommands(CommandBase):
 
     @_answers
     async def unfollow(self, caller: Caller, ref: str) -> Reply:
-        """Stop a follow, named by its id or its query (``all`` stops every one)."""
-        ref = ref.strip()
+        """Stop a follow, named by its id or its query (``all`` stops every one); an admin's
+        ``unfollow @user ID|all`` stops another member's."""
+        target, ref = parsing.split_user(ref)
+        if target is not None and target != caller.user_id:
+            return await self._unfollow_other(caller, target, ref)
         held = await self._follows.of_user(caller.team_id, caller.user_id)
         if not ref:
             return Reply.fail("Unfollow which? Give its id or its query.", f"{CMD} unfollow 1")
-        if ref.lower() == "all":
-            chosen = held
-        else:
-            chosen = [f for f in held if f.follow_id == ref.lstrip("#")]
-            chosen = chosen or [f for f in held if same_query(f.query, ref)]
+        chosen = _chosen(held, ref)
         if not chosen:
             known = ", ".join(f"{f.follow_id} ({clip(f.query, 40)})" for f in held[:10])
             return Reply.fail(
@@ -141,35 +176,100 @@ class FollowCommands(CommandBase):
             )
         return Reply(title=f"Unfollowed all {removed} of your follows", ephemeral=True)
 
+    async def _unfollow_other(self, caller: Caller, target: str, ref: str) -> Reply:
+        """An admin removes another member's follows (by id, query or ``all``)."""
+        if not await self.is_admin(caller):
+            return others_refused(caller.platform)
+        who = mention(target)
+        if not ref:
+            return Reply.fail(
+                f"Unfollow which of {who}'s follows? Give its id, or all.",
+                hint=f"{CMD} follows {who} lists them; {CMD} unfollow {who} all removes every one.",
+            )
+        held = await self._follows.of_user(caller.team_id, target)
+        chosen = _chosen(held, ref)
+        if not chosen:
+            known = ", ".join(f"{f.follow_id} ({clip(f.query, 40)})" for f in held[:10])
+            return Reply.fail(
+                f"{who} follows nothing called {clip(ref, 64)!r} here. "
+                + (f"Their follows: {known}." if known else "They follow nothing here."),
+                hint=f"{CMD} follows {who} lists them.",
+            )
+        if busy := await self._too_many_changes(caller):
+            return busy
+        removed = await self._follows.remove(caller.team_id, target, [f.follow_id for f in chosen])
+        log.info(
+            "admin %s removed %d follow%s of %s in %s (%s)",
+            caller.user_id, removed, "" if removed == 1 else "s", target, caller.team_id,
+            ", ".join(f.follow_id for f in chosen),
+            extra={"team_id": caller.team_id},
+        )  # fmt: skip
+        lines = [f"{f.follow_id} · `{clip(f.query, LINE_QUERY)}`" for f in chosen]
+        return Reply(
+            title=f"Removed {removed} of {who}'s follows"
+            if len(chosen) > 1
+            else f"Removed {who}'s follow {chosen[0].follow_id}",
+            text="\n".join(lines)
+            + f"\nNo more direct messages for {'them' if removed > 1 else 'it'}.",
+            ephemeral=True,
+        )
+
     @_answers
-    async def follows(self, caller: Caller) -> Reply:
-        """The caller's follows in this team."""
-        held = await self._follows.of_user(caller.team_id, caller.user_id)
+    async def follows(self, caller: Caller, who: str = "") -> Reply:
+        """The caller's follows in this team; an admin's ``follows @user``: another member's."""
+        target, rest = parsing.split_user(who)
+        if who.strip() and (target is None or rest):
+            return Reply.fail(
+                "follows lists your own follows; admins add @user to list someone else's.",
+                hint=f"{CMD} follows @maria",
+            )
+        if target is not None and target != caller.user_id:
+            if not await self.is_admin(caller):
+                return others_refused(caller.platform)
+            return await self._listing(caller, target, mine=False)
+        return await self._listing(caller, caller.user_id, mine=True)
+
+    async def _listing(self, caller: Caller, user_id: str, mine: bool) -> Reply:
+        held = await self._follows.of_user(caller.team_id, user_id)
+        if not mine:
+            who = mention(user_id)
+            if not held:
+                return Reply(title=f"{who} follows nothing here", ephemeral=True)
+            return Reply(
+                title=f"{who} follows {len(held)} of at most {MAX_FOLLOWS} queries",
+                text="\n".join(await self._lines(held, "them")),
+                footer=f"Remove one: {CMD} unfollow {who} ID (or all)",
+                ephemeral=True,
+            )
         if not held:
             return Reply(
                 title="You follow nothing here yet",
                 text=f"Get a direct message for each new story that matches a query: {EXAMPLE}",
                 ephemeral=True,
             )
-        outages = await self._queue.outages()
+        return Reply(
+            title=f"You follow {len(held)} of at most {MAX_FOLLOWS} queries",
+            text="\n".join(await self._lines(held, "you")),
+            footer=f"Stop one: {CMD} unfollow ID (or its query)",
+            ephemeral=True,
+        )
+
+    async def _lines(self, held: list[Follow], whom: str) -> list[str]:
+        """One line per follow, after the trouble of their direct messages if they have any
+        (every follow of a user goes to the same direct messages: it is said once)."""
         lines = []
-        # every follow of the user goes to the same direct messages: their trouble is said once
-        if (outage := outages.get(held[0].destination)) is not None:
-            note = f"Direct messages to you are failing: {dm_problem(outage)}"
+        if (outage := (await self._queue.outages()).get(held[0].destination)) is not None:
+            note = f"Direct messages to {whom} are failing: {dm_problem(outage)}"
             if outage.paused:
-                note += f"; paused until you follow a query again ({CMD} follow QUERY)"
+                note += f"; paused until {'you follow' if whom == 'you' else 'they follow'} "
+                note += f"a query again ({CMD} follow QUERY)"
             lines.append(clip(note, 400))
         for f in held:
             lines.append(
                 f"{f.follow_id} · `{clip(f.query, LINE_QUERY)}` · since "
                 + _when(datetime.fromtimestamp(f.created, UTC))
             )
-        return Reply(
-            title=f"You follow {len(held)} of at most {MAX_FOLLOWS} queries",
-            text="\n".join(lines),
-            footer=f"Stop one: {CMD} unfollow ID (or its query)",
-            ephemeral=True,
-        )
+        return lines
 
     def changes_follows(self, text: str) -> bool:
         """Whether a command as typed is ``follow`` or ``unfollow`` (the caller's own follows
@@ -242,5 +342,5 @@ class FollowCommands(CommandBase):
 COMMANDS = (
     Command("follow", lambda s, c, cmd: s.follow(c, cmd.arg)),
     Command("unfollow", lambda s, c, cmd: s.unfollow(c, cmd.arg)),
-    Command("follows", lambda s, c, cmd: s.follows(c)),
+    Command("follows", lambda s, c, cmd: s.follows(c, cmd.arg)),
 )

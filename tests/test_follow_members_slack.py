@@ -1,0 +1,133 @@
+"""A follow's reader who left the Slack workspace (deactivated, or removed) gets nothing more
+from it: before a follow's DM is posted the sink asks users.info (once per user in a burst),
+drops the DM as a dead letter with the reason, and removes their follows of that team. When
+Slack cannot say, the DM goes out as before. Through the real pipeline, dispatcher and Slack
+sink against the fake Slack, with the real bolt app for the commands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from peacewatch.bot.slack_adapter.pacing import ChannelPacer
+from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
+from peacewatch.services.dispatcher import Dispatcher
+from peacewatch.services.membership import MEMBER_TTL, MemberCache
+from peacewatch.store.alert_queue import AlertQueue
+from peacewatch.store.feeds import FeedStore
+from peacewatch.store.follows import FollowStore
+from tests import test_slack_commands
+from tests.fakes.slack_api import FakeSlack
+from tests.story_driver import Ingest
+from tests.test_follows import CONFIG_FEED, NOW, Pipe, report
+from tests.test_slack_commands import Env
+
+env = test_slack_commands.env
+slack = test_slack_commands.slack
+
+__all__ = ["env", "slack"]  # the fixtures
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def pipe(redis_client: aioredis.Redis, slack: FakeSlack, clock: Clock) -> AsyncIterator[Pipe]:
+    await FeedStore(redis_client).put(CONFIG_FEED)
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    sink = SlackSink(
+        SlackTokens("xoxb-one", None),
+        redis_client,
+        base_url=slack.base_url,
+        pacer=ChannelPacer(clock=lambda: 0.0, sleep=no_wait),
+        members=MemberCache(clock),
+    )
+    dispatcher = Dispatcher(AlertQueue(redis_client), {"slack": sink}, retry_idle_ms=0)
+    try:
+        yield Pipe(Ingest(redis_client, clock=lambda: NOW), dispatcher)
+    finally:
+        await sink.close()
+
+
+def lookups(slack: FakeSlack, user: str) -> int:
+    return len([c for c in slack.calls_to("users.info") if c.args.get("user") == user])
+
+
+@pytest.mark.parametrize("leaves", ["deactivate", "remove_user"])
+async def test_a_reader_who_left_the_workspace_gets_no_more_dms_and_loses_the_follows(
+    env: Env,
+    pipe: Pipe,
+    clock: Clock,
+    leaves: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await env.command("follow Kushner", user="UMEMBER", name="second")
+    await pipe.send(report(0))
+    assert [m.channel for m in env.slack.messages] == ["DUMEMBER"]
+
+    getattr(env.slack, leaves)("UMEMBER")
+    clock.now += MEMBER_TTL + 1  # the answer kept since the first DM has aged
+    with caplog.at_level(logging.WARNING):
+        await pipe.send(report(1))  # a follow-up of the story, in the DM's thread
+    assert [m.channel for m in env.slack.messages] == ["DUMEMBER"]  # nothing more
+    (dead,) = await AlertQueue(env.redis).dead_letters()
+    expected = "deleted" if leaves == "deactivate" else "user_not_found"
+    assert expected in dead.reason and "no longer a member of slack:T1" in dead.reason
+    assert dead.destination == "slack:@UMEMBER"
+    assert await FollowStore(env.redis).of_user("slack:T1", "UMEMBER") == []
+    said = [r.getMessage() for r in caplog.records if "no longer a member" in r.getMessage()]
+    assert any("removed their 2 follows there" in line for line in said), said
+    assert not any("xoxb" in line for line in said)  # the token never reaches a log
+
+    # no alert is made for them any more, and nothing else is asked of Slack
+    calls = len(env.slack.calls)
+    await pipe.send(report(2))
+    assert len(env.slack.calls) == calls and len(env.slack.messages) == 1
+    assert pipe.dispatcher.stats.dead == 1
+
+
+async def test_a_burst_of_dms_costs_one_users_info_call(env: Env, pipe: Pipe) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    before = lookups(env.slack, "UMEMBER")  # the command's own (is the caller an admin?)
+    await pipe.send(report(0))
+    await pipe.send(report(1))
+    await pipe.send(report(2))
+    assert len(env.slack.messages) == 3
+    assert lookups(env.slack, "UMEMBER") == before + 1
+
+
+async def test_when_slack_cannot_say_the_dm_goes_out_as_before(env: Env, pipe: Pipe) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    env.slack.fail_users_info("internal_error", status=500)
+    await pipe.send(report(0))
+    assert [m.channel for m in env.slack.messages] == ["DUMEMBER"]
+    assert pipe.dispatcher.stats.dead == 0
+    assert len(await FollowStore(env.redis).of_user("slack:T1", "UMEMBER")) == 1
+
+
+async def test_a_member_of_the_workspace_keeps_getting_dms(
+    env: Env, pipe: Pipe, clock: Clock
+) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await pipe.send(report(0))
+    clock.now += MEMBER_TTL + 1
+    await pipe.send(report(1))
+    assert [m.channel for m in env.slack.messages] == ["DUMEMBER", "DUMEMBER"]
+    assert lookups(env.slack, "UMEMBER") >= 2  # asked again once the answer aged

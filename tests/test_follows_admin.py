@@ -1,0 +1,104 @@
+"""Team admins list and remove another member's follows (``follows @user``, ``unfollow @user
+ID|all``), through the real Slack app, pipeline and dispatcher against the fake Slack; anyone
+else is refused with the usual clear error and changes nothing."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from peacewatch.services.commands.base import HELP
+from peacewatch.services.parsing import parse_command, split_user
+from peacewatch.store import keys
+from peacewatch.store.follows import FollowStore
+from tests import test_follows, test_slack_commands
+from tests.test_follows import Pipe, report, said
+from tests.test_slack_commands import Env
+
+env = test_slack_commands.env
+slack = test_slack_commands.slack
+pipe = test_follows.pipe
+
+__all__ = ["env", "pipe", "slack"]  # the fixtures
+
+TEAM = "slack:T1"
+
+
+async def held(env: Env, user: str) -> list[str]:
+    return [f.query for f in await FollowStore(env.redis).of_user(TEAM, user)]
+
+
+async def test_a_member_may_not_list_or_remove_anothers_follows(env: Env) -> None:
+    env.slack.add_user("UOTHER", "ola")
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    listed = said(await env.command("follows <@UMEMBER|max>", user="UOTHER", name="list"))
+    assert "Only workspace admins and this team's peacewatch admins" in listed
+    assert "actor:witkoff" not in listed
+    refused = said(await env.command("unfollow <@UMEMBER|max> all", user="UOTHER", name="rm"))
+    assert "Only workspace admins and this team's peacewatch admins" in refused
+    assert "admins add" in refused  # how to get the right
+    assert await held(env, "UMEMBER") == ["actor:witkoff"]
+    # their own follows, named with their own mention, stay theirs to change
+    await env.command("follow Kushner", user="UOTHER", name="own")
+    assert "Kushner" in said(await env.command("follows <@UOTHER>", user="UOTHER", name="mine"))
+    assert "Unfollowed" in said(await env.command("unfollow <@UOTHER> 1", user="UOTHER"))
+    assert await held(env, "UOTHER") == []
+
+
+async def test_an_admin_lists_and_removes_anothers_follows(
+    env: Env, pipe: Pipe, caplog: pytest.LogCaptureFixture
+) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await env.command("follow Kushner", user="UMEMBER", name="second")
+    await env.command("follow Donbas", user="UMEMBER", name="third")
+    version = await env.redis.get(keys.rules_version())
+
+    listed = said(await env.command("follows <@UMEMBER|max>", user="UADMIN", name="list"))
+    assert "<@UMEMBER> follows 3 of at most" in listed
+    assert "actor:witkoff" in listed and "Kushner" in listed and "Donbas" in listed
+    assert "unfollow <@UMEMBER> ID" in listed
+
+    with caplog.at_level(logging.INFO, logger="peacewatch.services.commands.follows"):
+        one = said(await env.command("unfollow <@UMEMBER|max> 2", user="UADMIN", name="one"))
+    assert "Removed <@UMEMBER>'s follow 2" in one and "Kushner" in one
+    assert await held(env, "UMEMBER") == ["actor:witkoff", "Donbas"]
+    audit = [r.getMessage() for r in caplog.records if "admin UADMIN removed" in r.getMessage()]
+    assert audit == ["admin UADMIN removed 1 follow of UMEMBER in slack:T1 (2)"]
+
+    missing = said(await env.command("unfollow <@UMEMBER> 9", user="UADMIN", name="missing"))
+    assert "<@UMEMBER> follows nothing called '9'" in missing and "Donbas" in missing
+
+    rest = said(await env.command("unfollow <@UMEMBER> all", user="UOWNER", name="all"))
+    assert "Removed 2 of <@UMEMBER>'s follows" in rest
+    assert await held(env, "UMEMBER") == []
+    assert await env.redis.get(keys.rules_version()) != version  # the matcher recompiles
+    none = said(await env.command("follows <@UMEMBER>", user="UADMIN", name="none"))
+    assert "<@UMEMBER> follows nothing here" in none
+
+    await pipe.send(report(0))
+    assert env.slack.messages == []  # no DM for a removed follow
+
+
+async def test_unfollow_other_says_what_to_give(env: Env) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    answer = said(await env.command("unfollow <@UMEMBER>", user="UADMIN", name="which"))
+    assert "Unfollow which of <@UMEMBER>'s follows?" in answer
+    assert await held(env, "UMEMBER") == ["actor:witkoff"]
+    wrong = said(await env.command("follows maria", user="UADMIN", name="wrong"))
+    assert "admins add @user to list someone else's" in wrong
+
+
+def test_the_grammar_takes_a_leading_mention_only() -> None:
+    assert split_user("<@U0123|maria> all") == ("U0123", "all")
+    assert split_user("<@!300000000000000007> 3") == ("300000000000000007", "3")
+    assert split_user("@U0123") == ("U0123", "")
+    assert split_user("actor:witkoff") == (None, "actor:witkoff")
+    assert split_user('"security guarantees" <@U1>') == (None, '"security guarantees" <@U1>')
+    assert parse_command("/peacewatch follows <@U0123|maria>").arg == "<@U0123|maria>"
+    assert parse_command("unfollow <@U0123> all").arg == "<@U0123> all"
+
+
+def test_help_names_the_admin_forms() -> None:
+    shown = " ".join(f"{usage} {example}" for usage, example in HELP)
+    assert "follows @user" in shown and "unfollow @user ID|all" in shown
