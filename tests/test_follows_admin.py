@@ -7,22 +7,29 @@ from __future__ import annotations
 import logging
 
 import pytest
+import redis.asyncio as aioredis
 
+from peacewatch.bot.discord_adapter import DiscordAdapter
 from peacewatch.services.commands.base import HELP
 from peacewatch.services.parsing import parse_command, split_user
 from peacewatch.store import keys
 from peacewatch.store.follows import FollowStore
+from tests import test_discord_commands as dc
 from tests import test_follows, test_slack_commands
+from tests.fakes.discord_api import FakeDiscord
 from tests.test_follows import Pipe, report, said
 from tests.test_slack_commands import Env
 
 env = test_slack_commands.env
 slack = test_slack_commands.slack
 pipe = test_follows.pipe
+fake = dc.fake
+adapter = dc.adapter
 
-__all__ = ["env", "pipe", "slack"]  # the fixtures
+__all__ = ["adapter", "env", "fake", "pipe", "slack"]  # the fixtures
 
 TEAM = "slack:T1"
+DEPARTED = "300000000000000011"
 
 
 async def held(env: Env, user: str) -> list[str]:
@@ -102,3 +109,22 @@ def test_the_grammar_takes_a_leading_mention_only() -> None:
 def test_help_names_the_admin_forms() -> None:
     shown = " ".join(f"{usage} {example}" for usage, example in HELP)
     assert "follows @user" in shown and "unfollow @user ID|all" in shown
+
+
+async def test_a_discord_admin_removes_anothers_follows_through_the_ref_option(
+    fake: FakeDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
+) -> None:
+    team = f"discord:{fake.guild_id}"
+    follows = FollowStore(redis_client)
+    await follows.add(team, DEPARTED, "discord", "actor:witkoff", 0.0)
+    await follows.add(team, DEPARTED, "discord", "Kushner", 0.0)
+    data = dc.command("unfollow", ref=f"<@{DEPARTED}> all")
+
+    [refused] = await dc.invoke(fake, adapter, data, permissions=0)
+    assert "Only members with Manage Server" in dc.titles(refused)
+    assert len(await follows.of_user(team, DEPARTED)) == 2
+
+    [removed] = await dc.invoke(fake, adapter, data, permissions=dc.MANAGE_GUILD)
+    assert dc.flags(removed) & dc.EPHEMERAL
+    assert f"Removed 2 of <@{DEPARTED}>'s follows" in dc.titles(removed)
+    assert await follows.of_user(team, DEPARTED) == []
