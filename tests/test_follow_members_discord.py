@@ -22,6 +22,7 @@ from peacewatch.store.follows import FollowStore
 from tests.fakes.discord_dm import DmRefusingDiscord
 from tests.story_driver import Ingest
 from tests.test_follow_dms_discord import READER, adapter, as_user, fake
+from tests.test_follow_paused import other_story
 from tests.test_follows import NOW, report
 
 __all__ = ["adapter", "fake"]  # the fixtures
@@ -181,3 +182,23 @@ async def test_a_dm_refused_after_leaving_removes_the_follows_too(
     (dead,) = await AlertQueue(redis_client).dead_letters()
     assert "Unknown Member" in dead.reason
     assert await FollowStore(redis_client).of_user(team, str(READER)) == []
+
+
+async def test_a_reader_who_comes_back_and_follows_again_gets_dms_again(
+    fake: DmRefusingDiscord,
+    adapter: DiscordAdapter,
+    redis_client: aioredis.Redis,
+    ingest: Ingest,
+) -> None:
+    await as_user(fake, adapter, READER, "follow", query="actor:witkoff")
+    fake.members.leave(READER)
+    gone = await deliver(redis_client, ingest, adapter, 0)
+    assert gone.stats.dead == 1 and str(READER) not in fake.dm_channels
+
+    fake.members.join(READER)  # back in the server, at once
+    await as_user(fake, adapter, READER, "follow", query="actor:witkoff")
+    await ingest.ingest([other_story(1)])  # a story of its own
+    back = Dispatcher(AlertQueue(redis_client), {"discord": adapter.sink}, retry_idle_ms=0)
+    await back.drain()
+    assert back.stats.delivered == 1
+    assert len(fake.in_channel(fake.dm_channels[str(READER)])) == 1

@@ -38,7 +38,9 @@ from peacewatch.store.follows import FollowStore
 log = logging.getLogger(__name__)
 
 MEMBER_TTL = 600.0
-"""Seconds a "member" or "gone" answer is kept (a burst of alerts: one lookup per user)."""
+"""Seconds a "member" answer is kept (a burst of alerts: one lookup per user). A "gone" answer
+is not kept: it removes the follows, so no later alert asks again, and someone who rejoins and
+follows again must not be taken for gone by an old answer."""
 UNKNOWN_TTL = 60.0
 """Seconds an unanswered check is kept: a platform in trouble is not asked at every alert."""
 MAX_ENTRIES = 10_000
@@ -80,6 +82,9 @@ class MemberCache:
         return answer
 
     def put(self, team_id: str, user_id: str, answer: Membership) -> None:
+        if answer is Membership.GONE:
+            self.forget(team_id, user_id)
+            return
         if len(self._answers) >= MAX_ENTRIES:
             self._answers.clear()
         ttl = UNKNOWN_TTL if answer is Membership.UNKNOWN else MEMBER_TTL

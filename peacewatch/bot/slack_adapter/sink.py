@@ -239,7 +239,7 @@ class SlackSink:
         what Slack said; kept in ``members`` for a while. UNKNOWN when Slack could not say."""
         known = self.members.get(team_id, user)
         if known is not None:
-            return known, "users.info: not a member (checked earlier)"
+            return known, "users.info (checked earlier)"
         why = ""
         try:
             response = await self._call_get("users.info", {"token": token, "user": user})

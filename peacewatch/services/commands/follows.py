@@ -210,7 +210,7 @@ class FollowCommands(CommandBase):
             if len(chosen) > 1
             else f"Removed {who}'s follow {chosen[0].follow_id}",
             text="\n".join(lines)
-            + f"\nNo more direct messages for {'them' if removed > 1 else 'it'}.",
+            + f"\n{who} gets no more direct messages for {'them' if len(chosen) > 1 else 'it'}.",
             ephemeral=True,
         )
 
