@@ -9,6 +9,7 @@ from datetime import datetime
 import redis.asyncio as aioredis
 
 from peacewatch.store import keys
+from peacewatch.store.pollbatch import WINDOW, PollBatch
 
 MIN_TELEGRAM_INTERVAL = 60
 """Seconds; a Telegram channel's preview is never polled more often than this."""
@@ -54,8 +55,13 @@ class PollState:
 
 
 class FeedStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    """Feeds, their validators and health. A poll's lease read and its outcome go out through
+    a :class:`~peacewatch.store.pollbatch.PollBatch`: those of polls under way at once share
+    one round trip, sent ``window`` seconds after the first of them."""
+
+    def __init__(self, redis: aioredis.Redis, window: float = WINDOW) -> None:
         self._redis = redis
+        self._batch = PollBatch(redis, window)
 
     async def put(self, feed: FeedSpec) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -96,13 +102,13 @@ class FeedStore:
 
     async def lease_and_state(self, feed_id: str, owner: str, seconds: int) -> PollState | None:
         """``acquire_lease`` and, in the same round trip, ``poll_state``: None when another
-        owner holds the lease (the state read beside it is then dropped)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.feed_lease(feed_id), owner, nx=True, ex=seconds)
-            pipe.hgetall(keys.feed_http(feed_id))
-            pipe.hexists(keys.feed_health(feed_id), "last_ok")
-            leased, data, polled = await pipe.execute()
-        return _state(data, polled) if leased else None
+        owner holds the lease (the state is then not read)."""
+        reply = await self._batch.lease_and_state(feed_id, owner, seconds)
+        if not reply[0]:
+            return None
+        _, etag, last_modified, digest, polled = reply
+        validators = Validators(etag or None, last_modified or None, digest or None)
+        return PollState(validators, bool(polled))
 
     async def has_polled(self, feed_id: str) -> bool:
         """Whether the feed was ever read successfully (its first poll only records items)."""
@@ -121,53 +127,24 @@ class FeedStore:
         """A poll that read the feed: ``items`` entries, ``new`` of them new; ``garbled`` of the
         ``checked`` entries' texts looked like mojibake (kept until a later read says
         otherwise, with ``garbled_at``, the last poll that saw any). ``validators``, when
-        given, are stored in the same round trip."""
-        mapping: dict[str, str | int] = {
-            "last_poll": at.isoformat(),
-            "last_ok": at.isoformat(),
-            "last_new": new,
-            "garbled": garbled,
-            "garbled_checked": checked,
-        }
-        if garbled:
-            mapping["garbled_at"] = at.isoformat()
-        mapping["consecutive_failures"] = 0
-        async with self._redis.pipeline(transaction=False) as pipe:
-            if validators is not None:
-                pipe.hset(keys.feed_http(feed_id), mapping=_validator_fields(validators))
-            pipe.hset(keys.feed_health(feed_id), mapping=mapping)
-            pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
-            pipe.hincrby(keys.feed_health(feed_id), "items_seen", items)
-            await pipe.execute()
+        given, are stored in the same round trip. Fields: last_poll, last_ok, last_new,
+        garbled, garbled_checked, consecutive_failures (0), polls and items_seen (added to)."""
+        fields = None if validators is None else _validator_values(validators)
+        await self._batch.ok(feed_id, at.isoformat(), (new, garbled, checked, items), fields)
 
     async def record_not_modified(
         self, feed_id: str, at: datetime, validators: Validators | None = None
     ) -> None:
         """A poll that found nothing new to read; ``validators``, when given, are stored in the
-        same round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            if validators is not None:
-                pipe.hset(keys.feed_http(feed_id), mapping=_validator_fields(validators))
-            health = keys.feed_health(feed_id)
-            pipe.hset(health, mapping={"last_poll": at.isoformat(), "consecutive_failures": 0})
-            pipe.hincrby(health, "polls", 1)
-            pipe.hincrby(health, "not_modified", 1)
-            await pipe.execute()
+        same round trip. Fields: last_poll, consecutive_failures (0), polls and not_modified
+        (added to)."""
+        fields = None if validators is None else _validator_values(validators)
+        await self._batch.not_modified(feed_id, at.isoformat(), fields)
 
     async def record_error(self, feed_id: str, at: datetime, error: str) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(
-                keys.feed_health(feed_id),
-                mapping={
-                    "last_poll": at.isoformat(),
-                    "last_error": error[:500],
-                    "last_error_at": at.isoformat(),
-                },
-            )
-            pipe.hincrby(keys.feed_health(feed_id), "polls", 1)
-            pipe.hincrby(keys.feed_health(feed_id), "failures", 1)
-            pipe.hincrby(keys.feed_health(feed_id), "consecutive_failures", 1)
-            await pipe.execute()
+        """A failed poll. Fields: last_poll, last_error, last_error_at, polls, failures and
+        consecutive_failures (added to); the validators are left as they were."""
+        await self._batch.error(feed_id, at.isoformat(), error[:500])
 
     async def health(self, feed_id: str) -> dict[str, str]:
         data: dict[str, str] = await self._redis.hgetall(keys.feed_health(feed_id))
@@ -187,6 +164,10 @@ def _validator_fields(validators: Validators) -> dict[str, str]:
         "last_modified": validators.last_modified or "",
         "digest": validators.digest or "",
     }
+
+
+def _validator_values(validators: Validators) -> tuple[str, str, str]:
+    return validators.etag or "", validators.last_modified or "", validators.digest or ""
 
 
 def _state(data: dict[str, str], polled: object) -> PollState:
