@@ -131,3 +131,17 @@ async def test_a_member_of_the_workspace_keeps_getting_dms(
     await pipe.send(report(1))
     assert [m.channel for m in env.slack.messages] == ["DUMEMBER", "DUMEMBER"]
     assert lookups(env.slack, "UMEMBER") >= 2  # asked again once the answer aged
+
+
+async def test_a_deactivated_reader_slack_refuses_a_dm_to_loses_the_follows_too(
+    env: Env, pipe: Pipe
+) -> None:
+    """No DM channel open yet: Slack refuses to open one (user_disabled); users.info, asked
+    again, says the account is deactivated, so the follows go as for any departed member."""
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    env.slack.deactivate("UMEMBER")
+    await pipe.send(report(0))
+    assert env.slack.messages == []
+    (dead,) = await AlertQueue(env.redis).dead_letters()
+    assert "deleted (deactivated)" in dead.reason
+    assert await FollowStore(env.redis).of_user("slack:T1", "UMEMBER") == []

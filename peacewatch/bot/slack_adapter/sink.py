@@ -16,7 +16,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from peacewatch.bot.slack_adapter.blocks import SlackMessage, render_alert
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer, PendingEdits
-from peacewatch.errors import PermanentDelivery, RetryLater, UserUnreachable
+from peacewatch.errors import DeliveryError, PermanentDelivery, RetryLater, UserUnreachable
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
 from peacewatch.services.membership import Departures, MemberCache, Membership
@@ -71,6 +71,7 @@ DM_PERMANENT_ERRORS = frozenset({"not_allowed_token_type"})
 DM_USER_ERRORS = frozenset({"user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot"})
 MAX_DM_CHANNELS = 10_000
 """Users whose direct-message channel is kept in memory (then the cache starts again)."""
+DEACTIVATED = "users.info: deleted (deactivated)"
 GONE_ERRORS = frozenset({"user_not_found"})
 """users.info errors that say the user is not in the workspace (besides ``deleted: true``, a
 deactivated account). Any other error leaves the membership unknown: the message goes out."""
@@ -206,8 +207,12 @@ class SlackSink:
         token = await self._tokens.token_for(alert.team_id)
         thread = parse_ref(parent) if parent and alert.kind is AlertKind.FOLLOWUP else None
         message = render_alert(alert, threaded=thread is not None)
-        channel = thread[0] if thread else await self._channel(token, alert)
-        if (user := dm_user(alert.destination)) is not None:
+        user = dm_user(alert.destination)
+        try:
+            channel = thread[0] if thread else await self._channel(token, alert)
+        except UserUnreachable as exc:
+            raise await self._refused(token, alert, exc) from exc
+        if user is not None:
             await self._check_member(token, alert, user)
         await self._pacer.wait(f"{alert.team_id}/{channel}")
         try:
@@ -216,14 +221,30 @@ class SlackSink:
                 broadcast=thread is not None and alert.extra.get("broadcast") == "1",
             )  # fmt: skip
         except (PermanentDelivery, RetryLater) as exc:
-            user = dm_user(alert.destination)  # "slack chat.postMessage: cannot_dm_bot"
+            # "slack chat.postMessage: cannot_dm_bot"
             if user is not None and str(exc).rpartition(": ")[2] in DM_USER_ERRORS:
-                raise UserUnreachable(str(exc)) from exc
+                raise await self._refused(token, alert, UserUnreachable(str(exc))) from exc
             raise
         ts = str(response["ts"])
         ref = make_ref(str(response.get("channel") or channel), ts)
         await self._after_post(token, alert, ref, thread, parent)
         return ref
+
+    async def _refused(self, token: str, alert: Alert, refusal: UserUnreachable) -> DeliveryError:
+        """What to raise when Slack refuses a follow's direct message for good: when the
+        account is deactivated (users.info, asked again), the follows of the team go as for
+        any departed member; otherwise their direct messages pause (``refusal``). An account
+        Slack does not know at all stays the paused case: following again resumes it."""
+        user = dm_user(alert.destination)
+        if user is None:
+            return refusal
+        self.members.forget(alert.team_id, user)
+        answer, why = await self.membership(token, alert.team_id, user)
+        if answer is Membership.GONE and why == DEACTIVATED:
+            return await self._departures.gone(
+                self.platform, alert.team_id, user, str(alert.destination), f"slack {why}"
+            )
+        return refusal
 
     async def _check_member(self, token: str, alert: Alert, user: str) -> None:
         """Before a follow's direct message: raise what ``Departures.gone`` says when its
@@ -246,7 +267,7 @@ class SlackSink:
             profile = response.get("user")
             deleted = isinstance(profile, dict) and bool(profile.get("deleted"))
             answer = Membership.GONE if deleted else Membership.MEMBER
-            why = "users.info: deleted (deactivated)"
+            why = DEACTIVATED if deleted else "users.info: active"
         except SlackApiError as exc:
             error = str(exc.response.get("error", "") or f"HTTP {exc.response.status_code}")
             answer = Membership.GONE if error in GONE_ERRORS else Membership.UNKNOWN
