@@ -209,8 +209,6 @@ class DiscordSink:
             answer = Membership.GONE if error_code(exc) in GONE_CODES else Membership.UNKNOWN
             if answer is Membership.UNKNOWN:
                 log.info("cannot check members of %s: %s", team_id, exc.text)
-        except asyncio.CancelledError:
-            raise
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             # never lose a message for a failed check
             log.info(
