@@ -10,9 +10,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import repeat
+
+import numpy as np
 
 from peacewatch.models import Article
+from peacewatch.rules.packed import Ints, Packed, unique
 from peacewatch.rules.scan import Layout
 from peacewatch.rules.scan import Scan as Scan
 from peacewatch.rules.scan import Span as Span
@@ -111,11 +114,12 @@ class TermIndex:
                 words.setdefault(pattern, []).append(tid)
             for pattern in term.prefixes:
                 prefixes.setdefault(pattern, []).append(tid)
+        self.count = len(terms)
         self._layout: Layout | None = None
-        self._by_hit: list[tuple[int, ...]] = []
-        self._title_by_hit: list[tuple[int, ...]] = []
+        self._by_hit = Packed((), 0)
+        self._title_by_hit = Packed((), 0)
 
-    def _tables(self, layout: Layout) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    def _tables(self, layout: Layout) -> tuple[Packed, Packed]:
         """Term ids per automaton pattern (all fields, title only), for ``layout``."""
         if layout is not self._layout:
             self._by_hit = self._per_hit(layout, self.by_word, self.by_prefix)
@@ -126,25 +130,34 @@ class TermIndex:
     @staticmethod
     def _per_hit(
         layout: Layout, words: dict[int, list[int]], prefixes: dict[int, list[int]]
-    ) -> list[tuple[int, ...]]:
-        out = [tuple(words.get(pattern, ())) for pattern in range(layout.whole_count)]
-        out += [tuple(prefixes.get(pattern, ())) for pattern in layout.prefix_of]
-        return out
+    ) -> Packed:
+        out = [words.get(pattern, ()) for pattern in range(layout.whole_count)]
+        out += [prefixes.get(pattern, ()) for pattern in layout.prefix_of]
+        return Packed(out, len(out))
+
+    def present_ids(self, scan: Scan) -> Ints:
+        """Ids of the terms that ``scan`` found (what ``Context.present`` says of each), sorted:
+        the terms of every pattern found, gathered at once."""
+        by_hit, title_by_hit = self._tables(scan.layout)
+        found = scan.found_ids
+        parts = [by_hit.gather(np.fromiter(found, np.intp, len(found)))]
+        if self.title_by_word or self.title_by_prefix:
+            title = scan.title_ids()
+            if title:
+                parts.append(title_by_hit.gather(np.array(title, dtype=np.intp)))
+        if scan.extra:  # hits checked on the unmarked text
+            extra: list[int] = []
+            for pattern, _, end, whole in scan.extra:
+                extra += self.by_word.get(pattern, ()) if whole else self.by_prefix.get(pattern, ())
+                if end <= scan.title_len:
+                    titles = self.title_by_word if whole else self.title_by_prefix
+                    extra += titles.get(pattern, ())
+            parts.append(np.array(extra, dtype=np.intp))
+        return unique(parts[0] if len(parts) == 1 else np.concatenate(parts))
 
     def present(self, scan: Scan) -> set[int]:
-        """Ids of the terms that ``scan`` found (what ``Context.present`` says of each)."""
-        by_hit, title_by_hit = self._tables(scan.layout)
-        found = set(chain.from_iterable(map(by_hit.__getitem__, scan.found_ids)))
-        if self.title_by_word or self.title_by_prefix:
-            found.update(chain.from_iterable(map(title_by_hit.__getitem__, scan.title_ids())))
-        for pattern, _, end, whole in scan.extra:  # hits checked on the unmarked text
-            found.update(
-                self.by_word.get(pattern, ()) if whole else self.by_prefix.get(pattern, ())
-            )
-            if end <= scan.title_len:
-                titles = self.title_by_word if whole else self.title_by_prefix
-                found.update(titles.get(pattern, ()))
-        return found
+        """``present_ids`` as a set."""
+        return set(self.present_ids(scan).tolist())
 
 
 _Place = tuple[bool, int, int, Span, TermRef]

@@ -21,7 +21,7 @@ from peacewatch.rules import compiled as c
 from peacewatch.rules import fastpath as fp
 from peacewatch.rules import query as q
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
-from peacewatch.rules.lazymatch import ArticleHits, LazyMatch
+from peacewatch.rules.lazymatch import ArticleHits, lazy_matches
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.rules.ruleindex import RuleIndex
 from peacewatch.rules.scanner import Scanner
@@ -222,43 +222,29 @@ class RuleEngine:
         """Every (team, rule) that the article satisfies, in rule order, with the terms that
         fired: each match works out ``matched`` and ``hits`` when first read (``LazyMatch``)."""
         scan, title, body = self.scan(article)
-        present = self._term_index.present(scan)
-        candidates = self._index.candidates(present)
+        present_ids = self._term_index.present_ids(scan)
+        candidates = self._index.candidates(present_ids)
         if not candidates:
             return []
+        present = set(present_ids.tolist())
         ctx = c.Context(scan, article, self._terms, present)
+        rules, decided = self._rules, self._index.decided
+        held = [rules[i] for i in candidates if decided[i] or _holds(rules[i], ctx, present)]
+        if not held:
+            return []
         entity_of = self._compiler.table.entity_of
         entities = tuple(sorted({entity_of[p] for p in scan.word_set & entity_of.keys()}))
-        shared = ArticleHits(article, ctx, title, body, self.hits_at)
-        per_team: dict[str, tuple[str, ...]] = {}
-        matches: list[Match] = []
-        rules = self._rules
-        decided = self._index.decided
-        make = LazyMatch.of
-        for index in candidates:
-            rule = rules[index]
-            if not decided[index]:
-                sets = rule.flat
-                if sets is None:
-                    assert rule.check is not None
-                    if not rule.check(ctx):
-                        continue
-                else:
-                    need, anys, nones = sets
-                    if not need <= present or (nones and not present.isdisjoint(nones)):
-                        continue
-                    if anys and not _meets_each(anys, present):
-                        continue
-            team_id = rule.team_id
-            named = per_team.get(team_id)
-            if named is None:
-                own = self._team_entity_of.get(team_id, {})
-                extra = {own[p] for p in scan.word_set & own.keys()}
-                named = tuple(sorted(set(entities) | extra)) if extra else entities
-                per_team[team_id] = named
-            # the terms that fired and their hits are worked out when first read
-            matches.append(make(team_id, rule.rule_id, named, rule, shared))
-        return matches
+        team_entity_of = self._team_entity_of
+
+        def named(team_id: str) -> tuple[str, ...]:
+            own = team_entity_of.get(team_id)
+            if not own:
+                return entities
+            extra = {own[p] for p in scan.word_set & own.keys()}
+            return tuple(sorted(set(entities) | extra)) if extra else entities
+
+        # the terms that fired and their hits are worked out when first read
+        return lazy_matches(held, named, ArticleHits(article, ctx, title, body, self.hits_at))
 
     def explain_parts(
         self, team_id: str, rule_id: str, article: Article
@@ -290,6 +276,18 @@ class RuleEngine:
                 o_start, o_end = body.original_span(start - scan.body_start, end - scan.body_start)
                 out.append(Hit(label, "body", o_start, o_end, article.body[o_start:o_end]))
         return out
+
+
+def _holds(rule: _Rule, ctx: c.Context, present: set[int]) -> bool:
+    """Whether a rule listed for an article (``RuleIndex.candidates``) holds."""
+    sets = rule.flat
+    if sets is None:
+        assert rule.check is not None
+        return rule.check(ctx)
+    need, anys, nones = sets
+    if not need <= present or (nones and not present.isdisjoint(nones)):
+        return False
+    return not anys or _meets_each(anys, present)
 
 
 def _meets_each(sets: tuple[frozenset[int], ...], present: set[int]) -> bool:

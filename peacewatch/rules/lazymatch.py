@@ -10,7 +10,7 @@ copied one is a plain ``Match``), and one built with ``Match``'s constructor is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from peacewatch.models import Article, Hit, Match
@@ -21,6 +21,12 @@ from peacewatch.rules.textnorm import NormText
 _HITS: Any = Match.__dict__["hits"]
 _MATCHED: Any = Match.__dict__["matched"]
 _SET = object.__setattr__
+_NEW = object.__new__
+# the slots' own setters: one C call each, without the name look-up of ``object.__setattr__``
+_SET_TEAM: Any = Match.__dict__["team_id"].__set__
+_SET_RULE: Any = Match.__dict__["rule_id"].__set__
+_SET_ARTICLE: Any = Match.__dict__["article_id"].__set__
+_SET_ENTITIES: Any = Match.__dict__["entities"].__set__
 
 HitsAt = Callable[[str, list[c.Span], Article, c.Scan, NormText, NormText], list[Hit]]
 _HitKey = tuple[int, str, tuple[c.Span, ...] | None]
@@ -29,6 +35,10 @@ _HitKey = tuple[int, str, tuple[c.Span, ...] | None]
 class RuleTerms(Protocol):
     """What of a compiled rule reporting needs."""
 
+    @property
+    def team_id(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
     @property
     def node(self) -> c.Node: ...
     @property
@@ -170,3 +180,30 @@ class LazyMatch(Match):
 
     def __reduce__(self) -> tuple[type[Match], tuple[object, ...]]:
         return Match, self._values()
+
+
+_SET_SOURCE: Any = LazyMatch.__dict__["_source"].__set__
+
+
+def lazy_matches(
+    rules: Iterable[RuleTerms], named: Callable[[str], tuple[str, ...]], shared: ArticleHits
+) -> list[Match]:
+    """A ``LazyMatch`` of each rule (that holds) over the article of ``shared``; ``named``
+    gives the entities a team's matches carry (asked once per team)."""
+    article_id = shared.article.id
+    per_team: dict[str, tuple[str, ...]] = {}
+    out: list[Match] = []
+    append = out.append
+    for rule in rules:  # LazyMatch.of, inlined: an article may match hundreds of rules
+        team_id = rule.team_id
+        entities = per_team.get(team_id)
+        if entities is None:
+            entities = per_team[team_id] = named(team_id)
+        match = _NEW(LazyMatch)
+        _SET_TEAM(match, team_id)
+        _SET_RULE(match, rule.rule_id)
+        _SET_ARTICLE(match, article_id)
+        _SET_ENTITIES(match, entities)
+        _SET_SOURCE(match, (rule, shared))
+        append(match)
+    return out

@@ -13,13 +13,15 @@ filed under a term found in more than ``HOT_SHARE`` of them are filed again by w
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import TypeVar
 
+import numpy as np
+
 from peacewatch.rules import compiled as c
 from peacewatch.rules import fastpath as fp
+from peacewatch.rules.packed import EMPTY, Bools, Ints, Packed, unique
 
 _T = TypeVar("_T")
 
@@ -78,7 +80,7 @@ class RuleIndex:
             for groups, flat in zip(self._groups, flats, strict=True)
         )
         """Per rule, 1 when being listed for an article means that it holds."""
-        self._counts: Counter[int] = Counter()
+        self._counts = np.zeros(len(self._guesses), dtype=np.int64)
         self._seen = 0
         self._next_refile = _FIRST_REFILE
         self._by_term: dict[int, list[tuple[int, int]]] = {}
@@ -86,6 +88,13 @@ class RuleIndex:
         self._always: list[int] = []
         self._trigger: list[frozenset[int]] = []
         """Per rule, the group of terms it is filed under."""
+        self._entries = Packed((), 0)
+        self._entry_rule: Ints = EMPTY
+        self._entry_group: Ints = EMPTY
+        self._group_first: Ints = EMPTY
+        self._group_multi: Bools = np.zeros(0, dtype=np.bool_)
+        self._group_terms = Packed((), 0)
+        self._always_ids: Ints = EMPTY
         self._file(self._guesses)
 
     def _file(self, costs: Sequence[float]) -> None:
@@ -96,6 +105,7 @@ class RuleIndex:
         cost = _group_cost(costs)
         for index in range(len(self._groups)):
             self._place(index, cost)
+        self._pack()
 
     def _place(self, index: int, cost: Callable[[frozenset[int]], float]) -> None:
         groups = self._groups[index]
@@ -129,35 +139,76 @@ class RuleIndex:
         cost = _group_cost(costs)
         for index in sorted(moving):
             self._place(index, cost)
+        self._pack()
 
-    def candidates(self, present: set[int]) -> list[int]:
-        """Indexes of the rules worth evaluating for an article holding ``present``, in order."""
-        by_term = self._by_term
-        lists = chain.from_iterable(map(by_term.__getitem__, present & by_term.keys()))
-        found = {index for second, index in lists if second in present}
-        by_set = self._by_set
-        if by_set:
-            sets = chain.from_iterable(map(by_set.__getitem__, present & by_set.keys()))
-            apart = present.isdisjoint
-            found.update([index for second, index in sets if not apart(second)])
-        if self._always:
-            found.update(self._always)
+    def _pack(self) -> None:
+        """The filing as arrays (``candidates``): per term its entries, per entry its rule and
+        the group of terms it checks, per group its terms."""
+        group_ids: dict[frozenset[int], int] = {}
+        groups: list[tuple[int, ...]] = []
+        rules: list[int] = []
+        checks: list[int] = []
+        per_term: dict[int, list[int]] = {}
+        entries: list[tuple[int, frozenset[int], int]] = [
+            (tid, frozenset({second}), index)
+            for tid, listed in self._by_term.items()
+            for second, index in listed
+        ]
+        entries += [(tid, s, index) for tid, listed in self._by_set.items() for s, index in listed]
+        for tid, second, index in entries:
+            gid = group_ids.get(second)
+            if gid is None:
+                gid = group_ids[second] = len(groups)
+                groups.append(tuple(sorted(second)))
+            per_term.setdefault(tid, []).append(len(rules))
+            rules.append(index)
+            checks.append(gid)
+        self._entries = Packed(per_term, len(self._guesses))
+        self._entry_rule = np.array(rules, dtype=np.intp)
+        self._entry_group = np.array(checks, dtype=np.intp)
+        self._group_first = np.array([g[0] for g in groups], dtype=np.intp)
+        self._group_multi = np.array([len(g) > 1 for g in groups], dtype=np.bool_)
+        self._group_terms = Packed(groups, len(groups))
+        self._always_ids = np.array(self._always, dtype=np.intp)
+
+    def candidates(self, present: Ints) -> list[int]:
+        """Indexes of the rules worth evaluating for an article holding the terms ``present``
+        (distinct term ids), in order."""
+        entries = self._entries.gather(present)
+        found = EMPTY
+        if len(entries):
+            groups = self._entry_group[entries]
+            mask = np.zeros(len(self._guesses), dtype=np.bool_)
+            mask[present] = True
+            holds = mask[self._group_first[groups]]
+            # a group of several terms whose first is absent: any other present will do
+            open_ = np.flatnonzero(self._group_multi[groups] & ~holds)
+            if len(open_):
+                listed = groups[open_]
+                terms = self._group_terms
+                lengths = terms.lengths[listed]
+                met = mask[terms.gather(listed)]
+                holds[open_] = np.logical_or.reduceat(met, np.cumsum(lengths) - lengths)
+            found = self._entry_rule[entries[holds]]
+        if len(self._always_ids):
+            found = np.concatenate((found, self._always_ids))
         self._learn(present)
-        return sorted(found)
+        return unique(found).tolist()  # type: ignore[no-any-return]
 
-    def _learn(self, present: set[int]) -> None:
+    def _learn(self, present: Ints) -> None:
         self._seen += 1
         seen = self._seen
         if seen % SAMPLE_EVERY == 0:
-            self._counts.update(present)
+            self._counts[present] += 1
         if seen < self._next_refile:
             return
         self._next_refile *= 4
         counts = self._counts
         counted = seen // SAMPLE_EVERY
-        hot = {tid for tid, n in counts.items() if n > HOT_SHARE * counted}
+        hot = set(np.flatnonzero(counts > HOT_SHARE * counted).tolist())
         # what was seen decides; the guess only orders terms never seen
-        self._refile([counts[tid] + 0.01 * guess for tid, guess in enumerate(self._guesses)], hot)
+        guesses = np.array(self._guesses, dtype=np.float64)
+        self._refile((counts + 0.01 * guesses).tolist(), hot)
 
 
 def _drop(table: dict[int, list[tuple[_T, int]]], tids: set[int], rules: set[int]) -> None:

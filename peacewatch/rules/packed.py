@@ -1,0 +1,72 @@
+"""Lists of integers per integer key packed into numpy arrays and read for many keys at once.
+
+The matcher looks up, per article, the lists of hundreds of keys (the terms of every pattern
+found, the rules filed under every term present): one numpy gather instead of a Python step per
+entry keeps that cost flat as rules grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+Ints = npt.NDArray[np.intp]
+Bools = npt.NDArray[np.bool_]
+
+EMPTY: Ints = np.zeros(0, dtype=np.intp)
+
+
+class Packed:
+    """Per key ``0 … size - 1``, a list of integers (empty for a key never given)."""
+
+    __slots__ = ("lengths", "starts", "values")
+
+    def __init__(self, lists: Mapping[int, Sequence[int]] | Sequence[Sequence[int]], size: int):
+        """``lists``: per key, its integers; ``size``: one more than the largest key read."""
+        items: Iterable[tuple[int, Sequence[int]]] = (
+            lists.items() if isinstance(lists, Mapping) else enumerate(lists)
+        )
+        lengths = np.zeros(size, dtype=np.intp)
+        keys: list[int] = []
+        flat: list[int] = []
+        chunks: list[int] = []
+        for key, values in sorted(items):
+            if values:
+                keys.append(key)
+                chunks.append(len(values))
+                flat.extend(values)
+        if keys:
+            lengths[np.array(keys, dtype=np.intp)] = chunks
+        self.lengths: Ints = lengths
+        self.starts: Ints = np.cumsum(lengths) - lengths
+        self.values: Ints = np.array(flat, dtype=np.intp)
+
+    def positions(self, keys: Ints) -> Ints:
+        """Where the entries of ``keys`` lie in ``values``, key after key (for reading other
+        arrays laid out like ``values``)."""
+        lengths = self.lengths[keys]
+        total = int(lengths.sum())
+        if not total:
+            return EMPTY
+        ends = np.cumsum(lengths)
+        # each entry's position: its rank among all entries, shifted to its key's own start
+        return np.arange(total, dtype=np.intp) + np.repeat(
+            self.starts[keys] - ends + lengths, lengths
+        )
+
+    def gather(self, keys: Ints) -> Ints:
+        """The lists of ``keys`` one after the other."""
+        return self.values[self.positions(keys)]
+
+
+def unique(values: Ints) -> Ints:
+    """The distinct ``values``, sorted (``np.unique`` is several times slower on short arrays)."""
+    if len(values) < 2:
+        return values
+    ordered = np.sort(values)
+    keep = np.empty(len(ordered), dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
