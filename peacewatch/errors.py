@@ -14,7 +14,8 @@ PeacewatchError
 └── DeliveryError          a sink refused an alert
     ├── RetryLater         transient: keep the alert queued, try again after `retry_after`
     └── PermanentDelivery  the destination is gone or forbidden; do not retry
-        └── UserUnreachable  a user's direct messages: gone, deactivated or blocking the bot
+        ├── UserUnreachable  a user's direct messages: gone, deactivated or blocking the bot
+        └── ReaderGone       a follow's reader left the follow's team: this alert only
 """
 
 from __future__ import annotations
@@ -97,3 +98,14 @@ class UserUnreachable(PermanentDelivery):
     """A user's direct messages cannot be delivered, and will not be until the user does
     something (a deleted or deactivated account, one that blocks the bot or takes no direct
     messages): not an outage of the platform; the user's follows are paused."""
+
+
+class ReaderGone(PermanentDelivery):
+    """A follow's direct message whose reader is no longer a member of the follow's team (left
+    or removed from the server or workspace, a deactivated account). Their follows of that team
+    are gone; this alert is set aside as a dead letter. Unlike ``UserUnreachable`` it says
+    nothing about the destination: the same direct messages carry the reader's follows of other
+    teams, so they are neither paused nor counted as failing."""
+
+    REASON = "reader left the team"
+    """How the dead letter's reason starts."""

@@ -6,6 +6,7 @@ sink against the fake Slack, with the real bolt app for the commands."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -15,7 +16,7 @@ import redis.asyncio as aioredis
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer
 from peacewatch.bot.slack_adapter.sink import SlackSink, SlackTokens
 from peacewatch.services.dispatcher import Dispatcher
-from peacewatch.services.membership import MEMBER_TTL, MemberCache
+from peacewatch.services.membership import MEMBER_TTL, MemberCache, Membership
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.feeds import FeedStore
 from peacewatch.store.follows import FollowStore
@@ -45,7 +46,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def pipe(redis_client: aioredis.Redis, slack: FakeSlack, clock: Clock) -> AsyncIterator[Pipe]:
+def members(clock: Clock) -> MemberCache:
+    return MemberCache(clock)
+
+
+@pytest.fixture
+async def pipe(
+    redis_client: aioredis.Redis, slack: FakeSlack, members: MemberCache
+) -> AsyncIterator[Pipe]:
     await FeedStore(redis_client).put(CONFIG_FEED)
 
     async def no_wait(seconds: float) -> None:
@@ -56,7 +64,7 @@ async def pipe(redis_client: aioredis.Redis, slack: FakeSlack, clock: Clock) -> 
         redis_client,
         base_url=slack.base_url,
         pacer=ChannelPacer(clock=lambda: 0.0, sleep=no_wait),
-        members=MemberCache(clock),
+        members=members,
     )
     dispatcher = Dispatcher(AlertQueue(redis_client), {"slack": sink}, retry_idle_ms=0)
     try:
@@ -89,8 +97,10 @@ async def test_a_reader_who_left_the_workspace_gets_no_more_dms_and_loses_the_fo
     assert [m.channel for m in env.slack.messages] == ["DUMEMBER"]  # nothing more
     (dead,) = await AlertQueue(env.redis).dead_letters()
     expected = "deleted" if leaves == "deactivate" else "user_not_found"
+    assert dead.reason.startswith("reader left the team: ")
     assert expected in dead.reason and "no longer a member of slack:T1" in dead.reason
     assert dead.destination == "slack:@UMEMBER"
+    assert await AlertQueue(env.redis).outages() == {}  # neither paused nor failing
     assert await FollowStore(env.redis).of_user("slack:T1", "UMEMBER") == []
     said = [r.getMessage() for r in caplog.records if "no longer a member" in r.getMessage()]
     assert any("removed their 2 follows there" in line for line in said), said
@@ -145,3 +155,36 @@ async def test_a_deactivated_reader_slack_refuses_a_dm_to_loses_the_follows_too(
     (dead,) = await AlertQueue(env.redis).dead_letters()
     assert "deleted (deactivated)" in dead.reason
     assert await FollowStore(env.redis).of_user("slack:T1", "UMEMBER") == []
+
+
+async def test_leaving_one_workspace_keeps_the_follows_of_another(
+    env: Env, pipe: Pipe, clock: Clock, members: MemberCache
+) -> None:
+    """Their direct messages are one destination for both teams: T1's alert is a dead letter
+    with the reason, T2's goes out, and the destination is neither paused nor failing."""
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    await env.command("follow Kushner", user="UMEMBER", team="T2", name="second")
+    await pipe.send(report(0))  # one DM from each team; both DM channels are open
+    assert [m.channel for m in env.slack.messages] == ["DUMEMBER", "DUMEMBER"]
+
+    env.slack.remove_user("UMEMBER")  # the fake has one user table: T1's answer says so
+    clock.now += MEMBER_TTL + 1
+    members.put("slack:T2", "UMEMBER", Membership.MEMBER)  # T2 answered "member" just now
+    before = pipe.dispatcher.stats.delivered
+    await pipe.send(report(1))  # a follow-up in each team's DM thread
+    assert len(env.slack.messages) == 3  # T2's only
+    (parent,) = [m for m in env.slack.messages if m.ts == env.slack.messages[-1].thread_ts]
+    assert "Your follow: Kushner" in json.dumps(parent.blocks)  # T2's follow's thread
+    assert pipe.dispatcher.stats.delivered == before + 1
+    assert pipe.dispatcher.stats.dead == 1 and pipe.dispatcher.stats.retried == 0
+    queue = AlertQueue(env.redis)
+    (dead,) = await queue.dead_letters()
+    assert dead.destination == "slack:@UMEMBER"
+    assert dead.reason.startswith("reader left the team: ")
+    assert "user_not_found" in dead.reason and "no longer a member of slack:T1" in dead.reason
+    assert await queue.paused("slack:@UMEMBER") is None
+    assert await queue.outages() == {}
+    assert (await queue.depth())["pending"] == 0
+    follows = FollowStore(env.redis)
+    assert await follows.of_user("slack:T1", "UMEMBER") == []
+    assert [f.query for f in await follows.of_user("slack:T2", "UMEMBER")] == ["Kushner"]

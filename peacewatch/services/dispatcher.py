@@ -13,7 +13,9 @@ aside in the dead letters is logged at WARNING with its id, destination and reas
 A user whose direct messages can never be delivered (a deleted or deactivated account, one
 that blocks the bot) is no outage: their destination is paused (logged once; the follows show
 it failing, with the reason) and its later alerts are dropped, not dead-lettered, until a
-``follow`` resumes it or a direct message to them goes through.
+``follow`` resumes it or a direct message to them goes through. A follow's reader who left the
+follow's team (``ReaderGone``) is not that: the alert that found it out is a dead letter, but
+the destination is neither paused nor failing, as it also carries their other teams' follows.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from peacewatch import metrics
-from peacewatch.errors import PermanentDelivery, RetryLater, UserUnreachable
+from peacewatch.errors import PermanentDelivery, ReaderGone, RetryLater, UserUnreachable
 from peacewatch.failpoints import failpoint
 from peacewatch.models import Alert, AlertKind
 from peacewatch.services.sinks import Sink
@@ -256,6 +258,9 @@ class Dispatcher:
                 self.stats.retried += 1
                 metrics.ALERTS_RETRIED.inc()
                 await self._give_up_after(item, destination, str(exc))
+            return
+        except ReaderGone as exc:  # nothing wrong with the destination: this alert only
+            await self._dead_letter(item, destination, f"{ReaderGone.REASON}: {exc}")
             return
         except UserUnreachable as exc:
             await self._unreachable(item, destination, str(exc))

@@ -11,11 +11,10 @@ way for every platform:
 - the user's follows of that team are removed (logged once, counted in
   ``peacewatch_follow_members_gone_total``), so no more alerts are made for them and queued
   ones are dropped before they reach the platform;
-- the direct message that found it out is not delivered. When the user follows nothing else
-  on the platform, it is a ``UserUnreachable`` (a dead letter with the reason; their direct
-  messages pause until they follow again, as for closed DMs). When they still follow queries
-  of other teams, the one destination of all their direct messages must stay open: the alert
-  is left for the dispatcher, which drops it at its next look because nothing follows it.
+- the direct message that found it out is not delivered: the sink raises ``ReaderGone``, and the
+  dispatcher sets the alert aside as a dead letter whose reason starts "reader left the team".
+  The destination is not paused nor counted as failing: the user's direct messages are one
+  destination for all the teams of the platform, and their follows of other teams go on.
 
 A membership that cannot be checked (the platform down, rate limited, a missing scope) is
 ``UNKNOWN``: the message is delivered as before, never lost for a failed check.
@@ -32,7 +31,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 
 from peacewatch import metrics
-from peacewatch.errors import DeliveryError, RetryLater, UserUnreachable
+from peacewatch.errors import ReaderGone
 from peacewatch.store.follows import FollowStore
 
 log = logging.getLogger(__name__)
@@ -102,10 +101,10 @@ class Departures:
 
     async def gone(
         self, platform: str, team_id: str, user_id: str, destination: str, why: str
-    ) -> DeliveryError:
-        """Remove the user's follows of ``team_id`` and return the error the sink raises for
-        the direct message that found it out (see the module's docstring). ``why`` is what
-        the platform answered, e.g. ``"discord: Unknown Member (10007)"``; it names no secret."""
+    ) -> ReaderGone:
+        """Remove the user's follows of ``team_id`` and return the ``ReaderGone`` the sink
+        raises for the direct message that found it out. ``why`` is what the platform
+        answered, e.g. ``"discord: Unknown Member (10007)"``; it names no secret."""
         removed = await self._follows.remove_all(team_id, user_id)
         reason = f"{why}: {user_id} is no longer a member of {team_id}"
         if removed:  # once: a second replica or a queued alert finds nothing left to remove
@@ -116,8 +115,4 @@ class Departures:
                 ", ".join(f.follow_id for f in removed),
                 extra={"team_id": team_id, "destination": destination},
             )  # fmt: skip
-        if await self._follows.follows_elsewhere(platform, user_id, team_id):
-            # their other teams' messages use the same destination: it must not pause; the
-            # dispatcher drops this alert at its next look, as nothing follows it any more
-            return RetryLater(f"{reason}; alert dropped", retry_after=0.0, counts=False)
-        return UserUnreachable(f"{reason}; their follows there were removed")
+        return ReaderGone(f"{reason}; their follows there were removed")

@@ -170,8 +170,9 @@ class DiscordSink:
         return commands.departures if commands is not None else None
 
     async def _check_member(self, alert: Alert, user: str) -> None:
-        """Before a follow's direct message: raise what ``Departures.gone`` says when its
-        reader is no longer a member of the follow's server; otherwise return."""
+        """Before a follow's direct message: raise ``ReaderGone`` (from ``Departures.gone``,
+        which removes their follows there) when its reader is no longer a member of the
+        follow's server; otherwise return."""
         departures = self._departures_of()
         if departures is None:
             return

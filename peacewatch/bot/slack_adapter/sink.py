@@ -16,7 +16,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from peacewatch.bot.slack_adapter.blocks import SlackMessage, render_alert
 from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer, PendingEdits
-from peacewatch.errors import DeliveryError, PermanentDelivery, RetryLater, UserUnreachable
+from peacewatch.errors import PermanentDelivery, ReaderGone, RetryLater, UserUnreachable
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
 from peacewatch.services.membership import Departures, MemberCache, Membership
@@ -230,11 +230,14 @@ class SlackSink:
         await self._after_post(token, alert, ref, thread, parent)
         return ref
 
-    async def _refused(self, token: str, alert: Alert, refusal: UserUnreachable) -> DeliveryError:
+    async def _refused(
+        self, token: str, alert: Alert, refusal: UserUnreachable
+    ) -> UserUnreachable | ReaderGone:
         """What to raise when Slack refuses a follow's direct message for good: when the
-        account is deactivated (users.info, asked again), the follows of the team go as for
-        any departed member; otherwise their direct messages pause (``refusal``). An account
-        Slack does not know at all stays the paused case: following again resumes it."""
+        account is deactivated (users.info, asked again), ``ReaderGone`` and the follows of
+        the team go as for any departed member; otherwise their direct messages pause
+        (``refusal``). An account Slack does not know at all stays the paused case:
+        following again resumes it."""
         user = dm_user(alert.destination)
         if user is None:
             return refusal
@@ -247,8 +250,9 @@ class SlackSink:
         return refusal
 
     async def _check_member(self, token: str, alert: Alert, user: str) -> None:
-        """Before a follow's direct message: raise what ``Departures.gone`` says when its
-        reader is no longer in the team's workspace (deactivated, removed)."""
+        """Before a follow's direct message: raise ``ReaderGone`` (from ``Departures.gone``,
+        which removes their follows there) when its reader is no longer in the team's
+        workspace (deactivated, removed)."""
         answer, why = await self.membership(token, alert.team_id, user)
         if answer is Membership.GONE:
             raise await self._departures.gone(
