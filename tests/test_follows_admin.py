@@ -1,22 +1,25 @@
 """Team admins list and remove another member's follows (``follows @user``, ``unfollow @user
-ID|all``), through the real Slack app, pipeline and dispatcher against the fake Slack; anyone
-else is refused with the usual clear error and changes nothing."""
+ID|all``), through the real Slack app, pipeline and dispatcher against the fake Slack, and
+through discord.py's command tree against the fake Discord (``follows member:``, ``unfollow
+ref:``); anyone else is refused with the usual clear error and changes nothing."""
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
-from peacewatch.bot.discord_adapter import DiscordAdapter
+from peacewatch.bot.discord_adapter import DiscordAdapter, sync_commands
 from peacewatch.services.commands.base import HELP
 from peacewatch.services.parsing import parse_command, split_user
 from peacewatch.store import keys
 from peacewatch.store.follows import FollowStore
 from tests import test_discord_commands as dc
 from tests import test_follows, test_slack_commands
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import FakeDiscord, Seen
 from tests.test_follows import Pipe, report, said
 from tests.test_slack_commands import Env
 
@@ -30,6 +33,10 @@ __all__ = ["adapter", "env", "fake", "pipe", "slack"]  # the fixtures
 
 TEAM = "slack:T1"
 DEPARTED = "300000000000000011"
+PRESENT = "300000000000000012"
+CALLER = "600000000000000001"
+"""The member ``FakeDiscord.interaction_payload`` sends as."""
+USER_OPTION = 6
 
 
 async def held(env: Env, user: str) -> list[str]:
@@ -128,3 +135,90 @@ async def test_a_discord_admin_removes_anothers_follows_through_the_ref_option(
     assert dc.flags(removed) & dc.EPHEMERAL
     assert f"Removed 2 of <@{DEPARTED}>'s follows" in dc.titles(removed)
     assert await follows.of_user(team, DEPARTED) == []
+
+
+def follows_of(user_id: str, *, in_server: bool) -> dict[str, Any]:
+    """``/peacewatch follows member:USER`` as Discord sends it: the option's value is the user's
+    id, and ``resolved`` carries the user, with their member entry only while they are in
+    the server."""
+    data = dc.command("follows")
+    [sub] = data["options"]
+    sub["options"] = [{"type": USER_OPTION, "name": "member", "value": user_id}]
+    user = {
+        "id": user_id,
+        "username": f"user{user_id[-4:]}",
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+    }
+    resolved: dict[str, Any] = {"users": {user_id: user}}
+    if in_server:
+        resolved["members"] = {
+            user_id: {
+                "roles": [],
+                "joined_at": "2025-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "permissions": "0",
+            }
+        }
+    data["resolved"] = resolved
+    return data
+
+
+def shown(answer: Seen) -> str:
+    return json.dumps(answer.body, ensure_ascii=False)
+
+
+async def test_a_discord_admin_lists_anothers_follows_through_the_member_option(
+    fake: FakeDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
+) -> None:
+    team = f"discord:{fake.guild_id}"
+    follows = FollowStore(redis_client)
+    await follows.add(team, DEPARTED, "discord", "actor:witkoff", 0.0)
+    await follows.add(team, DEPARTED, "discord", "Kushner", 0.0)
+    await follows.add(team, CALLER, "discord", "Donbas", 0.0)
+
+    # someone who left the server: Discord resolves them as a user only
+    [listed] = await dc.invoke(
+        fake, adapter, follows_of(DEPARTED, in_server=False), permissions=dc.MANAGE_GUILD
+    )
+    assert dc.flags(listed) & dc.EPHEMERAL
+    assert f"<@{DEPARTED}> follows 2 of at most" in dc.titles(listed)
+    assert "actor:witkoff" in shown(listed) and "Kushner" in shown(listed)
+    assert "Donbas" not in shown(listed)  # the caller's own are not theirs
+
+    # a member still in the server
+    await follows.add(team, PRESENT, "discord", "Dmitriev", 0.0)
+    [present] = await dc.invoke(
+        fake, adapter, follows_of(PRESENT, in_server=True), permissions=dc.MANAGE_GUILD
+    )
+    assert f"<@{PRESENT}> follows 1 of at most" in dc.titles(present)
+    assert "Dmitriev" in shown(present)
+
+    # without the option, or naming themselves: the caller's own
+    [own] = await dc.invoke(fake, adapter, dc.command("follows"), permissions=dc.MANAGE_GUILD)
+    assert "You follow 1 of" in dc.titles(own) and "Donbas" in shown(own)
+    [named] = await dc.invoke(fake, adapter, follows_of(CALLER, in_server=True))
+    assert "You follow 1 of" in dc.titles(named) and "Donbas" in shown(named)
+
+
+async def test_a_discord_member_may_not_list_anothers_follows(
+    fake: FakeDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
+) -> None:
+    team = f"discord:{fake.guild_id}"
+    await FollowStore(redis_client).add(team, PRESENT, "discord", "actor:witkoff", 0.0)
+    [refused] = await dc.invoke(fake, adapter, follows_of(PRESENT, in_server=True))
+    assert dc.flags(refused) & dc.EPHEMERAL
+    assert "Only members with Manage Server" in dc.titles(refused)
+    assert "actor:witkoff" not in shown(refused)
+
+
+async def test_sync_registers_the_follows_member_option(fake: FakeDiscord) -> None:
+    await sync_commands(dc.settings_for(fake), guild_id=fake.guild_id)
+    [group] = fake.commands[str(fake.guild_id)]
+    [listing] = [o for o in group["options"] if o["name"] == "follows"]
+    [member] = listing["options"]
+    assert member["name"] == "member" and member["type"] == USER_OPTION
+    assert not member.get("required", False)

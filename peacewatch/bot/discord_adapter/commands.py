@@ -149,8 +149,14 @@ class PeacewatchGroup(
         await run(interaction, lambda s, c: s.unfollow(c, ref), private=True)
 
     @app_commands.command(name="follows", description="Your follows, shown to you alone")
-    async def follows(self, interaction: discord.Interaction[Any]) -> None:
-        await run(interaction, lambda s, c: s.follows(c), private=True)
+    @app_commands.describe(member="Admins: list this member's follows instead of yours")
+    async def follows(
+        self, interaction: discord.Interaction[Any], member: discord.User | None = None
+    ) -> None:
+        # a User, not a Member: a departed colleague's follows are the ones to look at, and
+        # Discord resolves someone no longer in the server as a user only
+        who = f"<@{member.id}>" if member is not None else ""
+        await run(interaction, lambda s, c: s.follows(c, who), private=True)
 
     @app_commands.command(name="subscribe", description="Send a rule's alerts to a channel")
     @app_commands.describe(rule_id="The rule", channel="Where its alerts go (default: here)")
