@@ -5,6 +5,7 @@ the model is written again, never used. A text seen before is not classified aga
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,7 @@ TEXTS = (
 
 def parts() -> tuple[language.Model, str]:
     language._identifier()  # writes the cache entry and the table
-    model = Path(langid.MODEL_DIR) / langid.MODEL_FILE
-    key = diskcache.digest(
-        str(model), str(model.stat().st_mtime_ns), ",".join(language.LANGUAGES), "parts"
-    )
+    key = language.cache_key()
     stored = diskcache.read("langid", key)
     assert isinstance(stored, language.Model)
     return stored, key
@@ -49,6 +47,28 @@ def test_the_mapped_table_gives_the_answers_of_the_table_in_memory() -> None:
     assert [from_file.classify(t) for t in TEXTS] == [in_memory.classify(t) for t in TEXTS]
     assert isinstance(language._identifier().tk_nextmove, memoryview)
     assert os.stat(table_file(key)).st_mode & 0o077 == 0
+
+
+def test_the_compact_table_gives_py3langids_answers_in_two_bytes_a_transition() -> None:
+    model, _ = parts()
+    own = langid.LanguageIdentifier.from_modelpath(
+        Path(langid.MODEL_DIR) / langid.MODEL_FILE, norm_probs=True
+    )
+    own.set_languages(list(language.LANGUAGES))
+    compact = language._build(langid, model)
+    noise = random.Random(7)
+    texts = [
+        *TEXTS,
+        "",
+        "ok",
+        "Zürich, Kraków, İstanbul, Tbilisi (თბილისი), Μόσχα, 日本語 — “quotes” ✓",
+        *(bytes(noise.randrange(256) for _ in range(400)).decode("latin-1") for _ in range(50)),
+    ]
+    assert [compact.classify(t) for t in texts] == [own.classify(t) for t in texts]
+    assert [compact.rank(t) for t in TEXTS] == [own.rank(t) for t in TEXTS]
+    # a transition takes two bytes (py3langid's four), and a byte class a column (not 256)
+    assert model.nextmove_type == "H"
+    assert len(model.nextmove) < len(own.tk_nextmove) * 2 * 200 // 256
 
 
 def test_a_table_file_that_does_not_match_the_model_is_written_again() -> None:
