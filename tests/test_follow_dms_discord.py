@@ -92,20 +92,35 @@ async def press_in_dm(
     return answer
 
 
-async def deliver(redis: aioredis.Redis, adapter: DiscordAdapter, *numbers: int) -> Dispatcher:
-    await Ingest(redis, clock=lambda: NOW).ingest([report(n) for n in numbers])
+@pytest.fixture
+def ingest(redis_client: aioredis.Redis) -> Ingest:
+    """One ingest for the whole test: its story assigner takes the lease at the first article
+    and keeps it, so later reports join the story of the earlier ones. (A second ``Ingest``
+    would find the lease held and process nothing.)"""
+    return Ingest(redis_client, clock=lambda: NOW)
+
+
+async def deliver(
+    redis: aioredis.Redis, ingest: Ingest, adapter: DiscordAdapter, *numbers: int
+) -> Dispatcher:
+    """Ingest reports ``numbers`` (each one processed, or the test fails) and deliver what
+    they queue."""
+    assert await ingest.ingest([report(n) for n in numbers]) == len(numbers)
     dispatcher = Dispatcher(AlertQueue(redis), {"discord": adapter.sink}, retry_idle_ms=0)
     await dispatcher.drain()
     return dispatcher
 
 
 async def test_a_dm_names_the_follow_and_its_mute_button_is_the_readers(
-    fake: DmRefusingDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
+    fake: DmRefusingDiscord,
+    adapter: DiscordAdapter,
+    redis_client: aioredis.Redis,
+    ingest: Ingest,
 ) -> None:
     assert "Following actor:witkoff" in await as_user(
         fake, adapter, READER, "follow", query="actor:witkoff"
     )
-    await deliver(redis_client, adapter, 0)
+    await deliver(redis_client, ingest, adapter, 0)
     dm = fake.dm_channels[str(READER)]
     (story,) = fake.in_channel(dm)
     embed = story["embeds"][0]
@@ -123,7 +138,7 @@ async def test_a_dm_names_the_follow_and_its_mute_button_is_the_readers(
     answer = await press_in_dm(fake, adapter, READER, "Mute this story", story)
     assert answer.body["type"] == 4 and "muted in your direct messages" in titles(answer)
     assert await redis_client.exists(muted)
-    await deliver(redis_client, adapter, 1)
+    await deliver(redis_client, ingest, adapter, 1)
     assert len(fake.in_channel(dm)) == 1  # no follow-up reaches the reader who muted it
 
     # "Not relevant" in the DM is the reader's taste: answered, not counted as the team's
@@ -133,10 +148,13 @@ async def test_a_dm_names_the_follow_and_its_mute_button_is_the_readers(
 
 
 async def test_a_dm_button_pressed_by_someone_else_acts_for_no_team(
-    fake: DmRefusingDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
+    fake: DmRefusingDiscord,
+    adapter: DiscordAdapter,
+    redis_client: aioredis.Redis,
+    ingest: Ingest,
 ) -> None:
     await as_user(fake, adapter, READER, "follow", query="actor:witkoff")
-    await deliver(redis_client, adapter, 0)
+    await deliver(redis_client, ingest, adapter, 0)
     (story,) = fake.in_channel(fake.dm_channels[str(READER)])
     answer = await press_in_dm(fake, adapter, OTHER, "Mute this story", story)
     assert "inside a server" in titles(answer)
@@ -144,11 +162,14 @@ async def test_a_dm_button_pressed_by_someone_else_acts_for_no_team(
 
 
 async def test_a_user_discord_will_not_let_the_bot_message_sees_the_follow_failing(
-    fake: DmRefusingDiscord, adapter: DiscordAdapter, redis_client: aioredis.Redis
+    fake: DmRefusingDiscord,
+    adapter: DiscordAdapter,
+    redis_client: aioredis.Redis,
+    ingest: Ingest,
 ) -> None:
     fake.refuse_dms(str(READER))
     await as_user(fake, adapter, READER, "follow", query="actor:witkoff")
-    dispatcher = await deliver(redis_client, adapter, 0)
+    dispatcher = await deliver(redis_client, ingest, adapter, 0)
     assert dispatcher.stats.dead == 1 and not fake.in_channel(fake.dm_channels[str(READER)])
 
     listed = await as_user(fake, adapter, READER, "follows")
@@ -161,5 +182,5 @@ async def test_a_user_discord_will_not_let_the_bot_message_sees_the_follow_faili
     # the user's refusal is no Discord outage, and their later alerts are not dead letters
     outages = await status.destinations(AlertQueue(redis_client), set())
     assert not [d for d in outages if d.failing]
-    later = await deliver(redis_client, adapter, 1, 2)
+    later = await deliver(redis_client, ingest, adapter, 1, 2)
     assert later.stats.dead == 0 and not fake.in_channel(fake.dm_channels[str(READER)])

@@ -22,11 +22,11 @@ from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.follows import FollowStore
 from tests.fakes.discord_dm import DmRefusingDiscord
 from tests.story_driver import Ingest
-from tests.test_follow_dms_discord import READER, adapter, as_user, fake
+from tests.test_follow_dms_discord import READER, adapter, as_user, deliver, fake, ingest
 from tests.test_follow_paused import other_story
-from tests.test_follows import NOW, report
+from tests.test_follows import NOW
 
-__all__ = ["adapter", "fake"]  # the fixtures
+__all__ = ["adapter", "fake", "ingest"]  # the fixtures
 
 OTHER_SERVER = "discord:800000000000000077"
 """A server the fake does not know (its members cannot be checked: delivered as before)."""
@@ -48,25 +48,6 @@ def with_clock(adapter: DiscordAdapter) -> Clock:
     clock = Clock()
     cast(DiscordSink, adapter.sink).members = MemberCache(clock)
     return clock
-
-
-@pytest.fixture
-def ingest(redis_client: aioredis.Redis) -> Ingest:
-    """One ingest for the whole test: a later report joins the story of the earlier ones."""
-    return Ingest(redis_client, clock=lambda: NOW)
-
-
-async def deliver(
-    redis: aioredis.Redis,
-    ingest: Ingest,
-    adapter: DiscordAdapter,
-    *numbers: int,
-) -> Dispatcher:
-    """Ingest reports ``numbers`` and deliver what they queue."""
-    await ingest.ingest([report(n) for n in numbers])
-    dispatcher = Dispatcher(AlertQueue(redis), {"discord": adapter.sink}, retry_idle_ms=0)
-    await dispatcher.drain()
-    return dispatcher
 
 
 async def test_a_reader_who_left_the_server_gets_no_more_dms_and_loses_the_follows(
@@ -202,7 +183,7 @@ async def test_a_reader_who_comes_back_and_follows_again_gets_dms_again(
 
     fake.members.join(READER)  # back in the server, at once
     await as_user(fake, adapter, READER, "follow", query="actor:witkoff")
-    await ingest.ingest([other_story(1)])  # a story of its own
+    assert await ingest.ingest([other_story(1)]) == 1  # a story of its own
     back = Dispatcher(AlertQueue(redis_client), {"discord": adapter.sink}, retry_idle_ms=0)
     await back.drain()
     assert back.stats.delivered == 1
