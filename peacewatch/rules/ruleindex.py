@@ -3,8 +3,9 @@
 A rule needs groups of terms, at least one term of each (a required term, the terms of a
 required OR, the terms of either side of a NEAR). It is filed under each term of its rarest
 group and, before it is looked at, checks its next rarest group: for most articles a rule costs
-nothing but a set look-up in the lists of its terms. A flat rule of at most two groups and no
-NOT holds as soon as it is listed; others are evaluated.
+nothing but a look-up in the lists of its terms (gathered as arrays for all the terms an article
+holds). A flat rule of at most two groups and no NOT holds as soon as it is listed; the other
+flat rules listed are decided together over arrays (``termgroups``); the rest are evaluated.
 
 Rarity is guessed from the text of a term's patterns until articles are seen, then counted on
 the news itself (one article in ``SAMPLE_EVERY``); at 64, 256, 1,024, … articles the rules
@@ -22,6 +23,7 @@ import numpy as np
 from peacewatch.rules import compiled as c
 from peacewatch.rules import fastpath as fp
 from peacewatch.rules.packed import EMPTY, Bools, Ints, Packed, unique
+from peacewatch.rules.termgroups import FlatRules, TermGroups
 
 _T = TypeVar("_T")
 
@@ -74,12 +76,29 @@ class RuleIndex:
         shared = {} if shared is None else shared
         self._groups = [tuple(shared.setdefault(g, g) for g in required(node)) for node in nodes]
         self._guesses = list(guesses)
-        self.decided = bytearray(
-            # a flat rule without NOT holds when its (at most two) groups meet the article
+        # a flat rule without NOT holds when its (at most two) groups meet the article; other
+        # flat rules are decided for all the listed ones at once (``FlatRules``)
+        by_listing = [
             flat is not None and len(groups) <= 2 and not flat[2]
             for groups, flat in zip(self._groups, flats, strict=True)
+        ]
+        self._term_groups = TermGroups()
+        self._flat = FlatRules(
+            self._term_groups,
+            [
+                (groups, flat[2]) if flat is not None and not listed else ((), frozenset())
+                for groups, flat, listed in zip(self._groups, flats, by_listing, strict=True)
+            ],
         )
-        """Per rule, 1 when being listed for an article means that it holds."""
+        self._checked: Bools = np.array(
+            [
+                flat is not None and not listed
+                for flat, listed in zip(flats, by_listing, strict=True)
+            ],
+            dtype=np.bool_,
+        )
+        self.decided = bytearray(flat is not None for flat in flats)
+        """Per rule, 1 when being listed for an article (``candidates``) means that it holds."""
         self._counts = np.zeros(len(self._guesses), dtype=np.int64)
         self._seen = 0
         self._next_refile = _FIRST_REFILE
@@ -91,9 +110,6 @@ class RuleIndex:
         self._entries = Packed((), 0)
         self._entry_rule: Ints = EMPTY
         self._entry_group: Ints = EMPTY
-        self._group_first: Ints = EMPTY
-        self._group_multi: Bools = np.zeros(0, dtype=np.bool_)
-        self._group_terms = Packed((), 0)
         self._always_ids: Ints = EMPTY
         self._file(self._guesses)
 
@@ -144,8 +160,7 @@ class RuleIndex:
     def _pack(self) -> None:
         """The filing as arrays (``candidates``): per term its entries, per entry its rule and
         the group of terms it checks, per group its terms."""
-        group_ids: dict[frozenset[int], int] = {}
-        groups: list[tuple[int, ...]] = []
+        group_id = self._term_groups.id
         rules: list[int] = []
         checks: list[int] = []
         per_term: dict[int, list[int]] = {}
@@ -156,44 +171,36 @@ class RuleIndex:
         ]
         entries += [(tid, s, index) for tid, listed in self._by_set.items() for s, index in listed]
         for tid, second, index in entries:
-            gid = group_ids.get(second)
-            if gid is None:
-                gid = group_ids[second] = len(groups)
-                groups.append(tuple(sorted(second)))
             per_term.setdefault(tid, []).append(len(rules))
             rules.append(index)
-            checks.append(gid)
+            checks.append(group_id(second))
+        self._term_groups.pack()
         self._entries = Packed(per_term, len(self._guesses))
         self._entry_rule = np.array(rules, dtype=np.intp)
         self._entry_group = np.array(checks, dtype=np.intp)
-        self._group_first = np.array([g[0] for g in groups], dtype=np.intp)
-        self._group_multi = np.array([len(g) > 1 for g in groups], dtype=np.bool_)
-        self._group_terms = Packed(groups, len(groups))
         self._always_ids = np.array(self._always, dtype=np.intp)
 
     def candidates(self, present: Ints) -> list[int]:
         """Indexes of the rules worth evaluating for an article holding the terms ``present``
         (distinct term ids), in order."""
+        # the present terms as a mask, with one entry more (never set) for "no term"
+        mask = np.zeros(len(self._guesses) + 1, dtype=np.bool_)
+        mask[present] = True
         entries = self._entries.gather(present)
         found = EMPTY
         if len(entries):
-            groups = self._entry_group[entries]
-            mask = np.zeros(len(self._guesses), dtype=np.bool_)
-            mask[present] = True
-            holds = mask[self._group_first[groups]]
-            # a group of several terms whose first is absent: any other present will do
-            open_ = np.flatnonzero(self._group_multi[groups] & ~holds)
-            if len(open_):
-                listed = groups[open_]
-                terms = self._group_terms
-                lengths = terms.lengths[listed]
-                met = mask[terms.gather(listed)]
-                holds[open_] = np.logical_or.reduceat(met, np.cumsum(lengths) - lengths)
+            holds = self._term_groups.meets(self._entry_group[entries], mask)
             found = self._entry_rule[entries[holds]]
         if len(self._always_ids):
             found = np.concatenate((found, self._always_ids))
         self._learn(present)
-        return unique(found).tolist()  # type: ignore[no-any-return]
+        listed = unique(found)
+        checked = np.flatnonzero(self._checked[listed])
+        if len(checked):
+            keep = np.ones(len(listed), dtype=np.bool_)
+            keep[checked] = self._flat.holds(listed[checked], mask)
+            listed = listed[keep]
+        return listed.tolist()  # type: ignore[no-any-return]
 
     def _learn(self, present: Ints) -> None:
         self._seen += 1

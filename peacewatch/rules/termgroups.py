@@ -1,0 +1,87 @@
+"""Groups of terms (of which an article must hold one) and flat queries, decided as arrays.
+
+A flat query (``fastpath.flat``) holds when each of its groups meets the terms the article
+holds and none of its NOT terms is there. The matcher decides it for every listed rule of an
+article at once, over a mask of the present terms, instead of set operations rule by rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from peacewatch.rules.packed import Bools, Ints, Packed
+
+
+class TermGroups:
+    """Numbered groups of term ids; ``meets`` says which of some groups an article meets."""
+
+    def __init__(self) -> None:
+        self._ids: dict[frozenset[int], int] = {}
+        self._groups: list[tuple[int, ...]] = []
+        self._first: Ints = np.zeros(0, dtype=np.intp)
+        self._multi: Bools = np.zeros(0, dtype=np.bool_)
+        self._terms = Packed((), 0)
+
+    def id(self, group: frozenset[int]) -> int:
+        """The number of ``group`` (a new one for a group not seen); call ``pack`` after."""
+        found = self._ids.get(group)
+        if found is None:
+            found = self._ids[group] = len(self._groups)
+            self._groups.append(tuple(sorted(group)))
+        return found
+
+    def pack(self) -> None:
+        """The groups as arrays, for ``meets``."""
+        groups = self._groups
+        self._first = np.array([g[0] if g else -1 for g in groups], dtype=np.intp)
+        self._multi = np.array([len(g) != 1 for g in groups], dtype=np.bool_)
+        self._terms = Packed(groups, len(groups))
+
+    def meets(self, groups: Ints, mask: Bools) -> Bools:
+        """Per group of ``groups``, whether a term of it is set in ``mask`` (the present
+        terms, with one more entry, never set, after the last term id)."""
+        holds: Bools = mask[self._first[groups]]
+        # a group of several terms whose first is absent: any other present will do
+        open_ = np.flatnonzero(self._multi[groups] & ~holds)
+        if len(open_):
+            listed = groups[open_]
+            lengths = self._terms.lengths[listed]
+            holds[open_] = counts(mask[self._terms.gather(listed)], lengths) > 0
+        return holds
+
+
+def counts(flags: Bools, lengths: Ints) -> Ints:
+    """How many of ``flags`` are set in each run of ``lengths`` (runs may be empty)."""
+    ends = np.cumsum(lengths)
+    total = np.zeros(len(flags) + 1, dtype=np.intp)
+    np.cumsum(flags, out=total[1:])
+    result: Ints = total[ends] - total[ends - lengths]
+    return result
+
+
+class FlatRules:
+    """The flat rules of a rule set (``fastpath.Flat``: groups that must each meet the
+    article, terms that must all be absent), decided for many rules at once."""
+
+    def __init__(
+        self, groups: TermGroups, rules: Sequence[tuple[Sequence[frozenset[int]], frozenset[int]]]
+    ) -> None:
+        """``rules``: per rule, its required groups and its NOT terms."""
+        self._groups = groups
+        self._required = Packed(
+            [[groups.id(g) for g in required] for required, _ in rules], len(rules)
+        )
+        self._absent = Packed([sorted(nones) for _, nones in rules], len(rules))
+
+    def holds(self, rules: Ints, mask: Bools) -> Bools:
+        """Per rule of ``rules``, whether it holds for an article whose present terms are set
+        in ``mask`` (``TermGroups.meets``)."""
+        required = self._required
+        met = self._groups.meets(required.gather(rules), mask)
+        ok: Bools = counts(~met, required.lengths[rules]) == 0
+        absent = self._absent
+        if absent.values.size:
+            ok &= counts(mask[absent.gather(rules)], absent.lengths[rules]) == 0
+        return ok
