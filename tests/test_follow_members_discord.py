@@ -16,10 +16,16 @@ import redis.asyncio as aioredis
 
 from peacewatch.bot.discord_adapter import DiscordAdapter
 from peacewatch.bot.discord_adapter.sink import DiscordSink
+from peacewatch.cli.deadletters import format_list
+from peacewatch.cli.status import format_status
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.services.membership import MEMBER_TTL, MemberCache
+from peacewatch.status import collect
 from peacewatch.store.alert_queue import AlertQueue
+from peacewatch.store.articles import ArticleStore
+from peacewatch.store.feeds import FeedStore
 from peacewatch.store.follows import FollowStore
+from peacewatch.store.teams import TeamStore
 from tests.fakes.discord_dm import DmRefusingDiscord
 from tests.story_driver import Ingest
 from tests.test_follow_dms_discord import READER, adapter, as_user, deliver, fake, ingest
@@ -91,6 +97,7 @@ async def test_leaving_one_server_keeps_the_follows_of_another(
     adapter: DiscordAdapter,
     redis_client: aioredis.Redis,
     ingest: Ingest,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     with_clock(adapter)
     team = f"discord:{fake.guild_id}"
@@ -99,7 +106,10 @@ async def test_leaving_one_server_keeps_the_follows_of_another(
     await follows.add(OTHER_SERVER, str(READER), "discord", "Kushner", NOW.timestamp())
     fake.members.leave(READER)
 
-    dispatcher = await deliver(redis_client, ingest, adapter, 0)  # one pass settles it
+    with caplog.at_level(logging.WARNING, logger="peacewatch.services.dispatcher"):
+        dispatcher = await deliver(redis_client, ingest, adapter, 0)  # one pass settles it
+    logged = [r.getMessage() for r in caplog.records]
+    assert not [line for line in logged if "failing" in line or "paused" in line], logged
     dm = fake.dm_channels[str(READER)]
     (story,) = fake.in_channel(dm)  # the other server's alert only
     assert "Kushner" in story["embeds"][0]["footer"]["text"]
@@ -113,6 +123,12 @@ async def test_leaving_one_server_keeps_the_follows_of_another(
     assert await queue.paused(f"discord:@{READER}") is None  # their DMs are not paused
     assert await queue.outages() == {}  # nor failing: delivery to them is healthy
     assert (await queue.depth())["pending"] == 0
+    # what the operator sees: `peacewatch deadletters list` and `peacewatch status`
+    listed = format_list(await queue.dead_letters())
+    assert f"discord:@{READER}" in listed and "reader left the team" in listed
+    stores = FeedStore(redis_client), TeamStore(redis_client), queue, ArticleStore(redis_client)
+    shown = format_status(await collect(*stores))
+    assert "dead=1" in shown and "failing" not in shown, shown
     assert await follows.of_user(team, str(READER)) == []
     assert [f.query for f in await follows.of_user(OTHER_SERVER, str(READER))] == ["Kushner"]
 

@@ -152,13 +152,20 @@ async def test_a_deactivated_reader_slack_refuses_a_dm_to_loses_the_follows_too(
     env.slack.deactivate("UMEMBER")
     await pipe.send(report(0))
     assert env.slack.messages == []
-    (dead,) = await AlertQueue(env.redis).dead_letters()
+    queue = AlertQueue(env.redis)
+    (dead,) = await queue.dead_letters()
+    assert dead.reason.startswith("reader left the team: ")
     assert "deleted (deactivated)" in dead.reason
+    assert await queue.outages() == {}  # gone, not a paused or failing destination
     assert await FollowStore(env.redis).of_user("slack:T1", "UMEMBER") == []
 
 
 async def test_leaving_one_workspace_keeps_the_follows_of_another(
-    env: Env, pipe: Pipe, clock: Clock, members: MemberCache
+    env: Env,
+    pipe: Pipe,
+    clock: Clock,
+    members: MemberCache,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Their direct messages are one destination for both teams: T1's alert is a dead letter
     with the reason, T2's goes out, and the destination is neither paused nor failing."""
@@ -171,7 +178,10 @@ async def test_leaving_one_workspace_keeps_the_follows_of_another(
     clock.now += MEMBER_TTL + 1
     members.put("slack:T2", "UMEMBER", Membership.MEMBER)  # T2 answered "member" just now
     before = pipe.dispatcher.stats.delivered
-    await pipe.send(report(1))  # a follow-up in each team's DM thread
+    with caplog.at_level(logging.WARNING, logger="peacewatch.services.dispatcher"):
+        await pipe.send(report(1))  # a follow-up in each team's DM thread
+    logged = [r.getMessage() for r in caplog.records]
+    assert not [line for line in logged if "failing" in line or "paused" in line], logged
     assert len(env.slack.messages) == 3  # T2's only
     (parent,) = [m for m in env.slack.messages if m.ts == env.slack.messages[-1].thread_ts]
     assert "Your follow: Kushner" in json.dumps(parent.blocks)  # T2's follow's thread
