@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from itertools import accumulate
 from operator import itemgetter
 
+import numpy as np
+
 _WORD_SPLIT = re.compile(r"(\w+)")
 Span = tuple[int, int]
 
@@ -56,9 +58,10 @@ def mark(text: str, plain: bool = True) -> str:
     return mark_runs(text, plain)[0]
 
 
-def mark_runs(text: str, plain: bool = True) -> tuple[str, list[str] | None]:
-    """``mark(text)``, and the split of ``text`` into runs of ``\\w`` (non-word, run, …,
-    run, non-word) when marking found them on the way (None when it did not)."""
+def mark_runs(text: str, plain: bool = True) -> tuple[str, list[str] | None, bool]:
+    """``mark(text)``, the split of ``text`` into runs of ``\\w`` (non-word, run, …, run,
+    non-word) when marking found them on the way (None when it did not), and whether the
+    marked words are exactly those runs (no apostrophe joined two)."""
     if START in text or END in text:
         text = text.translate(_NO_MARKERS)
     runs = None
@@ -68,13 +71,13 @@ def mark_runs(text: str, plain: bool = True) -> tuple[str, list[str] | None]:
         parts = _SPLIT_WHOLE.split(text)  # non-word, word, non-word, …, word, non-word
     words = len(parts) // 2
     if not words:
-        return text, runs
+        return text, runs, parts is runs
     # non-word, START, word, END, non-word, …: the pieces laid out by slices, joined once
     pieces = [START] * (4 * words + 1)
     pieces[0::4] = parts[0::2]
     pieces[2::4] = parts[1::2]
     pieces[3::4] = [END] * words
-    return "".join(pieces), runs
+    return "".join(pieces), runs, parts is runs
 
 
 def _words(text: str) -> tuple[list[str], list[str]]:
@@ -143,6 +146,7 @@ class Scan:
         "_marked_title_end",
         "_runs",
         "_word_starts",
+        "_words_are_runs",
         "body_start",
         "extra",
         "found_ids",
@@ -164,8 +168,10 @@ class Scan:
         layout: Layout,
         extra: Sequence[Extra] = (),
         runs: tuple[list[str], list[str]] | None = None,
+        words_are_runs: bool = False,
     ) -> None:
-        """``runs``: the title and the body split into runs of ``\\w``, if known."""
+        """``runs``: the title and the body split into runs of ``\\w``, if known;
+        ``words_are_runs``: the marked words are exactly those runs."""
         self.text = text
         self.title_len = title_len
         self.body_start = body_start
@@ -193,6 +199,7 @@ class Scan:
             (self.word_set if whole else self.prefix_set).add(pattern)
         self._word_starts: list[int] | None = None
         self._runs = runs
+        self._words_are_runs = words_are_runs and runs is not None
 
     def title_ids(self) -> list[int]:
         """Automaton patterns found in the title (``Layout``)."""
@@ -254,8 +261,12 @@ class Scan:
     def word_starts(self) -> list[int]:
         """Where each word (a run of ``\\w``) starts, in text order."""
         if self._word_starts is None:
+            if self._words_are_runs:
+                # the marked words are the runs of \w: each starts at its START marker, less
+                # the two markers of every word before it
+                self._word_starts = _marker_starts(self._marked)
             # from the lengths of the pieces around the words (split when marking, mostly)
-            if self._runs is None:
+            elif self._runs is None:
                 self._word_starts = _starts(_WORD_SPLIT.split(self.text))
             else:
                 title, body = self._runs
@@ -274,6 +285,13 @@ class Scan:
         if pos < self.body_start:
             return "title", index + 1
         return "body", index - bisect.bisect_left(self.word_starts(), self.body_start) + 1
+
+
+def _marker_starts(marked: str) -> list[int]:
+    """Where each marked word starts in the unmarked text."""
+    codes = np.frombuffer(marked.encode("utf-32-le"), dtype=np.uint32)
+    at = np.flatnonzero(codes == ord(START))
+    return (at - 2 * np.arange(len(at))).tolist()  # type: ignore[no-any-return]
 
 
 def _starts(runs: list[str]) -> list[int]:

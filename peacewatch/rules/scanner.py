@@ -52,8 +52,8 @@ class Scanner:
     def scan(self, title: str, body: str) -> Scan:
         """One pass of the automaton over a normalised title and body."""
         text = title + FIELD_SEPARATOR + body
-        marked_title, title_runs = mark_runs(title)
-        marked_body, body_runs = mark_runs(body)
+        marked_title, title_runs, title_exact = mark_runs(title)
+        marked_body, body_runs, body_exact = mark_runs(body)
         marked = marked_title + FIELD_SEPARATOR + marked_body
         runs = None if title_runs is None or body_runs is None else (title_runs, body_runs)
         raw = (
@@ -72,6 +72,7 @@ class Scanner:
             self._layout,
             extra,
             runs,
+            title_exact and body_exact,
         )
 
     def _check(self, text: str) -> list[Extra]:
