@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 _APOSTROPHES = "’‘ʼ`´′ʹ＇"
 _QUOTES = "“”„‟«»″〝〞＂"
@@ -52,20 +53,30 @@ def _char(c: str) -> str:
     return unicodedata.normalize("NFKC", c).casefold().translate(_TABLE)
 
 
+_PIECES: dict[str, str] = {}
+"""``_char`` of every character met so far (a few thousand in practice; emptied past
+``_MAX_PIECES``)."""
+_MAX_PIECES = 65_536
+
+
 def normalise(text: str) -> NormText:
     """Normalise ``text`` for matching. Never raises."""
     mapped = text.translate(_TABLE)  # one character for one: offsets stay in place
     folded = mapped.casefold()
     if len(folded) == len(text) and (mapped.isascii() or unicodedata.is_normalized("NFKC", mapped)):
         return NormText(folded.translate(_TABLE), None)
-    out: list[str] = []
-    offsets: list[int] = []
-    for index, c in enumerate(text):
-        for piece in _char(c):
-            out.append(piece)
-            offsets.append(index)
+    # character by character, each distinct character worked out once
+    pieces = _PIECES
+    new = set(text).difference(pieces)
+    if len(pieces) + len(new) > _MAX_PIECES:
+        pieces.clear()
+        new = set(text)
+    for c in new:
+        pieces[c] = _char(c)
+    parts = list(map(pieces.__getitem__, text))
+    offsets = list(chain.from_iterable(map(repeat, range(len(text)), map(len, parts))))
     offsets.append(len(text))
-    return NormText("".join(out), tuple(offsets))
+    return NormText("".join(parts), tuple(offsets))
 
 
 def normalise_pattern(text: str) -> str:
