@@ -16,8 +16,6 @@ UNSEEN_SHARE = 0.5
 IDF_CAP = 3.0
 """Rarity beyond this (one article in 20) says no more: past it, it is mostly a word's oddity,
 and one odd word in a headline must not outweigh the three common ones it shares with a story."""
-MAX_PRIORS = 500_000
-"""Tokens whose prior a background keeps computed (then it starts afresh)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +24,18 @@ class Background:
 
     documents: int
     frequency: Mapping[str, int]
-    _priors: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
-    """Token -> ``PRIOR_WEIGHT * share(token)``, as computed once (every IDF needs it)."""
+    _priors: dict[str, float] = field(init=False, repr=False, compare=False)
+    """``PRIOR_WEIGHT * share(token)`` of each token the background knows, computed once (every
+    IDF needs it). Not a memo of every token asked: the window's tokens never seen by the
+    background (most of them, and without end in a long run) share one prior."""
+    _unseen: float = field(init=False, repr=False, compare=False)
+    """The prior of a token the background does not know."""
+
+    def __post_init__(self) -> None:
+        known = {t: PRIOR_WEIGHT * self.share(t) for t in self.frequency}
+        unseen = 0.01 if self.documents <= 0 else UNSEEN_SHARE / (self.documents + 1)
+        object.__setattr__(self, "_priors", known)
+        object.__setattr__(self, "_unseen", PRIOR_WEIGHT * unseen)
 
     def share(self, token: str) -> float:
         if self.documents <= 0:
@@ -36,12 +44,7 @@ class Background:
 
     def prior(self, token: str) -> float:
         """``PRIOR_WEIGHT * share(token)``: the pseudo-count the background adds to a token."""
-        value = self._priors.get(token)
-        if value is None:
-            if len(self._priors) >= MAX_PRIORS:  # a long run meets new words without end
-                self._priors.clear()
-            value = self._priors[token] = PRIOR_WEIGHT * self.share(token)
-        return value
+        return self._priors.get(token, self._unseen)
 
     @classmethod
     def from_json(cls, text: str) -> Background:
@@ -81,14 +84,12 @@ def _fill(
     background: Background,
 ) -> None:
     """Put into ``out`` the IDF of each of ``tokens`` that it does not hold yet."""
-    known, count, log = background._priors.get, counts.get, math.log
+    known, unseen, count, log = background._priors.get, background._unseen, counts.get, math.log
     window = total + PRIOR_WEIGHT
     for t in tokens:
         if t in out:
             continue
-        prior = known(t)
-        if prior is None:
-            prior = background.prior(t)
+        prior = known(t, unseen)
         share = (count(t, 0) + prior) / window
         # min(IDF_CAP, max(0.0, -log(min(share, 1.0)))), without three calls per token
         idf = -log(share) if share < 1.0 else 0.0
