@@ -233,6 +233,7 @@ class ArticleSummariser:
         self._done: dict[tuple[tuple[tuple[int, int], ...], int, int], str] = {}
         self._texts: dict[tuple[tuple[int, ...], int], str] = {}
         self._same_pairs: dict[tuple[int, int], bool] = {}
+        self._by_hits: dict[tuple[tuple[int, ...], int, int], tuple[tuple[Hit, ...], str]] = {}
 
     def summary(
         self,
@@ -243,6 +244,18 @@ class ArticleSummariser:
         """What ``summarise(article, hits, max_sentences, max_chars)`` returns."""
         if not self.cands:
             return ""
+        # matches that fired the same terms carry the very same hits (``ArticleHits`` makes
+        # each term's hits once): their summary is looked up by the hits' ids; the entry holds
+        # the hits, so no other object can take one of those ids
+        same = (tuple(map(id, hits)), max_sentences, max_chars)
+        known = self._by_hits.get(same)
+        if known is not None:
+            return known[1]
+        found = self._summary(hits, max_sentences, max_chars)
+        self._by_hits[same] = (tuple(hits), found)
+        return found
+
+    def _summary(self, hits: Sequence[Hit], max_sentences: int, max_chars: int) -> str:
         counts = self._term_counts(hits)
         key = (tuple(sorted(counts.items())), max_sentences, max_chars)
         found = self._done.get(key)
