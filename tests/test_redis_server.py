@@ -224,9 +224,9 @@ async def test_the_embedded_server_keeps_its_data_in_the_aof_and_snapshots_only_
         assert await client.config_get("save") == {"save": ""}
         assert (await client.config_get("appendonly"))["appendonly"] == "yes"
         await client.set("pw:test:k", "kept")
-        # a hash with a long field, a sorted set of 200 members: both stay packed
+        # a hash with a long field, a sorted set of 1,000 members: both stay packed
         await client.hset("pw:test:h", mapping={"last_error": "e" * 500, "polls": 1})
-        await client.zadd("pw:test:z", {f"member-{n}": n for n in range(200)})
+        await client.zadd("pw:test:z", {f"member-{n}": n for n in range(1000)})
         assert await client.object("encoding", "pw:test:h") == "ziplist"
         assert await client.object("encoding", "pw:test:z") == "ziplist"
     finally:
