@@ -43,6 +43,19 @@ class Packed:
         self.starts: Ints = np.cumsum(lengths) - lengths
         self.values: Ints = np.array(flat, dtype=np.intp)
 
+    @classmethod
+    def runs(cls, keys: Sequence[int], starts: Sequence[int], total: int, size: int) -> Packed:
+        """Keys whose lists are runs of ``0 … total - 1``: key ``keys[i]`` holds the numbers from
+        ``starts[i]`` to the next start (``keys`` in increasing order, runs in the same order)."""
+        packed = cls((), size)
+        if keys:
+            at = np.array(keys, dtype=np.intp)
+            begin = np.array(starts, dtype=np.intp)
+            packed.starts[at] = begin
+            packed.lengths[at] = np.diff(begin, append=total)
+        packed.values = np.arange(total, dtype=np.intp)
+        return packed
+
     def positions(self, keys: Ints) -> Ints:
         """Where the entries of ``keys`` lie in ``values``, key after key (for reading other
         arrays laid out like ``values``)."""

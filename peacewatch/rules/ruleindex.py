@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import chain
+from operator import itemgetter
 from typing import TypeVar
 
 import numpy as np
@@ -26,6 +27,8 @@ from peacewatch.rules.packed import EMPTY, Bools, Ints, Packed, unique
 from peacewatch.rules.termgroups import FlatRules, TermGroups
 
 _T = TypeVar("_T")
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 SAMPLE_EVERY = 4
 """One article in this many is counted."""
@@ -108,6 +111,8 @@ class RuleIndex:
         self._trigger: list[frozenset[int]] = []
         """Per rule, the group of terms it is filed under."""
         self._entries = Packed((), 0)
+        self._singles: dict[int, int] = {}
+        """Group number of each single term that a rule checks."""
         self._entry_rule: Ints = EMPTY
         self._entry_group: Ints = EMPTY
         self._always_ids: Ints = EMPTY
@@ -158,24 +163,30 @@ class RuleIndex:
         self._pack()
 
     def _pack(self) -> None:
-        """The filing as arrays (``candidates``): per term its entries, per entry its rule and
-        the group of terms it checks, per group its terms."""
-        group_id = self._term_groups.id
+        """The filing as arrays (``candidates``): per term the run of its entries, per entry its
+        rule and the group of terms it checks (``TermGroups``)."""
+        group_id, singles = self._term_groups.id, self._singles
+        by_term, by_set = self._by_term, self._by_set
         rules: list[int] = []
         checks: list[int] = []
-        per_term: dict[int, list[int]] = {}
-        entries: list[tuple[int, frozenset[int], int]] = [
-            (tid, frozenset({second}), index)
-            for tid, listed in self._by_term.items()
-            for second, index in listed
-        ]
-        entries += [(tid, s, index) for tid, listed in self._by_set.items() for s, index in listed]
-        for tid, second, index in entries:
-            per_term.setdefault(tid, []).append(len(rules))
-            rules.append(index)
-            checks.append(group_id(second))
+        keys: list[int] = []
+        starts: list[int] = []
+        for tid in sorted(by_term.keys() | by_set.keys()):
+            keys.append(tid)
+            starts.append(len(rules))
+            listed = by_term.get(tid)
+            if listed:
+                seconds = list(map(_FIRST, listed))
+                for second in set(seconds).difference(singles):
+                    singles[second] = group_id(frozenset((second,)))
+                checks += map(singles.__getitem__, seconds)
+                rules += map(_SECOND, listed)
+            sets = by_set.get(tid)
+            if sets:
+                checks += [group_id(second) for second, _ in sets]
+                rules += map(_SECOND, sets)
         self._term_groups.pack()
-        self._entries = Packed(per_term, len(self._guesses))
+        self._entries = Packed.runs(keys, starts, len(rules), len(self._guesses))
         self._entry_rule = np.array(rules, dtype=np.intp)
         self._entry_group = np.array(checks, dtype=np.intp)
         self._always_ids = np.array(self._always, dtype=np.intp)
@@ -186,7 +197,7 @@ class RuleIndex:
         # the present terms as a mask, with one entry more (never set) for "no term"
         mask = np.zeros(len(self._guesses) + 1, dtype=np.bool_)
         mask[present] = True
-        entries = self._entries.gather(present)
+        entries = self._entries.positions(present)
         found = EMPTY
         if len(entries):
             holds = self._term_groups.meets(self._entry_group[entries], mask)

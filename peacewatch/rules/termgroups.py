@@ -35,6 +35,8 @@ class TermGroups:
     def pack(self) -> None:
         """The groups as arrays, for ``meets``."""
         groups = self._groups
+        if len(groups) == len(self._first):
+            return  # no group added since
         self._first = np.array([g[0] if g else -1 for g in groups], dtype=np.intp)
         self._multi = np.array([len(g) != 1 for g in groups], dtype=np.bool_)
         self._terms = Packed(groups, len(groups))
