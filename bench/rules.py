@@ -40,14 +40,14 @@ least 10), after one pass that is not timed (the matcher files its rules again b
 of their terms counted in its first articles, as a running service has long done: the passes
 measure that steady state); throughputs are medians of ``--repeats`` passes, in articles per
 CPU second of the benchmark's process (wall time would count the waits for a core when other
-work shares the machine; the regex loop is timed the same way). Memory is the growth of the resident set while
-compiling (psutil, else /proc), or with ``--tracemalloc`` the traced peak of compiling
-(Python allocations only: the automata are native and not seen; compile times then include the
-tracing overhead). ``--profile SIZE`` then prints where ours spends its time at SIZE rules
-(cProfile over one pass, after as many articles as the timed passes had seen). The three
-targets of the matcher are checked at the end: at 10,000 rules at
-least 500 times the baseline and at least half the bare scan; the cost per article at 100,000
-rules at most 3 times that at 100 rules. A missing sample directory skips the run (exit 0).
+work shares the machine; the regex loop is timed the same way). Memory is the growth of the
+resident set while compiling (psutil, else /proc), or with ``--tracemalloc`` the traced peak of
+compiling (Python allocations only: the automata are native and not seen; compile times then
+include the tracing overhead). ``--profile SIZE`` then prints where ours spends its time at SIZE
+rules (cProfile over one pass, after as many articles as the timed passes had seen). The three
+targets of the matcher are checked at the end: at 10,000 rules at least 500 times the baseline
+and at least half the bare scan; the cost per article at 100,000 rules at most 3 times that at
+100 rules. A missing sample directory skips the run (exit 0).
 """
 
 from __future__ import annotations
