@@ -69,22 +69,29 @@ _WIDE_SPACES = str.maketrans(
 the offsets it gives are the line's own."""
 
 
-def _boundaries(line: str, code: str) -> list[dict[str, int]]:
+_WIDE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+"""Any of the spaces of ``_WIDE_SPACES``: a text without one needs no translation."""
+
+
+def _boundaries(line: str, code: str, wide: bool = True) -> list[dict[str, int]]:
     """sentencex's sentences of ``line``; the whole line as one when the splitter fails (it is
-    native code: its panics are not ``Exception`` and would stop every article after this)."""
+    native code: its panics are not ``Exception`` and would stop every article after this).
+    ``wide``: the line may hold one of the spaces sentencex miscounts."""
     try:
-        return list(sentencex.get_sentence_boundaries(code, line.translate(_WIDE_SPACES)))
+        if wide:
+            line = line.translate(_WIDE_SPACES)
+        return list(sentencex.get_sentence_boundaries(code, line))
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException:  # a pyo3 PanicException derives from BaseException
         return [{"start_index": 0, "end_index": len(line)}]
 
 
-def _line_spans(line: str, code: str) -> list[tuple[int, int]]:
+def _line_spans(line: str, code: str, wide: bool = True) -> list[tuple[int, int]]:
     """(start, end) of each sentence of one line, without the white space around it."""
     spans: list[tuple[int, int]] = []
     begin = 0  # where the sentence being built begins
-    for piece in _boundaries(line, code):
+    for piece in _boundaries(line, code, wide):
         end: int = piece["end_index"]
         span = _stripped(line, begin, end)
         if end < len(line):
@@ -115,11 +122,12 @@ def _split(text: str, code: str) -> tuple[Sentence, ...]:
     # The same article is split again for every alert of its story; the cache saves that work.
     out = []
     offset = 0
+    wide = _WIDE_SPACE.search(text) is not None  # looked for once, not translated per line
     # A line break ends a sentence even without punctuation (a standfirst, a heading, a list
     # item): split alone, such a line would run into the next paragraph.
     for line in text.split("\n"):
         if line and not line.isspace():
-            for start, end in _line_spans(line, code):
+            for start, end in _line_spans(line, code, wide):
                 out.append(Sentence(line[start:end], offset + start, offset + end))
         offset += len(line) + 1
     return tuple(out)
