@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import json
 import sys
@@ -35,6 +36,10 @@ def match(
     from peacewatch.rules.compile import load_engine
 
     engine, errors = load_engine(rules)
+    # the command keeps the engine to the end: its objects leave the cyclic collector's
+    # generations, which would otherwise walk the hundreds of thousands of a large rule set
+    # again and again while the command allocates (a tenth of the time over 10,000 rules)
+    gc.freeze()
     bad = bool(errors)
     for error in errors:
         typer.echo(str(error), err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,20 +36,7 @@ def load_engine(
     Warnings (look-alikes of operators in rules that load) are added to ``warnings``.
 
     The result is kept in the disk cache (``diskcache``) under a hash of the file's path and
-    text, the team id and the code: loading the same file again costs a read, not a compile.
-
-    For the command line, which keeps the engine for the whole command: the objects alive when
-    it is loaded are moved out of the cyclic collector's generations (``gc.freeze``), which
-    would otherwise walk the hundreds of thousands of a large rule set again and again while
-    the command allocates (a tenth of ``match``'s time over 10,000 rules)."""
-    engine, errors = _load_engine(path, team_id, warnings)
-    gc.freeze()
-    return engine, errors
-
-
-def _load_engine(
-    path: Path, team_id: str, warnings: list[Located] | None
-) -> tuple[RuleEngine, list[Located]]:
+    text, the team id and the code: loading the same file again costs a read, not a compile."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
