@@ -50,16 +50,45 @@ async def test_polls_under_way_together_share_one_round_trip(redis_client: aiore
     assert await redis_client.exists(keys.feed_http("f17")) == 0  # validators left alone
 
 
-async def test_an_error_reaches_every_operation_of_its_batch(
-    redis_client: aioredis.Redis,
-) -> None:
+async def test_an_operations_error_fails_it_alone(redis_client: aioredis.Redis) -> None:
     feeds = FeedStore(redis_client, window=0.05)
+    await feeds.record_error("warm-up", NOW, "loads the script")
+    before = await script_calls(redis_client)
     await redis_client.set(keys.feed_health("broken"), "not a hash")
+    await redis_client.set(keys.feed_http("unreadable"), "not a hash")
+    tags = Validators('"e"', None, "d")
     results = await asyncio.gather(
-        feeds.record_not_modified("good", NOW),
+        feeds.record_ok("before", NOW, items=3, new=1, validators=tags),
+        feeds.lease_and_state("leased", "replica-a", 30),
         feeds.record_not_modified("broken", NOW),
+        feeds.lease_and_state("unreadable", "replica-a", 30),
+        feeds.record_ok("after", NOW, items=4, new=2, validators=tags),
         return_exceptions=True,
     )
-    assert all(isinstance(r, aioredis.ResponseError) for r in results)
+    assert await script_calls(redis_client) - before == 1  # one batch
+    assert isinstance(results[2], aioredis.ResponseError)
+    assert isinstance(results[3], aioredis.ResponseError)
+    assert not any(isinstance(r, BaseException) for r in (results[0], results[1], results[4]))
+    # the operations before and after the broken ones are stored whole
+    for feed, items in (("before", "3"), ("after", "4")):
+        assert (await feeds.poll_state(feed)).validators == tags
+        assert (await feeds.health(feed))["items_seen"] == items
+    assert await feeds.lease_and_state("leased", "replica-b", 30) is None  # kept by replica-a
+    # the lease of the poll that failed was given back: another replica may poll it at once
+    assert await redis_client.exists(keys.feed_lease("unreadable")) == 0
     # the next batch goes on as ever
     assert await feeds.lease_and_state("good", "replica-a", 30) is not None
+
+
+async def test_a_cancelled_operation_not_yet_sent_is_withdrawn(
+    redis_client: aioredis.Redis,
+) -> None:
+    feeds = FeedStore(redis_client, window=0.2)
+    waiting = asyncio.create_task(feeds.lease_and_state("withdrawn", "replica-a", 30))
+    kept = asyncio.create_task(feeds.lease_and_state("kept", "replica-a", 30))
+    await asyncio.sleep(0.02)  # both queued, the batch not yet sent
+    waiting.cancel()
+    assert (await kept) is not None
+    assert waiting.cancelled()
+    assert await redis_client.exists(keys.feed_lease("kept")) == 1
+    assert await redis_client.exists(keys.feed_lease("withdrawn")) == 0

@@ -10,13 +10,16 @@ outcome is stored, exactly as with one round trip each.
 
 The script writes the same fields as one command each would; each operation's keys are in the
 script's ``KEYS`` and all of them share the hash tag of ``keys.PREFIX``, so the batch runs on
-Redis Cluster as on one server. An error fails every operation of the batch it was in (their
-polls fail and are retried at the next interval, as when their own round trip fails).
+Redis Cluster as on one server. A Redis error in one operation (a key of the wrong type) is that
+operation's reply alone: its poll fails (a lease taken for it is given back) and the others of
+the batch are stored and go on. A failed call (the connection lost) fails every operation of it;
+their polls are retried at the next interval, as when their own round trip fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,56 +42,75 @@ MAX_BATCH = 500
 #   O at new garbled checked items has_validators etag lm digest   http, health -> 1
 #   E at error                                        health -> 1
 _BATCH = """
+local function lease(k, a)
+  if not redis.call('SET', KEYS[k], ARGV[a + 1], 'NX', 'EX', ARGV[a + 2]) then
+    return {0}
+  end
+  local read, reply = pcall(function()
+    local v = redis.call('HMGET', KEYS[k + 1], 'etag', 'last_modified', 'digest')
+    return {1, v[1] or '', v[2] or '', v[3] or '', redis.call('HEXISTS', KEYS[k + 2], 'last_ok')}
+  end)
+  if not read then
+    redis.call('DEL', KEYS[k])  -- a lease whose poll fails is not kept
+    error(reply)
+  end
+  return reply
+end
+
+local function not_modified(k, a)
+  if ARGV[a + 2] == '1' then
+    redis.call('HSET', KEYS[k], 'etag', ARGV[a + 3], 'last_modified', ARGV[a + 4],
+               'digest', ARGV[a + 5])
+  end
+  redis.call('HSET', KEYS[k + 1], 'last_poll', ARGV[a + 1], 'consecutive_failures', 0)
+  redis.call('HINCRBY', KEYS[k + 1], 'polls', 1)
+  redis.call('HINCRBY', KEYS[k + 1], 'not_modified', 1)
+  return 1
+end
+
+local function read_ok(k, a)
+  local at = ARGV[a + 1]
+  if ARGV[a + 6] == '1' then
+    redis.call('HSET', KEYS[k], 'etag', ARGV[a + 7], 'last_modified', ARGV[a + 8],
+               'digest', ARGV[a + 9])
+  end
+  redis.call('HSET', KEYS[k + 1], 'last_poll', at, 'last_ok', at, 'last_new', ARGV[a + 2],
+             'garbled', ARGV[a + 3], 'garbled_checked', ARGV[a + 4],
+             'consecutive_failures', 0)
+  if ARGV[a + 3] ~= '0' then
+    redis.call('HSET', KEYS[k + 1], 'garbled_at', at)
+  end
+  redis.call('HINCRBY', KEYS[k + 1], 'polls', 1)
+  redis.call('HINCRBY', KEYS[k + 1], 'items_seen', ARGV[a + 5])
+  return 1
+end
+
+local function failed(k, a)
+  redis.call('HSET', KEYS[k], 'last_poll', ARGV[a + 1], 'last_error', ARGV[a + 2],
+             'last_error_at', ARGV[a + 1])
+  redis.call('HINCRBY', KEYS[k], 'polls', 1)
+  redis.call('HINCRBY', KEYS[k], 'failures', 1)
+  redis.call('HINCRBY', KEYS[k], 'consecutive_failures', 1)
+  return 1
+end
+
+-- opcode: its function, then how many KEYS and ARGV (opcode included) it takes
+local OPS = {L = {lease, 3, 3}, N = {not_modified, 2, 6}, O = {read_ok, 2, 10},
+             E = {failed, 1, 3}}
 local out = {}
 local k, a = 1, 1
 while a <= #ARGV do
-  local op = ARGV[a]
-  if op == 'L' then
-    if redis.call('SET', KEYS[k], ARGV[a + 1], 'NX', 'EX', ARGV[a + 2]) then
-      local v = redis.call('HMGET', KEYS[k + 1], 'etag', 'last_modified', 'digest')
-      out[#out + 1] = {1, v[1] or '', v[2] or '', v[3] or '',
-                       redis.call('HEXISTS', KEYS[k + 2], 'last_ok')}
-    else
-      out[#out + 1] = {0}
-    end
-    k, a = k + 3, a + 3
-  elseif op == 'N' then
-    if ARGV[a + 2] == '1' then
-      redis.call('HSET', KEYS[k], 'etag', ARGV[a + 3], 'last_modified', ARGV[a + 4],
-                 'digest', ARGV[a + 5])
-    end
-    redis.call('HSET', KEYS[k + 1], 'last_poll', ARGV[a + 1], 'consecutive_failures', 0)
-    redis.call('HINCRBY', KEYS[k + 1], 'polls', 1)
-    redis.call('HINCRBY', KEYS[k + 1], 'not_modified', 1)
-    out[#out + 1] = 1
-    k, a = k + 2, a + 6
-  elseif op == 'O' then
-    local at = ARGV[a + 1]
-    if ARGV[a + 6] == '1' then
-      redis.call('HSET', KEYS[k], 'etag', ARGV[a + 7], 'last_modified', ARGV[a + 8],
-                 'digest', ARGV[a + 9])
-    end
-    redis.call('HSET', KEYS[k + 1], 'last_poll', at, 'last_ok', at, 'last_new', ARGV[a + 2],
-               'garbled', ARGV[a + 3], 'garbled_checked', ARGV[a + 4],
-               'consecutive_failures', 0)
-    if ARGV[a + 3] ~= '0' then
-      redis.call('HSET', KEYS[k + 1], 'garbled_at', at)
-    end
-    redis.call('HINCRBY', KEYS[k + 1], 'polls', 1)
-    redis.call('HINCRBY', KEYS[k + 1], 'items_seen', ARGV[a + 5])
-    out[#out + 1] = 1
-    k, a = k + 2, a + 10
-  elseif op == 'E' then
-    redis.call('HSET', KEYS[k], 'last_poll', ARGV[a + 1], 'last_error', ARGV[a + 2],
-               'last_error_at', ARGV[a + 1])
-    redis.call('HINCRBY', KEYS[k], 'polls', 1)
-    redis.call('HINCRBY', KEYS[k], 'failures', 1)
-    redis.call('HINCRBY', KEYS[k], 'consecutive_failures', 1)
-    out[#out + 1] = 1
-    k, a = k + 1, a + 3
-  else
-    return redis.error_reply('unknown poll batch operation ' .. tostring(op))
+  local op = OPS[ARGV[a]]
+  if not op then
+    return redis.error_reply('unknown poll batch operation ' .. tostring(ARGV[a]))
   end
+  local done, reply = pcall(op[1], k, a)
+  if done then
+    out[#out + 1] = reply
+  else  -- this operation's error is its reply alone; the others go on
+    out[#out + 1] = redis.error_reply(type(reply) == 'table' and reply.err or tostring(reply))
+  end
+  k, a = k + op[2], a + op[3]
 end
 return out
 """
@@ -113,6 +135,8 @@ class PollBatch:
         self._script = redis.register_script(_BATCH)
         self._pending: list[_Op] = []
         self._sender: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        """Calls under way (the event loop keeps only weak references to tasks)."""
 
     async def lease_and_state(self, feed_id: str, owner: str, seconds: int) -> list[Any]:
         """``[1, etag, last_modified, digest, polled]``, or ``[0]`` when another owner holds the
@@ -145,10 +169,24 @@ class PollBatch:
         op = _Op(op_keys, args)
         self._pending.append(op)
         if self._sender is None:
-            self._sender = asyncio.create_task(self._send_soon(), name="feed-poll-batch")
+            self._sender = self._keep(
+                asyncio.create_task(self._send_soon(), name="feed-poll-batch")
+            )
         elif len(self._pending) >= MAX_BATCH:
             self._flush()
-        return await op.done
+        try:
+            return await op.done
+        except asyncio.CancelledError:
+            # a caller that stops waiting before its operation was sent withdraws it (a lease
+            # taken for a poll that no longer runs would keep the feed from every replica)
+            with contextlib.suppress(ValueError):
+                self._pending.remove(op)
+            raise
+
+    def _keep(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+        return task
 
     async def _send_soon(self) -> None:
         try:
@@ -163,7 +201,9 @@ class PollBatch:
 
     def _flush(self) -> None:
         """Send a full batch now, without waiting for the window."""
-        task = asyncio.create_task(self._send(self._take()), name="feed-poll-batch-full")
+        task = self._keep(
+            asyncio.create_task(self._send(self._take()), name="feed-poll-batch-full")
+        )
         task.add_done_callback(_never_raised)
 
     def _take(self) -> list[_Op]:
@@ -181,7 +221,8 @@ class PollBatch:
         return out
 
     async def _send(self, ops: list[_Op]) -> None:
-        """Run ``ops`` in one script call and hand each its reply; an error goes to all."""
+        """Run ``ops`` in one script call and hand each its reply (an operation's own error is
+        its reply alone); a failed call goes to all."""
         script_keys: list[str] = []
         script_args: list[str | int] = []
         for op in ops:
@@ -199,7 +240,11 @@ class PollBatch:
                 op.done.cancel()
             raise
         for op, reply in zip(ops, replies, strict=True):
-            if not op.done.done():  # its caller may have been cancelled meanwhile
+            if op.done.done():  # its caller was cancelled meanwhile
+                continue
+            if isinstance(reply, Exception):
+                op.done.set_exception(reply)
+            else:
                 op.done.set_result(reply)
 
 
