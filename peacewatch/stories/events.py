@@ -134,8 +134,10 @@ KIND_OF: dict[str, str] = _kinds()
 """Story token -> the kind of development it reports."""
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=4096)
 def kinds_of(title_tokens: frozenset[str]) -> frozenset[str]:
-    """The kinds of development a headline (its tokens) reports."""
+    """The kinds of development a headline (its tokens) reports. The cache holds the headlines
+    of the stories being compared now (a larger one would keep every headline of the window
+    alive: ~1 KB an article)."""
     kind = KIND_OF.get
     return frozenset(k for t in title_tokens if (k := kind(t)) is not None)

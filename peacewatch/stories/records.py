@@ -77,7 +77,7 @@ Kept = tuple[Any, ...]
 order, with ``tokens`` a tuple of the tokens that are not the headline's. A member's token set
 was the largest part of the index (1.4 KB of 4.5 KB per article); the tuple takes a sixth of
 that. The headline's set stays as it is: the kinds of development are looked up by it
-(:func:`peacewatch.stories.events.kinds_of`, which keeps it in its cache all the same)."""
+(:func:`peacewatch.stories.events.kinds_of`, whose cache is keyed by it)."""
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Features))
 _values = attrgetter(*_FIELDS)
