@@ -53,10 +53,12 @@ def _shares(
     of token ``weights`` against ``n`` members that carry each token ``carried`` times."""
     if not shared:
         return 0.0
-    cover = sum(weights[t] * carried[t] / n for t in shared) / (sum(weights.values()) or 1.0)
+    cover = math.fsum(weights[t] * carried[t] / n for t in shared) / (
+        math.fsum(weights.values()) or 1.0
+    )
     vocabulary = {t: idf.get(t, 0.0) * c / n for t, c in carried.items()}
-    back = sum(vocabulary[t] for t in shared) / (sum(vocabulary.values()) or 1.0)
-    evidence = min(1.0, sum(idf.get(t, 0.0) for t in shared) / EVIDENCE)
+    back = math.fsum(vocabulary[t] for t in shared) / (math.fsum(vocabulary.values()) or 1.0)
+    evidence = min(1.0, math.fsum(idf.get(t, 0.0) for t in shared) / EVIDENCE)
     return math.sqrt(cover * back) * evidence
 
 
@@ -95,12 +97,12 @@ class Probe:
 
 def probe_of(article: Features, idf: Mapping[str, float]) -> Probe:
     weights = weights_of(article, idf)
-    title = sum(idf.get(t, 0.0) for t in article.title_tokens)
+    title = math.fsum(idf.get(t, 0.0) for t in article.title_tokens)
     tokens = tuple(article.tokens)
     entities = tuple(t for t in tokens if t[:2] == "e:")
     return Probe(
-        article, tokens, weights, sum(weights.values()) or 1.0, title, entities,
-        sum([weights[t] for t in entities]), kinds_of(article.title_tokens),
+        article, tokens, weights, math.fsum(weights.values()) or 1.0, title, entities,
+        math.fsum([weights[t] for t in entities]), kinds_of(article.title_tokens),
     )  # fmt: skip
 
 
@@ -171,15 +173,21 @@ def _entity_cover(probe: Probe, shared: Set[str]) -> float:
     if not probe.entity_weight:
         return 0.0
     weights = probe.weights
-    return sum([weights[t] for t in probe.entities if t in shared]) / probe.entity_weight
+    return math.fsum([weights[t] for t in probe.entities if t in shared]) / probe.entity_weight
 
 
 def _rarity(tokens: Iterable[str], idf: Mapping[str, float]) -> float:
-    """The IDF of ``tokens``, summed in their order."""
+    """The IDF of ``tokens``, summed exactly (``math.fsum``): the same in any order.
+
+    Every sum of weights or IDF over tokens here is exact for the same reason: tokens come
+    from sets, whose order differs between processes (string hashing) and between a member
+    as first read and as rebuilt from Redis or from its compact record; an ordinary sum would
+    then differ in its last bit, and a score at a threshold could decide otherwise after a
+    restart or a takeover."""
     try:
-        return sum(map(idf.__getitem__, tokens))  # in a decision every token has one
+        return math.fsum(map(idf.__getitem__, tokens))  # in a decision every token has one
     except KeyError:
-        return sum(idf.get(t, 0.0) for t in tokens)
+        return math.fsum(idf.get(t, 0.0) for t in tokens)
 
 
 def _score(cover: float, back: float, rarity: float) -> float:
@@ -196,7 +204,7 @@ def member_score(probe: Probe, member: Features, idf: Mapping[str, float]) -> fl
     weights = probe.weights
     rarity = _rarity(shared, idf)
     score = _score(
-        sum([weights[t] for t in shared]) / probe.weight,
+        math.fsum([weights[t] for t in shared]) / probe.weight,
         rarity / (_rarity(carried, idf) or 1.0),
         rarity,
     )
@@ -212,9 +220,9 @@ def story_lexical(probe: Probe, members: Sequence[Features], idf: Mapping[str, f
         return 0.0
     weights, rarity_of = probe.weights, idf.get
     score = _score(
-        sum([weights[t] * carried[t] / n for t in shared]) / probe.weight,
-        sum([rarity_of(t, 0.0) * carried[t] / n for t in shared])
-        / (sum([rarity_of(t, 0.0) * c / n for t, c in carried.items()]) or 1.0),
+        math.fsum([weights[t] * carried[t] / n for t in shared]) / probe.weight,
+        math.fsum([rarity_of(t, 0.0) * carried[t] / n for t in shared])
+        / (math.fsum([rarity_of(t, 0.0) * c / n for t, c in carried.items()]) or 1.0),
         _rarity(shared, idf),
     )
     return _named_score(probe, score, shared, carried, n, idf)
@@ -341,10 +349,10 @@ def may_reach(
     if story.named >= NAMED_EVIDENCE:
         cover = 1.0
     else:
-        cover = min(1.0, sum([probe.weights[t] for t in shared]) / probe.weight)
+        cover = min(1.0, math.fsum([probe.weights[t] for t in shared]) / probe.weight)
     words = math.sqrt(cover) * min(1.0, story.rarity / EVIDENCE)
     if headline is None:
-        rare_title = sum([idf.get(t, 0.0) for t in probe.article.title_tokens & shared])
+        rare_title = math.fsum([idf.get(t, 0.0) for t in probe.article.title_tokens & shared])
         total = probe.title_rarity + rare_title
         headline = 2 * rare_title / total if total else 0.0
     if max(words, headline) < WORD_FLOOR - MARGIN:
