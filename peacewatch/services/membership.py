@@ -1,12 +1,12 @@
 """Whether a follow's reader still belongs to its team, and what happens once they do not.
 
 A personal follow sends its user direct messages of one team's stories. Someone removed from
-that team (a Discord server they left or were removed from, a Slack account deactivated or
-removed) must get nothing more from it, even though the platform would still carry a direct
-message to them. Each chat adapter asks its platform before it posts a follow's direct message
-and keeps the answer in a ``MemberCache`` for a while (a burst of alerts costs one lookup per
-user); this module holds that cache and ``Departures``, which acts on a "gone" answer the same
-way for every platform:
+that team (a Discord server they left or were removed from, a Slack account deactivated, or in
+an Enterprise Grid removed from the workspace) must get nothing more from it, even though the
+platform would still carry a direct message to them. Each chat adapter asks its platform before
+it posts a follow's direct message and keeps the answer in a ``MemberCache`` for a while (a
+burst of alerts costs one lookup per user); this module holds that cache and ``Departures``,
+which acts on a "gone" answer the same way for every platform:
 
 - the user's follows of that team are removed (logged once, counted in
   ``peacewatch_follow_members_gone_total``), so no more alerts are made for them and queued
@@ -16,8 +16,10 @@ way for every platform:
   The destination is not paused nor counted as failing: the user's direct messages are one
   destination for all the teams of the platform, and their follows of other teams go on.
 
-A membership that cannot be checked (the platform down, rate limited, a missing scope) is
-``UNKNOWN``: the message is delivered as before, never lost for a failed check.
+A membership that cannot be checked (the platform down, rate limited, a missing scope) or
+whose answer does not say for sure (Slack's ``user_not_found``, also what a token of another
+workspace gets) is ``UNKNOWN``: the message is delivered as before, never lost for a failed
+check, and no follow is removed on it.
 """
 
 from __future__ import annotations

@@ -211,8 +211,31 @@ class FakeSlack:
         self.users[user_id]["deleted"] = True
 
     def remove_user(self, user_id: str) -> None:
-        """The workspace no longer has the user: users.info answers ``user_not_found``."""
+        """The workspace no longer has the user: users.info and conversations.open answer
+        ``user_not_found``, and so does a post to the DM channel opened with them before."""
         self.users.pop(user_id, None)
+
+    def place_user(self, user_id: str, workspace: str) -> None:
+        """The user's workspace (users.info's ``team_id``): a token of another workspace
+        (``team_of_token``, else T1) gets ``user_not_found`` for them, as on Slack. Users not
+        placed are found with any token."""
+        self.users[user_id]["team_id"] = workspace
+
+    def set_grid_teams(self, user_id: str, teams: list[str] | None) -> None:
+        """Enterprise Grid: users.info carries ``enterprise_user.teams``, the workspaces of the
+        org the user is in (None: not a Grid user). The account stays active (``deleted:
+        false``) when it is removed from one workspace."""
+        if teams is None:
+            self.users[user_id].pop("enterprise_user", None)
+            return
+        self.users[user_id]["enterprise_user"] = {
+            "id": user_id,
+            "enterprise_id": "E1",
+            "enterprise_name": "Fake Grid",
+            "is_admin": False,
+            "is_owner": False,
+            "teams": list(teams),
+        }
 
     def fail_users_info(
         self, error: str = "fatal_error", status: int = 500, times: int = 1
@@ -384,6 +407,9 @@ class FakeSlack:
             return _error("no_text")
         if channel in self._refuse_blocks and args.get("blocks"):
             return _error("invalid_blocks")
+        gone = [u for u, dm in self.dm_channels.items() if dm == channel and u not in self.users]
+        if gone:
+            return _error("user_not_found")  # the DM of a user the workspace no longer has
         ts = f"{int(self._clock())}.{next(self._ts):06d}"
         blocks = args.get("blocks") or []
         if isinstance(blocks, str):
@@ -516,6 +542,10 @@ class FakeSlack:
         user = self.users.get(str(args.get("user", "")))
         if user is None:
             return _error("user_not_found")
+        workspace = self.team_of_token.get(token, "T1")
+        grid = user.get("enterprise_user") or {}
+        if "team_id" in user and workspace not in (user["team_id"], *grid.get("teams", ())):
+            return _error("user_not_found")  # the token's workspace does not know them
         return web.json_response({"ok": True, "user": user})
 
     @staticmethod

@@ -72,9 +72,12 @@ DM_USER_ERRORS = frozenset({"user_not_found", "user_disabled", "user_not_visible
 MAX_DM_CHANNELS = 10_000
 """Users whose direct-message channel is kept in memory (then the cache starts again)."""
 DEACTIVATED = "users.info: deleted (deactivated)"
-GONE_ERRORS = frozenset({"user_not_found"})
-"""users.info errors that say the user is not in the workspace (besides ``deleted: true``, a
-deactivated account). Any other error leaves the membership unknown: the message goes out."""
+# What users.info says a reader is GONE on: ``deleted: true`` (a deactivated account, which is
+# also what removing someone from a workspace outside Enterprise Grid does), or, in a Grid, an
+# ``enterprise_user.teams`` list without the follow's workspace (removed from that workspace
+# only). Every error is UNKNOWN, ``user_not_found`` too: Slack also answers it to a token of
+# another workspace (a team without an installation falls back to SLACK_BOT_TOKEN), so it says
+# nothing sure about the reader, and follows are never removed on it.
 # Errors about the rich content only: the alert still goes out as plain text.
 CONTENT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
 
@@ -140,6 +143,19 @@ def classify(exc: SlackApiError, method: str) -> RetryLater | PermanentDelivery:
     # Outages and errors we do not know: keep the alert queued; the dispatcher gives up
     # after its delivery limit, so an unknown permanent error still ends in the dead letter.
     return RetryLater(f"slack {method}: {error or f'HTTP {status}'}", DEFAULT_RETRY_AFTER)
+
+
+def _member_of(profile: dict[str, Any], team_id: str) -> tuple[Membership, str]:
+    """What a users.info ``user`` object says of its membership in ``team_id``
+    (``slack:T123``), and why."""
+    if profile.get("deleted"):
+        return Membership.GONE, DEACTIVATED
+    grid = profile.get("enterprise_user")
+    teams = grid.get("teams") if isinstance(grid, dict) else None
+    workspace = team_id.partition(":")[2]
+    if isinstance(teams, list) and workspace and workspace not in teams:
+        return Membership.GONE, f"users.info: not in workspace {workspace} (Enterprise Grid)"
+    return Membership.MEMBER, "users.info: active"
 
 
 class SlackSink:
@@ -233,17 +249,17 @@ class SlackSink:
     async def _refused(
         self, token: str, alert: Alert, refusal: UserUnreachable
     ) -> UserUnreachable | ReaderGone:
-        """What to raise when Slack refuses a follow's direct message for good: when the
-        account is deactivated (users.info, asked again), ``ReaderGone`` and the follows of
-        the team go as for any departed member; otherwise their direct messages pause
-        (``refusal``). An account Slack does not know at all stays the paused case:
-        following again resumes it."""
+        """What to raise when Slack refuses a follow's direct message for good: when
+        users.info, asked again, says the reader is gone (the rule of ``membership``, the same
+        as before a post), ``ReaderGone`` and the follows of the team go as for any departed
+        member; otherwise their direct messages pause (``refusal``). An account Slack does not
+        know (``user_not_found``) stays the paused case: following again resumes it."""
         user = dm_user(alert.destination)
         if user is None:
             return refusal
         self.members.forget(alert.team_id, user)
         answer, why = await self.membership(token, alert.team_id, user)
-        if answer is Membership.GONE and why == DEACTIVATED:
+        if answer is Membership.GONE:
             return await self._departures.gone(
                 self.platform, alert.team_id, user, str(alert.destination), f"slack {why}"
             )
@@ -261,7 +277,8 @@ class SlackSink:
 
     async def membership(self, token: str, team_id: str, user: str) -> tuple[Membership, str]:
         """Whether ``user`` is an active member of the team's workspace (users.info), and
-        what Slack said; kept in ``members`` for a while. UNKNOWN when Slack could not say."""
+        what Slack said; kept in ``members`` for a while. GONE only on an answer about the
+        user (deactivated; in a Grid, not in the workspace), UNKNOWN on any error."""
         known = self.members.get(team_id, user)
         if known is not None:
             return known, "users.info (checked earlier)"
@@ -269,15 +286,11 @@ class SlackSink:
         try:
             response = await self._call_get("users.info", {"token": token, "user": user})
             profile = response.get("user")
-            deleted = isinstance(profile, dict) and bool(profile.get("deleted"))
-            answer = Membership.GONE if deleted else Membership.MEMBER
-            why = DEACTIVATED if deleted else "users.info: active"
+            answer, why = _member_of(profile if isinstance(profile, dict) else {}, team_id)
         except SlackApiError as exc:
             error = str(exc.response.get("error", "") or f"HTTP {exc.response.status_code}")
-            answer = Membership.GONE if error in GONE_ERRORS else Membership.UNKNOWN
-            why = f"users.info: {error}"
-            if answer is Membership.UNKNOWN:
-                log.info("cannot check members of %s (%s); DMs go out unchecked", team_id, error)
+            answer, why = Membership.UNKNOWN, f"users.info: {error}"
+            log.info("cannot check members of %s (%s); DMs go out unchecked", team_id, error)
         except RetryLater as exc:
             log.info("cannot check members of %s (%s); DMs go out unchecked", team_id, exc)
             answer = Membership.UNKNOWN
