@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from peacewatch.bot.discord_adapter import DiscordAdapter, sync_commands
+from peacewatch.errors import InputError
 from peacewatch.services.commands.base import HELP
 from peacewatch.services.parsing import parse_command, split_user
 from peacewatch.store import keys
@@ -111,6 +112,23 @@ def test_the_grammar_takes_a_leading_mention_only() -> None:
     assert split_user('"security guarantees" <@U1>') == (None, '"security guarantees" <@U1>')
     assert parse_command("/peacewatch follows <@U0123|maria>").arg == "<@U0123|maria>"
     assert parse_command("unfollow <@U0123> all").arg == "<@U0123> all"
+
+
+@pytest.mark.parametrize("word", ["@maria", "<@maria>", "@12345", "<@U1>", "@", "@u0123"])
+def test_a_name_that_is_no_platform_id_is_refused(word: str) -> None:
+    with pytest.raises(InputError, match=r"is not a user mention.*<@U0123ABCD>"):
+        split_user(f"{word} all")
+
+
+async def test_an_admin_typing_a_display_name_is_told_to_mention(env: Env) -> None:
+    """``@maria`` typed as text (not picked from the menu) is a name, not the user id
+    ``maria``: the admin is told the form, and nothing is removed."""
+    await env.command("follow actor:witkoff", user="UMEMBER")
+    listing = said(await env.command("follows @max", user="UADMIN", name="list"))
+    assert "'@max' is not a user mention" in listing and "<@U0123ABCD>" in listing
+    removing = said(await env.command("unfollow @max all", user="UADMIN", name="rm"))
+    assert "'@max' is not a user mention" in removing
+    assert await held(env, "UMEMBER") == ["actor:witkoff"]
 
 
 def test_help_names_the_admin_forms() -> None:

@@ -288,20 +288,32 @@ COMMANDS = (
 _GROUPS = ("rules", "feeds", "admins")
 
 
-_MENTION = re.compile(r"^(?:<@!?([A-Za-z0-9]{2,32})(?:\|[^>]*)?>|@([A-Za-z0-9]{2,32}))$")
-"""A user as a slash command carries them: ``<@U0123|maria>`` (Slack), ``<@123>`` or
-``<@!123>`` (Discord), or a bare id after ``@``."""
+_MENTION = re.compile(r"^(?:<@!?([^|>\s]*)(?:\|[^>]*)?>|@(\S*))$")
+"""A word that names a user: ``<@U0123|maria>`` (Slack), ``<@123>`` or ``<@!123>``
+(Discord), or ``@`` and an id; what it holds must then be a ``_USER_ID``."""
+_USER_ID = re.compile(r"^(?:[UW][A-Z0-9]{2,31}|\d{17,20})$")
+"""A platform's user id: Slack's ``U``/``W`` and capitals or digits, Discord's 17–20 digits."""
+USER_HINT = (
+    "Name the user by a mention: pick them from the @ menu (Slack sends <@U0123ABCD>, "
+    "Discord <@112233445566778899>)."
+)
 
 
 def split_user(text: str) -> tuple[str | None, str]:
     """A leading user mention of ``unfollow @user ID|all`` or ``follows @user``: (the user's
     id, the rest as typed), or (None, the text) when it does not start with one. A query never
-    starts with ``@`` or ``<@``, so the two cannot be confused."""
+    starts with ``@`` or ``<@``, so the two cannot be confused.
+
+    Raises InputError for a leading ``@name`` or ``<@name>`` that holds no user id (a typed
+    ``@maria`` is a display name the platform did not turn into a mention)."""
     words = text.strip().split(None, 1)
     found = _MENTION.match(words[0]) if words else None
     if found is None:
         return None, text.strip()
-    return found.group(1) or found.group(2), words[1].strip() if len(words) > 1 else ""
+    user = found.group(1) if found.group(1) is not None else found.group(2)
+    if not _USER_ID.match(user):
+        raise InputError(f"{words[0][:40]!r} is not a user mention. {USER_HINT}")
+    return user, words[1].strip() if len(words) > 1 else ""
 
 
 def unknown_command(word: str, second: str = "") -> str:
