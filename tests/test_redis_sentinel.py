@@ -88,6 +88,9 @@ async def test_the_client_follows_the_master_through_a_failover(
     handle = await connect(redis_sentinel.url, tmp_path)
     try:
         await handle.client.set(keys.rules_version(), "1")
+        # replication is asynchronous and a forced failover does not wait for it: the replica
+        # must hold the write before it is promoted
+        assert await handle.client.execute_command("WAIT", 1, 10_000) == 1
         old = redis_sentinel.master()
         new = failover(redis_sentinel)
         assert new != old and redis_sentinel.role(old) == "slave"
