@@ -70,7 +70,7 @@ def test_members_keep_their_order_by_placing_and_by_time() -> None:
     story, other = Story("s", feats[0].article_id, held), Story("o", "x", held)
     for f in reversed(feats):
         story.keep(f)
-        other.keep(f)  # the other story, held last, leaves this one compact
+        other.keep(f)  # each keep of the other story drops this one's features
     assert story.members == list(reversed(feats))
     assert story.by_time == sorted(reversed(feats), key=lambda f: f.published)
     story.members = []

@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 import sys
-from collections import deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -107,22 +107,23 @@ def _full(kept: Kept | Features) -> Features:
 
 
 class Materialized:
-    """The stories whose kept members are held as features, the first held first; past
-    ``size`` the first one's are dropped (and rebuilt from the tuples when read again). First
-    in, first out: a read costs nothing, and a story read often is rebuilt once in ``size``."""
+    """The stories whose kept members are held as features, the least recently read first;
+    past ``size`` the oldest one's are dropped (and rebuilt from the tuples when read again)."""
 
     __slots__ = ("_stories", "size")
 
     def __init__(self, size: int = MATERIALIZED) -> None:
         self.size = size
-        self._stories: deque[Story] = deque()
+        self._stories: OrderedDict[Story, None] = OrderedDict()
 
-    def add(self, story: Story) -> None:
-        """``story`` now holds its members as features."""
+    def touch(self, story: Story) -> None:
         stories = self._stories
-        stories.append(story)
-        while len(stories) > self.size:
-            stories.popleft()._held = None
+        if story in stories:
+            stories.move_to_end(story)
+            return
+        stories[story] = None
+        if len(stories) > self.size:
+            stories.popitem(last=False)[0]._held = None
 
 
 _SHARED = Materialized()
@@ -209,7 +210,7 @@ class Story:
             held[1].insert(at, feats)
         elif len(self._kept) == 1:  # a new story: the next articles likely compare with it
             self._held = ([feats], [feats])
-            self._materialized.add(self)
+            self._materialized.touch(self)
 
     def members_since(self, horizon: float) -> list[Features]:
         """The kept members published at or after ``horizon``, oldest first."""
@@ -220,7 +221,7 @@ class Story:
         if held is None:
             members = [_full(k) for k in self._kept]
             held = self._held = (members, [members[i] for i in self._order])
-            self._materialized.add(self)
+        self._materialized.touch(self)
         return held
 
 
