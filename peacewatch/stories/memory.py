@@ -43,7 +43,6 @@ from peacewatch.stories.records import (
     MAX_MEMBER_FEATURES,
     NO_HORIZON,
     RECENT,
-    Materialized,
     Member,
     Story,
     StoryAssignment,
@@ -107,8 +106,6 @@ class WindowIndex:
         self.outlet_of: dict[str, str] = {}
         self.last_merges: tuple[tuple[str, str], ...] = ()
         """(survivor, absorbed) of each merge the last :meth:`place` made."""
-        self._materialized = Materialized()
-        """The stories whose kept members are held as features (see :class:`Story`)."""
 
     # Reading ------------------------------------------------------------------------------------
     def candidates(
@@ -251,8 +248,7 @@ class WindowIndex:
             return
         story = self.stories.get(member.story_id)
         if story is None:
-            story = Story(member.story_id, feats.article_id, self._materialized)
-            self.stories[member.story_id] = story
+            story = self.stories[member.story_id] = Story(member.story_id, feats.article_id)
         story.size += 1
         story.latest = max(story.latest, feats.published)
         if member.outlet and member.outlet not in story.outlets:
