@@ -63,6 +63,11 @@ def others_refused(platform: str) -> Reply:
     )
 
 
+def _listed(held: list[Follow]) -> str:
+    """The first ten follows as ``ID (query)``, for a reply that names none of them."""
+    return ", ".join(f"{f.follow_id} ({clip(f.query, 40)})" for f in held[:10])
+
+
 def _chosen(held: list[Follow], ref: str) -> list[Follow]:
     """The follows ``ref`` names: ``all``, an id (``3`` or ``#3``), or a query."""
     if ref.lower() == "all":
@@ -157,7 +162,7 @@ class FollowCommands(CommandBase):
             return Reply.fail("Unfollow which? Give its id or its query.", f"{CMD} unfollow 1")
         chosen = _chosen(held, ref)
         if not chosen:
-            known = ", ".join(f"{f.follow_id} ({clip(f.query, 40)})" for f in held[:10])
+            known = _listed(held)
             return Reply.fail(
                 f"You follow nothing called {clip(ref, 64)!r}. "
                 + (f"Your follows: {known}." if known else "You follow nothing here yet."),
@@ -189,7 +194,7 @@ class FollowCommands(CommandBase):
         held = await self._follows.of_user(caller.team_id, target)
         chosen = _chosen(held, ref)
         if not chosen:
-            known = ", ".join(f"{f.follow_id} ({clip(f.query, 40)})" for f in held[:10])
+            known = _listed(held)
             return Reply.fail(
                 f"{who} follows nothing called {clip(ref, 64)!r} here. "
                 + (f"Their follows: {known}." if known else "They follow nothing here."),
