@@ -60,14 +60,32 @@ def test_articles_tied_at_the_cut_take_the_last_places_by_story_id() -> None:
         stories[n] = (f"t-{(1000 - n) // 2:04d}", f"a{n}")  # two articles a story
     for n in range(500, 520):
         stories[n] = (f"a-{n}", f"a{n}")  # lighter: never ranked, however small their ids
-    ranked = _stories_of(evidence, stories)
+    story_of = {n: story for n, (story, _) in stories.items()}
+    ranked = _stories_of(*_postings(evidence), story_of)
     tied = sorted({stories[n][0] for n in range(2, 2 + 3 * MAX_CANDIDATES)})
     assert ranked == ["s-b", "s-a", *tied[: MAX_STORIES - 2]]
     # fewer articles than places: every one ranked, by weight, then story id
     few = {n: evidence[n] for n in (0, 1, 2, 3, 500)}
-    assert _stories_of(few, stories) == [
+    assert _stories_of(*_postings(few), story_of) == [
         "s-b",
         "s-a",
         *sorted({stories[2][0], stories[3][0]}),
         "a-500",
     ]
+
+
+def test_an_article_weighs_the_sum_of_the_tokens_that_find_it() -> None:
+    # Three tokens: article 7 is found by the two light ones, whose sum outweighs the heavy
+    # token that alone finds article 3; article 9 is found by one light token only.
+    found = [[3], [7, 9], [7]]
+    ranked = _stories_of(found, [2.5, 1.5, 1.25], {3: "s-3", 7: "s-7", 9: "s-9"})
+    assert ranked == ["s-7", "s-3", "s-9"]
+
+
+def _postings(evidence: dict[int, float]) -> tuple[list[list[int]], list[float]]:
+    """Per distinct weight of ``evidence``, the articles of that weight: token postings that
+    give each article its weight."""
+    by_weight: dict[float, list[int]] = {}
+    for number, weight in evidence.items():
+        by_weight.setdefault(weight, []).append(number)
+    return list(by_weight.values()), list(by_weight)

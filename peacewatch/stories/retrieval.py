@@ -10,9 +10,11 @@ order, and the document frequencies of the span around each decision
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Mapping
-from itertools import repeat
-from operator import add
+from collections.abc import Collection, Mapping, Sequence
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
 
 from peacewatch.stories.counts import SpanCounts
 from peacewatch.stories.features import Features
@@ -44,38 +46,43 @@ def index_tokens(feats: Features) -> tuple[str, ...]:
     return tuple(ranked[:MAX_INDEX_TOKENS])
 
 
-_ZEROS = repeat(0.0)
-
-
 def _rare_limit(total: int) -> float:
     return max(3.0, RARE_SHARE * total)
 
 
-def _stories_of(evidence: Mapping[int, float], keys: Mapping[int, tuple[str, str]]) -> list[str]:
+def _stories_of(
+    found: Sequence[list[int]], weights: Sequence[float], story_of: Mapping[int, str]
+) -> list[str]:
     """Story ids of the ``MAX_CANDIDATES`` candidate articles with the most rare weight in
-    common with the article (ties by story id, then article id), best first, at most
-    ``MAX_STORIES`` of them. ``keys``: (story id, article id) of each article's number."""
-    if len(evidence) > MAX_CANDIDATES:
-        # Only the articles with at least the MAX_CANDIDATES-th most weight count (a sort of
-        # the bare weights finds it). Fewer than MAX_CANDIDATES weigh more, and are ranked; the
-        # rest of the places go to articles of exactly that weight, by story id then article
-        # id, so their story ids in order are the first of those ids sorted.
-        cut = sorted(evidence.values())[-MAX_CANDIDATES]
-        above: list[tuple[float, str]] = []
-        tied: list[str] = []
-        for n, w in evidence.items():
-            if w > cut:
-                above.append((-w, keys[n][0]))
-            elif w == cut:
-                tied.append(keys[n][0])
-        above.sort()
-        tied.sort()
-        ranked = [story_id for _, story_id in above] + tied[: MAX_CANDIDATES - len(above)]
+    common with the article (ties by story id), best first, at most
+    ``MAX_STORIES`` of them. ``found``: per rare token, the numbers of the articles it finds;
+    ``weights``: the token's IDF; ``story_of``: the story id of each article's number.
+
+    An article's weight is the sum of its tokens' weights added in the order of the tokens,
+    from 0.0 (``numpy.bincount`` adds each bin's weights in the order of its input), so it is
+    the same to the last bit as a sum in Python; the pass runs in C, not once per article."""
+    sizes = [len(f) for f in found]
+    n = sum(sizes)
+    if not n:
+        return []
+    numbers: npt.NDArray[np.int64] = np.fromiter(chain.from_iterable(found), np.int64, n)
+    base = int(numbers.min())
+    numbers -= base
+    sums = np.bincount(numbers, np.repeat(np.asarray(weights, np.float64), sizes))
+    hit = np.flatnonzero(np.bincount(numbers))  # a weight of 0.0 still finds its article
+    values: npt.NDArray[np.float64] = sums[hit].astype(np.float64, copy=False)
+    if len(hit) > MAX_CANDIDATES:
+        # Only the articles with at least the MAX_CANDIDATES-th most weight count. Fewer than
+        # MAX_CANDIDATES weigh more, and are ranked; the rest of the places go to articles of
+        # exactly that weight by story id: the first of their story ids sorted.
+        cut = np.partition(values, len(hit) - MAX_CANDIDATES)[len(hit) - MAX_CANDIDATES]
+        above = values > cut
+        ranked = _by_weight(values[above], hit[above] + base, story_of)
+        tied = sorted(_stories(hit[values == cut] + base, story_of))
+        ranked += tied[: MAX_CANDIDATES - len(ranked)]
     else:
         # Articles of one weight and one story are next to each other in any order.
-        ranked = [
-            story_id for _, story_id in sorted([(-w, keys[n][0]) for n, w in evidence.items()])
-        ]
+        ranked = _by_weight(values, hit + base, story_of)
     out: list[str] = []
     for story_id in ranked:
         if story_id not in out:
@@ -83,6 +90,20 @@ def _stories_of(evidence: Mapping[int, float], keys: Mapping[int, tuple[str, str
             if len(out) == MAX_STORIES:
                 break
     return out
+
+
+def _stories(numbers: npt.NDArray[np.int64], story_of: Mapping[int, str]) -> list[str]:
+    """The story id of each of ``numbers``, in their order."""
+    return [story_of[n] for n in numbers.tolist()]
+
+
+def _by_weight(
+    weights: npt.NDArray[np.float64], numbers: npt.NDArray[np.int64], story_of: Mapping[int, str]
+) -> list[str]:
+    """The story ids of articles ``numbers`` of ``weights``, the heaviest first (ties by story
+    id)."""
+    pairs = sorted(zip((-weights).tolist(), _stories(numbers, story_of), strict=True))
+    return [story_id for _, story_id in pairs]
 
 
 class TokenIndex:
@@ -96,8 +117,8 @@ class TokenIndex:
         the order added). A bare list: most tokens are carried by one article or a few."""
         self._published: dict[int, float] = {}
         """The publication time of each article number in the postings."""
-        self._keys: dict[int, tuple[str, str]] = {}
-        """(story id, article id) of each article in the postings, by its number."""
+        self._story: dict[int, str] = {}
+        """The story id of each article in the postings, by its number."""
         self._numbered = 0
         """Articles numbered so far (a number is never given twice)."""
         self._number_of: dict[str, int] = {}
@@ -122,15 +143,11 @@ class TokenIndex:
         limit = _rare_limit(total)
         rare = [t for t, c in counts.items() if 0 < c <= limit]
         idf_rare = idf_table(rare, counts, total, prior)
-        evidence: dict[int, float] = {}  # article number -> IDF of the rare tokens in common
-        weigh = evidence.get
-        for token in rare:
-            # Each article the token finds gains its weight, in the order of the tokens (a token
-            # finds an article once); the pass runs in C, not once per article in Python.
-            found = _since(self._postings[token], self._published, low, counts[token])
-            weight = repeat(idf_rare[token])
-            evidence.update(zip(found, map(add, map(weigh, found, _ZEROS), weight), strict=True))
-        return _stories_of(evidence, self._keys), in_span, total
+        # Each article a token finds gains the token's weight (a token finds an article once).
+        postings, published = self._postings, self._published
+        found = [_since(postings[t], published, low, counts[t]) for t in rare]
+        weights = [idf_rare[t] for t in rare]
+        return _stories_of(found, weights, self._story), in_span, total
 
     def add(self, feats: Features, story_id: str) -> None:
         """Index a placed article of ``story_id`` (each article once)."""
@@ -138,7 +155,7 @@ class TokenIndex:
         self.span.add(feats.published, tokens)
         key = self._numbered
         self._numbered += 1
-        self._keys[key] = (story_id, feats.article_id)
+        self._story[key] = story_id
         self._number_of[feats.article_id] = key
         published = feats.published
         self._published[key] = published
@@ -155,12 +172,12 @@ class TokenIndex:
     def relabel(self, article_id: str, story_id: str) -> None:
         """Say that an indexed article now belongs to ``story_id`` (after a merge)."""
         number = self._number_of.get(article_id)
-        if number is not None and number in self._keys:
-            self._keys[number] = (story_id, article_id)
+        if number is not None and number in self._story:
+            self._story[number] = story_id
 
     def keep_only(self, stories: Collection[str], articles: Collection[str]) -> None:
         """Forget the articles of stories not in ``stories`` (``articles``: those left)."""
-        self._keys = {n: k for n, k in self._keys.items() if k[0] in stories}
+        self._story = {n: s for n, s in self._story.items() if s in stories}
         self._number_of = {a: n for a, n in self._number_of.items() if a in articles}
 
     def drop_before(self, horizon: float) -> None:
