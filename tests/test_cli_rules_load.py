@@ -1,0 +1,57 @@
+"""How `peacewatch match` and `rules check` load a rules file: without a cyclic collection,
+every object then alive frozen out of the collector."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peacewatch.cli.rules import _load_frozen
+
+RULES = "rules:\n" + "".join(
+    f"  - id: r{i}\n    query: 'ceasefire{i} AND (Zelensky OR \"security guarantees\")'\n"
+    for i in range(300)
+)
+
+
+@pytest.fixture
+def collections() -> Iterator[list[int]]:
+    """The generation of every cyclic collection that starts while the test runs."""
+    seen: list[int] = []
+
+    def note(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(note)
+        gc.unfreeze()
+
+
+@pytest.mark.parametrize("cache", ["cold", "warm"])
+def test_rules_load_without_a_collection_and_stay_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collections: list[int], cache: str
+) -> None:
+    monkeypatch.setenv("PEACEWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES, encoding="utf-8")
+    if cache == "warm":
+        _load_frozen(rules)
+        gc.unfreeze()
+    gc.collect()
+    collections.clear()
+    engine, errors = _load_frozen(rules)
+    assert collections == []
+    assert gc.isenabled()
+    assert errors == []
+    assert engine.rule_count == 300
+    # the engine's objects are in the permanent generation: no collection walks them again
+    assert gc.get_freeze_count() > 0
+    assert not any(o is engine for o in gc.get_objects())
