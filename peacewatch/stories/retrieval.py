@@ -32,7 +32,10 @@ RARE_SHARE = 0.2
 
 def _since(keys: list[int], published: Mapping[int, float], low: float, count: int) -> list[int]:
     """The first ``count`` of ``keys`` (article numbers by publication time) published at or
-    after ``low``, oldest first."""
+    after ``low``, oldest first (``count``: how many of them are published from ``low`` to the
+    span's end, so when that is all of them, no search is needed)."""
+    if count == len(keys):  # most rare tokens: every article that carries them is in the span
+        return keys
     start = bisect.bisect_left(keys, low, key=published.__getitem__)
     return keys[start : start + count]
 
