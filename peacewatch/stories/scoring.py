@@ -123,10 +123,20 @@ def is_copy(a: Features, b: Features) -> bool:
 
 
 @functools.lru_cache(maxsize=16_384)
-def _title_tokens(title: str) -> tuple[str, ...]:
+def _title_tokens(title: str) -> tuple[tuple[str, ...], Mapping[str, int]]:
     """The tokens of a normalised headline in the order of its words (function words left
-    out); kept computed, as an article meets the same members again and again."""
-    return tuple(t for w in title.split() if (t := word_token(w)))
+    out), and how often each comes; kept computed, as an article meets the same members
+    again and again."""
+    tokens = tuple(t for w in title.split() if (t := word_token(w)))
+    return tokens, Counter(tokens)
+
+
+def _common(a: Mapping[str, int], b: Mapping[str, int]) -> int:
+    """How many tokens two headlines have in common, counted with their repeats."""
+    if len(b) < len(a):
+        a, b = b, a
+    get = b.get
+    return sum([min(n, get(t, 0)) for t, n in a.items()])
 
 
 def is_sibling(a: Features, b: Features) -> bool:
@@ -142,11 +152,11 @@ def is_sibling(a: Features, b: Features) -> bool:
     # A token on one side only is a slot by itself (see _slot) if it is a figure or short.
     if x <= y or y <= x or not any(t[:2] == "n:" or len(t) <= 5 for t in x ^ y):
         return False
-    ta, tb = _title_tokens(a.title), _title_tokens(b.title)
+    (ta, ca), (tb, cb) = _title_tokens(a.title), _title_tokens(b.title)
     # The equal parts below hold at most the words both headlines carry (counted with their
     # repeats): most look-alike headlines of one outlet fail on that count alone, which costs
     # a small fraction of aligning them.
-    if 2 * sum((Counter(ta) & Counter(tb)).values()) < max(len(ta), len(tb)):
+    if 2 * _common(ca, cb) < max(len(ta), len(tb)):
         return False
     ops = SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes()
     if any(op in ("insert", "delete") for op, *_ in ops):
