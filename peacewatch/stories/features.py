@@ -40,7 +40,8 @@ _WORD = re.compile(r"\w+")
 MAX_KNOWN_WORDS = 200_000
 """Words whose token is kept computed (most words of the news recur every day)."""
 _TOKENS: dict[str, str] = {}
-_APOSTROPHES = str.maketrans({c: "" for c in "'’‘ʼ`´"} | {"ё": "е"})
+_DROPPED = "'’‘ʼ`´"
+"""Apostrophes, dropped from words (``Zelensky's`` and ``Zelenskys`` meet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,13 @@ class Features:
 
 # Features --------------------------------------------------------------------------------------
 def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    # str.replace of the few characters present, not str.translate, which looks every
+    # character up in a table.
+    for c in _DROPPED:
+        if c in text:
+            text = text.replace(c, "")
+    return text.replace("ё", "е") if "ё" in text else text
 
 
 def strip_outlet_suffix(title: str, outlet: str, source: str) -> str:
