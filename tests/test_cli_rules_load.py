@@ -4,6 +4,9 @@ every object then alive frozen out of the collector."""
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,3 +58,20 @@ def test_rules_load_without_a_collection_and_stay_frozen(
     # the engine's objects are in the permanent generation: no collection walks them again
     assert gc.get_freeze_count() > 0
     assert not any(o is engine for o in gc.get_objects())
+
+
+def test_rules_read_from_the_cache_need_no_yaml_parser(tmp_path: Path) -> None:
+    """A warm start reads the compiled rules and parses no YAML: PyYAML is never imported."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES, encoding="utf-8")
+    env = {**os.environ, "PEACEWATCH_CACHE_DIR": str(tmp_path / "cache")}
+    script = (
+        "import sys; from pathlib import Path; from peacewatch.cli.rules import _load_frozen; "
+        f"engine, _ = _load_frozen(Path({str(rules)!r})); "
+        "print(engine.rule_count, 'yaml' in sys.modules)"
+    )
+    run = [sys.executable, "-c", script]
+    cold = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120, check=True)
+    warm = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert cold.stdout.split() == ["300", "True"]
+    assert warm.stdout.split() == ["300", "False"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from peacewatch.errors import InputError, QuerySyntaxError
@@ -15,7 +14,9 @@ from peacewatch.models import Destination, Severity
 from peacewatch.rules.entities import Entity, EntityKind
 from peacewatch.rules.query import QueryWarning
 from peacewatch.rules.yamlload import compose_load
-from peacewatch.yamlerrors import yaml_error_at
+
+if TYPE_CHECKING:
+    import yaml
 
 RULE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -92,6 +93,8 @@ def node_at(
     root: yaml.Node | None, loc: tuple[int | str, ...], key_node: bool = False
 ) -> yaml.Node | None:
     """The YAML node at ``loc`` (the key's node rather than its value's with ``key_node``)."""
+    import yaml
+
     node = root
     for index, part in enumerate(loc):
         if isinstance(node, yaml.MappingNode):
@@ -123,6 +126,8 @@ def query_position(
 ) -> tuple[int, int]:
     """The file position of a query error or warning: the query scalar's position plus its
     column. ``text`` is the file's text (marks of the libyaml parser hold none)."""
+    import yaml
+
     line, column = where(node)
     if not isinstance(node, yaml.ScalarNode):
         return line, column
@@ -192,6 +197,12 @@ def parse_rules(
     warnings: list[Located] | None = None,
 ) -> tuple[RulesFile, list[Located]]:
     """Like ``load_rules`` for YAML text already in memory."""
+    # PyYAML only when a text is parsed: a command that reads its rules from the disk cache
+    # never needs it
+    import yaml
+
+    from peacewatch.yamlerrors import yaml_error_at
+
     errors: list[Located] = []
     try:
         root, data = compose_load(text)
@@ -274,4 +285,6 @@ def dump_rules(rules_file: RulesFile) -> str:
     if rules_file.entities:
         data["entities"] = [e.model_dump(exclude_defaults=True) for e in rules_file.entities]
     data["rules"] = [r.model_dump(mode="json", exclude_none=True) for r in rules_file.rules]
+    import yaml
+
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
