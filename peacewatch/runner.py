@@ -120,6 +120,10 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
         config = await resolve_names(config, app.commands.channel_resolvers)
         await check_team_channels(config, checks)
         await app.apply_config(config)
+        # From here on the feeds and rules live in the store. The parsed file is not kept for
+        # the months the bot runs: at 10,000 feeds and 10,000 rules its objects, spread over
+        # memory that validating the file also used, held about 55 MB.
+        del config, stored
         log_platforms(served, check_destinations(await app.teams.rule_sets(), served))
         await http.start()
         for adapter in adapters:
