@@ -156,7 +156,8 @@ def article_row(article: Article, record: str = "") -> ArticleRow:
     JSON as the ingest stream carries it (:func:`article_to_json` of the same article), which
     need not be encoded again."""
     score = repr(article.published.timestamp())
-    return (article.id, record or article_to_json(article), score, sorted(tokens_of(article)))
+    # The tokens in any order: each goes into a sorted set of its own, and the words into one.
+    return (article.id, record or article_to_json(article), score, list(tokens_of(article)))
 
 
 def batch_payload(
