@@ -514,15 +514,23 @@ async def run(args: argparse.Namespace) -> int:
         write_config(work / "config.yaml", farm, args.interval, queries, ["console:bench"])
         traced = work / "heap.txt" if args.memory_by_module else None
         proc, port = await start_bot(work / "config.yaml", work, env_for(args), traced)
-        watch = Watch(farm, proc, probe, args.limit)
-        cold, steady = await measure(args, farm, watch)
-        async with aiohttp.ClientSession() as http:
-            values = await metrics(http, port)
-        stats = await probe.command_stats()
-        memory = await probe.memory_by_family()
-        if traced is not None:
-            memory.append(await heap_by_module(proc, traced))
-        stopped = await stop_bot(proc)
+        try:
+            watch = Watch(farm, proc, probe, args.limit)
+            cold, steady = await measure(args, farm, watch)
+            # a bot too busy to answer within a minute costs the poll figures, not the run
+            timeout = aiohttp.ClientTimeout(total=60)
+            async with aiohttp.ClientSession(timeout=timeout) as http:
+                try:
+                    values = await metrics(http, port)
+                except TimeoutError:
+                    print("/metrics did not answer within 60 s: no poll figures", flush=True)
+                    values = {}
+            stats = await probe.command_stats()
+            memory = await probe.memory_by_family()
+            if traced is not None:
+                memory.append(await heap_by_module(proc, traced))
+        finally:
+            stopped = await stop_bot(proc)  # also when the bench fails: no bot left running
     finally:
         await probe.close()
         await farm.stop()
