@@ -75,3 +75,22 @@ def test_replace_and_asdict_see_every_value() -> None:
     changed = dataclasses.replace(found, rule_id="x")
     assert changed.hits == found.hits and changed.matched == ("Witkoff", "truce")
     assert dataclasses.asdict(found)["matched"] == ("Witkoff", "truce")
+
+
+def test_values_are_the_same_whichever_is_read_first() -> None:
+    """Team, rule, article and entities are read from the rule and the article when first
+    asked for, as the terms and hits are: the order of reading changes nothing."""
+    matcher = engine("Witkoff", "Witkoff NEAR/3 envoy", "Moscow -Paris")
+    first = matcher.match(ARTICLE)
+    plain = [
+        Match(m.team_id, m.rule_id, m.article_id, m.matched, m.hits, m.entities) for m in first
+    ]
+    assert [(m.rule_id, m.article_id) for m in plain] == [("r0", "a1"), ("r1", "a1"), ("r2", "a1")]
+    by_hits = matcher.match(ARTICLE)
+    assert [m.hits for m in by_hits] == [m.hits for m in plain]
+    assert [(m.team_id, m.rule_id, m.entities) for m in by_hits] == [
+        (m.team_id, m.rule_id, m.entities) for m in plain
+    ]
+    unread = matcher.match(ARTICLE)
+    assert [pickle.loads(pickle.dumps(m)) for m in unread] == plain
+    assert all("ceasefire" in m.entities for m in plain)

@@ -162,6 +162,8 @@ class TermIndex:
 
 _Place = tuple[bool, int, int, Span, TermRef]
 """(in the body, first word index, last word index, span, term) of one hit of a NEAR side."""
+_Where = tuple[bool, int, int, Span]
+"""(in the body, first word index, last word index, span) of one hit of a term."""
 
 
 @dataclass(slots=True)
@@ -177,7 +179,8 @@ class Context:
     _prefixes: set[int] = field(default_factory=set)
     _present: dict[int, bool] = field(default_factory=dict)
     _spans: dict[int, list[Span]] = field(default_factory=dict)
-    _places: dict[TermRef, list[_Place]] = field(default_factory=dict)
+    _places: dict[int, list[_Where]] = field(default_factory=dict)
+    """Per term id, where its hits lie in words (``where``)."""
 
     def __post_init__(self) -> None:
         # sets, not dict views: isdisjoint then walks the smaller side instead of the dict
@@ -216,6 +219,25 @@ class Context:
             self._spans[tid] = found
         return found
 
+    def where(self, tid: int) -> list[_Where]:
+        """Every hit of a term with the word indexes it spans (counted from 1: only their
+        differences matter), worked out once per term and article."""
+        found = self._places.get(tid)
+        if found is None:
+            found = []
+            spans = self.spans(tid)
+            if spans:
+                scan = self.scan
+                starts, body = scan.word_starts(), scan.body_start
+                firsts = map(bisect_right, repeat(starts), [start for start, _ in spans])
+                lasts = map(bisect_right, repeat(starts), [end - 1 for _, end in spans])
+                found = [
+                    (span[0] >= body, first, last, span)
+                    for span, first, last in zip(spans, firsts, lasts, strict=True)
+                ]
+            self._places[tid] = found
+        return found
+
 
 def source_matches(value: str, article: Article) -> bool:
     value = value.lower().removeprefix("www.")
@@ -250,31 +272,12 @@ def _side_present(refs: tuple[TermRef, ...], ctx: Context) -> bool:
 
 
 def _places(refs: tuple[TermRef, ...], ctx: Context) -> list[_Place]:
-    """Every hit of the terms of a NEAR side, with the word indexes it spans (counted from 1:
-    only their differences matter), worked out once per term and article."""
-    out: list[_Place] = []
-    known = ctx._places
-    for ref in refs:
-        found = known.get(ref)
-        if found is None:
-            found = []
-            spans = ctx.spans(ref.tid)
-            if spans:
-                scan = ctx.scan
-                starts, body = scan.word_starts(), scan.body_start
-                firsts = map(bisect_right, repeat(starts), [start for start, _ in spans])
-                lasts = map(bisect_right, repeat(starts), [end - 1 for _, end in spans])
-                found = [
-                    (span[0] >= body, first, last, span, ref)
-                    for span, first, last in zip(spans, firsts, lasts, strict=True)
-                ]
-            known[ref] = found
-        out.extend(found)
-    return out
+    """Every hit of the terms of a NEAR side, with the word indexes it spans and its term."""
+    return [(*where, ref) for ref in refs for where in ctx.where(ref.tid)]
 
 
-def _near_pairs(node: Near, ctx: Context, first_only: bool) -> list[tuple[_Place, _Place]]:
-    """Pairs of hits (left, right) that are near; only the first one found with ``first_only``."""
+def _near_pairs(node: Near, ctx: Context) -> list[tuple[_Place, _Place]]:
+    """Pairs of hits (left, right) that are near."""
     if not (_side_present(node.left, ctx) and _side_present(node.right, ctx)):
         return []
     found = []
@@ -288,20 +291,30 @@ def _near_pairs(node: Near, ctx: Context, first_only: bool) -> list[tuple[_Place
                 continue
             if max(r_first - l_last, l_first - r_last) <= distance:
                 found.append((left, right))
-                if first_only:
-                    return found
     return found
 
 
 def near_holds(node: Near, ctx: Context) -> bool:
     """Whether some hit of one side is near a hit of the other (see ``Near``)."""
-    return bool(_near_pairs(node, ctx, first_only=True))
+    if not (_side_present(node.left, ctx) and _side_present(node.right, ctx)):
+        return False
+    where = ctx.where
+    rights = [place for ref in node.right for place in where(ref.tid)]
+    distance = node.distance
+    for ref in node.left:
+        for in_body, l_first, l_last, l_span in where(ref.tid):
+            for r_body, r_first, r_last, r_span in rights:
+                if r_body != in_body or r_span == l_span:
+                    continue
+                if r_first - l_last <= distance and l_first - r_last <= distance:
+                    return True
+    return False
 
 
 def near_spans(node: Near, ctx: Context) -> dict[TermRef, list[Span]]:
     """Per term of either side, the spans of its hits that are near a hit of the other side."""
     found: dict[TermRef, set[Span]] = {}
-    for left, right in _near_pairs(node, ctx, first_only=False):
+    for left, right in _near_pairs(node, ctx):
         found.setdefault(left[4], set()).add(left[3])
         found.setdefault(right[4], set()).add(right[3])
     return {ref: sorted(spans) for ref, spans in found.items()}

@@ -220,31 +220,43 @@ class RuleEngine:
 
     def match(self, article: Article) -> list[Match]:
         """Every (team, rule) that the article satisfies, in rule order, with the terms that
-        fired: each match works out ``matched`` and ``hits`` when first read (``LazyMatch``)."""
+        fired: each match works out its values when first read (``LazyMatch``)."""
         scan, title, body = self.scan(article)
         present_ids = self._term_index.present_ids(scan)
         candidates = self._index.candidates(present_ids)
-        if not candidates:
+        if not len(candidates):
             return []
         present = set(present_ids.tolist())
         ctx = c.Context(scan, article, self._terms, present)
-        rules, decided = self._rules, self._index.decided
-        held = [rules[i] for i in candidates if decided[i] or _holds(rules[i], ctx, present)]
-        if not held:
+        rules = self._rules
+        listed = candidates.tolist()
+        undecided = self._index.undecided(candidates)
+        if undecided:  # the rules that being listed does not decide: evaluated
+            failed = {i for i in undecided if not _holds(rules[i], ctx, present)}
+            if failed:
+                listed = [i for i in listed if i not in failed]
+        if not listed:
             return []
         entity_of = self._compiler.table.entity_of
-        entities = tuple(sorted({entity_of[p] for p in scan.word_set & entity_of.keys()}))
         team_entity_of = self._team_entity_of
+        shared: list[tuple[str, ...]] = []
 
-        def named(team_id: str) -> tuple[str, ...]:
+        def named(team_id: str) -> tuple[str, ...]:  # asked once per team, when first read
+            if not shared:
+                shared.append(
+                    tuple(sorted({entity_of[p] for p in scan.word_set & entity_of.keys()}))
+                )
+            entities = shared[0]
             own = team_entity_of.get(team_id)
             if not own:
                 return entities
             extra = {own[p] for p in scan.word_set & own.keys()}
             return tuple(sorted(set(entities) | extra)) if extra else entities
 
-        # the terms that fired and their hits are worked out when first read
-        return lazy_matches(held, named, ArticleHits(article, ctx, title, body, self.hits_at))
+        # the values of each match are worked out when first read
+        return lazy_matches(
+            listed, ArticleHits(article, ctx, title, body, self.hits_at, rules, named)
+        )
 
     def explain_parts(
         self, team_id: str, rule_id: str, article: Article

@@ -1,32 +1,36 @@
-"""Matches whose terms and hits are worked out when first read.
+"""Matches whose values are worked out when first read.
 
 ``RuleEngine.match`` decides which rules hold from the terms an article holds; where each term
 was found (``Match.hits``) and which terms fired (``Match.matched``) cost far more than that
-decision. A ``LazyMatch`` carries the rule and the article's shared scan and works both out on
-first access, so callers that only ask which rules matched never pay for them. It is a
-``Match``: it compares, hashes and pickles as the ``Match`` of the same values (a pickled or
-copied one is a plain ``Match``), and one built with ``Match``'s constructor is a plain value.
+decision. A ``LazyMatch`` carries the number of its rule and the article's shared scan and
+works both out on first access, so callers that only ask which rules matched never pay for
+them; its team, rule, article and entities are read from the rule and the article when first
+asked for, so that making a match touches nothing but the match (an article may match hundreds
+of rules). It is a ``Match``: it compares, hashes and pickles as the ``Match`` of the same
+values (a pickled or copied one is a plain ``Match``), and one built with ``Match``'s
+constructor is a plain value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
 from typing import Any, Protocol
 
 from peacewatch.models import Article, Hit, Match
 from peacewatch.rules import compiled as c
 from peacewatch.rules.textnorm import NormText
 
-# Match's own slots: the properties below shadow the two lazy ones on the subclass.
+# Match's own slots: the properties below shadow them on the subclass.
 _HITS: Any = Match.__dict__["hits"]
 _MATCHED: Any = Match.__dict__["matched"]
+_TEAM: Any = Match.__dict__["team_id"]
+_RULE: Any = Match.__dict__["rule_id"]
+_ARTICLE: Any = Match.__dict__["article_id"]
+_ENTITIES: Any = Match.__dict__["entities"]
 _SET = object.__setattr__
 _NEW = object.__new__
-# the slots' own setters: one C call each, without the name look-up of ``object.__setattr__``
-_SET_TEAM: Any = Match.__dict__["team_id"].__set__
-_SET_RULE: Any = Match.__dict__["rule_id"].__set__
-_SET_ARTICLE: Any = Match.__dict__["article_id"].__set__
-_SET_ENTITIES: Any = Match.__dict__["entities"].__set__
 
 HitsAt = Callable[[str, list[c.Span], Article, c.Scan, NormText, NormText], list[Hit]]
 _HitKey = tuple[int, str, tuple[c.Span, ...] | None]
@@ -48,17 +52,47 @@ class RuleTerms(Protocol):
 
 
 class ArticleHits:
-    """Per-article data every match of one article shares: the scan and its context, and the
-    hits already placed in the original text (per term, shared by the rules that name it)."""
+    """Per-article data every match of one article shares: the rules, the scan and its
+    context, the entities each team's matches carry, and the hits already placed in the
+    original text (per term, shared by the rules that name it)."""
 
-    __slots__ = ("_cache", "_hits_at", "article", "body", "ctx", "title")
+    __slots__ = (
+        "_cache",
+        "_hits_at",
+        "_named",
+        "_teams",
+        "article",
+        "body",
+        "ctx",
+        "rules",
+        "title",
+    )
 
     def __init__(
-        self, article: Article, ctx: c.Context, title: NormText, body: NormText, hits_at: HitsAt
+        self,
+        article: Article,
+        ctx: c.Context,
+        title: NormText,
+        body: NormText,
+        hits_at: HitsAt,
+        rules: Sequence[RuleTerms] = (),
+        named: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
+        """``rules``: the rules that matches name by number; ``named``: the entities a team's
+        matches carry (asked once per team)."""
         self.article, self.ctx, self.title, self.body = article, ctx, title, body
+        self.rules = rules
         self._hits_at = hits_at
+        self._named = named
+        self._teams: dict[str, tuple[str, ...]] = {}
         self._cache: dict[_HitKey, tuple[Hit, ...]] = {}
+
+    def entities(self, team_id: str) -> tuple[str, ...]:
+        """The entities the matches of ``team_id`` carry."""
+        found = self._teams.get(team_id)
+        if found is None:
+            found = self._teams[team_id] = () if self._named is None else self._named(team_id)
+        return found
 
     def report(self, rule: RuleTerms) -> tuple[tuple[str, ...], tuple[Hit, ...]]:
         """The terms of a rule that holds that fired, in query order, and their hits."""
@@ -92,35 +126,89 @@ class ArticleHits:
 
 
 class LazyMatch(Match):
-    """A ``Match`` whose ``matched`` and ``hits`` are computed on first access."""
+    """A ``Match`` whose values are worked out on first access."""
 
     __slots__ = ("_source",)
-    _source: tuple[RuleTerms, ArticleHits] | None
+    _source: tuple[int, ArticleHits] | None
+    """The number of the rule in ``ArticleHits.rules`` and the article's shared data, until
+    ``matched`` and ``hits`` are worked out."""
 
-    @classmethod
-    def of(
-        cls,
-        team_id: str,
-        rule_id: str,
-        entities: tuple[str, ...],
-        rule: RuleTerms,
-        shared: ArticleHits,
-    ) -> LazyMatch:
-        self = cls.__new__(cls)
-        _SET(self, "team_id", team_id)
-        _SET(self, "rule_id", rule_id)
-        _SET(self, "article_id", shared.article.id)
-        _SET(self, "entities", entities)
-        _SET(self, "_source", (rule, shared))
-        return self
-
-    def _resolve(self) -> None:
+    def _fill(self) -> None:
+        """Team, rule, article and entities, from the rule and the article."""
         source = self._source
         assert source is not None
-        labels, hits = source[1].report(source[0])
+        index, shared = source
+        rule = shared.rules[index]
+        _TEAM.__set__(self, rule.team_id)
+        _RULE.__set__(self, rule.rule_id)
+        _ARTICLE.__set__(self, shared.article.id)
+        _ENTITIES.__set__(self, shared.entities(rule.team_id))
+
+    def _resolve(self) -> None:
+        try:
+            _TEAM.__get__(self, Match)
+        except AttributeError:
+            self._fill()
+        source = self._source
+        assert source is not None
+        index, shared = source
+        labels, hits = shared.report(shared.rules[index])
         _MATCHED.__set__(self, labels)
         _HITS.__set__(self, hits)
         _SET(self, "_source", None)  # the article's scan is no longer needed
+
+    @property
+    def team_id(self) -> str:
+        try:
+            found: str = _TEAM.__get__(self, Match)
+        except AttributeError:
+            self._fill()
+            found = _TEAM.__get__(self, Match)
+        return found
+
+    @team_id.setter
+    def team_id(self, value: str) -> None:  # Match's constructor sets it
+        _TEAM.__set__(self, value)
+
+    @property
+    def rule_id(self) -> str:
+        try:
+            found: str = _RULE.__get__(self, Match)
+        except AttributeError:
+            self._fill()
+            found = _RULE.__get__(self, Match)
+        return found
+
+    @rule_id.setter
+    def rule_id(self, value: str) -> None:
+        _RULE.__set__(self, value)
+
+    @property
+    def article_id(self) -> str:
+        try:
+            found: str = _ARTICLE.__get__(self, Match)
+        except AttributeError:
+            self._fill()
+            found = _ARTICLE.__get__(self, Match)
+        return found
+
+    @article_id.setter
+    def article_id(self, value: str) -> None:
+        _ARTICLE.__set__(self, value)
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """Ids of dictionary entities whose names were found."""
+        try:
+            found: tuple[str, ...] = _ENTITIES.__get__(self, Match)
+        except AttributeError:
+            self._fill()
+            found = _ENTITIES.__get__(self, Match)
+        return found
+
+    @entities.setter
+    def entities(self, value: tuple[str, ...]) -> None:
+        _ENTITIES.__set__(self, value)
 
     @property
     def matched(self) -> tuple[str, ...]:
@@ -183,27 +271,13 @@ class LazyMatch(Match):
 
 
 _SET_SOURCE: Any = LazyMatch.__dict__["_source"].__set__
+_drain: Callable[[Iterable[object]], None] = deque[object](maxlen=0).extend
+"""Runs an iterator to its end, keeping nothing."""
 
 
-def lazy_matches(
-    rules: Iterable[RuleTerms], named: Callable[[str], tuple[str, ...]], shared: ArticleHits
-) -> list[Match]:
-    """A ``LazyMatch`` of each rule (that holds) over the article of ``shared``; ``named``
-    gives the entities a team's matches carry (asked once per team)."""
-    article_id = shared.article.id
-    per_team: dict[str, tuple[str, ...]] = {}
-    out: list[Match] = []
-    append = out.append
-    for rule in rules:  # LazyMatch.of, inlined: an article may match hundreds of rules
-        team_id = rule.team_id
-        entities = per_team.get(team_id)
-        if entities is None:
-            entities = per_team[team_id] = named(team_id)
-        match = _NEW(LazyMatch)
-        _SET_TEAM(match, team_id)
-        _SET_RULE(match, rule.rule_id)
-        _SET_ARTICLE(match, article_id)
-        _SET_ENTITIES(match, entities)
-        _SET_SOURCE(match, (rule, shared))
-        append(match)
+def lazy_matches(indexes: Sequence[int], shared: ArticleHits) -> list[Match]:
+    """A ``LazyMatch`` over the article of ``shared`` for each rule of ``indexes`` (numbers in
+    ``shared.rules``; rules that hold)."""
+    out: list[Match] = list(map(_NEW, repeat(LazyMatch, len(indexes))))
+    _drain(map(_SET_SOURCE, out, zip(indexes, repeat(shared))))  # C loops: there may be hundreds
     return out

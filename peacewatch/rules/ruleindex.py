@@ -100,8 +100,9 @@ class RuleIndex:
             ],
             dtype=np.bool_,
         )
-        self.decided = bytearray(flat is not None for flat in flats)
-        """Per rule, 1 when being listed for an article (``candidates``) means that it holds."""
+        self._open: Bools = np.array([flat is None for flat in flats], dtype=np.bool_)
+        """Per rule, whether being listed for an article (``candidates``) leaves it to be
+        evaluated (else it holds)."""
         self._counts = np.zeros(len(self._guesses), dtype=np.int64)
         self._seen = 0
         self._next_refile = _FIRST_REFILE
@@ -191,7 +192,11 @@ class RuleIndex:
         self._entry_group = np.array(checks, dtype=np.intp)
         self._always_ids = np.array(self._always, dtype=np.intp)
 
-    def candidates(self, present: Ints) -> list[int]:
+    def undecided(self, listed: Ints) -> list[int]:
+        """Those of ``listed`` (``candidates``) that being listed does not decide, in order."""
+        return listed[self._open[listed]].tolist()  # type: ignore[no-any-return]
+
+    def candidates(self, present: Ints) -> Ints:
         """Indexes of the rules worth evaluating for an article holding the terms ``present``
         (distinct term ids), in order."""
         # the present terms as a mask, with one entry more (never set) for "no term"
@@ -211,7 +216,7 @@ class RuleIndex:
             keep = np.ones(len(listed), dtype=np.bool_)
             keep[checked] = self._flat.holds(listed[checked], mask)
             listed = listed[keep]
-        return listed.tolist()  # type: ignore[no-any-return]
+        return listed
 
     def _learn(self, present: Ints) -> None:
         self._seen += 1

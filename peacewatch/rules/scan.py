@@ -179,7 +179,6 @@ class Scan:
         self._marked_title_end = marked_title_end
         self._hits = hits
         self.layout = layout
-        count, prefix_of = layout.whole_count, layout.prefix_of
         self.extra = extra
         """Hits of the patterns the markers cannot express, found on the unmarked text."""
         self.found_ids: set[int] = set(map(_FIRST, hits))
@@ -192,7 +191,7 @@ class Scan:
             starts = self.found_ids & layout.prefix_ids
             if starts:
                 self.word_set = self.found_ids - starts
-                self.prefix_set = {prefix_of[index - count] for index in starts}
+                self.prefix_set = set(map(layout.pattern_of.__getitem__, starts))
         if extra:
             self.word_set = set(self.word_set)
         for pattern, _, _, whole in extra:
@@ -269,9 +268,13 @@ class Scan:
             elif self._runs is None:
                 self._word_starts = _starts(_WORD_SPLIT.split(self.text))
             else:
+                # one split of the whole text: the title's last piece (not a word), the field
+                # separator and the body's first piece (not a word) are one piece
                 title, body = self._runs
-                shift = self.body_start.__add__
-                self._word_starts = _starts(title) + list(map(shift, _starts(body)))
+                lengths = list(map(len, title))
+                lengths[-1] += self.body_start - self.title_len + len(body[0])
+                lengths += map(len, body[1:])
+                self._word_starts = list(accumulate(lengths))[0:-1:2]
         return self._word_starts
 
     def word_index(self, pos: int) -> int:
@@ -303,7 +306,15 @@ class Layout:
     """How the automaton's patterns map to the pattern table: pattern ``i`` in its whole-word
     form is automaton pattern ``i``; word-start forms follow (``prefix_of``)."""
 
-    __slots__ = ("forms", "lengths", "prefix_forms", "prefix_ids", "prefix_of", "whole_count")
+    __slots__ = (
+        "forms",
+        "lengths",
+        "pattern_of",
+        "prefix_forms",
+        "prefix_ids",
+        "prefix_of",
+        "whole_count",
+    )
 
     def __init__(
         self, forms: list[str], prefix_of: list[int], prefix_forms: list[str], lengths: list[int]
@@ -314,6 +325,8 @@ class Layout:
         self.prefix_forms = dict(zip(prefix_of, prefix_forms, strict=True))
         self.prefix_ids = frozenset(range(len(forms), len(forms) + len(prefix_of)))
         """Automaton pattern indexes of the word-start forms."""
+        self.pattern_of = list(range(len(forms))) + prefix_of
+        """The pattern index of each automaton pattern."""
         self.lengths = lengths
 
     def form(self, pattern: int, whole: bool) -> str | None:
