@@ -102,3 +102,14 @@ def test_a_capital_before_a_wide_space_and_a_stop_splits_without_failing(
     found = sentences(text, lang)
     assert found and all(text[s.start : s.end] == s.text for s in found)
     assert found[-1].text.endswith("Talks resume on Monday in Geneva.")
+
+
+@pytest.mark.parametrize("space", ["\u3000", "\u2002", "\u205f", "\x85", "\u2028", "\xa0"])
+def test_a_wide_space_is_read_as_a_plain_one_so_the_rest_of_its_line_still_splits(
+    space: str,
+) -> None:
+    # read as it is, the space makes the splitter fail, and the whole line would be one sentence
+    text = f"The envoys discussed Plan B{space}. Talks resume on Monday in Geneva. Both sides met."
+    found = sentences(text, "en")
+    assert [s.text for s in found][-1] == "Both sides met."
+    assert all(text[s.start : s.end] == s.text for s in found)

@@ -61,16 +61,19 @@ def _ends_sentence(line: str, begin: int, end: int, last: int) -> bool:
     return initial is None or not initial.group(1).isupper()
 
 
-_WIDE_SPACES = str.maketrans(
-    dict.fromkeys("\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-                  "\u2009\u200a\u2028\u2029\u202f\u205f\u3000", " ")
-)  # fmt: skip
+_WIDE = (
+    "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 """Spaces sentencex miscounts (it panics on "B\u3000."): read as plain spaces, one for one, so
 the offsets it gives are the line's own."""
+_WIDE_SPACES = str.maketrans(dict.fromkeys(_WIDE, " "))
 
 
-_WIDE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
-"""Any of the spaces of ``_WIDE_SPACES``: a text without one needs no translation."""
+def _has_wide_space(text: str) -> bool:
+    """Whether ``text`` holds one of the ``_WIDE`` spaces (none is ASCII): one search for each,
+    each far cheaper than a regular expression trying a class at every character."""
+    return not text.isascii() and any(space in text for space in _WIDE)
 
 
 def _boundaries(line: str, code: str, wide: bool = True) -> list[dict[str, int]]:
@@ -89,9 +92,14 @@ def _boundaries(line: str, code: str, wide: bool = True) -> list[dict[str, int]]
 
 def _line_spans(line: str, code: str, wide: bool = True) -> list[tuple[int, int]]:
     """(start, end) of each sentence of one line, without the white space around it."""
+    pieces = _boundaries(line, code, wide)
+    if len(pieces) == 1 and pieces[0]["end_index"] == len(line):
+        # one sentence, the most common line (a heading, a short paragraph)
+        first, last = len(line) - len(line.lstrip()), len(line.rstrip())
+        return [(first, last)] if last > first else []
     spans: list[tuple[int, int]] = []
     begin = 0  # where the sentence being built begins
-    for piece in _boundaries(line, code, wide):
+    for piece in pieces:
         end: int = piece["end_index"]
         span = _stripped(line, begin, end)
         if end < len(line):
@@ -120,15 +128,17 @@ def _stripped(line: str, start: int, end: int) -> tuple[int, int]:
 @functools.lru_cache(maxsize=512)
 def _split(text: str, code: str) -> tuple[Sentence, ...]:
     # The same article is split again for every alert of its story; the cache saves that work.
-    out = []
+    out: list[Sentence] = []
     offset = 0
-    wide = _WIDE_SPACE.search(text) is not None  # looked for once, not translated per line
+    wide = _has_wide_space(text)  # looked for once, not translated per line
     # A line break ends a sentence even without punctuation (a standfirst, a heading, a list
     # item): split alone, such a line would run into the next paragraph.
     for line in text.split("\n"):
         if line and not line.isspace():
-            for start, end in _line_spans(line, code, wide):
-                out.append(Sentence(line[start:end], offset + start, offset + end))
+            out += [
+                Sentence(line[start:end], offset + start, offset + end)
+                for start, end in _line_spans(line, code, wide)
+            ]
         offset += len(line) + 1
     return tuple(out)
 
