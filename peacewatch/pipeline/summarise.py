@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate
 
 from rapidfuzz import fuzz
 
@@ -147,6 +148,8 @@ def pick(
     return chosen
 
 
+_NONE: frozenset[int] = frozenset()
+
 RESTATED_SHARE = 0.75
 """Two sentences whose shorter one has this share of its content words in the other restate
 one fact (two outlets' wordings of the same appointment): a summary keeps one of them."""
@@ -193,34 +196,34 @@ class ArticleSummariser:
         # the sentences case-folded in one text, each from its offset: a form is looked for
         # once in it, not once in each sentence (a sentence holds no line break)
         self._all_folded = "\n".join(folded)
-        self._folded_at: list[int] = []
-        self._starts: list[int] = []
-        self._lengths: list[int] = []  # with the space and the full stop join_sentences may add
-        self._junk: list[bool] = []
-        self._parts: list[tuple[float, float, float, bool]] = []
+        cands = self.cands
+        sentences_ = [cand.sentence for cand in cands]
+        self._folded_at = (
+            [0, *accumulate([len(text) + 1 for text in folded[:-1]])] if folded else []
+        )
+        self._starts = [sentence.start for sentence in sentences_]
+        self._ends = [sentence.end for sentence in sentences_]
+        # with the space and the full stop join_sentences may add
+        self._lengths = [len(sentence.text) + 2 for sentence in sentences_]
+        self._junk = [cand.junk for cand in cands]
         title_tokens = content_tokens(article.title)
         title_count = len(title_tokens) or 1
         # a word of one sentence is in another when more than one sentence has it: centrality
         # from the words in more than one sentence instead of a union of the others for each
         seen: set[str] = set()
         shared_tokens: set[str] = set()
-        for cand in self.cands:
+        for cand in cands:
             shared_tokens |= cand.tokens & seen
             seen |= cand.tokens
         # each sentence's rank key without matched terms, (junk, -score, index), as pick sorts
         keys: list[tuple[bool, float, int]] = []
-        at = 0
-        for i, (cand, text) in enumerate(zip(self.cands, folded, strict=True)):
-            self._folded_at.append(at)
-            at += len(text) + 1
-            sentence, tokens = cand.sentence, cand.tokens
-            self._starts.append(sentence.start)
-            self._lengths.append(len(sentence.text) + 2)
-            self._junk.append(cand.junk)
+        self._parts: list[tuple[float, float, float, bool]] = []
+        for i, cand in enumerate(cands):
+            tokens = cand.tokens
             overlap = len(tokens & title_tokens) / title_count
             central = len(tokens & shared_tokens) / len(tokens) if tokens else 0.0
             early = 1.0 / (1 + cand.index)
-            short = len(sentence.text) < 25
+            short = len(sentences_[i].text) < 25
             self._parts.append((overlap, early, central, short))
             score = 1.5 * overlap + early + 0.5 * central  # 3.0 * 0 + ... is the same float
             if short:
@@ -228,10 +231,13 @@ class ArticleSummariser:
             keys.append((cand.junk, -score, i))
         self._plain_ranks = sorted(keys)
         self._plain_order = [key[2] for key in self._plain_ranks]
-        self._places: dict[int, tuple[Hit, frozenset[int]]] = {}
+        # each hit's candidates by the hit's id; the hits are held so no other takes their ids
+        self._places: dict[int, frozenset[int]] = {}
+        self._held: list[Hit] = []
         self._with_form: dict[str, frozenset[int]] = {}
         self._done: dict[tuple[tuple[tuple[int, int], ...], int, int], str] = {}
         self._texts: dict[tuple[tuple[int, ...], int], str] = {}
+        self._undated: dict[int, str] = {}
         self._same_pairs: dict[tuple[int, int], bool] = {}
         self._by_hits: dict[tuple[tuple[int, ...], int, int], tuple[tuple[Hit, ...], str]] = {}
 
@@ -264,10 +270,25 @@ class ArticleSummariser:
             at = tuple(sorted(chosen))
             found = self._texts.get((at, max_chars))
             if found is None:
-                text = join_sentences(self.cands[i].text for i in at)
-                found = self._texts[at, max_chars] = clip(text, max_chars)
+                found = self._texts[at, max_chars] = clip(self._joined(at), max_chars)
             self._done[key] = found
         return found
+
+    def _joined(self, at: tuple[int, ...]) -> str:
+        """``join_sentences`` of the candidates at places ``at``, each sentence's dateline
+        taken off once for all the summaries that hold it."""
+        undated = self._undated
+        parts = []
+        for index in at:
+            text = undated.get(index)
+            if text is None:
+                text = undated[index] = _DATELINE.sub("", self.cands[index].text).strip()
+            if text:
+                parts.append(text)
+        last = len(parts) - 1
+        return " ".join(
+            t if i == last or t[-1] in _TERMINAL else t + "." for i, t in enumerate(parts)
+        )
 
     def _term_counts(self, hits: Sequence[Hit]) -> dict[int, int]:
         """For the candidates that hold matched terms (as ``terms_in``), by their place in
@@ -275,15 +296,19 @@ class ArticleSummariser:
         places = self._places
         per_term: dict[str, frozenset[int]] = {}
         for hit in hits:
-            # by the hit's id: the entry holds the hit, so no other object can take its id
-            entry = places.get(id(hit))
-            if entry is None:
-                entry = places[id(hit)] = (hit, self._placed(hit))
-            where = entry[1]
+            where = places.get(id(hit))
+            if where is None:
+                where = places[id(hit)] = self._placed(hit)
+                self._held.append(hit)
             if where:
                 term = hit.term
                 before = per_term.get(term)
-                per_term[term] = where if before is None else before | where
+                if before is None:
+                    per_term[term] = where
+                elif not where <= before:  # a term's hits of one form share one set
+                    per_term[term] = before | where
+        if len(per_term) == 1:
+            return dict.fromkeys(next(iter(per_term.values())), 1)
         counts: dict[int, int] = {}
         for where in per_term.values():
             for index in where:
@@ -293,15 +318,13 @@ class ArticleSummariser:
     def _placed(self, hit: Hit) -> frozenset[int]:
         """The candidates that hold ``hit``: the one its offset falls in (a body hit) and those
         holding its surface form (for ``terms_in``, any hit of a term finds all its forms)."""
-        found: set[int] = set()
+        form = hit.text.strip()
+        holding = self._holding(form.casefold()) if form else _NONE
         if hit.field == "body":
             index = bisect.bisect_right(self._starts, hit.start) - 1
-            if index >= 0 and hit.start < self.cands[index].sentence.end:
-                found.add(index)
-        form = hit.text.strip()
-        if form:
-            found.update(self._holding(form.casefold()))
-        return frozenset(found)
+            if index >= 0 and hit.start < self._ends[index] and index not in holding:
+                return holding | {index}
+        return holding
 
     def _ranked(self, counts: dict[int, int]) -> list[int]:
         """The candidates (by place) in ``pick``'s order, the matched terms of each counted."""
