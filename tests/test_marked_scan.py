@@ -104,3 +104,27 @@ def test_words_split_as_the_plain_word_pattern_splits_them() -> None:
             else "".join(f"{START}{p}{END}" if i % 2 else p for i, p in enumerate(parts))
         )
         assert mark(text) == want, text
+
+
+@pytest.mark.parametrize(("title", "body"), list(itertools.product(TEXTS[:4], TEXTS)))
+def test_word_places_counted_while_finding_hits_are_those_of_the_word_starts(
+    title: str, body: str
+) -> None:
+    """Where the marked words are the runs of \\w, the words a hit spans come from counting
+    markers as it is found; they are the words ``word_index`` places it in."""
+    scan = Scanner(PATTERNS, PREFIXES).scan(title, body)
+    if not scan.counts_words():
+        return
+    for index in range(len(PATTERNS)):
+        for whole in (True, False):
+            spans = scan.word_spans(index) if whole else scan.prefix_spans(index)
+            assert scan.places(index, whole) == [
+                (s >= scan.body_start, scan.word_index(s) + 1, scan.word_index(e - 1) + 1, (s, e))
+                for s, e in spans
+            ], (PATTERNS[index], whole)
+
+
+def test_some_texts_count_words_while_finding_hits() -> None:
+    scanner = Scanner(PATTERNS, PREFIXES)
+    assert scanner.scan("peace talks", "putin and the war").counts_words()
+    assert not scanner.scan("o'brien talks", "").counts_words()  # an apostrophe joins two runs

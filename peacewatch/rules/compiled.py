@@ -223,7 +223,19 @@ class Context:
         """Every hit of a term with the word indexes it spans (counted from 1: only their
         differences matter), worked out once per term and article."""
         found = self._places.get(tid)
-        if found is None:
+        if found is None and self.scan.counts_words():  # words counted while finding hits
+            term, scan = self.terms[tid], self.scan
+            found = []
+            for pattern in term.words & scan.word_set:
+                found += scan.places(pattern, True)
+            if term.prefixes:
+                for pattern in term.prefixes & scan.prefix_set:
+                    found += scan.places(pattern, False)
+            if term.title_only:
+                found = [place for place in found if place[3][1] <= scan.title_len]
+            found.sort()
+            self._places[tid] = found
+        elif found is None:
             found = []
             spans = self.spans(tid)
             if spans:

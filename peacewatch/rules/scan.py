@@ -257,6 +257,32 @@ class Scan:
             out.sort()
         return out
 
+    def counts_words(self) -> bool:
+        """Whether ``places`` can tell the words of a hit (the marked words are the runs of
+        ``\\w`` and no hit was checked on the unmarked text)."""
+        return self._words_are_runs and not self.extra
+
+    def places(self, pattern: int, whole: bool) -> list[tuple[bool, int, int, Span]]:
+        """Where ``pattern`` was found (as a whole word, or at the start of one), each hit as
+        (in the body, index of its first word, of its last word, span), words counted from 1
+        as ``word_index`` + 1 counts them; only when ``counts_words``."""
+        out: list[tuple[bool, int, int, Span]] = []
+        form = self.layout.form(pattern, whole)
+        if form is None or pattern not in (self.word_set if whole else self.prefix_set):
+            return out
+        marked, length, body = self._marked, self.layout.lengths[pattern], self.body_start
+        spanned = form.count(START) - 1  # words after the first that a hit reaches into
+        words = 0  # words before the hit: each put two markers before it
+        last = 0
+        at = marked.find(form)
+        while at >= 0:
+            words += marked.count(START, last, at)
+            last = at
+            plain = at - 2 * words
+            out.append((plain >= body, words + 1, words + 1 + spanned, (plain, plain + length)))
+            at = marked.find(form, at + 1)
+        return out
+
     def word_starts(self) -> list[int]:
         """Where each word (a run of ``\\w``) starts, in text order."""
         if self._word_starts is None:
