@@ -24,7 +24,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -32,6 +31,7 @@ from peacewatch import metrics
 from peacewatch.errors import PermanentDelivery, ReaderGone, RetryLater, UserUnreachable
 from peacewatch.failpoints import failpoint
 from peacewatch.models import Alert, AlertKind
+from peacewatch.renewing import renewing
 from peacewatch.services.sinks import Sink
 from peacewatch.store.alert_queue import AlertQueue, QueuedAlert, entry_time
 from peacewatch.store.follows import FollowStore, dm_user
@@ -214,25 +214,25 @@ class Dispatcher:
                 return  # its story's first alert is not out yet: post it after, in its thread
         if not await self._queue.lock_sending(alert.alert_id, self._consumer, self._lock_ms):
             return  # another dispatcher is posting it right now
-        keeper = asyncio.create_task(self._keep_sending_lock(alert.alert_id))
         try:
-            await self._deliver(item, alert, sink, destination, parent)
+            async with renewing(
+                self._lock_ms / 4000,
+                lambda: self._keep_sending_lock(alert.alert_id),
+                "alert-sending-lock",
+            ):
+                await self._deliver(item, alert, sink, destination, parent)
         finally:
-            keeper.cancel()
-            with suppress(asyncio.CancelledError):
-                await keeper
             await self._queue.unlock_sending(alert.alert_id, self._consumer)
 
-    async def _keep_sending_lock(self, alert_id: str) -> None:
-        """Renew the sending lock until cancelled (the post is done)."""
-        while True:
-            await asyncio.sleep(self._lock_ms / 4000)
-            try:
-                if not await self._queue.renew_sending(alert_id, self._consumer, self._lock_ms):
-                    log.warning("lost the sending lock of alert %s", alert_id)
-                    return
-            except Exception:  # Redis trouble: the next round tries again
-                log.exception("renewing the sending lock of alert %s failed", alert_id)
+    async def _keep_sending_lock(self, alert_id: str) -> bool:
+        """Renew the sending lock while the post is under way; False once it is lost."""
+        try:
+            if not await self._queue.renew_sending(alert_id, self._consumer, self._lock_ms):
+                log.warning("lost the sending lock of alert %s", alert_id)
+                return False
+        except Exception:  # Redis trouble: the next round tries again
+            log.exception("renewing the sending lock of alert %s failed", alert_id)
+        return True
 
     async def _parent_pending(self, alert: Alert, item: QueuedAlert) -> bool:
         """Whether a follow-up should wait for its parent (bounded: after a few rounds it is

@@ -31,6 +31,7 @@ from peacewatch import metrics
 from peacewatch.errors import StoreError
 from peacewatch.failpoints import failpoint
 from peacewatch.models import Article
+from peacewatch.renewing import renewing
 from peacewatch.store import keys
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.ingest import IngestEntry, IngestStream
@@ -209,22 +210,16 @@ class StoryAssigner:
             entries = await self._stream.read_after(self._cursor, self._batch, block_ms)
             if not entries:
                 return 0
-            renewer = asyncio.create_task(self._keep_lease(), name="assigner-lease")
-            try:
+            # The lease is renewed while a long batch (slow summaries, a slow Redis) is handled;
+            # once lost, the batch's cursor write is refused.
+            async with renewing(self._lease_seconds / 3, self._keep_lease, "assigner-lease"):
                 await self._place_batch(self._index, entries)
-            finally:
-                renewer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await renewer
             return len(entries)
 
-    async def _keep_lease(self) -> None:
-        """Renew the lease while a long batch (slow summaries, a slow Redis) is handled."""
+    async def _keep_lease(self) -> bool:
+        """Renew the lease; False when another replica holds it."""
         ms = int(self._lease_seconds * 1000)
-        while True:
-            await asyncio.sleep(self._lease_seconds / 3)
-            if not await self._renew(keys=[keys.assigner_lease()], args=[self._token, ms]):
-                return  # lost: the batch's cursor write is refused
+        return bool(await self._renew(keys=[keys.assigner_lease()], args=[self._token, ms]))
 
     async def drain(self, max_batches: int = 10_000) -> int:
         """Finish every entry waiting now (bounded); returns how many."""
