@@ -2,9 +2,9 @@
 
 A task renews the lease every so often until the work ends. Ending it by cancellation alone is
 not enough: a cancellation that arrives while a Redis call is under way can be lost inside the
-client (on Python 3.11 a cancellation that meets a read timeout becomes that timeout, which the
-client retries), and the renewal loop would then go on for ever, with the work's owner waiting
-for it. So the loop also stops on an event, set before the cancellation.
+client (seen with redis-py on Python 3.11, on a loaded machine: the story assigner's renewals went
+on after its batch, and the assigner waited for them for ever). So the loop also stops on an
+event, set before the cancellation.
 """
 
 from __future__ import annotations
