@@ -36,6 +36,7 @@ from peacewatch.stories.features import entity_engine
 from peacewatch.stories.memory import WindowIndex
 from peacewatch.stories.state import RETENTION as STORY_RETENTION
 from peacewatch.stories.state import prune_stories
+from peacewatch.watchers import language
 from peacewatch.watchers.fetch import Fetcher, FetchLimits
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.parse import FeedParserPool
@@ -86,6 +87,8 @@ class App:
     """WebSub subscriptions, when a public URL is configured (else feeds are only polled)."""
     pushed: set[str] = field(default_factory=set)
     """Feeds scheduled at their longer interval because a hub pushes them."""
+    engines: EngineProvider | None = None
+    """The compiled rules the pipeline matches with (loaded by ``start``)."""
 
     @classmethod
     async def open(
@@ -141,10 +144,10 @@ class App:
             settings.summariser, settings.llm_url, settings.llm_api_key, settings.llm_model,
             settings.llm_timeout,
         )  # fmt: skip
+        engines = EngineProvider(teams)
         pipeline = Pipeline(
-            redis, articles, EngineProvider(teams), teams, queue, clock,
-            gates, summariser=summariser,
-        )  # fmt: skip
+            redis, articles, engines, teams, queue, clock, gates, summariser=summariser
+        )
         ingest = IngestStream(redis)
         assigner = StoryAssigner(
             redis, ingest, articles, pipeline.handle,
@@ -190,6 +193,7 @@ class App:
             dispatcher, scheduler, commands, quiet, clock,
         )  # fmt: skip
         app.websub = websub
+        app.engines = engines
         opened.append(app)
         return app
 
@@ -253,8 +257,11 @@ class App:
             await self.feeds.put(feed.to_spec(config.team))
 
     async def start(self) -> None:
-        """Schedule every known feed and start delivering alerts."""
-        for feed in await self.feeds.all():
+        """Load what matching and reading items need, then schedule every known feed and start
+        delivering alerts."""
+        feeds = await self.feeds.all()
+        await self._warm(detect_languages=bool(feeds))
+        for feed in feeds:
             self.scheduler.schedule(feed)
         self.scheduler.start()
         self.tasks.append(asyncio.create_task(self.assigner.run(), name="story-assigner"))
@@ -262,6 +269,18 @@ class App:
         self.tasks.append(asyncio.create_task(self._housekeeping_loop(), name="housekeeping"))
         if self.websub is not None:
             self.tasks.append(asyncio.create_task(self.websub.run(), name="websub"))
+
+    async def _warm(self, detect_languages: bool) -> None:
+        """Compile (or read from the disk cache) the rules and load the language identifier
+        now, before the first poll, rather than when the first items arrive: what loading
+        them uses for a while (compiling 10,000 rules, the most) is then used and freed again
+        before polls hold memory too, so the two never add up, and it is handed back to the
+        system before the polls begin."""
+        if self.engines is not None:
+            await self.engines.engine()
+        if detect_languages:
+            await asyncio.to_thread(language.load)
+        release_free_memory()
 
     async def close(self) -> None:
         """Stop in reverse order: scheduler, dispatcher, HTTP client, parser pool, Redis."""

@@ -240,6 +240,11 @@ def _identifier() -> Any:
     return _build(langid, parts, _mapped_table(parts, key))
 
 
+def load() -> None:
+    """Load the identifier now (else the first ``detect`` of a long enough text does)."""
+    _identifier()
+
+
 def detect(text: str, declared: str | None = None) -> str | None:
     """The language of ``text`` when the detector is confident, else ``declared``.
 
