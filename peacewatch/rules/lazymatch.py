@@ -145,10 +145,7 @@ class LazyMatch(Match):
         _ENTITIES.__set__(self, shared.entities(rule.team_id))
 
     def _resolve(self) -> None:
-        try:
-            _TEAM.__get__(self, Match)
-        except AttributeError:
-            self._fill()
+        self._fill()  # again if it was: the same values, at less cost than asking first
         source = self._source
         assert source is not None
         index, shared = source
