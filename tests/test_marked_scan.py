@@ -106,25 +106,43 @@ def test_words_split_as_the_plain_word_pattern_splits_them() -> None:
         assert mark(text) == want, text
 
 
-@pytest.mark.parametrize(("title", "body"), list(itertools.product(TEXTS[:4], TEXTS)))
+JOINED = [  # words of several runs of \w, which NEAR counts one by one
+    "o'brien", "brien", "o'b", "o", "talks", "peace talks", "l'europe", "europe", "rock'n'roll",
+    "n'roll", "roll", "talks o'brien", "zelensky", "zelensky's plan", "plan", "de",
+]  # fmt: skip
+JOINED_TEXTS = [
+    "o'brien talks; o'sullivan and l'europe",
+    "rock'n'roll peace talks o'brien, zelensky's plan",
+    "talks o'brien de l'europe o'b",
+    "peace talks and zelensky",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    ("patterns", "title", "body"),
+    [(PATTERNS, t, b) for t, b in itertools.product(TEXTS[:4], TEXTS)]
+    + [(JOINED, t, b) for t, b in itertools.product(JOINED_TEXTS, JOINED_TEXTS)],
+)
 def test_word_places_counted_while_finding_hits_are_those_of_the_word_starts(
-    title: str, body: str
+    patterns: list[str], title: str, body: str
 ) -> None:
-    """Where the marked words are the runs of \\w, the words a hit spans come from counting
-    markers as it is found; they are the words ``word_index`` places it in."""
-    scan = Scanner(PATTERNS, PREFIXES).scan(title, body)
+    """The words a hit spans come from counting markers as it is found (and the apostrophes
+    that joined runs of \\w into one marked word); they are the words ``word_index`` places
+    it in."""
+    scan = Scanner(patterns, set(range(len(patterns)))).scan(title, body)
     if not scan.counts_words():
         return
-    for index in range(len(PATTERNS)):
+    for index in range(len(patterns)):
         for whole in (True, False):
             spans = scan.word_spans(index) if whole else scan.prefix_spans(index)
             assert scan.places(index, whole) == [
                 (s >= scan.body_start, scan.word_index(s) + 1, scan.word_index(e - 1) + 1, (s, e))
                 for s, e in spans
-            ], (PATTERNS[index], whole)
+            ], (patterns[index], whole)
 
 
-def test_some_texts_count_words_while_finding_hits() -> None:
-    scanner = Scanner(PATTERNS, PREFIXES)
-    assert scanner.scan("peace talks", "putin and the war").counts_words()
-    assert not scanner.scan("o'brien talks", "").counts_words()  # an apostrophe joins two runs
+def test_texts_split_into_runs_count_words_while_finding_hits() -> None:
+    scanner = Scanner(JOINED, set(range(len(JOINED))))
+    assert scanner.scan("peace talks", "rock'n'roll o'brien").counts_words()
+    assert not scanner.scan("talks_x", "").counts_words()  # an underscore: not split into runs

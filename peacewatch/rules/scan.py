@@ -87,6 +87,18 @@ def _words(text: str) -> tuple[list[str], list[str]]:
     runs = _WORD_SPLIT.split(text)
     if "'" not in text:
         return runs, runs
+    joins = _joins(runs)
+    if not joins:
+        return runs, runs
+    parts = list(runs)
+    for at in reversed(joins):  # from the end, so that the indexes before stay put
+        parts[at - 1 : at + 2] = ["".join(parts[at - 1 : at + 2])]
+    return parts, runs
+
+
+def _joins(runs: list[str]) -> list[int]:
+    """Indexes, in a split into runs of ``\\w`` (non-word, run, …, run, non-word), of the
+    lone apostrophes that join the runs either side into one word (``_words``), in order."""
     joins = []
     at = 2  # separators between two words are at the even indexes 2 … len - 3
     last = len(runs) - 3
@@ -98,12 +110,13 @@ def _words(text: str) -> tuple[list[str], list[str]]:
         if at % 2 == 0 and runs[at + 1] != "s":
             joins.append(at)
         at += 1
-    if not joins:
-        return runs, runs
-    parts = list(runs)
-    for at in reversed(joins):  # from the end, so that the indexes before stay put
-        parts[at - 1 : at + 2] = ["".join(parts[at - 1 : at + 2])]
-    return parts, runs
+    return joins
+
+
+def _joined_words(runs: list[str], first: int) -> list[int]:
+    """Per apostrophe that joins two runs of ``runs`` into one word, the index of that word
+    among the words marked (the first numbered ``first``), in order."""
+    return [first + (at - 1) // 2 - n for n, at in enumerate(_joins(runs))]
 
 
 def marked_forms(pattern: str) -> tuple[str | None, str | None, bool]:
@@ -142,6 +155,7 @@ class Scan:
 
     __slots__ = (
         "_hits",
+        "_joined",
         "_marked",
         "_marked_title_end",
         "_runs",
@@ -197,6 +211,7 @@ class Scan:
         for pattern, _, _, whole in extra:
             (self.word_set if whole else self.prefix_set).add(pattern)
         self._word_starts: list[int] | None = None
+        self._joined: list[int] | None = None
         self._runs = runs
         self._words_are_runs = words_are_runs and runs is not None
 
@@ -258,30 +273,51 @@ class Scan:
         return out
 
     def counts_words(self) -> bool:
-        """Whether ``places`` can tell the words of a hit (the marked words are the runs of
-        ``\\w`` and no hit was checked on the unmarked text)."""
-        return self._words_are_runs and not self.extra
+        """Whether ``places`` can tell the words of a hit (the text was split into runs of
+        ``\\w`` when marked, and no hit was checked on the unmarked text)."""
+        return self._runs is not None and not self.extra
 
     def places(self, pattern: int, whole: bool) -> list[tuple[bool, int, int, Span]]:
         """Where ``pattern`` was found (as a whole word, or at the start of one), each hit as
         (in the body, index of its first word, of its last word, span), words counted from 1
-        as ``word_index`` + 1 counts them; only when ``counts_words``."""
+        as ``word_index`` + 1 counts them; only when ``counts_words``.
+
+        The words are counted while the hits are found: a marked word is one run of ``\\w``,
+        or several that apostrophes join (``_joins``), each of which counts."""
         out: list[tuple[bool, int, int, Span]] = []
         form = self.layout.form(pattern, whole)
         if form is None or pattern not in (self.word_set if whole else self.prefix_set):
             return out
         marked, length, body = self._marked, self.layout.lengths[pattern], self.body_start
-        spanned = form.count(START) - 1  # words after the first that a hit reaches into
-        words = 0  # words before the hit: each put two markers before it
+        spanned = form.count(START) - 1  # marked words after the first that a hit reaches into
+        tail = form.rsplit(START, 1)[1].count("'")  # runs joined in the part of the last one
+        joined = self._joins_by_word()
+        words = 0  # marked words before the hit: each put two markers before it
         last = 0
         at = marked.find(form)
         while at >= 0:
             words += marked.count(START, last, at)
             last = at
             plain = at - 2 * words
-            out.append((plain >= body, words + 1, words + 1 + spanned, (plain, plain + length)))
+            first, end = words + 1, words + 1 + spanned + tail
+            if joined:  # the runs joined in the marked words before
+                first += bisect.bisect_left(joined, words)
+                end += bisect.bisect_left(joined, words + spanned)
+            out.append((plain >= body, first, end, (plain, plain + length)))
             at = marked.find(form, at + 1)
         return out
+
+    def _joins_by_word(self) -> list[int]:
+        """Per apostrophe joining two runs into one marked word, the index of that word among
+        all marked words, in order (empty without ``runs``)."""
+        if self._joined is None:
+            self._joined = []
+            if self._runs is not None and not self._words_are_runs:
+                title, body = self._runs
+                in_title = _joined_words(title, 0)
+                words = len(title) // 2 - len(in_title)
+                self._joined = in_title + _joined_words(body, words)
+        return self._joined
 
     def word_starts(self) -> list[int]:
         """Where each word (a run of ``\\w``) starts, in text order."""
