@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from peacewatch.cli.rules import _load_frozen
+from peacewatch.cli.rules import load_frozen
 
 RULES = "rules:\n" + "".join(
     f"  - id: r{i}\n    query: 'ceasefire{i} AND (Zelensky OR \"security guarantees\")'\n"
@@ -46,11 +46,11 @@ def test_rules_load_without_a_collection_and_stay_frozen(
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES, encoding="utf-8")
     if cache == "warm":
-        _load_frozen(rules)
+        load_frozen(rules)
         gc.unfreeze()
     gc.collect()
     collections.clear()
-    engine, errors = _load_frozen(rules)
+    engine, errors = load_frozen(rules)
     assert collections == []
     assert gc.isenabled()
     assert errors == []
@@ -66,8 +66,8 @@ def test_rules_read_from_the_cache_need_no_yaml_parser(tmp_path: Path) -> None:
     rules.write_text(RULES, encoding="utf-8")
     env = {**os.environ, "PEACEWATCH_CACHE_DIR": str(tmp_path / "cache")}
     script = (
-        "import sys; from pathlib import Path; from peacewatch.cli.rules import _load_frozen; "
-        f"engine, _ = _load_frozen(Path({str(rules)!r})); "
+        "import sys; from pathlib import Path; from peacewatch.cli.rules import load_frozen; "
+        f"engine, _ = load_frozen(Path({str(rules)!r})); "
         "print(engine.rule_count, 'yaml' in sys.modules)"
     )
     run = [sys.executable, "-c", script]

@@ -38,7 +38,7 @@ def match(
     from peacewatch.cli.match_lines import MatchLines
     from peacewatch.pipeline.summarise import ArticleSummariser
 
-    engine, errors = _load_frozen(rules)
+    engine, errors = load_frozen(rules)
     bad = bool(errors)
     for error in errors:
         typer.echo(str(error), err=True)
@@ -72,7 +72,7 @@ def match(
         raise typer.Exit(EXIT_INPUT)
 
 
-def _load_frozen(
+def load_frozen(
     rules: Path, warnings: list[Located] | None = None
 ) -> tuple[RuleEngine, list[Located]]:
     """``load_engine(rules, warnings=warnings)`` with the cyclic collector off while it runs,
@@ -112,7 +112,7 @@ def rules_check(files: Annotated[list[Path], typer.Argument(help="rules YAML fil
     count = 0
     for path in files:
         warnings: list[Located] = []
-        engine, errors = _load_frozen(path, warnings)
+        engine, errors = load_frozen(path, warnings)
         for error in sorted([*errors, *warnings], key=lambda e: (e.line, e.column)):
             typer.echo(str(error))
         count += len(errors)
