@@ -26,7 +26,8 @@ matching (with every match's hits and terms), summaries, and writing the JSON li
 ``json.dumps`` of each record, and as ``match`` writes them); the start of the command
 (interpreter, imports, reading the rules) is the warm start above.
 
-Prints the times, then one ``FIGURE`` line per figure. A missing sample directory skips the
+Prints the times, then one ``FIGURE`` line per figure (the warm start in wall seconds and in CPU
+seconds). A missing sample directory skips the
 run (exit 0).
 """
 
@@ -257,6 +258,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             cold,
             f"<{WARM_START_TARGET:g}s",
             start < WARM_START_TARGET,
+        )
+    )
+    # the same start in CPU seconds (user and system of the child): on a shared machine the
+    # wall time holds the waits for a core as well
+    print(
+        figure(
+            f"match_warm_start_{args.rules}_rules_cpu_s",
+            start_cpu,
+            cold_cpu,
+            f"<{WARM_START_TARGET:g}s",
+            start_cpu < WARM_START_TARGET,
         )
     )
     return 0
