@@ -35,7 +35,7 @@ from peacewatch.renewing import renewing
 from peacewatch.store import keys
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.ingest import IngestEntry, IngestStream
-from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex, load
+from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex, load, placement_order
 from peacewatch.stories.state import (
     RETENTION,
     ArticleRow,
@@ -53,6 +53,8 @@ BATCH = 500
 """Stream entries placed and written per script call."""
 YIELD_EVERY = 50
 """Articles placed between two yields to the event loop."""
+LOAD_YIELD_EVERY = 2000
+"""Stored members loaded between two turns of the event loop when the lease is taken."""
 EVICT_EVERY = 2000
 """Entries between two evictions of stories that left the window."""
 
@@ -181,7 +183,16 @@ class StoryAssigner:
         cursor, _, mark = stored.partition(" ")
         watermark = float(mark) if mark else -math.inf
         index = self._make_index()
-        load(index, await load_members(self._redis, watermark - self._keep_seconds(index)))
+        # Loading a large window takes a while on a busy machine: the lease is renewed as for
+        # a batch, and the loop is given back between chunks so that the renewals run (a lease
+        # that lapsed during the load would be lost at the first batch, and the state loaded
+        # again, and again).
+        async with renewing(self._lease_seconds / 3, self._keep_lease, "assigner-lease"):
+            members = await load_members(self._redis, watermark - self._keep_seconds(index))
+            members.sort(key=placement_order)
+            for start in range(0, len(members), LOAD_YIELD_EVERY):
+                load(index, members[start : start + LOAD_YIELD_EVERY])
+                await asyncio.sleep(0)
         self._index, self._cursor, self._watermark = index, cursor, watermark
         self.stats.holder = True
         self.stats.takeovers += 1

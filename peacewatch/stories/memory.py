@@ -279,7 +279,12 @@ class WindowIndex:
         return len(self.placed)
 
 
+def placement_order(member: Member) -> tuple[tuple[int, int], str]:
+    """The order in which stored members were first placed."""
+    return member.seq, member.features.article_id
+
+
 def load(index: WindowIndex, members: Iterable[Member]) -> None:
     """Fill ``index`` with stored members, in the order they were first placed."""
-    for member in sorted(members, key=lambda m: (m.seq, m.features.article_id)):
+    for member in sorted(members, key=placement_order):
         index.add(member)
