@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -82,6 +83,8 @@ class App:
     quiet: QuietHoursGate
     clock: Callable[[], datetime]
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the app stops: loops end on it even if a cancellation is lost in a call."""
     pruned_at: datetime | None = None
     websub: WebSub | None = None
     """WebSub subscriptions, when a public URL is configured (else feeds are only polled)."""
@@ -240,14 +243,16 @@ class App:
             self.pruned_at = now
 
     async def _housekeeping_loop(self, every: float = 60.0) -> None:
-        while True:
+        while not self.closing.is_set():
             try:
                 await self.housekeeping()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a failed round is logged; the next one tries again
                 log.exception("housekeeping failed")
-            await asyncio.sleep(every)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(every):
+                    await self.closing.wait()
 
     async def apply_config(self, config: AppConfig) -> None:
         """Register the config's feeds and replace its team's rules with the config's."""
@@ -287,6 +292,7 @@ class App:
         self.scheduler.pause()
         await self.scheduler.drain()
         self.scheduler.shutdown()
+        self.closing.set()
         self.assigner.stop()
         self.dispatcher.stop()
         for task in self.tasks:
