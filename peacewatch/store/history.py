@@ -3,14 +3,8 @@
 How a search runs
 -----------------
 Every stored article is indexed under each distinct word of its normalised headline and body
-(the same normalisation the rule matcher uses) and under one facet token that names its
-language, domain and outlet together: one Redis sorted set per token, article ids scored by
-publication time. ``source:`` and ``lang:`` are answered from the facets: the facets are few
-(one per outlet and language, however many articles each has), so a search reads them all,
-keeps those the field's value matches exactly as the rule engine would match their articles,
-and unites their sets. One facet posting per article replaces the half a dozen ``src:`` and
-``lang:`` postings earlier versions wrote (``src:com``, ``lang:en``: sets of most articles);
-those still answer for the articles indexed under them.
+(the same normalisation the rule matcher uses), under ``src:`` tokens for its domain and outlet
+and a ``lang:`` token: one Redis sorted set per token, article ids scored by publication time.
 
 A query is parsed, and its tree is turned into a plan over those sets: a term is the union of
 the strings it stands for (an entity's every name, a Cyrillic name's inflected forms), a
@@ -31,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import re
 import sys
 import unicodedata
@@ -81,11 +74,6 @@ end
 return #KEYS - 2
 """
 _SEARCH_RULE = "q"
-FACET = "@:"
-"""The prefix of facet tokens: ``@:`` and the JSON of ``[lang, domain, outlet words]``. No word
-starts with ``@``, so no ``prefix*`` expands to a facet."""
-MAX_FACET = 256
-"""A longer facet is not written; the article gets the ``src:`` and ``lang:`` tokens instead."""
 
 
 @functools.cache
@@ -125,59 +113,13 @@ def _source_tokens(article: Article) -> set[str]:
     return out
 
 
-def _field_tokens(article: Article) -> set[str]:
-    """The ``src:`` and ``lang:`` tokens of an article (what earlier versions indexed)."""
-    out = {t for t in _source_tokens(article) if len(t) <= MAX_TOKEN + 4}
-    out.add("lang:" + (article.lang or "").lower())
-    return out
-
-
-def facet_of(article: Article) -> str | None:
-    """The facet token of an article, or None when it would be longer than ``MAX_FACET``."""
-    outlet = " ".join(normalise_pattern(article.outlet).split())
-    parts = [(article.lang or "").lower(), article.source.lower(), outlet]
-    token = FACET + json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-    return token if len(token) <= MAX_FACET else None
-
-
 def tokens_of(article: Article) -> set[str]:
-    """Every index token of an article: its words and its facet (``src:`` and ``lang:`` tokens
-    instead when the facet is too long)."""
+    """Every index token of an article: its words, ``src:`` and ``lang:`` tokens."""
     words = word_tokens(normalise(article.title).text) + word_tokens(normalise(article.body).text)
     out = {w for w in words if len(w) <= MAX_TOKEN}
-    facet = facet_of(article)
-    if facet is None:
-        out |= _field_tokens(article)
-    else:
-        out.add(facet)
+    out |= {t for t in _source_tokens(article) if len(t) <= MAX_TOKEN + 4}
+    out.add("lang:" + (article.lang or "").lower())
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class _Facet:
-    """A facet token read back: what ``source:`` and ``lang:`` look at."""
-
-    token: str
-    lang: str
-    domain: str
-    outlet: tuple[str, ...]
-
-    @classmethod
-    def read(cls, token: str) -> _Facet | None:
-        try:
-            lang, domain, outlet = json.loads(token.removeprefix(FACET))
-            return cls(token, str(lang), str(domain), tuple(str(outlet).split()))
-        except (ValueError, TypeError):
-            return None
-
-    def matches(self, field: str, value: str) -> bool:
-        """Whether the rule engine's ``field:value`` holds for the facet's articles (``value``
-        lower-cased, ``www.`` removed from a domain), as ``rules.compiled`` decides it."""
-        if field == "lang":
-            return self.lang == value
-        if "." in value:
-            return self.domain == value or self.domain.endswith("." + value)
-        return value in self.domain.split(".") or value in self.outlet
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +204,6 @@ class _Planner:
         self.node = node
         self.dictionary = dictionary
         self._patterns: dict[q.Term, tuple[frozenset[str], frozenset[str]]] = {}
-        self._facets: Sequence[_Facet] = ()
 
     def patterns(self, term: q.Term) -> tuple[frozenset[str], frozenset[str]]:
         """(whole-word patterns, prefix patterns) a text term stands for."""
@@ -298,14 +239,7 @@ class _Planner:
                     out.add(words[-1])
         return out
 
-    def fielded(self) -> bool:
-        """Whether the query has a ``source:`` or ``lang:`` term (answered from the facets)."""
-        return any(term.field in ("source", "lang") for term in q.terms(self.node))
-
-    def plan(
-        self, expansions: dict[str, list[str] | None], facets: Sequence[_Facet] = ()
-    ) -> _Plan | None:
-        self._facets = facets
+    def plan(self, expansions: dict[str, list[str] | None]) -> _Plan | None:
         return self._node(self.node, expansions)
 
     def _node(self, node: q.Node, expansions: dict[str, list[str] | None]) -> _Plan | None:
@@ -319,8 +253,10 @@ class _Planner:
         return _all(parts) if isinstance(node, q.And) else _any(parts)
 
     def _term(self, term: q.Term, expansions: dict[str, list[str] | None]) -> _Plan | None:
-        if term.field in ("source", "lang"):
-            return self._fielded(term.field, term.text.lower())
+        if term.field == "source":
+            return ("k", keys.history_token("src:" + term.text.lower().removeprefix("www.")))
+        if term.field == "lang":
+            return ("k", keys.history_token("lang:" + term.text.lower()))
         words, prefixes = self.patterns(term)
         parts: list[_Plan | None] = []
         for pattern in sorted(words):
@@ -335,18 +271,6 @@ class _Planner:
                 None if expanded is None else _any(("k", keys.history_token(w)) for w in expanded)
             )
             parts.append(_all([*(_word(w) for w in runs[:-1]), last]))
-        return _any(parts)
-
-    def _fielded(self, field: str, value: str) -> _Plan | None:
-        """The articles of every facet the value matches, and those indexed under the token
-        of earlier versions (``src:VALUE``, ``lang:VALUE``)."""
-        if field == "source":
-            value = value.removeprefix("www.")
-        legacy = ("src:" if field == "source" else "lang:") + value
-        parts: list[_Plan | None] = [("k", keys.history_token(legacy))]
-        parts += [
-            ("k", keys.history_token(f.token)) for f in self._facets if f.matches(field, value)
-        ]
         return _any(parts)
 
 
@@ -453,8 +377,7 @@ class HistoryIndex:
         engine = await self.engine_for(query, entities)
         planner = _Planner(q.parse(query), builtin_dictionary().extended(entities))
         expansions = await self._expand(planner.prefixes())
-        facets = await self._facets() if planner.fielded() else []
-        plan = planner.plan(expansions, facets)
+        plan = planner.plan(expansions)
         until = until or self._clock()
         if plan is None:
             ids = await self._range(keys.history_all(), since, until)
@@ -496,12 +419,6 @@ class HistoryIndex:
             prefix: (list(words) if len(words) <= MAX_PREFIX_WORDS else None)
             for prefix, words in zip(ordered, replies, strict=True)
         }
-
-    async def _facets(self) -> list[_Facet]:
-        """Every facet indexed (an unreadable one is skipped: no article is written with it)."""
-        end = FACET[:-1] + chr(ord(FACET[-1]) + 1)
-        tokens = await self._redis.zrangebylex(keys.history_vocab(), "[" + FACET, "(" + end)
-        return [f for f in map(_Facet.read, tokens) if f is not None]
 
     async def _range(self, key: str, since: datetime, until: datetime) -> list[tuple[str, float]]:
         pairs = await self._redis.zrevrangebyscore(
