@@ -69,23 +69,23 @@ def _stories_of(
     if not n:
         return []
     numbers: npt.NDArray[np.int64] = np.fromiter(chain.from_iterable(found), np.int64, n)
-    base = int(numbers.min())
-    numbers -= base
-    sums = np.bincount(numbers, np.repeat(np.asarray(weights, np.float64), sizes))
-    hit = np.flatnonzero(np.bincount(numbers))  # a weight of 0.0 still finds its article
-    values: npt.NDArray[np.float64] = sums[hit].astype(np.float64, copy=False)
+    # Each distinct article a bin of its own (by its place among them, not by its number:
+    # numbers are never given twice, and those of one window lie far apart in a long run).
+    hit, bins = np.unique(numbers, return_inverse=True)
+    sums = np.bincount(bins, np.repeat(np.asarray(weights, np.float64), sizes))
+    values: npt.NDArray[np.float64] = sums.astype(np.float64, copy=False)
     if len(hit) > MAX_CANDIDATES:
         # Only the articles with at least the MAX_CANDIDATES-th most weight count. Fewer than
         # MAX_CANDIDATES weigh more, and are ranked; the rest of the places go to articles of
         # exactly that weight by story id: the first of their story ids sorted.
         cut = np.partition(values, len(hit) - MAX_CANDIDATES)[len(hit) - MAX_CANDIDATES]
         above = values > cut
-        ranked = _by_weight(values[above], hit[above] + base, story_of)
-        tied = sorted(_stories(hit[values == cut] + base, story_of))
+        ranked = _by_weight(values[above], hit[above], story_of)
+        tied = sorted(_stories(hit[values == cut], story_of))
         ranked += tied[: MAX_CANDIDATES - len(ranked)]
     else:
         # Articles of one weight and one story are next to each other in any order.
-        ranked = _by_weight(values, hit + base, story_of)
+        ranked = _by_weight(values, hit, story_of)
     out: list[str] = []
     for story_id in ranked:
         if story_id not in out:
