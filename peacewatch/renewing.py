@@ -19,8 +19,9 @@ async def renewing(
     every: float, renew: Callable[[], Awaitable[bool]], name: str
 ) -> AsyncIterator[None]:
     """Call ``renew`` every ``every`` seconds while the block runs; a False answer (the lease
-    is lost) ends the renewals. On leaving the block the renewals stop, whatever ``renew`` does
-    with a cancellation; an error of ``renew`` ends them too (and is not raised)."""
+    is lost) ends the renewals. On leaving the block the renewals stop (once a renewal under
+    way returns, whatever it does with the cancellation); an error of ``renew`` ends them too
+    (and is not raised). A cancellation of the caller while it waits for them is raised."""
     stop = asyncio.Event()
 
     async def loop() -> None:
@@ -37,5 +38,8 @@ async def renewing(
     finally:
         stop.set()
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        # asyncio.wait, not a bare await: a cancellation of the caller itself (a stop, an
+        # enclosing timeout) goes on to the caller, and the renewals end by the event anyway.
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # an error of a renewal is not the work's: read, not raised

@@ -54,8 +54,38 @@ async def test_renewals_run_while_the_work_runs_and_stop_once_the_lease_is_lost(
 
 
 async def test_an_error_of_a_renewal_ends_the_renewals_not_the_work() -> None:
+    calls = 0
+
     async def renew() -> bool:
+        nonlocal calls
+        calls += 1
         raise RuntimeError("boom")
 
     async with renewing(0.01, renew, "test-renewal"):
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+    assert calls == 1
+
+
+async def test_a_cancelled_caller_is_cancelled_while_a_renewal_is_under_way() -> None:
+    in_call = asyncio.Event()
+
+    async def renew() -> bool:
+        in_call.set()
+        try:
+            await asyncio.sleep(0.3)
+        except asyncio.CancelledError:
+            pass  # gives way slowly
+        await asyncio.sleep(0.3)
+        return True
+
+    async def work() -> str:
+        async with renewing(0.01, renew, "test-renewal"):
+            await in_call.wait()  # the work ends while a renewal is under way
+        return "finished"
+
+    task = asyncio.create_task(work())
+    await in_call.wait()
+    await asyncio.sleep(0.05)  # the caller now waits for the renewal to give way
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done and task.cancelled()
