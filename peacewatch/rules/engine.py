@@ -233,8 +233,8 @@ class RuleEngine:
         undecided = self._index.undecided(candidates)
         if undecided:  # the rules that being listed does not decide: evaluated
             failed = {i for i in undecided if not _holds(rules[i], ctx, present)}
-            for index in failed:  # a few: the rules listed are unique
-                listed.remove(index)
+            if failed:  # one pass, however many failed (NEAR rules whose words are far apart)
+                listed = [i for i in listed if i not in failed]
         if not listed:
             return []
         entity_of = self._compiler.table.entity_of

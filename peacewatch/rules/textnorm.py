@@ -47,7 +47,7 @@ def _replace_other(found: re.Match[str]) -> str:
 def translate(text: str) -> str:
     """``text.translate(_TABLE)``: every character of the table becomes one character, so it
     is worked out by replacing the few of them a text holds (``str.translate`` looks every
-    character up in the table, about ten times as long on the news)."""
+    character up in the table, about three times as long on the news)."""
     for c, into in _ASCII_PAIRS:
         if c in text:
             text = text.replace(c, into)
