@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from operator import itemgetter
 
@@ -257,16 +257,8 @@ class Scan:
         if form is not None and pattern in (self.word_set if whole else self.prefix_set):
             # the automaton's hits of this pattern are the places of its marked form: found
             # again here rather than grouping every hit of the article by pattern
-            marked, length = self._marked, self.layout.lengths[pattern]
-            words = 0  # words before the hit: each put two markers before it
-            last = 0
-            at = marked.find(form)
-            while at >= 0:
-                words += marked.count(START, last, at)
-                last = at
-                plain = at - 2 * words
-                out.append((plain, plain + length))
-                at = marked.find(form, at + 1)
+            length = self.layout.lengths[pattern]
+            out = [(plain, plain + length) for _, plain in self._form_places(form)]
         if self.extra:
             out += [(s, e) for p, s, e, w in self.extra if p == pattern and w == whole]
             out.sort()
@@ -288,24 +280,29 @@ class Scan:
         form = self.layout.form(pattern, whole)
         if form is None or pattern not in (self.word_set if whole else self.prefix_set):
             return out
-        marked, length, body = self._marked, self.layout.lengths[pattern], self.body_start
+        length, body = self.layout.lengths[pattern], self.body_start
         spanned = form.count(START) - 1  # marked words after the first that a hit reaches into
         tail = form.rsplit(START, 1)[1].count("'")  # runs joined in the part of the last one
         joined = self._joins_by_word()
-        words = 0  # marked words before the hit: each put two markers before it
-        last = 0
-        at = marked.find(form)
-        while at >= 0:
-            words += marked.count(START, last, at)
-            last = at
-            plain = at - 2 * words
+        for words, plain in self._form_places(form):
             first, end = words + 1, words + 1 + spanned + tail
             if joined:  # the runs joined in the marked words before
                 first += bisect.bisect_left(joined, words)
                 end += bisect.bisect_left(joined, words + spanned)
             out.append((plain >= body, first, end, (plain, plain + length)))
-            at = marked.find(form, at + 1)
         return out
+
+    def _form_places(self, form: str) -> Iterator[tuple[int, int]]:
+        """Each place of a marked ``form`` in the marked text, as (marked words before it, its
+        start in the plain text): each word before it put two markers before it."""
+        marked = self._marked
+        words = last = 0
+        at = marked.find(form)
+        while at >= 0:
+            words += marked.count(START, last, at)
+            last = at
+            yield words, at - 2 * words
+            at = marked.find(form, at + 1)
 
     def _joins_by_word(self) -> list[int]:
         """Per apostrophe joining two runs into one marked word, the index of that word among

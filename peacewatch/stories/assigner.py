@@ -35,7 +35,7 @@ from peacewatch.renewing import renewing
 from peacewatch.store import keys
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.ingest import IngestEntry, IngestStream
-from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex, load, placement_order
+from peacewatch.stories.memory import Member, StoryAssignment, WindowIndex, placement_order
 from peacewatch.stories.state import (
     RETENTION,
     ArticleRow,
@@ -189,10 +189,11 @@ class StoryAssigner:
         # again, and again).
         async with renewing(self._lease_seconds / 3, self._keep_lease, "assigner-lease"):
             members = await load_members(self._redis, watermark - self._keep_seconds(index))
-            members.sort(key=placement_order)
-            for start in range(0, len(members), LOAD_YIELD_EVERY):
-                load(index, members[start : start + LOAD_YIELD_EVERY])
-                await asyncio.sleep(0)
+            members.sort(key=placement_order)  # as load() orders them
+            for n, member in enumerate(members, 1):
+                index.add(member)
+                if n % LOAD_YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
         self._index, self._cursor, self._watermark = index, cursor, watermark
         self.stats.holder = True
         self.stats.takeovers += 1
