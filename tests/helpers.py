@@ -127,11 +127,21 @@ async def open_app(
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on now and that this process has not given
+    before: the kernel may hand the same port to binds made one after another, and a process
+    given it may not have bound it yet."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
+    raise RuntimeError("no free port found on 127.0.0.1 in 100 tries")
 
 
 async def start_run(

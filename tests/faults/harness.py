@@ -26,7 +26,7 @@ from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from tests.faults.samples_stream import day_articles
-from tests.helpers import REPO_ROOT, free_port, rss
+from tests.helpers import REPO_ROOT, rss
 
 DAY = "2026-01-06"
 ITEMS = 50
@@ -127,7 +127,7 @@ class Bench:
             },
             "REDIS_URL": redis_url or self.redis_url,
             "PEACEWATCH_DATA_DIR": str(self.tmp / name),
-            "PEACEWATCH_HTTP_PORT": str(free_port()),
+            "PEACEWATCH_HTTP_PORT": "0",  # the kernel picks a free port at bind time
             "PEACEWATCH_HTTP_HOST": "127.0.0.1",
             "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
             **self.chat_env(),
