@@ -24,7 +24,7 @@ from peacewatch.stories.assigner import LEASE, Placed, StoryAssigner
 from peacewatch.stories.features import entity_engine
 from peacewatch.stories.memory import WindowIndex
 from tests.faults.samples_stream import day_articles
-from tests.helpers import REPO_ROOT, free_port, redis_url, samples_dir
+from tests.helpers import REPO_ROOT, redis_url, samples_dir
 
 pytestmark = pytest.mark.skipif(
     not (samples_dir() / "feeds-2026-01").is_dir(), reason="no sample feed exports"
@@ -62,7 +62,7 @@ async def start_replica(target: dict[str, Any], data: Path) -> asyncio.subproces
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
         "REDIS_URL": redis_url(target),
         "PEACEWATCH_DATA_DIR": str(data),
-        "PEACEWATCH_HTTP_PORT": str(free_port()),
+        "PEACEWATCH_HTTP_PORT": "0",
         "PEACEWATCH_HTTP_HOST": "127.0.0.1",
     }
     return await asyncio.create_subprocess_exec(

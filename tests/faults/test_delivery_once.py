@@ -19,7 +19,7 @@ from peacewatch.store import keys
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import REPO_ROOT, SAMPLE_ITEMS, dated, free_port, redis_url, rss
+from tests.helpers import REPO_ROOT, SAMPLE_ITEMS, dated, redis_url, rss
 
 REDELIVERY_LIMIT = 90.0
 """Seconds a restarted run may take to settle the interrupted alert (the sending lock lasts
@@ -40,7 +40,7 @@ async def start_run(
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
         "REDIS_URL": redis_url(redis_target),
         "PEACEWATCH_DATA_DIR": str(data),
-        "PEACEWATCH_HTTP_PORT": str(free_port()),
+        "PEACEWATCH_HTTP_PORT": "0",
         "PEACEWATCH_HTTP_HOST": "127.0.0.1",
         "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
         **extra,

@@ -23,7 +23,7 @@ from peacewatch.store.codec import alert_from_json
 from peacewatch.watchers.poller import PollPolicy
 from tests.fakes.feed_server import FeedServer
 from tests.faults.samples_stream import day_articles
-from tests.helpers import REPO_ROOT, Clock, free_port, open_app, redis_url, rss, samples_dir
+from tests.helpers import REPO_ROOT, Clock, open_app, redis_url, rss, samples_dir
 
 pytestmark = pytest.mark.skipif(
     not (samples_dir() / "feeds-2026-01").is_dir(), reason="no sample feed exports"
@@ -73,7 +73,7 @@ async def start(target: dict[str, Any], config: Path, data: Path) -> asyncio.sub
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
         "REDIS_URL": redis_url(target),
         "PEACEWATCH_DATA_DIR": str(data),
-        "PEACEWATCH_HTTP_PORT": str(free_port()),
+        "PEACEWATCH_HTTP_PORT": "0",
         "PEACEWATCH_HTTP_HOST": "127.0.0.1",
         "PEACEWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
     }
