@@ -119,6 +119,11 @@ class TermIndex:
         self._by_hit = Packed((), 0)
         self._title_by_hit = Packed((), 0)
 
+    def prepare(self, layout: Layout) -> None:
+        """Build the tables of ``layout`` now rather than at the first scan (they are then kept
+        with a pickled engine)."""
+        self._tables(layout)
+
     def _tables(self, layout: Layout) -> tuple[Packed, Packed]:
         """Term ids per automaton pattern (all fields, title only), for ``layout``."""
         if layout is not self._layout:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import starmap
 from typing import Any
 
 from peacewatch.errors import InputError
@@ -22,7 +23,7 @@ from peacewatch.rules import fastpath as fp
 from peacewatch.rules import query as q
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
 from peacewatch.rules.lazymatch import ArticleHits, lazy_matches
-from peacewatch.rules.rulefile import RuleSpec
+from peacewatch.rules.rulefile import RuleMeta, RuleSpec
 from peacewatch.rules.ruleindex import RuleIndex
 from peacewatch.rules.scanner import Scanner
 from peacewatch.rules.termcompile import TermCompiler
@@ -59,23 +60,24 @@ class RuleError:
 class _Rule:
     team_id: str
     rule_id: str
-    spec: RuleSpec
+    meta: RuleMeta
+    """The rule's spec, as plain values."""
     node: c.Node
     labels: tuple[c.TermRef, ...]
     """Every text term of the query, in query order (for reporting what fired)."""
-    check: fp.Check | None
-    """The query as one function of the article's context; None for a flat query."""
     near: bool = False
     """The query has a NEAR (outside NOT): what fired is worked out from the tree."""
     flat: fp.Flat | None = None
     """The query as term-id sets when it is flat enough (``compiled.flat``): decided by set
     operations on the article's present terms instead of ``check``."""
+    check: fp.Check | None = None
+    """The query as one function of the article's context, for a query that is not flat:
+    built when first evaluated (closures do not pickle, and most rules are never evaluated)."""
 
     @classmethod
     def of(
         cls,
         team_id: str,
-        rule_id: str,
         spec: RuleSpec,
         node: c.Node,
         labels: tuple[c.TermRef, ...],
@@ -83,8 +85,14 @@ class _Rule:
     ) -> _Rule:
         """``shared``: term-id sets already made, used again for the same sets."""
         flat = fp.flat(node, shared)
-        check = fp.build(node) if flat is None else None
-        return cls(team_id, rule_id, spec, node, labels, check, c.has_near(node), flat)
+        return cls(team_id, spec.id, RuleMeta.of(spec), node, labels, c.has_near(node), flat)
+
+    def state(self) -> _RuleState:
+        return self.team_id, self.rule_id, self.meta, self.node, self.labels, self.near, self.flat
+
+
+_RuleState = tuple[str, str, RuleMeta, c.Node, tuple[c.TermRef, ...], bool, "fp.Flat | None"]
+"""A compiled rule as it is pickled: ``_Rule``'s fields but ``check``."""
 
 
 class RuleEngine:
@@ -97,6 +105,8 @@ class RuleEngine:
         self._sets: dict[frozenset[int], frozenset[int]] = {}
         """Term-id sets of the flat queries, one object for equal sets."""
         self._rule_index: dict[tuple[str, str], int] = {}
+        self._specs: dict[int, RuleSpec] = {}
+        """Specs made again from the rules' values (``rule_spec``), by rule number."""
         self._team_entity_of: dict[str, dict[int, str]] = {}
         self._scanner = Scanner(())
         self._entity_scanner: Scanner | None = None
@@ -136,7 +146,7 @@ class RuleEngine:
         labels: list[c.TermRef] = []
         node = self._compiler.node(q.parse(spec.query), dictionary, labels)
         self._rule_index[(team_id, spec.id)] = len(self._rules)
-        self._rules.append(_Rule.of(team_id, spec.id, spec, node, tuple(labels), self._sets))
+        self._rules.append(_Rule.of(team_id, spec, node, tuple(labels), self._sets))
 
     def _build(self) -> None:
         """The automaton and the indexes, from the compiled terms and rules."""
@@ -145,6 +155,7 @@ class RuleEngine:
         self._scanner = Scanner(strings, compiler.prefixes)
         self._entity_scanner = None
         self._term_index = c.TermIndex(self._terms)
+        self._term_index.prepare(self._scanner.layout)
         self._index = RuleIndex(
             [r.node for r in self._rules],
             [r.flat for r in self._rules],
@@ -154,28 +165,33 @@ class RuleEngine:
 
     # Pickling (a compiled engine cached on disk) -----------------------------------------------
     def __getstate__(self) -> dict[str, object]:
-        """Everything but the automata, the indexes and the rules' closures, which are rebuilt
-        on load."""
+        """The built indexes and tables as they are (a load is a plain read of them), the rules
+        as tuples; not the entity automaton (built when first asked for), the rules' closures
+        (built when first evaluated), the specs made again, nor the sets kept for compiling."""
         state = dict(self.__dict__)
-        for name in ("_scanner", "_entity_scanner", "_term_index", "_index", "_terms", "_sets"):
+        for name in ("_entity_scanner", "_sets", "_specs", "_rule_index"):
             state.pop(name, None)
-        state["_rules"] = [(r.team_id, r.rule_id, r.spec, r.node, r.labels) for r in self._rules]
+        state["_rules"] = [rule.state() for rule in self._rules]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        rules = state.pop("_rules")
+        rules: list[_RuleState] = state.pop("_rules")
         self.__dict__.update(state)
-        self._terms = self._compiler.terms
         self._sets = {}
-        self._rules = [
-            _Rule.of(t, r, spec, node, labels, self._sets) for t, r, spec, node, labels in rules
-        ]
-        self._build()
+        self._specs = {}
+        self._entity_scanner = None
+        self._rules = list(starmap(_Rule, rules))
+        self._rule_index = {(r[0], r[1]): i for i, r in enumerate(rules)}
 
     # Matching ----------------------------------------------------------------------------------
     def rule_spec(self, team_id: str, rule_id: str) -> RuleSpec | None:
         index = self._rule_index.get((team_id, rule_id))
-        return self._rules[index].spec if index is not None else None
+        if index is None:
+            return None
+        found = self._specs.get(index)
+        if found is None:
+            found = self._specs[index] = self._rules[index].meta.spec()
+        return found
 
     @property
     def rule_count(self) -> int:
@@ -294,8 +310,10 @@ def _holds(rule: _Rule, ctx: c.Context, present: set[int]) -> bool:
     """Whether a rule listed for an article (``RuleIndex.candidates``) holds."""
     sets = rule.flat
     if sets is None:
-        assert rule.check is not None
-        return rule.check(ctx)
+        check = rule.check
+        if check is None:
+            check = rule.check = fp.build(rule.node)
+        return check(ctx)
     need, anys, nones = sets
     if not need <= present or (nones and not present.isdisjoint(nones)):
         return False

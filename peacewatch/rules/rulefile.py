@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import yaml
 
 RULE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Digest = Literal["none", "hourly", "daily"]
 
 
 class EntitySpec(BaseModel):
@@ -50,7 +52,7 @@ class RuleSpec(BaseModel):
     query: str = Field(min_length=1, max_length=2000)
     channels: list[str] = Field(default_factory=list)
     min_sources: int = Field(default=1, ge=1, le=100)
-    digest: Literal["none", "hourly", "daily"] = "none"
+    digest: Digest = "none"
     severity: Severity | None = None
 
     @field_validator("channels")
@@ -62,6 +64,51 @@ class RuleSpec(BaseModel):
 
     def destinations(self) -> tuple[Destination, ...]:
         return tuple(Destination.parse(c) for c in self.channels)
+
+
+@functools.cache
+def _given(fields: frozenset[str]) -> tuple[str, ...]:
+    """One tuple for each set of fields given: the rules of a file share a handful of them."""
+    return tuple(sorted(fields))
+
+
+class RuleMeta(NamedTuple):
+    """What a compiled rule set keeps of a ``RuleSpec``: its values as a plain tuple (a model
+    per rule is large and slow to read back from the disk cache), the spec made again from it
+    (``spec``) only when asked for."""
+
+    id: str
+    query: str
+    channels: tuple[str, ...]
+    min_sources: int
+    digest: Digest
+    severity: Severity | None
+    given: tuple[str, ...]
+    """The fields the spec was given (its ``model_fields_set``), sorted."""
+
+    @classmethod
+    def of(cls, spec: RuleSpec) -> RuleMeta:
+        return cls(
+            spec.id,
+            spec.query,
+            tuple(spec.channels),
+            spec.min_sources,
+            spec.digest,
+            spec.severity,
+            _given(frozenset(spec.model_fields_set)),
+        )
+
+    def spec(self) -> RuleSpec:
+        """The ``RuleSpec`` these values came from (already validated once: not again)."""
+        return RuleSpec.model_construct(
+            _fields_set=set(self.given),
+            id=self.id,
+            query=self.query,
+            channels=list(self.channels),
+            min_sources=self.min_sources,
+            digest=self.digest,
+            severity=self.severity,
+        )
 
 
 class RulesFile(BaseModel):

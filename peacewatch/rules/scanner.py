@@ -42,12 +42,30 @@ class Scanner:
             if check and (whole is None or wanted):
                 self._checked.append((index, string, whole is None, wanted))
         self._layout = Layout(forms, prefix_of, prefix_forms, [len(s) for s in self._strings])
-        patterns = forms + prefix_forms
-        self._automaton = (
-            ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
-            if self._strings
-            else None
-        )
+        self._automaton = self._build()
+
+    def _build(self) -> ahocorasick_rs.AhoCorasick | None:
+        """The automaton of the layout's marked forms (automaton pattern ``i`` is ``Layout``'s
+        ``i``-th form)."""
+        if not self._strings:
+            return None
+        patterns = self._layout.forms + list(self._layout.prefix_forms.values())
+        return ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+
+    # Pickling (inside a compiled engine cached on disk): the automaton does not pickle; it is
+    # built again from the marked forms kept, which is a small part of building them
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        del state["_automaton"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._automaton = self._build()
+
+    @property
+    def layout(self) -> Layout:
+        return self._layout
 
     def scan(self, title: str, body: str) -> Scan:
         """One pass of the automaton over a normalised title and body."""

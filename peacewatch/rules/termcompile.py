@@ -58,6 +58,7 @@ class TermCompiler:
         """Patterns searched at the start of a word (``prefix*`` terms)."""
         self._term_ids: dict[tuple[object, ...], int] = {}
         self._entity_patterns: dict[tuple[str, int], frozenset[int]] = {}
+        self._refs: dict[tuple[int, str], c.TermRef] = {}
 
     def entity_names(self, entity: Entity, shared: bool = True) -> frozenset[int]:
         """The pattern indexes of every name of ``entity`` (computed once per entity).
@@ -122,7 +123,7 @@ class TermCompiler:
                 ("prefix", pattern, title_only),
                 lambda: c.CTerm(f"{term.text}*", frozenset(), frozenset({index}), title_only),
             )
-            return c.TermRef(tid, f"{term.text}*")
+            return self._ref(tid, f"{term.text}*")
         if term.kind == "word":
             named = dictionary.lookup(term.text)
             if named is not None:
@@ -139,7 +140,7 @@ class TermCompiler:
                 term.text, frozenset(table.add(f) for f in forms), frozenset(), title_only
             ),
         )
-        return c.TermRef(tid, term.text)
+        return self._ref(tid, term.text)
 
     def _entity_ref(self, entity: Entity, label: str, title_only: bool) -> c.TermRef:
         patterns = self.entity_names(entity)
@@ -147,7 +148,16 @@ class TermCompiler:
             ("entity", entity.id, id(entity), title_only),
             lambda: c.CTerm(label, patterns, frozenset(), title_only, entity.id),
         )
-        return c.TermRef(tid, label)
+        return self._ref(tid, label)
+
+    def _ref(self, tid: int, label: str) -> c.TermRef:
+        """The one ``TermRef`` of a term and label, shared by every rule that names them: a
+        compiled rule set pickles (and reads back) each once."""
+        key = (tid, label)
+        found = self._refs.get(key)
+        if found is None:
+            found = self._refs[key] = c.TermRef(tid, label)
+        return found
 
 
 def _suggest(name: str, options: Iterable[str]) -> str:
