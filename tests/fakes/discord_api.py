@@ -87,6 +87,8 @@ class FakeDiscord:
         """Who left the server; outages of Get Guild Member (see ``tests.fakes.members``)."""
         """Recipient user id -> the bot's DM channel with them (Create DM)."""
         self.forbidden: set[int] = set()
+        self.unreadable: set[int] = set()
+        """Channels whose history the bot may not read (no Read Message History)."""
         self.rate_limits: dict[str, list[float]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(900000000000000001)
@@ -168,6 +170,7 @@ class FakeDiscord:
         r.add_get(f"{API}/channels/{{channel}}", self._get_channel)
         r.add_get(f"{API}/guilds/{{guild}}/members/{{user}}", self._get_member)
         r.add_post(f"{API}/channels/{{channel}}/messages", self._create_message)
+        r.add_get(f"{API}/channels/{{channel}}/messages", self._list_messages)
         r.add_get(f"{API}/channels/{{channel}}/messages/{{message}}", self._get_message)
         r.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self._edit_message)
         r.add_post(f"{API}/channels/{{channel}}/messages/{{message}}/threads", self._start_thread)
@@ -384,6 +387,21 @@ class FakeDiscord:
             except TimeoutError:
                 pass
         return self._ok(message)
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """Get Channel Messages: the newest ``limit`` (1-100, default 50) first; as Discord
+        does, without their nonces."""
+        channel_id = int(request.match_info["channel"])
+        refused = self._channel_check(request, channel_id)
+        if refused is not None:
+            return refused
+        if channel_id in self.unreadable:
+            return self._error(403, 50001, "Missing Access")
+        limit = request.query.get("limit", "50")
+        if not limit.isdigit() or not 1 <= int(limit) <= 100:
+            return self._error(400, 50035, "Invalid Form Body")
+        newest = sorted(self.in_channel(channel_id), key=lambda m: -int(m["id"]))[: int(limit)]
+        return self._ok([{k: v for k, v in m.items() if k != "nonce"} for m in newest])
 
     async def _get_message(self, request: web.Request) -> web.Response:
         channel_id = int(request.match_info["channel"])

@@ -1,6 +1,8 @@
 """`peacewatch run` killed with SIGKILL while the platform holds its post of an alert (stored,
 not yet answered): a restarted run finds that post (Slack: the alert id in the message
-metadata; Discord: the message nonce) and the alert appears in the channel exactly once."""
+metadata; Discord: the message nonce, here in a channel whose history the bot may not read;
+the lookup in the history is in ``test_delivery_found``) and the alert appears in the channel
+exactly once."""
 
 from __future__ import annotations
 
@@ -171,11 +173,14 @@ async def test_discord_post_interrupted_by_sigkill_appears_once(
             (alert_id,) = alert_ids
             assert await redis_client.get(keys.delivered(alert_id)) is None
 
+            # without Read Message History the earlier post cannot be looked up: the nonce
+            fake.unreadable.add(channel)
             second = await start_run(config, tmp_path / "second", redis_target, env)
             try:
                 ref = await delivered(redis_client, alert_id)
             finally:
                 await stop(second)
+        assert len(fake.of("GET", f"/channels/{channel}/messages")) == 1  # refused
         assert ref == f"{channel}/{posted['id']}"
         assert fake.in_channel(channel) == [posted]
         creates = fake.of("POST", f"/channels/{channel}/messages")

@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import discord
 from discord.http import Route
 
-from peacewatch.bot.discord_adapter import embeds
+from peacewatch.bot.discord_adapter import embeds, lookup
 from peacewatch.bot.discord_adapter.client import (
     CANNOT_SEND_IN_NON_TEXT,
     MISSING_PERMISSIONS,
@@ -27,6 +24,7 @@ from peacewatch.bot.discord_adapter.client import (
     error_code,
     payload_of,
 )
+from peacewatch.bot.discord_adapter.pacing import ChannelPacer
 from peacewatch.errors import PermanentDelivery, RetryLater, UserUnreachable
 from peacewatch.models import Alert, AlertKind
 from peacewatch.pipeline.render import is_merge_note
@@ -60,32 +58,6 @@ def message_nonce(alert_id: str) -> str:
 def once(payload: dict[str, Any], alert: Alert) -> dict[str, Any]:
     """``payload`` with the alert's nonce, enforced."""
     return {**payload, "nonce": message_nonce(alert.alert_id), "enforce_nonce": True}
-
-
-@dataclass(slots=True)
-class ChannelPacer:
-    """A token bucket per channel (Discord allows about 5 messages per 5 s in one channel).
-
-    ``wait_for`` takes a token and says how long to wait before using it; a wait longer than
-    ``max_wait`` takes nothing and raises RetryLater, so one busy channel never holds up the
-    dispatcher's other destinations.
-    """
-
-    rate: float = 1.0
-    burst: float = 5.0
-    max_wait: float = 2.0
-    clock: Callable[[], float] = time.monotonic
-    _state: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    def wait_for(self, channel: str) -> float:
-        now = self.clock()
-        tokens, last = self._state.get(channel, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
-        if wait > self.max_wait:
-            raise RetryLater(f"pacing channel {channel}", retry_after=wait, counts=False)
-        self._state[channel] = (tokens - 1.0, now)
-        return wait
 
 
 def parse_ref(ref: str) -> tuple[int, int]:
@@ -161,6 +133,40 @@ class DiscordSink:
                 self.members.forget(alert.team_id, user)
                 await self._check_member(alert, user)
                 raise UserUnreachable(str(error)) from exc
+            raise error from exc
+
+    async def find_delivered(self, alert: Alert, parent: str | None, since: float) -> str | None:
+        """The reference of the alert's message when an earlier attempt (begun at ``since``,
+        never recorded) posted it, found among the destination's newest messages (see
+        ``lookup``); None for a thread follow-up (its nonce covers it) or a forum post."""
+        user = dm_user(alert.destination)
+        followup = alert.kind is AlertKind.FOLLOWUP and parent is not None
+        if not self._token or (followup and user is None):
+            return None  # posting says what is wrong
+        try:
+            async with asyncio.timeout(self._deadline):
+                await self._client.ensure_login(self._token)
+                me = self._client.user
+                if followup and parent is not None:
+                    channel_id, parent_message = parse_ref(parent)
+                else:
+                    target = int(user if user is not None else alert.destination.target)
+                    channel_id = target if user is None else await self._dm_channel(target)
+                    parent_message = None
+                if me is None or channel_id in self._forums:
+                    return None
+                found = await lookup.find_posted(
+                    self._client.http, channel_id, alert, me.id, parent_message
+                )
+                if found is not None and parent_message is not None:
+                    await self._update_outlets(alert, channel_id, parent_message)
+                return found
+        except (PermanentDelivery, RetryLater):
+            raise
+        except ValueError:
+            return None  # not a channel id: posting says so
+        except Exception as exc:
+            error = as_delivery_error(exc, f"looking for an earlier post to {alert.destination}")
             raise error from exc
 
     def _departures_of(self) -> Departures | None:

@@ -1,0 +1,118 @@
+"""`peacewatch run` killed with SIGKILL while Discord holds its posts (stored, not yet answered),
+restarted when the message nonce no longer helps: past Discord's nonce window, or for a follow's
+direct message whose reader has left the server since. The restarted run finds the posts among
+the destination's newest messages and records them; nothing is posted twice, and a delivered
+direct message is not set aside as a dead letter."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from peacewatch.store import keys
+from peacewatch.store.follows import FollowStore
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.feed_server import FeedServer
+from tests.faults.test_delivery_once import delivered, kill, one_item, start_run, stop, write_config
+
+READER = 300000000000000007
+
+
+def discord_env(fake: FakeDiscord) -> dict[str, str]:
+    return {
+        "DISCORD_TOKEN": fake.token,
+        "DISCORD_API_URL": fake.api_url,
+        "DISCORD_APPLICATION_ID": str(fake.application_id),
+    }
+
+
+async def started_alerts(redis: aioredis.Redis) -> list[str]:
+    """Alert ids whose delivery was begun (recorded or not)."""
+    prefix = keys.delivery_started("")
+    return [k.removeprefix(prefix) async for k in redis.scan_iter(keys.delivery_started("*"))]
+
+
+async def test_a_post_found_after_the_nonce_window_is_not_posted_again(
+    redis_target: dict[str, Any], redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        channel = fake.add_channel()
+        async with FeedServer() as feeds:
+            feeds.set_feed("/feed.xml", one_item())
+            team = f"discord:{fake.guild_id}"
+            config = write_config(
+                tmp_path / "config.yaml", feeds.url("/feed.xml"), team, f"discord:{channel}"
+            )
+            fake.hold_messages()
+            first = await start_run(config, tmp_path / "first", redis_target, discord_env(fake))
+            try:
+                await fake.wait_for(lambda: fake.held >= 1, 60)
+                await kill(first)
+            finally:
+                await stop(first)
+                fake.release_messages()
+            (posted,) = fake.in_channel(channel)
+            (alert_id,) = await started_alerts(redis_client)
+            assert await redis_client.get(keys.delivered(alert_id)) is None
+
+            fake.nonce_window = 0.0  # Discord no longer knows the nonce
+            second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
+            try:
+                ref = await delivered(redis_client, alert_id)
+            finally:
+                await stop(second)
+        assert ref == f"{channel}/{posted['id']}"
+        assert fake.in_channel(channel) == [posted]
+        assert len(fake.of("POST", f"/channels/{channel}/messages")) == 1  # never posted again
+        (lookup,) = fake.of("GET", f"/channels/{channel}/messages")
+        assert lookup.query.get("limit") == "50"
+        assert await redis_client.xlen(keys.alert_dead_letter()) == 0
+    finally:
+        await fake.close()
+
+
+async def test_a_dm_delivered_before_its_reader_left_is_not_a_dead_letter(
+    redis_target: dict[str, Any], redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        channel = fake.add_channel()
+        async with FeedServer() as feeds:
+            feeds.set_feed("/feed.xml", one_item())
+            team = f"discord:{fake.guild_id}"
+            config = write_config(
+                tmp_path / "config.yaml", feeds.url("/feed.xml"), team, f"discord:{channel}"
+            )
+            follows = FollowStore(redis_client)
+            await follows.add(team, str(READER), "discord", "Witkoff", time.time())
+            fake.hold_messages()
+            first = await start_run(config, tmp_path / "first", redis_target, discord_env(fake))
+            try:  # the channel's alert and the follow's DM, both held
+                await fake.wait_for(lambda: fake.held >= 2, 60)
+                await kill(first)
+            finally:
+                await stop(first)
+                fake.release_messages()
+            dm = fake.dm_channels[str(READER)]
+            (sent,) = fake.in_channel(dm)
+            alert_ids = await started_alerts(redis_client)
+            assert len(alert_ids) == 2
+
+            fake.members.leave(READER)  # before the restart asks
+            second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
+            try:
+                refs = {await delivered(redis_client, alert_id) for alert_id in alert_ids}
+            finally:
+                await stop(second)
+        assert f"{dm}/{sent['id']}" in refs
+        assert fake.in_channel(dm) == [sent] and len(fake.in_channel(channel)) == 1
+        assert await redis_client.xlen(keys.alert_dead_letter()) == 0
+        assert len(fake.of("POST", f"/channels/{dm}/messages")) == 1
+    finally:
+        await fake.close()
