@@ -53,10 +53,15 @@ def websub_rss(items: list[dict[str, Any]], hub: str | None, self_url: str | Non
 
 @asynccontextmanager
 async def websub_app(
-    target: dict[str, Any], data_dir: Path, clock: Clock, public: bool = True
+    target: dict[str, Any],
+    data_dir: Path,
+    clock: Clock,
+    public: bool = True,
+    public_url: str | None = None,
 ) -> AsyncIterator[tuple[App, int]]:
     """An App on the test Redis with the HTTP server serving its WebSub callbacks. The port is
-    bound (port 0) before the public URL naming it is set, so no other process can take it."""
+    bound (port 0) before the public URL naming it is set, so no other process can take it.
+    ``public_url``: another public URL (replicas behind one address share it)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen()
@@ -66,7 +71,7 @@ async def websub_app(
         settings = Settings(
             PEACEWATCH_DATA_DIR=data_dir,
             REDIS_URL=redis_url(target),
-            PEACEWATCH_PUBLIC_URL=f"http://127.0.0.1:{port}/" if public else None,
+            PEACEWATCH_PUBLIC_URL=(public_url or f"http://127.0.0.1:{port}/") if public else None,
         )
         app = await App.open(
             settings,

@@ -40,7 +40,10 @@ async def test_two_replicas_subscribe_once_renew_once_and_read_a_push_once(
         feeds.set_feed("/feed.xml", websub_rss(first, hub.url, url))
         async with (
             websub_app(redis_target, tmp_path / "a", clock) as (one, port_one),
-            websub_app(redis_target, tmp_path / "b", clock) as (two, port_two),
+            # behind one public address (the first replica's: the hub reaches that one)
+            websub_app(
+                redis_target, tmp_path / "b", clock, public_url=f"http://127.0.0.1:{port_one}/"
+            ) as (two, port_two),
         ):
             assert one.websub is not None and two.websub is not None
             feed = FeedSpec("ws1", url, interval=3600)
