@@ -23,6 +23,7 @@ from tests import test_follows, test_slack_commands
 from tests.fakes.discord_api import FakeDiscord, Seen
 from tests.test_follows import Pipe, report, said
 from tests.test_slack_commands import Env
+from tests.test_slack_home import texts
 
 env = test_slack_commands.env
 slack = test_slack_commands.slack
@@ -93,6 +94,18 @@ async def test_an_admin_lists_and_removes_anothers_follows(
 
     await pipe.send(report(0))
     assert env.slack.messages == []  # no DM for a removed follow
+
+
+async def test_an_admins_removal_refreshes_the_members_app_home(env: Env) -> None:
+    await env.command("follow actor:witkoff", user="UMEMBER")  # refreshes their home
+    await env.slack.wait_for(lambda: "UMEMBER" in env.slack.home_views, 10)
+    assert "`actor:witkoff`" in texts(env.slack.home_views["UMEMBER"])
+
+    said(await env.command("unfollow <@UMEMBER> all", user="UADMIN", name="all"))
+    emptied = lambda: "You follow nothing yet" in texts(env.slack.home_views["UMEMBER"])  # noqa: E731
+    await env.slack.wait_for(emptied, 10)
+    # the member's tab, not the admin's, whose follows did not change
+    assert {c.args["user_id"] for c in env.slack.calls_to("views.publish")} == {"UMEMBER"}
 
 
 async def test_unfollow_other_says_what_to_give(env: Env) -> None:

@@ -196,9 +196,22 @@ class SlackHandlers:
             return
         if not reply.error and self._commands.changes_state(text):
             self._homes.refresh(client, caller.team_id)
-        elif not reply.error and self._commands.changes_follows(text):
-            self._homes.refresh_user(client, caller)  # follows are the caller's own
+        elif not reply.error and (whose := self._commands.whose_follows(caller, text)):
+            await self._refresh_follower(client, caller, whose)
         await self._send(reply, respond, client, str(command.get("channel_id", "")))
+
+    async def _refresh_follower(self, client: AsyncWebClient, caller: Caller, user: str) -> None:
+        """Refresh the home of ``user``, whose follows ``caller`` changed (their own, or a
+        member's as an admin)."""
+        follower = caller
+        if user != caller.user_id:
+            team = caller.team_id.removeprefix("slack:")
+            try:
+                follower = await self._caller(client, team, user, "", "")
+            except Exception:  # their tab refreshes when they open it
+                log.exception("App Home refresh of %s failed", user)
+                return
+        self._homes.refresh_user(client, follower)
 
     async def on_home_opened(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient

@@ -276,13 +276,20 @@ class FollowCommands(CommandBase):
             )
         return lines
 
-    def changes_follows(self, text: str) -> bool:
-        """Whether a command as typed is ``follow`` or ``unfollow`` (the caller's own follows
-        change: their App Home is refreshed)."""
+    def whose_follows(self, caller: Caller, text: str) -> str | None:
+        """The user whose follows a command as typed changes, whose App Home is then
+        refreshed: the caller's for ``follow`` and ``unfollow``, the member's for an admin's
+        ``unfollow @member ...``; None for any other command."""
         try:
-            return parsing.parse_command(text).action in ("follow", "unfollow")
+            command = parsing.parse_command(text)
+            if command.action == "follow":
+                return caller.user_id
+            if command.action != "unfollow":
+                return None
+            target, _ = parsing.split_user(command.arg)
         except InputError:
-            return False
+            return None
+        return target or caller.user_id
 
     async def dm_team(self, platform: str, user_id: str, alert_id: str) -> str | None:
         """The team of a follow's direct message ``alert_id`` to ``user_id`` on ``platform``
