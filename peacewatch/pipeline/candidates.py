@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import filterfalse
+from operator import itemgetter
 
 from peacewatch.models import Article
 from peacewatch.pipeline.sentences import Sentence, sentences
@@ -71,11 +73,15 @@ def content_tokens(text: str) -> frozenset[str]:
     return frozenset([word[:_STEM] for word in words if word not in _STOPWORDS and word])
 
 
+_STEM_OF = itemgetter(slice(None, _STEM))
+"""``word[:_STEM]`` as a function, so a sentence's words are cut and filtered in C loops."""
+_IS_STOPWORD = _STOPWORDS.__contains__
+
+
 def _tokens_in(folded: str, start: int, end: int) -> frozenset[str]:
     """``content_tokens`` of the text whose case-folding is ``folded[start:end]``, when folding
     kept every character one character and its class (see ``_folds_in_place``)."""
-    words = _WORD.findall(folded, start, end)
-    return frozenset([word[:_STEM] for word in words if word not in _STOPWORDS])
+    return frozenset(map(_STEM_OF, filterfalse(_IS_STOPWORD, _WORD.findall(folded, start, end))))
 
 
 def _folds_in_place(text: str, folded: str) -> bool:

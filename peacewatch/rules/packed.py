@@ -59,15 +59,16 @@ class Packed:
     def positions(self, keys: Ints) -> Ints:
         """Where the entries of ``keys`` lie in ``values``, key after key (for reading other
         arrays laid out like ``values``)."""
+        # the arrays' own methods, not numpy's functions: those add a Python layer to each call,
+        # which costs more than the work on arrays this short
         lengths = self.lengths[keys]
-        total = int(lengths.sum())
+        ends = lengths.cumsum()
+        total = int(ends[-1]) if len(ends) else 0
         if not total:
             return EMPTY
-        ends = np.cumsum(lengths)
         # each entry's position: its rank among all entries, shifted to its key's own start
-        return np.arange(total, dtype=np.intp) + np.repeat(
-            self.starts[keys] - ends + lengths, lengths
-        )
+        shifts: Ints = (self.starts[keys] - ends + lengths).repeat(lengths)
+        return np.arange(total, dtype=np.intp) + shifts
 
     def gather(self, keys: Ints) -> Ints:
         """The lists of ``keys`` one after the other."""
@@ -78,7 +79,8 @@ def unique(values: Ints) -> Ints:
     """The distinct ``values``, sorted (``np.unique`` is several times slower on short arrays)."""
     if len(values) < 2:
         return values
-    ordered = np.sort(values)
+    ordered = values.copy()
+    ordered.sort()
     keep = np.empty(len(ordered), dtype=np.bool_)
     keep[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])

@@ -211,7 +211,7 @@ class RuleIndex:
             found = np.concatenate((found, self._always_ids))
         self._learn(present)
         listed = unique(found)
-        checked = np.flatnonzero(self._checked[listed])
+        checked = self._checked[listed].nonzero()[0]
         if len(checked):
             keep = np.ones(len(listed), dtype=np.bool_)
             keep[checked] = self._flat.holds(listed[checked], mask)

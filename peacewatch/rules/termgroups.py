@@ -46,7 +46,7 @@ class TermGroups:
         terms, with one more entry, never set, after the last term id)."""
         holds: Bools = mask[self._first[groups]]
         # a group of several terms whose first is absent: any other present will do
-        open_ = np.flatnonzero(self._multi[groups] & ~holds)
+        open_ = (self._multi[groups] & ~holds).nonzero()[0]
         if len(open_):
             listed = groups[open_]
             lengths = self._terms.lengths[listed]
@@ -56,9 +56,9 @@ class TermGroups:
 
 def counts(flags: Bools, lengths: Ints) -> Ints:
     """How many of ``flags`` are set in each run of ``lengths`` (runs may be empty)."""
-    ends = np.cumsum(lengths)
+    ends = lengths.cumsum()  # the arrays' methods: numpy's functions add a Python layer
     total = np.zeros(len(flags) + 1, dtype=np.intp)
-    np.cumsum(flags, out=total[1:])
+    flags.cumsum(out=total[1:])
     result: Ints = total[ends] - total[ends - lengths]
     return result
 
