@@ -60,6 +60,22 @@ class TermCompiler:
         self._entity_patterns: dict[tuple[str, int], frozenset[int]] = {}
         self._refs: dict[tuple[int, str], c.TermRef] = {}
 
+    _MEMOS = ("_term_ids", "_entity_patterns", "_refs")
+    """What only shares work while compiling (some keyed by the entities' object ids, which mean
+    nothing in another process): left out of a pickle. A compiler read back compiles more
+    correctly, only without sharing terms with what it compiled before."""
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        for name in self._MEMOS:
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        for name in self._MEMOS:
+            setattr(self, name, {})
+
     def entity_names(self, entity: Entity, shared: bool = True) -> frozenset[int]:
         """The pattern indexes of every name of ``entity`` (computed once per entity).
 
