@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import bisect
-import heapq
 import re
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
-from operator import itemgetter
 
 from rapidfuzz import fuzz
 
@@ -151,7 +149,6 @@ def pick(
 
 
 _NONE: frozenset[int] = frozenset()
-_THIRD = itemgetter(2)
 
 RESTATED_SHARE = 0.75
 """Two sentences whose shorter one has this share of its content words in the other restate
@@ -329,34 +326,28 @@ class ArticleSummariser:
                 return holding | {index}
         return holding
 
-    def _ranked(self, counts: dict[int, int]) -> Iterable[int]:
-        """The candidates (by place) in ``pick``'s order, the matched terms of each counted:
-        read lazily, since ``_pick`` mostly stops after the first few."""
+    def _ranked(self, counts: dict[int, int]) -> list[int]:
+        """The candidates (by place) in ``pick``'s order, the matched terms of each counted."""
         if not counts:
             return self._plain_order
         parts, junk = self._parts, self._junk
-        counted = []
+        ranks = [key for key in self._plain_ranks if key[2] not in counts]
         for index, n in counts.items():
             overlap, early, central, short = parts[index]
             score = 3.0 * n + 1.5 * overlap + early + 0.5 * central
             if short:
                 score -= 1.0  # fragments such as bylines or datelines
-            counted.append((junk[index], -score, index))
-        counted.sort()
-        # two sorted runs, merged as they are read (each key holds its place: none are equal)
-        plain = (key for key in self._plain_ranks if key[2] not in counts)
-        return map(_THIRD, heapq.merge(counted, plain))
+            ranks.append((junk[index], -score, index))
+        ranks.sort()  # two sorted runs: merged
+        return [key[2] for key in ranks]
 
-    def _pick(self, ranked: Iterable[int], max_sentences: int, max_chars: int) -> list[int]:
+    def _pick(self, ranked: list[int], max_sentences: int, max_chars: int) -> list[int]:
         """``pick`` over candidates already in rank order, by place."""
         lengths, junk, same = self._lengths, self._junk, self._same
         limit = max_chars + 2
         chosen: list[int] = []
         total = 0
-        first = -1
         for index in ranked:
-            if first < 0:
-                first = index
             if len(chosen) >= max_sentences or (chosen and junk[index]):
                 break
             length = lengths[index]
@@ -368,8 +359,8 @@ class ArticleSummariser:
             else:
                 chosen.append(index)
                 total += length
-        if not chosen and first >= 0:
-            chosen = [first]  # every sentence is over the limit: the best one, clipped
+        if not chosen and ranked:
+            chosen = [ranked[0]]  # every sentence is over the limit: the best one, clipped
         return chosen
 
     def _same(self, a: int, b: int) -> bool:
