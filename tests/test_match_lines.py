@@ -51,3 +51,18 @@ def test_a_hit_seen_before_is_written_as_itself() -> None:
         hit = Hit("Kyiv", "body", start, start + 4, "Kyiv")
         line = writer.line(Match("t", "r", "a", ("Kyiv",), (hit,)), "")
         assert f'"start": {start}, "end": {start + 4}' in line
+
+
+def test_entities_and_summaries_are_each_written_as_themselves() -> None:
+    """A team's entities and a summary are one object for many matches, and their JSON is made
+    once: values made anew (earlier ones freed, their ids free to be taken) still get their own
+    text, and the lines stay those of the records."""
+    writer = MatchLines("a")
+    shared = ("ent:kyiv", "ent:ukraine")
+    summary = "Talks go on."
+    for n in range(50):
+        entities = shared if n % 2 else tuple(f"ent:{n}-{i}" for i in range(n % 3))
+        text = summary if n % 3 else "".join(("Summary ", str(n), "."))
+        match = Match("t", f"r{n}", "a", (), (), entities)
+        line = writer.line(match, text)
+        assert line == record_line("a", match, text)

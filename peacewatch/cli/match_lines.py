@@ -17,6 +17,11 @@ class MatchLines:
     def __init__(self, article_id: str) -> None:
         self._head = '{"article_id": ' + encode_basestring(article_id) + ', "rule_id": '
         self._hits: dict[int, tuple[Hit, str]] = {}
+        # the JSON of values that matches share as one object (a team's entities, a summary
+        # chosen for several rules), by the object's id; each entry holds its object, so no
+        # other object can take that id
+        self._lists: dict[int, tuple[tuple[str, ...], str]] = {}
+        self._texts: dict[int, tuple[str, str]] = {}
 
     def line(self, match: Match, summary: str) -> str:
         """The record of ``match`` (article_id, rule_id, matched, hits, entities, summary) as
@@ -30,12 +35,24 @@ class MatchLines:
                 ', "hits": [',
                 ", ".join([self._hit(hit) for hit in match.hits]),
                 '], "entities": ',
-                _strings(match.entities),
+                self._list(match.entities),
                 ', "summary": ',
-                encode_basestring(summary),
+                self._text(summary),
                 "}\n",
             )
         )
+
+    def _list(self, values: tuple[str, ...]) -> str:
+        found = self._lists.get(id(values))
+        if found is None:
+            found = self._lists[id(values)] = (values, _strings(values))
+        return found[1]
+
+    def _text(self, text: str) -> str:
+        found = self._texts.get(id(text))
+        if found is None:
+            found = self._texts[id(text)] = (text, encode_basestring(text))
+        return found[1]
 
     def _hit(self, hit: Hit) -> str:
         # by the hit's id: the entry holds the hit, so no other object can take its id
