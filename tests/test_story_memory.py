@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 
 from peacewatch.models import Article
-from peacewatch.stories.features import entity_engine
+from peacewatch.stories.features import Kept, entity_engine
 from peacewatch.stories.memory import WindowIndex
 from peacewatch.stories.records import Member
 
@@ -49,3 +50,25 @@ def test_a_member_read_back_shares_the_strings_of_live_features() -> None:
     assert all(by_text[t] is t for t in stored.features.title_tokens)
     assert stored.features.lang is live.features.lang
     assert stored.outlet is live.outlet
+
+
+def test_a_story_keeps_its_members_tokens_as_tuples_and_decides_as_with_sets() -> None:
+    engine = entity_engine({"Putin": "putin", "Zelensky": "zelensky"})
+    index = WindowIndex(entities=engine)
+    _, first = index.place(_article("a1", "example.com", "en"))
+    assignment, _ = index.place(_article("a2", "example.org", "en"))
+    assert first is not None
+    story = index.stories[first.story_id]
+    assert assignment.story_id == first.story_id  # the same report joins the kept member
+    kept = story.members[0]
+    assert isinstance(kept, Kept)
+    assert type(kept.tokens) is tuple and type(kept.title_tokens) is tuple
+    assert sorted(kept.tokens) == sorted(first.features.tokens)
+    assert sorted(kept.title_tokens) == sorted(first.features.title_tokens)
+    # the tuple is a fraction of the set it stands for (the window holds one per article)
+    assert sys.getsizeof(kept.tokens) * 3 < sys.getsizeof(first.features.tokens)
+    assert kept.features() == first.features
+    assert story.by_time == story.members
+    # the tokens stay the strings the live features share
+    by_text = {t: t for t in first.features.tokens}
+    assert all(by_text[t] is t for t in kept.tokens)

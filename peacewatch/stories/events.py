@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 
-from peacewatch.stories.features import word_token
+from peacewatch.stories.features import Tokens, word_token
 
 _KINDS = {
     "agree": """
@@ -135,9 +135,9 @@ KIND_OF: dict[str, str] = _kinds()
 
 
 @functools.lru_cache(maxsize=4096)
-def kinds_of(title_tokens: frozenset[str]) -> frozenset[str]:
-    """The kinds of development a headline (its tokens) reports. The cache holds the headlines
-    of the stories being compared now (a larger one would keep every headline of the window
-    alive: ~1 KB an article)."""
+def kinds_of(title_tokens: Tokens) -> frozenset[str]:
+    """The kinds of development a headline (its tokens: an article's set, or the tuple a story
+    keeps of a member's) reports. The cache holds the headlines of the stories being compared
+    now (a larger one would keep every headline of the window alive: ~1 KB an article)."""
     kind = KIND_OF.get
     return frozenset(k for t in title_tokens if (k := kind(t)) is not None)

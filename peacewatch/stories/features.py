@@ -9,7 +9,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from peacewatch.models import Article
 
@@ -95,6 +95,65 @@ class Features:
             head_set | frozenset(map(sys.intern, rest)),
             lang,
         )
+
+
+Tokens = frozenset[str] | tuple[str, ...]
+"""A member's tokens: the set of an article's features, or the tuple a story keeps."""
+
+
+class Compared(Protocol):
+    """What scoring reads of a story's member: :class:`Features`, or the :class:`Kept` record a
+    story holds. Its token collections are only iterated, counted and looked up in the
+    article's sets, never looked up in themselves."""
+
+    @property
+    def article_id(self) -> str: ...
+    @property
+    def published(self) -> float: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def title_tokens(self) -> Tokens: ...
+    @property
+    def tokens(self) -> Tokens: ...
+    @property
+    def lang(self) -> str: ...
+    @property
+    def outlet(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A placed article's :class:`Features` as a story keeps them for comparison: the token
+    sets as tuples. The window holds every placed article's features, and a token set was the
+    largest part of them (a frozenset of 26 tokens takes about 1.4 KB, their tuple 250 B);
+    scoring looks a member's tokens up in the article's sets, not the other way round, so the
+    tuples cost no lookups."""
+
+    article_id: str
+    published: float
+    title: str
+    summary: str
+    title_tokens: tuple[str, ...]
+    tokens: tuple[str, ...]
+    lang: str = ""
+    outlet: str = ""
+
+    @classmethod
+    def of(cls, feats: Features) -> Kept:
+        return cls(
+            feats.article_id, feats.published, feats.title, feats.summary,
+            tuple(feats.title_tokens), tuple(feats.tokens), feats.lang, feats.outlet,
+        )  # fmt: skip
+
+    def features(self) -> Features:
+        """The :class:`Features` these were kept from (equal to them)."""
+        return Features(
+            self.article_id, self.published, self.title, self.summary,
+            frozenset(self.title_tokens), frozenset(self.tokens), self.lang, self.outlet,
+        )  # fmt: skip
 
 
 # Features --------------------------------------------------------------------------------------

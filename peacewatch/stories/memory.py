@@ -24,7 +24,7 @@ from itertools import chain
 
 from peacewatch.models import Article
 from peacewatch.rules.engine import RuleEngine
-from peacewatch.stories.features import Features, features
+from peacewatch.stories.features import Compared, Features, Kept, features
 from peacewatch.stories.merge import (
     BRIDGE_FLOOR,
     DEFAULT_MERGE,
@@ -110,7 +110,7 @@ class WindowIndex:
     # Reading ------------------------------------------------------------------------------------
     def candidates(
         self, feats: Features, horizon: float = NO_HORIZON
-    ) -> tuple[dict[str, list[Features]], dict[str, float]]:
+    ) -> tuple[dict[str, list[Kept]], dict[str, float]]:
         """The candidate stories of ``feats`` (their members published after ``horizon``,
         oldest first) and the IDF of every token they and the article carry."""
         chosen, idf = self._candidates(feats, horizon)
@@ -119,7 +119,7 @@ class WindowIndex:
 
     def _candidates(
         self, feats: Features, horizon: float
-    ) -> tuple[dict[str, list[Features]], WindowIdf]:
+    ) -> tuple[dict[str, list[Kept]], WindowIdf]:
         """:meth:`candidates` with the IDF of the article's tokens only (the rest as needed)."""
         span = self.window.total_seconds()
         low, high = max(feats.published - span, horizon), feats.published + span
@@ -133,7 +133,7 @@ class WindowIndex:
         idf.cover(feats.tokens)
         return chosen, idf
 
-    def idf_of(self, feats: Features, *others: Features) -> dict[str, float]:
+    def idf_of(self, feats: Features, *others: Compared) -> dict[str, float]:
         """The IDF a decision on ``feats`` uses, of its tokens and those of ``others``."""
         span = self.window.total_seconds()
         low, high = feats.published - span, feats.published + span

@@ -30,7 +30,7 @@ from importlib import resources
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from peacewatch.stories.features import Features
+from peacewatch.stories.features import Compared, Features
 from peacewatch.stories.model import StoryModel
 from peacewatch.stories.rarity import WindowIdf
 from peacewatch.stories.scoring import is_copy, is_sibling, near_members
@@ -131,7 +131,7 @@ def merge_signals(
         if near:
             if isinstance(idf, WindowIdf):
                 idf.cover(chain(member.tokens, *(m.tokens for m in near)))
-            probe = probe_of(member, idf)
+            probe = probe_of(member.features(), idf)
             pair = max(pair, story_probability(probe, near, idf, index.model, 1e-9))
     hours = abs(_first_time(story.members) - _first_time(second.members)) / 3600
     return {
@@ -149,7 +149,7 @@ Scored = tuple[float, str, str | None]
 
 def scored_stories(
     article: Features,
-    stories: Mapping[str, Sequence[Features]],
+    stories: Mapping[str, Sequence[Compared]],
     idf: Mapping[str, float],
     window: timedelta,
     threshold: float,
@@ -177,7 +177,7 @@ def scored_stories(
     return out
 
 
-def _first_time(members: Sequence[Features]) -> float:
+def _first_time(members: Sequence[Compared]) -> float:
     """Publication time of a story's first member (its members are kept in placing order)."""
     return members[0].published if members else 0.0
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 
 from peacewatch.models import Article
-from peacewatch.stories.features import Features
+from peacewatch.stories.features import Features, Kept
 
 MAX_MEMBER_FEATURES = 64
 """Members whose features a story keeps for comparison (the first ones); later members still
@@ -80,9 +80,9 @@ class Story:
     size: int = 0
     latest: float = NO_HORIZON
     """Publication time of its newest member (epoch seconds)."""
-    members: list[Features] = field(default_factory=list)
+    members: list[Kept] = field(default_factory=list)
     """The first ``MAX_MEMBER_FEATURES`` members in the order they were placed."""
-    by_time: list[Features] = field(default_factory=list)
+    by_time: list[Kept] = field(default_factory=list)
     """``members`` by publication time (ties in the order placed), kept so on each addition."""
     articles: list[str] = field(default_factory=list)
     """Every member's id, in the order placed."""
@@ -93,14 +93,15 @@ class Story:
         thousands of stories)."""
         return self.articles[-RECENT:]
 
-    def keep(self, feats: Features) -> None:
+    def keep(self, feats: Features | Kept) -> None:
         """Keep ``feats`` for comparison (while the story keeps fewer than it may)."""
         if len(self.members) < MAX_MEMBER_FEATURES:
-            self.members.append(feats)
-            at = bisect.bisect_right(self.by_time, feats.published, key=_published)
-            self.by_time.insert(at, feats)
+            kept = feats if isinstance(feats, Kept) else Kept.of(feats)
+            self.members.append(kept)
+            at = bisect.bisect_right(self.by_time, kept.published, key=_published)
+            self.by_time.insert(at, kept)
 
-    def members_since(self, horizon: float) -> list[Features]:
+    def members_since(self, horizon: float) -> list[Kept]:
         """The kept members published at or after ``horizon``, oldest first."""
         return self.by_time[bisect.bisect_left(self.by_time, horizon, key=_published) :]
 

@@ -7,10 +7,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from difflib import SequenceMatcher
+from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from peacewatch.stories.features import Features, word_token
+from peacewatch.stories.features import Compared, Features, word_token
 from peacewatch.stories.model import StoryModel, builtin_model
 from peacewatch.stories.signals import (
     BODY_WEIGHT,
@@ -28,6 +29,9 @@ from peacewatch.stories.signals import (
     story_view,
     word_score,
 )
+
+M = TypeVar("M", bound=Compared)
+"""A member as a story keeps it, or features read afresh."""
 
 __all__ = [
     "BODY_WEIGHT",
@@ -50,7 +54,7 @@ __all__ = [
 
 
 def lexical_score(
-    article: Features, members: Sequence[Features], idf: Mapping[str, float]
+    article: Features, members: Sequence[Compared], idf: Mapping[str, float]
 ) -> float:
     """How well the words, names and figures of ``article`` fit a story of ``members``, 0 to 1.
 
@@ -68,12 +72,12 @@ def lexical_score(
     return story_lexical(probe, members, idf)
 
 
-def similarity(a: Features, b: Features, idf: Mapping[str, float]) -> float:
+def similarity(a: Features, b: Compared, idf: Mapping[str, float]) -> float:
     """The word score of ``a`` against a story of ``b`` alone, from 0 to 1."""
     return member_score(probe_of(a, idf), b, idf)
 
 
-def headline_similarity(a: Features, b: Features, idf: Mapping[str, float]) -> float:
+def headline_similarity(a: Features, b: Compared, idf: Mapping[str, float]) -> float:
     """How much of their weight two headlines share (weighted Dice, 0 to 1): two outlets'
     headlines of one development often share most of their rare words while their summaries
     open with different background."""
@@ -81,7 +85,7 @@ def headline_similarity(a: Features, b: Features, idf: Mapping[str, float]) -> f
 
 
 def story_signals(
-    article: Features, members: Sequence[Features], idf: Mapping[str, float]
+    article: Features, members: Sequence[Compared], idf: Mapping[str, float]
 ) -> dict[str, float]:
     """The signals of :mod:`peacewatch.pipeline.story_model` for ``article`` and a story of
     ``members`` (at least one)."""
@@ -91,7 +95,7 @@ def story_signals(
 
 def story_score(
     article: Features,
-    members: Sequence[Features],
+    members: Sequence[Compared],
     idf: Mapping[str, float],
     model: StoryModel | None = None,
 ) -> float:
@@ -104,7 +108,7 @@ def story_score(
     return (model or builtin_model()).probability(signals)
 
 
-def is_copy(a: Features, b: Features) -> bool:
+def is_copy(a: Compared, b: Compared) -> bool:
     """``a`` is a syndicated copy or a re-headline of ``b``: same headline or the same text."""
     # fuzz.ratio is 100 * (1 - d / (len(a) + len(b))), d the insertions and deletions from one
     # to the other, at least the difference in length: strings whose lengths differ by more
@@ -139,7 +143,7 @@ def _common(a: Mapping[str, int], b: Mapping[str, int]) -> int:
     return sum([min(n, get(t, 0)) for t, n in a.items()])
 
 
-def is_sibling(a: Features, b: Features) -> bool:
+def is_sibling(a: Features, b: Compared) -> bool:
     """``a`` and ``b`` are two issues of one outlet's templated series, not one report: the
     same outlet, and headlines of the same words in the same order but for parts replaced
     (nothing added or dropped), each with a figure on both sides or a code of three letters
@@ -150,7 +154,11 @@ def is_sibling(a: Features, b: Features) -> bool:
         return False
     x, y = a.title_tokens, b.title_tokens
     # A token on one side only is a slot by itself (see _slot) if it is a figure or short.
-    if x <= y or y <= x or not any(t[:2] == "n:" or len(t) <= 5 for t in x ^ y):
+    if (
+        x.issubset(y)
+        or x.issuperset(y)
+        or not any(t[:2] == "n:" or len(t) <= 5 for t in x.symmetric_difference(y))
+    ):
         return False
     (ta, ca), (tb, cb) = _title_tokens(a.title), _title_tokens(b.title)
     # The equal parts below hold at most the words both headlines carry (counted with their
@@ -172,9 +180,7 @@ def _slot(tokens: Sequence[str]) -> bool:
     return any(t[:2] == "n:" for t in tokens) or (len(tokens) == 1 and len(tokens[0]) <= 5)
 
 
-def near_members(
-    article: Features, members: Iterable[Features], window: timedelta
-) -> list[Features]:
+def near_members(article: Compared, members: Iterable[M], window: timedelta) -> list[M]:
     """The members of a story that ``article`` may join it through."""
     span, published, article_id = window.total_seconds(), article.published, article.article_id
     return [
@@ -191,7 +197,7 @@ def check_threshold(threshold: float) -> float:
 
 def best_story(
     article: Features,
-    stories: Mapping[str, Sequence[Features]],
+    stories: Mapping[str, Sequence[Compared]],
     idf: Mapping[str, float],
     window: timedelta,
     threshold: float | None = None,

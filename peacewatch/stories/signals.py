@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from peacewatch.stories.events import kinds_of
-from peacewatch.stories.features import Features
+from peacewatch.stories.features import Compared, Features
 from peacewatch.stories.model import StoryModel
 from peacewatch.stories.rarity import WindowIdf
 
@@ -111,7 +111,7 @@ class StoryView:
     """A story's side of one decision: its members (within the window) and what the article
     shares with them as a whole."""
 
-    members: Sequence[Features]
+    members: Sequence[Compared]
     shared: Set[str]
     """The article's tokens that some member carries."""
     rarity: float
@@ -130,29 +130,20 @@ class StoryView:
     """Share of the members from the article's outlet."""
 
 
-def story_view(probe: Probe, members: Sequence[Features], idf: Mapping[str, float]) -> StoryView:
+def story_view(probe: Probe, members: Sequence[Compared], idf: Mapping[str, float]) -> StoryView:
     article = probe.article
     tokens = article.tokens
-    # ``tokens & carried`` (carried: every member's tokens) walks the smaller of the two sets
-    # and keeps what it finds in that order, which is the order the rarity is summed in. When
-    # a member alone has more tokens than the article, that is the article's tokens, and the
-    # members' tokens need not be gathered into one set.
+    # The members' tokens are looked up in the article's set (a kept member's are a tuple);
+    # every sum over ``shared`` is exact, so the order they are found in does not matter.
     lang = article.lang
     if len(members) == 1:  # most candidate stories
         member = members[0]
-        if len(member.tokens) > len(tokens):
-            shared: Set[str] = tokens & member.tokens
-        else:
-            shared = tokens & {t for t in member.tokens}
+        shared: Set[str] = tokens.intersection(member.tokens)
         hours = abs(article.published - member.published) / 3600
         same = 1 if not (lang and member.lang) or member.lang == lang else 0
         own = 1 if article.outlet and member.outlet == article.outlet else 0
     else:
-        if not any(len(m.tokens) > len(tokens) for m in members):
-            shared = tokens & {t for m in members for t in m.tokens}
-        else:
-            carried = set().union(*(tokens & m.tokens for m in members))
-            shared = {t for t in probe.tokens if t in carried}
+        shared = tokens.intersection(chain.from_iterable(m.tokens for m in members))
         hours = min(abs(article.published - m.published) for m in members) / 3600
         # An unknown language counts as the same: most reports a feed carries share its
         # language.
@@ -194,11 +185,11 @@ def _score(cover: float, back: float, rarity: float) -> float:
     return math.sqrt(cover * back) * min(1.0, rarity / EVIDENCE)
 
 
-def member_score(probe: Probe, member: Features, idf: Mapping[str, float]) -> float:
+def member_score(probe: Probe, member: Compared, idf: Mapping[str, float]) -> float:
     """The word score against a story of ``member`` alone: every token is carried once, so
     the shares of :func:`_shares` reduce to sums of weights and of IDF."""
-    carried = member.tokens
-    shared = [t for t in probe.tokens if t in carried]
+    carried, mine = member.tokens, probe.article.tokens
+    shared = [t for t in carried if t in mine]  # exact sums: their order does not matter
     if not shared:
         return 0.0
     weights = probe.weights
@@ -211,7 +202,7 @@ def member_score(probe: Probe, member: Features, idf: Mapping[str, float]) -> fl
     return _named_score(probe, score, shared, Counter(carried), 1, idf)
 
 
-def story_lexical(probe: Probe, members: Sequence[Features], idf: Mapping[str, float]) -> float:
+def story_lexical(probe: Probe, members: Sequence[Compared], idf: Mapping[str, float]) -> float:
     """:func:`lexical_score` against a story of two or more ``members``."""
     n = len(members)
     carried = Counter(chain.from_iterable(m.tokens for m in members))
@@ -248,11 +239,11 @@ def _named_score(
     return max(score, _shares(weights, story, named, n, idf))
 
 
-def headline_score(probe: Probe, member: Features, idf: Mapping[str, float]) -> float:
+def headline_score(probe: Probe, member: Compared, idf: Mapping[str, float]) -> float:
     """:func:`peacewatch.stories.scoring.headline_similarity` of the probe's article."""
     a, b = probe.article.title_tokens, member.title_tokens
     total = probe.title_rarity + _rarity(b, idf)
-    shared = _rarity(a & b, idf)
+    shared = _rarity(a.intersection(b), idf)
     return 2 * shared / total if total else 0.0
 
 
@@ -276,7 +267,7 @@ def signals_of(
     }
 
 
-def _events(article: Features, members: Sequence[Features]) -> float:
+def _events(article: Features, members: Sequence[Compared]) -> float:
     """The share of the members whose headline reports a kind of development (agreed,
     rejected, met...) that the article's headline reports."""
     kinds = kinds_of(article.title_tokens)
@@ -285,7 +276,7 @@ def _events(article: Features, members: Sequence[Features]) -> float:
     return sum(1 for m in members if not kinds.isdisjoint(kinds_of(m.title_tokens))) / len(members)
 
 
-def headline_of(probe: Probe, members: Sequence[Features], idf: Mapping[str, float]) -> float:
+def headline_of(probe: Probe, members: Sequence[Compared], idf: Mapping[str, float]) -> float:
     return max(headline_score(probe, m, idf) for m in members)
 
 
@@ -381,7 +372,7 @@ def _story_z(story: StoryView, model: StoryModel) -> float:
 
 def story_probability(
     probe: Probe,
-    members: Sequence[Features],
+    members: Sequence[Compared],
     idf: Mapping[str, float],
     model: StoryModel,
     threshold: float,
