@@ -29,6 +29,22 @@ def discord_env(fake: FakeDiscord) -> dict[str, str]:
     }
 
 
+def decoy(fake: FakeDiscord, channel: int, like: dict[str, Any]) -> None:
+    """A newer message of the bot in ``channel``: ``like``'s with another alert's buttons."""
+    other = "f" * 32
+    buttons = [
+        {**button, "custom_id": button["custom_id"].rsplit(":", 1)[0] + ":" + other}
+        for button in like["components"][0]["components"]
+        if "custom_id" in button
+    ]
+    message_id = fake.snowflake()
+    fake.messages[message_id] = {
+        **{k: v for k, v in like.items() if k != "nonce"},
+        "id": str(message_id),
+        "components": [{"type": 1, "components": buttons}],
+    }
+
+
 async def started_alerts(redis: aioredis.Redis) -> list[str]:
     """Alert ids whose delivery was begun (recorded or not)."""
     prefix = keys.delivery_started("")
@@ -61,13 +77,14 @@ async def test_a_post_found_after_the_nonce_window_is_not_posted_again(
             assert await redis_client.get(keys.delivered(alert_id)) is None
 
             fake.nonce_window = 0.0  # Discord no longer knows the nonce
+            decoy(fake, channel, posted)  # a newer message of the bot, another alert's
             second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
             try:
                 ref = await delivered(redis_client, alert_id)
             finally:
                 await stop(second)
         assert ref == f"{channel}/{posted['id']}"
-        assert fake.in_channel(channel) == [posted]
+        assert len(fake.in_channel(channel)) == 2  # the alert's and the decoy
         assert len(fake.of("POST", f"/channels/{channel}/messages")) == 1  # never posted again
         (lookup,) = fake.of("GET", f"/channels/{channel}/messages")
         assert lookup.query.get("limit") == "50"

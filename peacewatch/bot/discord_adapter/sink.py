@@ -44,6 +44,8 @@ NONCE_LENGTH = 25
 GONE_CODES = frozenset({UNKNOWN_MEMBER, UNKNOWN_USER})
 """Get Guild Member's answers that say the user is not in the server (left, removed, banned;
 or the account is deleted). Any other error leaves the membership unknown."""
+MAX_LOOKED = 10_000
+"""Alerts remembered as looked up in their destination's history (then it starts again)."""
 MEMBER_CHECK_DEADLINE = 5.0
 """Seconds a membership check may take (discord.py retries 5xx answers with growing sleeps);
 past it the direct message is posted as if the check had not been made."""
@@ -102,6 +104,8 @@ class DiscordSink:
         self.members = members or MemberCache()
         self._forums: set[int] = set()
         self._dms: dict[int, int] = {}
+        self._looked: set[str] = set()
+        """Alerts this process has looked up in their destination's newest messages."""
         """User id -> the id of the bot's direct-message channel with the user."""
 
     async def deliver(self, alert: Alert, parent: str | None) -> str:
@@ -136,38 +140,35 @@ class DiscordSink:
             raise error from exc
 
     async def find_delivered(self, alert: Alert, parent: str | None, since: float) -> str | None:
-        """The reference of the alert's message when an earlier attempt (begun at ``since``,
+        """The reference of a new alert's message when an earlier attempt (begun at ``since``,
         never recorded) posted it, found among the destination's newest messages (see
-        ``lookup``); None for a thread follow-up (its nonce covers it) or a forum post."""
+        ``lookup``). None for a follow-up in a thread or a reply (its nonce covers it), a forum
+        post, an alert this process looked for already (its own later posts are recorded or
+        carry the nonce), or when the lookup fails: it only spares a second post, and posting
+        then says what is wrong."""
         user = dm_user(alert.destination)
-        followup = alert.kind is AlertKind.FOLLOWUP and parent is not None
-        if not self._token or (followup and user is None):
-            return None  # posting says what is wrong
+        if not self._token or (alert.kind is AlertKind.FOLLOWUP and parent is not None):
+            return None
+        if alert.alert_id in self._looked:
+            return None
+        if len(self._looked) >= MAX_LOOKED:
+            self._looked.clear()
+        self._looked.add(alert.alert_id)
         try:
             async with asyncio.timeout(self._deadline):
                 await self._client.ensure_login(self._token)
                 me = self._client.user
-                if followup and parent is not None:
-                    channel_id, parent_message = parse_ref(parent)
-                else:
-                    target = int(user if user is not None else alert.destination.target)
-                    channel_id = target if user is None else await self._dm_channel(target)
-                    parent_message = None
+                target = int(user if user is not None else alert.destination.target)
+                channel_id = target if user is None else await self._dm_channel(target)
                 if me is None or channel_id in self._forums:
                     return None
-                found = await lookup.find_posted(
-                    self._client.http, channel_id, alert, me.id, parent_message
-                )
-                if found is not None and parent_message is not None:
-                    await self._update_outlets(alert, channel_id, parent_message)
-                return found
-        except (PermanentDelivery, RetryLater):
-            raise
-        except ValueError:
-            return None  # not a channel id: posting says so
-        except Exception as exc:
-            error = as_delivery_error(exc, f"looking for an earlier post to {alert.destination}")
-            raise error from exc
+                return await lookup.find_posted(self._client.http, channel_id, alert, me.id)
+        except Exception as exc:  # posting follows and classifies any error
+            log.info(
+                "alert %s: no earlier post looked up in %s (%s)",
+                alert.alert_id, alert.destination, type(exc).__name__,
+            )  # fmt: skip
+            return None
 
     def _departures_of(self) -> Departures | None:
         if self._departures is not None:

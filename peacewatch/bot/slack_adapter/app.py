@@ -196,9 +196,9 @@ class SlackHandlers:
             return
         if not reply.error and self._commands.changes_state(text):
             self._homes.refresh(client, caller.team_id)
-        elif not reply.error and (whose := self._commands.whose_follows(caller, text)):
-            await self._refresh_follower(client, caller, whose)
         await self._send(reply, respond, client, str(command.get("channel_id", "")))
+        if not reply.error and (whose := self._commands.whose_follows(caller, text)):
+            await self._refresh_follower(client, caller, whose)  # after the answer
 
     async def _refresh_follower(self, client: AsyncWebClient, caller: Caller, user: str) -> None:
         """Refresh the home of ``user``, whose follows ``caller`` changed (their own, or a
