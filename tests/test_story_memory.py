@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from peacewatch.models import Article
 from peacewatch.stories.features import Kept, entity_engine
-from peacewatch.stories.memory import WindowIndex
+from peacewatch.stories.memory import WindowIndex, index_tokens
 from peacewatch.stories.records import Member
 
 
@@ -64,6 +64,7 @@ def test_a_story_keeps_its_members_tokens_as_tuples_and_decides_as_with_sets() -
     assert isinstance(kept, Kept)
     assert type(kept.tokens) is tuple and type(kept.title_tokens) is tuple
     assert sorted(kept.tokens) == sorted(first.features.tokens)
+    assert kept.tokens == index_tokens(first.features)  # the token index's tuple, shared
     assert sorted(kept.title_tokens) == sorted(first.features.title_tokens)
     # the tuple is a fraction of the set it stands for (the window holds one per article)
     assert sys.getsizeof(kept.tokens) * 3 < sys.getsizeof(first.features.tokens)

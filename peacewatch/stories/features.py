@@ -142,10 +142,13 @@ class Kept:
     outlet: str = ""
 
     @classmethod
-    def of(cls, feats: Features) -> Kept:
+    def of(cls, feats: Features, ordered: tuple[str, ...] = ()) -> Kept:
+        """``ordered``: the tokens in some order already held (the token index's tuple), kept
+        instead of a tuple of their own when it holds them all."""
+        tokens = ordered if len(ordered) == len(feats.tokens) else tuple(feats.tokens)
         return cls(
             feats.article_id, feats.published, feats.title, feats.summary,
-            tuple(feats.title_tokens), tuple(feats.tokens), feats.lang, feats.outlet,
+            tuple(feats.title_tokens), tokens, feats.lang, feats.outlet,
         )  # fmt: skip
 
     def features(self) -> Features:

@@ -253,7 +253,7 @@ class WindowIndex:
         story.latest = max(story.latest, feats.published)
         if member.outlet and member.outlet not in story.outlets:
             story.outlets.append(member.outlet)
-        story.keep(feats)
+        story.keep(feats, self._tokens.tokens(feats))  # one tuple for the story and the index
         story.articles.append(feats.article_id)
         self.placed[feats.article_id] = (member.story_id, member.duplicate_of)
         self.seq_of[feats.article_id] = member.seq

@@ -93,10 +93,11 @@ class Story:
         thousands of stories)."""
         return self.articles[-RECENT:]
 
-    def keep(self, feats: Features | Kept) -> None:
-        """Keep ``feats`` for comparison (while the story keeps fewer than it may)."""
+    def keep(self, feats: Features | Kept, ordered: tuple[str, ...] = ()) -> None:
+        """Keep ``feats`` for comparison (while the story keeps fewer than it may);
+        ``ordered``: as :meth:`Kept.of` takes it."""
         if len(self.members) < MAX_MEMBER_FEATURES:
-            kept = feats if isinstance(feats, Kept) else Kept.of(feats)
+            kept = feats if isinstance(feats, Kept) else Kept.of(feats, ordered)
             self.members.append(kept)
             at = bisect.bisect_right(self.by_time, kept.published, key=_published)
             self.by_time.insert(at, kept)
