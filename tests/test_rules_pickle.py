@@ -3,12 +3,17 @@ matches and hits, the same specs, and it is read as built rather than built agai
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from peacewatch.models import Article, Severity
 from peacewatch.rules.engine import RuleEngine, TeamRuleSet
 from peacewatch.rules.rulefile import RuleSpec
+from tests.helpers import REPO_ROOT
 
 SPECS = [
     RuleSpec(id="envoy", query="Witkoff OR Уиткофф", channels=["slack:C0123ABCD"]),
@@ -72,3 +77,29 @@ def test_the_pickle_holds_the_built_matcher_and_no_spec_models() -> None:
     assert b"RuleIndex" in blob and b"TermIndex" in blob and b"Layout" in blob
     # ... and the rules' specs as plain values, not as pydantic models
     assert b"RuleSpec" not in blob
+
+
+def test_a_pickle_written_by_another_process_matches_as_a_fresh_compile(tmp_path: Path) -> None:
+    """Another process (another string hash seed) writes the pickle, a third reads it back:
+    nothing in it depends on the process that built it."""
+    script = (
+        "import pickle, sys\n"
+        "from tests.test_rules_pickle import compiled, results\n"
+        "path = sys.argv[2]\n"
+        "if sys.argv[1] == 'write':\n"
+        "    open(path, 'wb').write(pickle.dumps(compiled()))\n"
+        "else:\n"
+        "    print(repr(results(pickle.loads(open(path, 'rb').read()))))\n"
+    )
+    path = str(tmp_path / "engine.pickle")
+
+    def run(mode: str, seed: str) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script, mode, path],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    run("write", "1")
+    assert run("read", "2") == repr(results(compiled()))

@@ -38,7 +38,7 @@ _MAX_FILES = 64
 """Entries of one kind kept by default; older ones are removed when a new one is written."""
 _LIBRARIES = (
     *("pymorphy3", "pymorphy3_dicts_ru", "pymorphy3_dicts_uk", "dawg_python"),
-    *("ahocorasick_rs", "pydantic", "yaml"),
+    *("ahocorasick_rs", "pydantic", "yaml", "numpy"),  # numpy: the indexes are its arrays
 )
 _SOURCES = ("models.py", "errors.py", "yamlerrors.py")
 """Modules outside the rules package whose code shapes a compiled rule set."""
