@@ -7,6 +7,8 @@ direct message is not set aside as a dead letter."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +53,10 @@ async def started_alerts(redis: aioredis.Redis) -> list[str]:
     return [k.removeprefix(prefix) async for k in redis.scan_iter(keys.delivery_started("*"))]
 
 
-async def test_a_post_found_after_the_nonce_window_is_not_posted_again(
-    redis_target: dict[str, Any], redis_client: aioredis.Redis, tmp_path: Path
-) -> None:
+@asynccontextmanager
+async def discord_bench(tmp_path: Path) -> AsyncIterator[tuple[FakeDiscord, int, Path]]:
+    """The fake Discord with one channel of its server, a feed of one matching item, and the
+    config that routes it to that channel."""
     fake = FakeDiscord()
     await fake.start()
     try:
@@ -64,72 +67,70 @@ async def test_a_post_found_after_the_nonce_window_is_not_posted_again(
             config = write_config(
                 tmp_path / "config.yaml", feeds.url("/feed.xml"), team, f"discord:{channel}"
             )
-            fake.hold_messages()
-            first = await start_run(config, tmp_path / "first", redis_target, discord_env(fake))
-            try:
-                await fake.wait_for(lambda: fake.held >= 1, 60)
-                await kill(first)
-            finally:
-                await stop(first)
-                fake.release_messages()
-            (posted,) = fake.in_channel(channel)
-            (alert_id,) = await started_alerts(redis_client)
-            assert await redis_client.get(keys.delivered(alert_id)) is None
+            yield fake, channel, config
+    finally:
+        await fake.close()
 
-            fake.nonce_window = 0.0  # Discord no longer knows the nonce
-            decoy(fake, channel, posted)  # a newer message of the bot, another alert's
-            second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
-            try:
-                ref = await delivered(redis_client, alert_id)
-            finally:
-                await stop(second)
+
+async def killed_while_held(
+    fake: FakeDiscord, config: Path, data: Path, redis_target: dict[str, Any], posts: int
+) -> None:
+    """A run killed with SIGKILL once Discord holds ``posts`` of its posts unanswered."""
+    fake.hold_messages()
+    first = await start_run(config, data, redis_target, discord_env(fake))
+    try:
+        await fake.wait_for(lambda: fake.held >= posts, 60)
+        await kill(first)
+    finally:
+        await stop(first)
+        fake.release_messages()
+
+
+async def test_a_post_found_after_the_nonce_window_is_not_posted_again(
+    redis_target: dict[str, Any], redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with discord_bench(tmp_path) as (fake, channel, config):
+        await killed_while_held(fake, config, tmp_path / "first", redis_target, 1)
+        (posted,) = fake.in_channel(channel)
+        (alert_id,) = await started_alerts(redis_client)
+        assert await redis_client.get(keys.delivered(alert_id)) is None
+
+        fake.nonce_window = 0.0  # Discord no longer knows the nonce
+        decoy(fake, channel, posted)  # a newer message of the bot, another alert's
+        second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
+        try:
+            ref = await delivered(redis_client, alert_id)
+        finally:
+            await stop(second)
         assert ref == f"{channel}/{posted['id']}"
         assert len(fake.in_channel(channel)) == 2  # the alert's and the decoy
         assert len(fake.of("POST", f"/channels/{channel}/messages")) == 1  # never posted again
         (lookup,) = fake.of("GET", f"/channels/{channel}/messages")
         assert lookup.query.get("limit") == "50"
         assert await redis_client.xlen(keys.alert_dead_letter()) == 0
-    finally:
-        await fake.close()
 
 
 async def test_a_dm_delivered_before_its_reader_left_is_not_a_dead_letter(
     redis_target: dict[str, Any], redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
-    fake = FakeDiscord()
-    await fake.start()
-    try:
-        channel = fake.add_channel()
-        async with FeedServer() as feeds:
-            feeds.set_feed("/feed.xml", one_item())
-            team = f"discord:{fake.guild_id}"
-            config = write_config(
-                tmp_path / "config.yaml", feeds.url("/feed.xml"), team, f"discord:{channel}"
-            )
-            follows = FollowStore(redis_client)
-            await follows.add(team, str(READER), "discord", "Witkoff", time.time())
-            fake.hold_messages()
-            first = await start_run(config, tmp_path / "first", redis_target, discord_env(fake))
-            try:  # the channel's alert and the follow's DM, both held
-                await fake.wait_for(lambda: fake.held >= 2, 60)
-                await kill(first)
-            finally:
-                await stop(first)
-                fake.release_messages()
-            dm = fake.dm_channels[str(READER)]
-            (sent,) = fake.in_channel(dm)
-            alert_ids = await started_alerts(redis_client)
-            assert len(alert_ids) == 2
+    async with discord_bench(tmp_path) as (fake, channel, config):
+        team = f"discord:{fake.guild_id}"
+        follows = FollowStore(redis_client)
+        await follows.add(team, str(READER), "discord", "Witkoff", time.time())
+        # the channel's alert and the follow's DM, both held
+        await killed_while_held(fake, config, tmp_path / "first", redis_target, 2)
+        dm = fake.dm_channels[str(READER)]
+        (sent,) = fake.in_channel(dm)
+        alert_ids = await started_alerts(redis_client)
+        assert len(alert_ids) == 2
 
-            fake.members.leave(READER)  # before the restart asks
-            second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
-            try:
-                refs = {await delivered(redis_client, alert_id) for alert_id in alert_ids}
-            finally:
-                await stop(second)
+        fake.members.leave(READER)  # before the restart asks
+        second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
+        try:
+            refs = {await delivered(redis_client, alert_id) for alert_id in alert_ids}
+        finally:
+            await stop(second)
         assert f"{dm}/{sent['id']}" in refs
         assert fake.in_channel(dm) == [sent] and len(fake.in_channel(channel)) == 1
         assert await redis_client.xlen(keys.alert_dead_letter()) == 0
         assert len(fake.of("POST", f"/channels/{dm}/messages")) == 1
-    finally:
-        await fake.close()
