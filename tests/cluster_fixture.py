@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.ports import free_port
 
 
 def _redis_7(name: str) -> str | None:
@@ -62,14 +63,6 @@ def bounded(test: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[None
         await asyncio.wait_for(test(*args, **kwargs), TEST_DEADLINE)
 
     return run
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on at this moment."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _cli(port: int, *args: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import socket
 import sys
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -19,6 +18,7 @@ from peacewatch.settings import Settings
 from peacewatch.watchers.fetch import FetchLimits
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.poller import PollPolicy
+from tests.ports import free_port as free_port
 
 # Real items from ../shared/samples/items.jsonl, text as published.
 SAMPLE_ITEMS: list[dict[str, str]] = [
@@ -125,23 +125,6 @@ async def open_app(
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-_PORTS_GIVEN: set[int] = set()
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now and that this process has not given
-    before: the kernel may hand the same port to binds made one after another, and a process
-    given it may not have bound it yet."""
-    for _ in range(100):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in _PORTS_GIVEN:
-            _PORTS_GIVEN.add(port)
-            return port
-    raise RuntimeError("no free port found on 127.0.0.1 in 100 tries")
 
 
 async def start_run(
