@@ -427,6 +427,14 @@ async def main_async(args: argparse.Namespace) -> int:
                     print(f"      root {head[:50]!r} with {len(members)} items: ["
                           + " | ".join(a.title[:30] for a in heads) + "]")  # fmt: skip
     roots = sum(1 for m in results[0].messages if m.thread_ts is None)
+    # The target: the summit's coverage in at most 2 top-level threads (every run),
+    # beside the exact-title baseline's count of distinct summit headlines.
+    for number, (query, shapes) in enumerate(summit_shapes.items(), 1):
+        worst = max(len(s) for s in shapes)
+        heads = len({a.title for a in summits[query]})
+        name = "summit_threads" if number == 1 else f"summit_threads@{number}"
+        print(f"FIGURE name={name} value={worst} baseline={heads} target=<=2 "
+              f"met={'yes' if worst <= 2 else 'no'}")  # fmt: skip
     print(f"FIGURE name=summit_top_level_alerts value={roots} baseline={titles} target=<baseline "
           f"met={'yes' if roots < titles else 'no'}")  # fmt: skip
     return 0 if all(r.finished and r.returncode == 0 for r in results) else 1
