@@ -144,8 +144,7 @@ class TermIndex:
         """Ids of the terms that ``scan`` found (what ``Context.present`` says of each), sorted:
         the terms of every pattern found, gathered at once."""
         by_hit, title_by_hit = self._tables(scan.layout)
-        found = scan.found_ids
-        parts = [by_hit.gather(np.fromiter(found, np.intp, len(found)))]
+        parts = [by_hit.gather(scan.found)]
         if self.title_by_word or self.title_by_prefix:
             title = scan.title_ids()
             if title:
@@ -180,17 +179,10 @@ class Context:
     terms: list[CTerm]
     found: set[int] | None = None
     """Ids of every present term, when known up front (``TermIndex.present``)."""
-    _words: set[int] = field(default_factory=set)
-    _prefixes: set[int] = field(default_factory=set)
     _present: dict[int, bool] = field(default_factory=dict)
     _spans: dict[int, list[Span]] = field(default_factory=dict)
     _places: dict[int, list[_Where]] = field(default_factory=dict)
     """Per term id, where its hits lie in words (``where``)."""
-
-    def __post_init__(self) -> None:
-        # sets, not dict views: isdisjoint then walks the smaller side instead of the dict
-        self._words = self.scan.word_set
-        self._prefixes = self.scan.prefix_set
 
     def present(self, tid: int) -> bool:
         if self.found is not None:
@@ -201,8 +193,9 @@ class Context:
             if term.title_only:
                 found = bool(self.spans(tid))
             else:
-                found = not term.words.isdisjoint(self._words) or (
-                    bool(term.prefixes) and not term.prefixes.isdisjoint(self._prefixes)
+                # sets, not dict views: isdisjoint then walks the smaller side
+                found = not term.words.isdisjoint(self.scan.word_set) or (
+                    bool(term.prefixes) and not term.prefixes.isdisjoint(self.scan.prefix_set)
                 )
             self._present[tid] = found
         return found

@@ -11,12 +11,16 @@ only when a caller asks where a term was found.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from operator import itemgetter
 
 import numpy as np
+import numpy.typing as npt
+
+from peacewatch.rules.packed import unique
 
 _WORD_SPLIT = re.compile(r"(\w+)")
 Span = tuple[int, int]
@@ -78,6 +82,91 @@ def mark_runs(text: str, plain: bool = True) -> tuple[str, list[str] | None, boo
     pieces[2::4] = parts[1::2]
     pieces[3::4] = [END] * words
     return "".join(pieces), runs, parts is runs
+
+
+_APOSTROPHE = ord("'")
+_S = ord("s")
+_BMP = 0x10000
+
+
+@functools.cache
+def _char_tables() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per code point below 0x10000: whether it is a word character (``\\w``, which the
+    underscore is too but the plain texts hold none), and whether a text holding it is not
+    plain (``_NOT_PLAIN``: an underscore, a combining mark, or a lone surrogate)."""
+    word = np.array([chr(c).isalnum() for c in range(_BMP)], dtype=np.bool_)
+    odd = np.zeros(_BMP, dtype=np.bool_)
+    odd[[ord("_"), *range(0x300, 0x370), *range(0x483, 0x48A)]] = True
+    odd[0xD800:0xE000] = True
+    return word, odd
+
+
+Words = tuple["npt.NDArray[np.intp]", list[int]]
+"""Where each run of ``\\w`` of a text starts, and per apostrophe joining two runs into one
+marked word the index of that word among the marked words, in order."""
+Marked = tuple[str, int, "npt.NDArray[np.intp]", list[int]]
+"""``mark_words``: the marked text, the place in it of a position of the text, where each run of
+``\\w`` starts, and per apostrophe joining two runs the index of its marked word."""
+
+
+def mark_words(text: str, split: int) -> Marked | None:
+    """``mark(text)`` worked out over arrays of code points (twice as fast as splitting the
+    text on a regex), with what ``Scan`` counts words by: see ``Marked`` (``split``: the
+    position placed). None for a text that is not plain (``_NOT_PLAIN``) or holds a character
+    past 0xFFFF: ``mark_runs`` then marks it."""
+    if START in text or END in text:
+        text = text.translate(_NO_MARKERS)
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    size = len(codes)
+    if not size:
+        return text, split, np.zeros(0, dtype=np.intp), []
+    if codes.max() >= _BMP:
+        return None
+    word, odd = _char_tables()
+    if odd[codes].any():
+        return None
+    edges = np.zeros(size + 2, dtype=np.int8)
+    edges[1:-1] = word[codes]
+    steps = edges[1:] - edges[:-1]
+    starts = (steps == 1).nonzero()[0]  # where each run of \w starts
+    ends = (steps == -1).nonzero()[0]
+    joins: npt.NDArray[np.intp] = starts[:0]
+    if "'" in text and len(starts) > 1:
+        # a lone apostrophe between two runs joins them, unless the second is a possessive s
+        after = ends[:-1]
+        lone = (starts[1:] - after == 1) & (codes[after] == _APOSTROPHE)
+        joins = lone.nonzero()[0]
+        if len(joins):
+            nxt = joins + 1
+            possessive = (ends[nxt] - starts[nxt] == 1) & (codes[starts[nxt]] == _S)
+            joins = joins[~possessive]
+    if len(joins):
+        keep = np.ones(len(starts), dtype=np.bool_)
+        keep[joins + 1] = False
+        word_starts = starts[keep]
+        keep[joins + 1] = True
+        keep[joins] = False
+        word_ends = ends[keep]
+    else:
+        word_starts, word_ends = starts, ends
+    words = len(word_starts)
+    if not words:
+        return text, split, starts, []
+    # each character moves right by two markers per word before it, START by those before
+    # it and its own
+    shift = 2 * np.arange(words)
+    at_start, at_end = word_starts + shift, word_ends + shift + 1
+    out = np.empty(size + 2 * words, dtype=np.uint32)
+    plain = np.ones(len(out), dtype=np.bool_)
+    plain[at_start] = False
+    plain[at_end] = False
+    out[plain] = codes
+    out[at_start] = ord(START)
+    out[at_end] = ord(END)
+    marked = out.tobytes().decode("utf-32-le")
+    before = int(word_starts.searchsorted(split))
+    joined = (joins - np.arange(len(joins))).tolist()
+    return marked, split + 2 * before, starts, joined
 
 
 def _words(text: str) -> tuple[list[str], list[str]]:
@@ -149,26 +238,26 @@ Extra = tuple[int, int, int, bool]
 class Scan:
     """What one scan of one article found.
 
-    Which patterns were found (``word_set``: as whole words; ``prefix_set``: at a word start,
-    for the patterns searched that way) is known at once; where (``word_spans``,
-    ``prefix_spans``, in the unmarked text) is worked out when first asked."""
+    Which automaton patterns were found (``found``) is known at once; which patterns that
+    makes (``word_set``: as whole words; ``prefix_set``: at a word start, for the patterns
+    searched that way) when first asked, and where (``word_spans``, ``prefix_spans``, in the
+    unmarked text) too."""
 
     __slots__ = (
         "_hits",
         "_joined",
         "_marked",
         "_marked_title_end",
-        "_runs",
+        "_prefix_set",
+        "_starts",
+        "_word_set",
         "_word_starts",
-        "_words_are_runs",
         "body_start",
         "extra",
-        "found_ids",
+        "found",
         "layout",
-        "prefix_set",
         "text",
         "title_len",
-        "word_set",
     )
 
     def __init__(
@@ -181,11 +270,10 @@ class Scan:
         hits: list[Raw],
         layout: Layout,
         extra: Sequence[Extra] = (),
-        runs: tuple[list[str], list[str]] | None = None,
-        words_are_runs: bool = False,
+        words: Words | None = None,
     ) -> None:
-        """``runs``: the title and the body split into runs of ``\\w``, if known;
-        ``words_are_runs``: the marked words are exactly those runs."""
+        """``words``: where the runs of ``\\w`` start and which marked words apostrophes
+        joined, if known (``Words``)."""
         self.text = text
         self.title_len = title_len
         self.body_start = body_start
@@ -195,25 +283,47 @@ class Scan:
         self.layout = layout
         self.extra = extra
         """Hits of the patterns the markers cannot express, found on the unmarked text."""
-        self.found_ids: set[int] = set(map(_FIRST, hits))
-        """Automaton patterns found (``Layout``)."""
-        self.word_set: set[int] = self.found_ids
-        """Patterns found as whole words."""
-        self.prefix_set: set[int] = set()
-        """Patterns found at the start of a word (those searched that way: ``prefix*``)."""
-        if layout.prefix_ids:
-            starts = self.found_ids & layout.prefix_ids
-            if starts:
-                self.word_set = self.found_ids - starts
-                self.prefix_set = set(map(layout.pattern_of.__getitem__, starts))
-        if extra:
-            self.word_set = set(self.word_set)
-        for pattern, _, _, whole in extra:
-            (self.word_set if whole else self.prefix_set).add(pattern)
+        # an array of the hits' patterns, made unique, costs a third of a set of them
+        self.found: npt.NDArray[np.intp] = unique(
+            np.fromiter(map(_FIRST, hits), np.intp, len(hits))
+        )
+        """Automaton patterns found (``Layout``), sorted."""
+        self._word_set: set[int] | None = None
+        self._prefix_set: set[int] | None = None
         self._word_starts: list[int] | None = None
+        self._starts: npt.NDArray[np.intp] | None = None
         self._joined: list[int] | None = None
-        self._runs = runs
-        self._words_are_runs = words_are_runs and runs is not None
+        if words is not None:
+            self._starts, self._joined = words
+
+    @property
+    def word_set(self) -> set[int]:
+        """Patterns found as whole words."""
+        if self._word_set is None:
+            self._sets()
+        assert self._word_set is not None
+        return self._word_set
+
+    @property
+    def prefix_set(self) -> set[int]:
+        """Patterns found at the start of a word (those searched that way: ``prefix*``)."""
+        if self._prefix_set is None:
+            self._sets()
+        assert self._prefix_set is not None
+        return self._prefix_set
+
+    def _sets(self) -> None:
+        found = self.found
+        layout = self.layout
+        # automaton patterns past the whole-word forms are word-start forms
+        cut = int(found.searchsorted(layout.whole_count))
+        words: set[int] = set(found[:cut].tolist())
+        prefixes: set[int] = set()
+        if cut < len(found):
+            prefixes = set(map(layout.pattern_of.__getitem__, found[cut:].tolist()))
+        for pattern, _, _, whole in self.extra:
+            (words if whole else prefixes).add(pattern)
+        self._word_set, self._prefix_set = words, prefixes
 
     def title_ids(self) -> list[int]:
         """Automaton patterns found in the title (``Layout``)."""
@@ -267,7 +377,7 @@ class Scan:
     def counts_words(self) -> bool:
         """Whether ``places`` can tell the words of a hit (the text was split into runs of
         ``\\w`` when marked, and no hit was checked on the unmarked text)."""
-        return self._runs is not None and not self.extra
+        return self._starts is not None and not self.extra
 
     def places(self, pattern: int, whole: bool) -> list[tuple[bool, int, int, Span]]:
         """Where ``pattern`` was found (as a whole word, or at the start of one), each hit as
@@ -306,34 +416,16 @@ class Scan:
 
     def _joins_by_word(self) -> list[int]:
         """Per apostrophe joining two runs into one marked word, the index of that word among
-        all marked words, in order (empty without ``runs``)."""
-        if self._joined is None:
-            self._joined = []
-            if self._runs is not None and not self._words_are_runs:
-                title, body = self._runs
-                in_title = _joined_words(title, 0)
-                words = len(title) // 2 - len(in_title)
-                self._joined = in_title + _joined_words(body, words)
-        return self._joined
+        all marked words, in order (empty when the words are not known)."""
+        return self._joined or []
 
     def word_starts(self) -> list[int]:
         """Where each word (a run of ``\\w``) starts, in text order."""
         if self._word_starts is None:
-            if self._words_are_runs:
-                # the marked words are the runs of \w: each starts at its START marker, less
-                # the two markers of every word before it
-                self._word_starts = _marker_starts(self._marked)
-            # from the lengths of the pieces around the words (split when marking, mostly)
-            elif self._runs is None:
-                self._word_starts = _starts(_WORD_SPLIT.split(self.text))
+            if self._starts is not None:  # found when marking
+                self._word_starts = self._starts.tolist()
             else:
-                # one split of the whole text: the title's last piece (not a word), the field
-                # separator and the body's first piece (not a word) are one piece
-                title, body = self._runs
-                lengths = list(map(len, title))
-                lengths[-1] += self.body_start - self.title_len + len(body[0])
-                lengths += map(len, body[1:])
-                self._word_starts = list(accumulate(lengths))[0:-1:2]
+                self._word_starts = _starts(_WORD_SPLIT.split(self.text))
         return self._word_starts
 
     def word_index(self, pos: int) -> int:
@@ -349,16 +441,18 @@ class Scan:
         return "body", index - bisect.bisect_left(self.word_starts(), self.body_start) + 1
 
 
-def _marker_starts(marked: str) -> list[int]:
-    """Where each marked word starts in the unmarked text."""
-    codes = np.frombuffer(marked.encode("utf-32-le"), dtype=np.uint32)
-    at = np.flatnonzero(codes == ord(START))
-    return (at - 2 * np.arange(len(at))).tolist()  # type: ignore[no-any-return]
-
-
 def _starts(runs: list[str]) -> list[int]:
     """Where each run of a split into (non-word, run, …, run, non-word) starts."""
     return list(accumulate(map(len, runs)))[0:-1:2]
+
+
+def words_of_runs(title: list[str], body: list[str], body_start: int) -> Words:
+    """``Words`` of a title and a body split into runs of ``\\w`` (``mark_runs``), the body
+    at ``body_start`` of the text."""
+    in_title = _joined_words(title, 0)
+    joined = in_title + _joined_words(body, len(title) // 2 - len(in_title))
+    starts = _starts(title) + [body_start + at for at in _starts(body)]
+    return np.array(starts, dtype=np.intp), joined
 
 
 class Layout:

@@ -6,7 +6,18 @@ from collections.abc import Collection, Sequence
 
 import ahocorasick_rs
 
-from peacewatch.rules.scan import NEVER, Extra, Layout, Scan, mark_runs, marked_forms, word_bounds
+from peacewatch.rules.scan import (
+    NEVER,
+    Extra,
+    Layout,
+    Scan,
+    Words,
+    mark_runs,
+    mark_words,
+    marked_forms,
+    word_bounds,
+    words_of_runs,
+)
 
 FIELD_SEPARATOR = " \x00 "
 """Between title and body: no word and no pattern spans it."""
@@ -70,10 +81,21 @@ class Scanner:
     def scan(self, title: str, body: str) -> Scan:
         """One pass of the automaton over a normalised title and body."""
         text = title + FIELD_SEPARATOR + body
-        marked_title, title_runs, title_exact = mark_runs(title)
-        marked_body, body_runs, body_exact = mark_runs(body)
-        marked = marked_title + FIELD_SEPARATOR + marked_body
-        runs = None if title_runs is None or body_runs is None else (title_runs, body_runs)
+        body_start = len(title) + len(FIELD_SEPARATOR)
+        # the separator holds no word character: the text is marked in one piece
+        found = mark_words(text, len(title))
+        words: Words | None
+        if found is not None:
+            marked, marked_title_end, starts, joined = found
+            words = starts, joined
+        else:
+            marked_title, title_runs, _ = mark_runs(title)
+            marked_body, body_runs, _ = mark_runs(body)
+            marked = marked_title + FIELD_SEPARATOR + marked_body
+            marked_title_end = len(marked_title)
+            words = None
+            if title_runs is not None and body_runs is not None:
+                words = words_of_runs(title_runs, body_runs, body_start)
         raw = (
             self._automaton.find_matches_as_indexes(marked, overlapping=True)
             if self._automaton is not None
@@ -81,16 +103,7 @@ class Scanner:
         )
         extra = self._check(text) if self._checked else ()
         return Scan(
-            text,
-            len(title),
-            len(title) + len(FIELD_SEPARATOR),
-            marked,
-            len(marked_title),
-            raw,
-            self._layout,
-            extra,
-            runs,
-            title_exact and body_exact,
+            text, len(title), body_start, marked, marked_title_end, raw, self._layout, extra, words
         )
 
     def _check(self, text: str) -> list[Extra]:
