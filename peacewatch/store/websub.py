@@ -1,10 +1,15 @@
-"""WebSub subscriptions in Redis: one per feed, found by the token in its callback URL."""
+"""WebSub subscriptions in Redis: one per feed, found by the token in its callback URL.
+
+A subscription keeps everything a request about it needs (hub, topic, secret and the callback
+URL it was made with), so any replica renews or ends it as it was made, whatever public URL that
+replica has. A field added after a subscription was written takes its default when read.
+"""
 
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Literal
 
 import redis.asyncio as aioredis
@@ -45,6 +50,10 @@ class Subscription:
     lease_seconds: int = 0
     retry_at: float = 0.0
     last_push: float = 0.0
+    callback: str = ""
+    """The callback URL given to the hub (``PUBLIC_URL/websub/TOKEN``); every request about
+    the subscription carries it. Empty in a subscription stored before it was kept: its
+    callback is then the one of the replica that reads it (replicas shared one public URL)."""
 
     @property
     def expires_at(self) -> float:
@@ -55,16 +64,22 @@ class Subscription:
 
     @classmethod
     def from_hash(cls, data: dict[str, str]) -> Subscription | None:
-        """The subscription a stored hash holds; None when the hash is incomplete."""
+        """The subscription a stored hash holds; None when a field without a default is missing
+        (a half-written or foreign hash) or a value does not convert. A field with a default
+        that the hash lacks (it was written before the field existed) takes its default."""
         try:
             values: dict[str, object] = {}
             for item in fields(cls):
-                raw = data[item.name]
+                raw = data.get(item.name)
+                if raw is None:
+                    if item.default is MISSING:
+                        return None
+                    continue
                 values[item.name] = (
                     float(raw) if item.type == "float" else int(raw) if item.type == "int" else raw
                 )
             return cls(**values)  # type: ignore[arg-type]
-        except (KeyError, ValueError, TypeError):
+        except (ValueError, TypeError):
             return None
 
 

@@ -11,7 +11,8 @@ with a body that echoes the request, secret first, as careless hubs do),
 then verified as the spec says, at once (or, with ``auto_verify`` off, when the test calls
 ``verify_held``): a GET to the callback with ``hub.mode``, ``hub.topic``, ``hub.challenge``
 and, to subscribe, ``hub.lease_seconds``; only a 2xx answer that echoes the challenge exactly
-makes the subscription active (or ends it, to unsubscribe). ``publish`` POSTs content to every
+makes the subscription active (or ends it, to unsubscribe); a callback nothing answers at is
+recorded as a check with status 0. ``publish`` POSTs content to every
 active subscriber of a topic with ``X-Hub-Signature`` (right, or as a test asks); ``challenge``
 sends any check of intent a test wants (a topic nobody asked for). Every request sent or
 received is recorded; waits are on events, never on the clock.
@@ -159,7 +160,7 @@ class FakeHub:
     ) -> list[int]:
         """POST ``body`` to each active subscriber of ``topic``, signed with ``method`` and the
         subscriber's secret (``secret`` signs with another one, ``signed=False`` not at all);
-        the status each answered."""
+        the status each answered (0: nothing answers at its callback)."""
         assert self._client is not None
         statuses = []
         for sub in self.active(topic):
@@ -168,8 +169,11 @@ class FakeHub:
                 key = (secret if secret is not None else sub.secret).encode()
                 headers["X-Hub-Signature"] = f"{method}={hmac.new(key, body, method).hexdigest()}"
             _local(sub.callback)
-            async with self._client.post(sub.callback, data=body, headers=headers) as resp:
-                statuses.append(resp.status)
+            try:
+                async with self._client.post(sub.callback, data=body, headers=headers) as resp:
+                    statuses.append(resp.status)
+            except aiohttp.ClientConnectionError:
+                statuses.append(0)  # nobody answers at that callback
         return statuses
 
     async def _subscription_request(self, request: web.Request) -> web.Response:
@@ -200,7 +204,10 @@ class FakeHub:
         callback = form.get("hub.callback", "")
         asked = int(form.get("hub.lease_seconds") or 3600)
         lease = self.lease_seconds if self.lease_seconds is not None else asked
-        status, text, challenge = await self.challenge(callback, mode, topic, lease)
+        try:
+            status, text, challenge = await self.challenge(callback, mode, topic, lease)
+        except aiohttp.ClientConnectionError:  # nobody answers there: the check fails
+            status, text, challenge = 0, "", "unanswered"
         echoed = 200 <= status < 300 and text == challenge
         self.verifications.append(Verification(mode, callback, topic, status, echoed))
         if echoed and mode == "subscribe":
