@@ -139,8 +139,8 @@ class FakeDiscord:
         self.rate_limits.setdefault(str(key), []).extend([retry_after] * times)
 
     def hold_messages(self) -> None:
-        """From now on Create Message stores the message, then holds its answer until
-        ``release_messages`` (or 60 s): the client sees a post that never returns."""
+        """From now on Create Message (and a forum post) stores the message, then holds its
+        answer until ``release_messages`` (or 60 s): the client sees a post that never returns."""
         self._hold = asyncio.Event()
 
     def release_messages(self) -> None:
@@ -175,6 +175,7 @@ class FakeDiscord:
         r.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self._edit_message)
         r.add_post(f"{API}/channels/{{channel}}/messages/{{message}}/threads", self._start_thread)
         r.add_post(f"{API}/channels/{{channel}}/threads", self._forum_post)
+        r.add_get(f"{API}/guilds/{{guild}}/threads/active", self._active_threads)
         r.add_post(f"{API}/interactions/{{id}}/{{token}}/callback", self._callback)
         r.add_post(f"{API}/webhooks/{{id}}/{{token}}", self._execute)
         r.add_get(f"{API}/webhooks/{{id}}/{{token}}", self._get_webhook)
@@ -377,6 +378,11 @@ class FakeDiscord:
             message["nonce"] = nonce
             if body.get("enforce_nonce"):
                 self._nonces[key] = (int(message["id"]), self.clock())
+        await self._held()
+        return self._ok(message)
+
+    async def _held(self) -> None:
+        """While ``hold_messages`` is on: count a stored post and wait to answer it."""
         hold = self._hold
         if hold is not None:
             self.held += 1
@@ -386,7 +392,6 @@ class FakeDiscord:
                 await asyncio.wait_for(hold.wait(), 60)
             except TimeoutError:
                 pass
-        return self._ok(message)
 
     async def _list_messages(self, request: web.Request) -> web.Response:
         """Get Channel Messages: the newest ``limit`` (1-100, default 50) first; as Discord
@@ -448,7 +453,20 @@ class FakeDiscord:
         thread_id = self.snowflake()
         thread = dict(self._thread(thread_id, channel_id, body["name"]))
         thread["message"] = self._new_message(thread_id, body["message"], message_id=thread_id)
+        await self._held()
         return self._ok(thread, 201)
+
+    async def _active_threads(self, request: web.Request) -> web.Response:
+        """List Active Guild Threads: every thread of the server that is not archived."""
+        if not self._authorised(request):
+            return self._error(401, 0, "401: Unauthorized")
+        if request.match_info["guild"] != str(self.guild_id):
+            return self._error(404, 10004, "Unknown Guild")
+        threads = [
+            c for c in self.channels.values()
+            if c["type"] == THREAD and not c["thread_metadata"]["archived"]
+        ]  # fmt: skip
+        return self._ok({"threads": threads, "members": []})
 
     async def _sync(self, request: web.Request) -> web.Response:
         if not self._authorised(request):

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from peacewatch.store import keys
 from peacewatch.store.follows import FollowStore
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import FORUM, TEXT, FakeDiscord
 from tests.fakes.feed_server import FeedServer
 from tests.faults.test_delivery_once import delivered, kill, one_item, start_run, stop, write_config
 
@@ -31,18 +31,22 @@ def discord_env(fake: FakeDiscord) -> dict[str, str]:
     }
 
 
-def decoy(fake: FakeDiscord, channel: int, like: dict[str, Any]) -> None:
-    """A newer message of the bot in ``channel``: ``like``'s with another alert's buttons."""
+def decoy(
+    fake: FakeDiscord, channel: int, like: dict[str, Any], message_id: int | None = None
+) -> None:
+    """A newer message of the bot in ``channel``: ``like``'s with another alert's buttons
+    (``message_id``: a forum post's starter message has the post's id)."""
     other = "f" * 32
     buttons = [
         {**button, "custom_id": button["custom_id"].rsplit(":", 1)[0] + ":" + other}
         for button in like["components"][0]["components"]
         if "custom_id" in button
     ]
-    message_id = fake.snowflake()
+    message_id = message_id or fake.snowflake()
     fake.messages[message_id] = {
         **{k: v for k, v in like.items() if k != "nonce"},
         "id": str(message_id),
+        "channel_id": str(channel),
         "components": [{"type": 1, "components": buttons}],
     }
 
@@ -54,13 +58,15 @@ async def started_alerts(redis: aioredis.Redis) -> list[str]:
 
 
 @asynccontextmanager
-async def discord_bench(tmp_path: Path) -> AsyncIterator[tuple[FakeDiscord, int, Path]]:
-    """The fake Discord with one channel of its server, a feed of one matching item, and the
-    config that routes it to that channel."""
+async def discord_bench(
+    tmp_path: Path, kind: int = TEXT
+) -> AsyncIterator[tuple[FakeDiscord, int, Path]]:
+    """The fake Discord with one channel of its server (of type ``kind``), a feed of one
+    matching item, and the config that routes it to that channel."""
     fake = FakeDiscord()
     await fake.start()
     try:
-        channel = fake.add_channel()
+        channel = fake.add_channel(kind)
         async with FeedServer() as feeds:
             feeds.set_feed("/feed.xml", one_item())
             team = f"discord:{fake.guild_id}"
@@ -107,6 +113,31 @@ async def test_a_post_found_after_the_nonce_window_is_not_posted_again(
         assert len(fake.of("POST", f"/channels/{channel}/messages")) == 1  # never posted again
         (lookup,) = fake.of("GET", f"/channels/{channel}/messages")
         assert lookup.query.get("limit") == "50"
+        assert await redis_client.xlen(keys.alert_dead_letter()) == 0
+
+
+async def test_a_forum_post_found_after_a_restart_is_not_posted_again(
+    redis_target: dict[str, Any], redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    # A forum post carries no nonce: only the lookup among the forum's posts spares a second.
+    async with discord_bench(tmp_path, FORUM) as (fake, forum, config):
+        await killed_while_held(fake, config, tmp_path / "first", redis_target, 1)
+        (post,) = [c for c in fake.channels.values() if c.get("parent_id") == str(forum)]
+        (alert_id,) = await started_alerts(redis_client)
+        assert await redis_client.get(keys.delivered(alert_id)) is None
+
+        # a newer post of the bot, named alike, whose starter carries another alert's buttons
+        other = fake.snowflake()
+        fake.channels[other] = {**post, "id": str(other)}
+        decoy(fake, other, fake.messages[int(post["id"])], message_id=other)
+        second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
+        try:
+            ref = await delivered(redis_client, alert_id)
+        finally:
+            await stop(second)
+        assert ref == f"{post['id']}/{post['id']}"
+        assert len(fake.of("POST", f"/channels/{forum}/threads")) == 1  # never posted again
+        assert len(fake.of("GET", "/threads/active")) == 1
         assert await redis_client.xlen(keys.alert_dead_letter()) == 0
 
 

@@ -6,6 +6,11 @@ and before a follow's direct message is refused for a reader who has since left 
 the newest messages of the destination are read instead (Get Channel Messages, one call): the
 alert's message is the bot's own whose feedback buttons carry the alert's id.
 
+A forum channel holds no messages but posts (threads), and a post carries no nonce: there the
+bot's own active posts of that forum are listed (List Active Guild Threads, one call), the
+newest first and those named like the alert's story first, and the starter messages of a few
+of them are read until one carries the alert's id.
+
 Follow-ups carry no id of their own in what Discord shows back (two follow-ups of one story may
 even share a link), so they are left to the nonce.
 """
@@ -22,6 +27,10 @@ from peacewatch.models import Alert
 
 LOOKUP_LIMIT = 50
 """Newest messages of the destination read to find the alert's (Discord allows 1-100)."""
+FORUM_TYPES = frozenset({15, 16})
+"""Channel types whose alerts are posts (threads): forum and media channels."""
+LOOKUP_POSTS = 5
+"""Starter messages of a forum's posts read at most to find the alert's (one call each)."""
 
 
 def _button_alert_ids(message: Mapping[str, Any]) -> Iterable[str]:
@@ -62,3 +71,51 @@ async def find_posted(http: HTTPClient, channel_id: int, alert: Alert, bot_id: i
     if not isinstance(messages, list):
         return None
     return found_message(messages, alert, bot_id)
+
+
+async def channel_info(http: HTTPClient, channel_id: int) -> tuple[int, int | None]:
+    """The channel's type and its server's id (Get Channel)."""
+    route = Route("GET", "/channels/{channel_id}", channel_id=channel_id)
+    channel = await http.request(route)
+    guild = channel.get("guild_id")
+    return int(channel.get("type", 0)), int(guild) if guild else None
+
+
+def post_candidates(
+    threads: Iterable[Mapping[str, Any]], forum_id: int, bot_id: int, name: str
+) -> list[str]:
+    """Ids of the bot's own posts in the forum among ``threads``, at most ``LOOKUP_POSTS``:
+    those named ``name`` (the alert's story's thread name) first, then the newest."""
+    own = [
+        t for t in threads
+        if str(t.get("parent_id")) == str(forum_id) and str(t.get("owner_id")) == str(bot_id)
+        and str(t.get("id", "")).isdigit()
+    ]  # fmt: skip
+    own.sort(key=lambda t: (t.get("name") != name, -int(t["id"])))
+    return [str(t["id"]) for t in own[:LOOKUP_POSTS]]
+
+
+async def find_post(
+    http: HTTPClient, forum_id: int, guild_id: int, alert: Alert, bot_id: int, name: str
+) -> str | None:
+    """The reference (``"post_id/post_id"``: a post's starter message has the post's id) of
+    ``alert``'s post in the forum, or None, also when Discord will not list the server's
+    threads or show a starter message."""
+    route = Route("GET", "/guilds/{guild_id}/threads/active", guild_id=guild_id)
+    try:
+        listed = await http.request(route)
+    except (discord.Forbidden, discord.NotFound):
+        return None
+    threads = listed.get("threads") if isinstance(listed, dict) else None
+    for post in post_candidates(threads or (), forum_id, bot_id, name):
+        starter = Route(
+            "GET", "/channels/{channel_id}/messages/{message_id}",
+            channel_id=int(post), message_id=int(post),
+        )  # fmt: skip
+        try:
+            message = await http.request(starter)
+        except (discord.Forbidden, discord.NotFound):
+            continue
+        if isinstance(message, dict) and is_alert_message(message, alert, bot_id):
+            return f"{post}/{message['id']}"
+    return None

@@ -80,7 +80,7 @@ class DiscordSink:
     are ``"channel_id/message_id"``. Messages are created with a nonce derived from the alert
     id and ``enforce_nonce``, so a repeated attempt within Discord's nonce window (a few
     minutes) gets the first message back instead of posting again. A forum post cannot carry a
-    nonce.
+    nonce: a retried one is looked for among the forum's posts (``find_delivered``).
     """
 
     platform = "discord"
@@ -142,8 +142,9 @@ class DiscordSink:
     async def find_delivered(self, alert: Alert, parent: str | None, since: float) -> str | None:
         """The reference of a new alert's message when an earlier attempt (begun at ``since``,
         never recorded) posted it, found among the destination's newest messages (see
-        ``lookup``). None for a follow-up in a thread or a reply (its nonce covers it), a forum
-        post, an alert this process looked for already (its own later posts are recorded or
+        ``lookup``; in a forum channel, among the bot's active posts there). None for a
+        follow-up in a thread or a reply (its nonce covers it), an alert this process looked
+        for already (its own later posts are recorded or
         carry the nonce), or when the lookup fails: it only spares a second post, and posting
         then says what is wrong."""
         user = dm_user(alert.destination)
@@ -158,17 +159,30 @@ class DiscordSink:
             async with asyncio.timeout(self._deadline):
                 await self._client.ensure_login(self._token)
                 me = self._client.user
-                target = int(user if user is not None else alert.destination.target)
-                channel_id = target if user is None else await self._dm_channel(target)
-                if me is None or channel_id in self._forums:
+                if me is None:
                     return None
-                return await lookup.find_posted(self._client.http, channel_id, alert, me.id)
+                if user is not None:
+                    channel_id = await self._dm_channel(int(user))
+                    return await lookup.find_posted(self._client.http, channel_id, alert, me.id)
+                return await self._find_in_channel(int(alert.destination.target), alert, me.id)
         except Exception as exc:  # posting follows and classifies any error
             log.info(
                 "alert %s: no earlier post looked up in %s (%s)",
                 alert.alert_id, alert.destination, type(exc).__name__,
             )  # fmt: skip
             return None
+
+    async def _find_in_channel(self, channel_id: int, alert: Alert, bot_id: int) -> str | None:
+        """A new alert's message among a text channel's newest, or its post in a forum."""
+        http = self._client.http
+        kind, guild_id = await lookup.channel_info(http, channel_id)
+        if kind not in lookup.FORUM_TYPES:
+            return await lookup.find_posted(http, channel_id, alert, bot_id)
+        self._forums.add(channel_id)
+        if guild_id is None:
+            return None
+        name = embeds.thread_name(alert)
+        return await lookup.find_post(http, channel_id, guild_id, alert, bot_id, name)
 
     def _departures_of(self) -> Departures | None:
         if self._departures is not None:
