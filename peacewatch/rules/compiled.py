@@ -179,14 +179,23 @@ class Context:
     terms: list[CTerm]
     found: set[int] | None = None
     """Ids of every present term, when known up front (``TermIndex.present``)."""
+    ids: Ints | None = None
+    """The same ids as an array (``TermIndex.present_ids``), made ``found`` when first asked."""
     _present: dict[int, bool] = field(default_factory=dict)
     _spans: dict[int, list[Span]] = field(default_factory=dict)
     _places: dict[int, list[_Where]] = field(default_factory=dict)
     """Per term id, where its hits lie in words (``where``)."""
 
+    def present_set(self) -> set[int] | None:
+        """``found``, made from ``ids`` if need be (None when neither is known)."""
+        if self.found is None and self.ids is not None:
+            self.found = set(self.ids.tolist())
+        return self.found
+
     def present(self, tid: int) -> bool:
-        if self.found is not None:
-            return tid in self.found
+        found_ids = self.found if self.found is not None else self.present_set()
+        if found_ids is not None:
+            return tid in found_ids
         found = self._present.get(tid)
         if found is None:
             term = self.terms[tid]

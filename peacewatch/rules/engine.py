@@ -242,12 +242,14 @@ class RuleEngine:
         candidates = self._index.candidates(present_ids)
         if not len(candidates):
             return []
-        present = set(present_ids.tolist())
-        ctx = c.Context(scan, article, self._terms, present)
+        # the present terms as a set only for the rules evaluated (most articles have none)
+        ctx = c.Context(scan, article, self._terms, None, present_ids)
         rules = self._rules
         listed = candidates.tolist()
         undecided = self._index.undecided(candidates)
         if undecided:  # the rules that being listed does not decide: evaluated
+            present = ctx.present_set()
+            assert present is not None
             failed = {i for i in undecided if not _holds(rules[i], ctx, present)}
             if failed:  # one pass, however many failed (NEAR rules whose words are far apart)
                 listed = [i for i in listed if i not in failed]
