@@ -348,8 +348,9 @@ def websub_subscriptions() -> str:
 
 
 def websub_subscription(token: str) -> str:
-    """Hash: feed_id, hub, topic, secret, state, pending, requested_at, expires_at, lease of the
-    subscription whose callback URL ends in ``token``."""
+    """Hash: feed_id, hub, topic, secret, state, pending, requested_at, expires_at, lease and
+    callback (the URL the hub was given) of the subscription whose callback URL ends in
+    ``token``."""
     return _k("websub", "sub", token)
 
 
