@@ -408,9 +408,11 @@ async def test_status_shows_each_subscription(
     async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
         url = feeds.url("/feed.xml")
         feeds.set_feed("/feed.xml", websub_rss(items, hub.url, url))
-        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, _):
+        async with websub_app(redis_target, tmp_path, Clock(NOW)) as (app, port):
             await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
             assert await hub.publish(url, websub_rss(items, hub.url, url)) == [204]
+            sub = await SubscriptionStore(redis_client).for_feed("ws1")
+            assert sub is not None
             await print_status(Settings(PEACEWATCH_DATA_DIR=tmp_path,
                                         REDIS_URL=redis_url(redis_target)))  # fmt: skip
     out = capsys.readouterr().out
@@ -419,6 +421,7 @@ async def test_status_shows_each_subscription(
     assert " active " in line and hub.url in line
     assert "lease until 2025-12-01T12:16:40+00:00" in line  # 1000 s after the check
     assert "last push 2025-12-01T12:00:00+00:00" in line
+    assert line.endswith(f"callback at http://127.0.0.1:{port}") and sub.token not in out
 
 
 def status_settings(target: dict[str, Any], data_dir: Path) -> Settings:
@@ -510,7 +513,7 @@ async def test_status_shows_no_password_of_a_hub_url(
     await print_status(status_settings(redis_target, tmp_path))
     line = status_line(capsys.readouterr().out, "ws1")
     assert "hunter2" not in line and "peacewatch:" not in line
-    assert line.endswith("https://***@hub.example.org/publish")
+    assert "https://***@hub.example.org/publish  " in line
 
 
 async def test_a_push_past_the_lease_is_refused(

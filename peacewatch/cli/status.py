@@ -48,10 +48,12 @@ def format_status(status: object) -> str:
 
 
 def websub_lines(subs: list[Subscription]) -> list[str]:
-    """One line per WebSub subscription: its feed, state, lease end, last push and hub (without
-    any user or password in its URL). A time no calendar holds (a corrupt record) is shown as
-    such instead of ending the report."""
+    """One line per WebSub subscription: its feed, state, lease end, last push, hub (without
+    any user or password in its URL) and the address its callback was given at (scheme, host
+    and port: the path holds the subscription's token). A time no calendar holds (a corrupt
+    record) is shown as such instead of ending the report."""
     from datetime import UTC, datetime
+    from urllib.parse import urlsplit
 
     from peacewatch.watchers.guard import redact_url
 
@@ -63,12 +65,21 @@ def websub_lines(subs: list[Subscription]) -> list[str]:
         except (OverflowError, ValueError, OSError):
             return "(out of range)"
 
+    def origin(url: str) -> str:
+        try:
+            parts = urlsplit(url)
+            port = f":{parts.port}" if parts.port else ""
+        except ValueError:
+            return "(not a URL)"
+        return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "-"
+
     lines = [f"websub subscriptions: {len(subs)}"] if subs else []
     for sub in subs:
         state = sub.state + (f" ({sub.pending} waiting for the hub)" if sub.pending else "")
         lines.append(
             f"  {sub.feed_id:<16} {state:<12} lease until {when(sub.expires_at):<26}"
             f"last push {when(sub.last_push):<26}{redact_url(sub.hub)}"
+            f"  callback at {origin(sub.callback)}"
         )
     return lines
 
