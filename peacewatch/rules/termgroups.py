@@ -32,6 +32,10 @@ class TermGroups:
             self._groups.append(tuple(sorted(group)))
         return found
 
+    def terms(self, group: int) -> tuple[int, ...]:
+        """The term ids of group number ``group``, sorted."""
+        return self._groups[group]
+
     def pack(self) -> None:
         """The groups as arrays, for ``meets``."""
         groups = self._groups
@@ -63,6 +67,11 @@ def counts(flags: Bools, lengths: Ints) -> Ints:
     return result
 
 
+FEW = 16
+"""Up to this many rules are decided one by one: a few array operations cost more than that
+many rules' look-ups."""
+
+
 class FlatRules:
     """The flat rules of a rule set (``fastpath.Flat``: groups that must each meet the
     article, terms that must all be absent), decided for many rules at once."""
@@ -76,10 +85,16 @@ class FlatRules:
             [[groups.id(g) for g in required] for required, _ in rules], len(rules)
         )
         self._absent = Packed([sorted(nones) for _, nones in rules], len(rules))
+        self._plain: dict[int, tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]] = {}
+        """Per rule decided one by one, its groups' terms and its NOT terms (made when first
+        decided so)."""
 
     def holds(self, rules: Ints, mask: Bools) -> Bools:
         """Per rule of ``rules``, whether it holds for an article whose present terms are set
         in ``mask`` (``TermGroups.meets``)."""
+        if len(rules) <= FEW:
+            flags = mask.tobytes()
+            return np.array([self._holds(rule, flags) for rule in rules.tolist()], dtype=np.bool_)
         required = self._required
         met = self._groups.meets(required.gather(rules), mask)
         ok: Bools = counts(~met, required.lengths[rules]) == 0
@@ -87,3 +102,28 @@ class FlatRules:
         if absent.values.size:
             ok &= counts(mask[absent.gather(rules)], absent.lengths[rules]) == 0
         return ok
+
+    def _holds(self, rule: int, flags: bytes) -> bool:
+        """``holds`` of one rule, the present terms' flags as bytes."""
+        found = self._plain.get(rule)
+        if found is None:
+            found = self._plain[rule] = self._terms_of(rule)
+        groups, nones = found
+        for group in groups:
+            for tid in group:
+                if flags[tid]:
+                    break
+            else:
+                return False
+        for tid in nones:  # noqa: SIM110 - a plain loop is faster than any() of a generator
+            if flags[tid]:
+                return False
+        return True
+
+    def _terms_of(self, rule: int) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+        required, absent = self._required, self._absent
+        start, length = int(required.starts[rule]), int(required.lengths[rule])
+        ids = required.values[start : start + length].tolist()
+        groups = tuple(self._groups.terms(group) for group in ids)
+        start, length = int(absent.starts[rule]), int(absent.lengths[rule])
+        return groups, tuple(absent.values[start : start + length].tolist())
