@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from peacewatch.rules.scan import _char_tables, mark, mark_runs, mark_words, words_of_runs
+from peacewatch.rules.scan import _char_kinds, mark, mark_runs, mark_words, words_of_runs
 from peacewatch.rules.scanner import FIELD_SEPARATOR
 
 PIECES = [
@@ -19,15 +19,15 @@ PIECES = [
 
 
 def test_the_word_table_is_the_regex_word_class() -> None:
-    word, odd = _char_tables()
+    kinds = _char_kinds()
     pattern = re.compile(r"\w")
     for code in range(0x10000):
         char = chr(code)
-        if code == ord("_"):
-            assert odd[code]
+        if code == ord("_") or 0xD800 <= code < 0xE000:
+            assert kinds[code] == 2
             continue
-        assert bool(word[code]) == (pattern.match(char) is not None), hex(code)
-    assert odd[0x301] and odd[0x483] and not odd[ord("a")]
+        assert (kinds[code] == 1) == (pattern.match(char) is not None), hex(code)
+    assert kinds[0x301] == kinds[0x483] == 2 and kinds[ord("a")] == 1
 
 
 def test_marked_text_and_words_are_those_of_the_word_split() -> None:
@@ -54,7 +54,7 @@ def test_marked_text_and_words_are_those_of_the_word_split() -> None:
 
 
 def test_texts_it_leaves_to_the_regex_split() -> None:
-    for text in ("a_b", "cafe\u0301", "emoji \U0001f600 talks", "и\u0483"):
+    for text in ("a_b", "cafe\u0301", "emoji \U0001f600 talks", "и\u0483", "a \ud800 b"):
         assert mark_words(text, 0) is None
     marked, title_end, starts, joined = mark_words("", 0) or ("?", -1, np.ones(1), [0])
     assert (marked, title_end, starts.tolist(), joined) == ("", 0, [], [])
