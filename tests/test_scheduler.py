@@ -19,7 +19,14 @@ from peacewatch.settings import Settings
 from peacewatch.store.feeds import FeedSpec, Validators
 from peacewatch.watchers.guard import GuardPolicy
 from peacewatch.watchers.poller import PollPolicy, PollResult
-from peacewatch.watchers.scheduler import FeedScheduler, first_offset, jitter_for
+from peacewatch.watchers.scheduler import (
+    TICK,
+    FeedScheduler,
+    TickTrigger,
+    first_offset,
+    jitter_for,
+    on_tick,
+)
 from tests.fakes.feed_server import FeedServer, Gauge
 from tests.helpers import SAMPLE_ITEMS, dated, redis_url, rss
 
@@ -314,3 +321,25 @@ async def test_a_feed_waiting_or_polling_is_not_polled_twice(
 def test_max_polls_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_polls must be at least 1"):
         FeedScheduler(None, None, max_polls=0)  # type: ignore[arg-type]
+
+
+def test_polls_fall_on_ticks_so_feeds_due_together_start_together() -> None:
+    trigger = TickTrigger(seconds=600, jitter=jitter_for(600), timezone=UTC)
+    previous = datetime(2026, 1, 5, 12, 0, 0, 123_000, tzinfo=UTC)
+    for _ in range(200):
+        later = trigger.get_next_fire_time(previous, previous)
+        assert later is not None and later.timestamp() % TICK == 0
+        # the interval and the jitter, moved by half a tick at most
+        assert 600 - TICK / 2 <= (later - previous).total_seconds() <= 660 + TICK / 2
+        previous = later
+    assert on_tick(datetime(2026, 1, 5, 12, 0, 0, 200_000, tzinfo=UTC)).microsecond == 0
+    assert on_tick(datetime(2026, 1, 5, 12, 0, 0, 300_000, tzinfo=UTC)).microsecond == 500_000
+    # first polls too: many feeds, a few distinct times, each within the interval
+    scheduler = FeedScheduler(None, None)  # type: ignore[arg-type]
+    start = datetime.now(UTC)
+    for n in range(200):
+        scheduler.schedule(FeedSpec(f"f{n}", f"http://127.0.0.1/{n}.xml", 20))
+    runs = [job.next_run_time for job in scheduler._scheduler.get_jobs()]
+    assert all(run.timestamp() % TICK == 0 for run in runs)
+    assert all(-TICK <= (run - start).total_seconds() <= 20 + TICK for run in runs)
+    assert len(set(runs)) <= 20 / TICK + 1

@@ -32,6 +32,13 @@ MAX_JITTER = 60.0
 SUMMARY_EVERY = 60.0
 """Seconds between poll-cycle summaries at most (less when a feed is polled more often)."""
 SUMMARY_JOB = "poll-summary"
+TICK = 0.5
+"""Seconds; every poll is due at a multiple of this (counted from the epoch), the nearest to
+its own time. Feeds due within the same tick then start in one wakeup of the scheduler and
+their leases, validators and health share round trips to Redis (see ``store.pollbatch``),
+instead of each poll waking the event loop, the scheduler and Redis on its own: at 10,000
+feeds a minute, 80 polls a tick rather than one every 6 ms. A feed's phase moves by at most
+half a tick, far less than its jitter."""
 
 
 @dataclass(slots=True)
@@ -79,6 +86,22 @@ def jitter_for(interval: float) -> float:
     Added afresh to every run, it makes each feed's phase wander, so feeds that were due
     together drift apart rather than polling in lock-step for ever."""
     return min(MAX_JITTER, interval / 10)
+
+
+def on_tick(when: datetime) -> datetime:
+    """``when`` moved to the nearest multiple of :data:`TICK` seconds."""
+    return datetime.fromtimestamp(round(when.timestamp() / TICK) * TICK, when.tzinfo or UTC)
+
+
+class TickTrigger(IntervalTrigger):  # type: ignore[misc]
+    """APScheduler's interval trigger (interval plus a fresh random jitter each run), its times
+    moved to the nearest tick (:func:`on_tick`)."""
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        when: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        return None if when is None else on_tick(when)
 
 
 class FeedScheduler:
@@ -163,10 +186,12 @@ class FeedScheduler:
             if self._scheduler.running:
                 self._schedule_summary()
         if first_run is None:
-            first_run = datetime.now(UTC) + timedelta(seconds=first_offset(feed.id, interval))
+            first_run = on_tick(
+                datetime.now(UTC) + timedelta(seconds=first_offset(feed.id, interval))
+            )
         self._scheduler.add_job(
             self._due,
-            IntervalTrigger(seconds=interval, jitter=jitter_for(interval)),
+            TickTrigger(seconds=interval, jitter=jitter_for(interval), timezone=UTC),
             args=(feed, urlsplit(feed.url).hostname or ""),
             id=f"feed:{feed.id}",
             name=feed.url,
