@@ -7,9 +7,10 @@ Serves ``--feeds`` RSS feeds from three loopback addresses (aiohttp, ``tests/fak
 20–50 real entries of the daily exports ``feeds-2026-01/2026/01/DAY/*.json`` (feeds overlap, as
 real ones do); a third answer conditional GETs by ETag, a third by Last-Modified, a third
 not at all (their unchanged body counts as not modified). Once every feed was read, about 10%
-of the feeds gain an item every ``--interval`` seconds. ``peacewatch run`` (a subprocess with a
-config, embedded Redis, as a user runs it) polls them at that interval with ``--rules`` rules
-drawn as ``bench/rules.py`` draws them.
+of the feeds (``--grow``; 0 measures polls that find nothing new alone) gain an item every
+``--interval`` seconds. ``peacewatch run`` (a subprocess with a config, embedded Redis, as a
+user runs it) polls them at that interval with ``--rules`` rules drawn as ``bench/rules.py``
+draws them.
 
 Two measurements, each ending only when the story assigner has caught up (the ingest stream
 is empty: every article fetched in it went watchers → stream → assigner → pipeline):
@@ -380,15 +381,18 @@ class Window:
         return sum(self.cpu.values())
 
 
-async def grow_every(farm: FeedFarm, interval: float, stop: asyncio.Event) -> None:
-    """About 10% of the feeds gain an item once per interval until ``stop``."""
+async def grow_every(
+    farm: FeedFarm, interval: float, stop: asyncio.Event, share: float = 0.1
+) -> None:
+    """About ``share`` of the feeds gain an item once per interval until ``stop`` (0: none)."""
     cycle = 0
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), interval)
         except TimeoutError:
             cycle += 1
-            farm.grow(0.1, tag=str(cycle))
+            if share > 0:
+                farm.grow(share, tag=str(cycle))
 
 
 class Watch:
@@ -463,7 +467,7 @@ async def measure(
     cold.fetched = watch.cycle_marks[1] - cold.start
     print(f"{cold.fetched:6.1f} s: every feed read once; waiting for the assigner", flush=True)
     stop_growing = asyncio.Event()
-    grower = asyncio.create_task(grow_every(farm, args.interval, stop_growing))
+    grower = asyncio.create_task(grow_every(farm, args.interval, stop_growing, args.grow))
     try:
         cold.behind = await watch.until_caught_up(args.catch_up)
         if not watch.alive():
@@ -652,6 +656,13 @@ def main() -> int:
     parser.add_argument("--interval", type=int, default=0, help="seconds; default feeds/200")
     parser.add_argument("--cycles", type=int, default=2, help="steady cycles after the first")
     parser.add_argument("--baseline-sample", type=int, default=1000)
+    parser.add_argument(
+        "--grow",
+        type=float,
+        default=0.1,
+        help="share of the feeds that gain an item each interval once all were read (0: none, "
+        "so the steady window measures polls that find nothing new alone)",
+    )
     parser.add_argument("--max-polls", type=int, default=0, help="PEACEWATCH_MAX_POLLS")
     parser.add_argument("--limit", type=float, default=1500, help="seconds; the run stops then")
     parser.add_argument(
