@@ -8,9 +8,12 @@ from typing import Any
 
 from peacewatch.models import Alert, AlertKind, Article, Destination, Severity, SourceRef
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(..., ensure_ascii=False)`` without building an encoder per call."""
+
 
 def article_to_json(article: Article) -> str:
-    return json.dumps(
+    return _ENCODE(
         {
             "id": article.id,
             "title": article.title,
@@ -22,8 +25,7 @@ def article_to_json(article: Article) -> str:
             "content": article.content,
             "lang": article.lang,
             "feed_id": article.feed_id,
-        },
-        ensure_ascii=False,
+        }
     )
 
 

@@ -40,6 +40,8 @@ _WORD = re.compile(r"\w+")
 MAX_KNOWN_WORDS = 200_000
 """Words whose token is kept computed (most words of the news recur every day)."""
 _TOKENS: dict[str, str] = {}
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(..., ensure_ascii=False)`` without building an encoder per call."""
 _DROPPED = "'’‘ʼ`´"
 """Apostrophes, dropped from words (``Zelensky's`` and ``Zelenskys`` meet)."""
 
@@ -66,7 +68,7 @@ class Features:
     a stored member carries its outlet beside its features."""
 
     def to_json(self) -> str:
-        return json.dumps(
+        return _ENCODE(
             [
                 self.article_id,
                 self.published,
@@ -75,8 +77,7 @@ class Features:
                 sorted(self.title_tokens),
                 sorted(self.tokens - self.title_tokens),
                 self.lang,
-            ],
-            ensure_ascii=False,
+            ]
         )
 
     @classmethod

@@ -20,6 +20,8 @@ join it and still find it through the token index."""
 RECENT = 21
 """Articles of a story an assignment names (the article and the twenty placed before it)."""
 NO_HORIZON = -math.inf
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(..., ensure_ascii=False)`` without building an encoder per call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +55,8 @@ class Member:
     """Place in the order of assignment (the ingest stream's entry id)."""
 
     def to_json(self) -> str:
-        return json.dumps(
-            [self.features.to_json(), self.outlet, self.duplicate_of or "", list(self.seq)],
-            ensure_ascii=False,
+        return _ENCODE(
+            [self.features.to_json(), self.outlet, self.duplicate_of or "", list(self.seq)]
         )
 
     @classmethod

@@ -22,8 +22,9 @@ RETENTION = timedelta(days=14)
 """How long story state stays in Redis after its last write."""
 LOAD_CHUNK = 200
 """Stories read per round trip when an assigner loads the state."""
-VOCAB_CHUNK = 1000
-"""Index words added per ZADD of a batch (Lua's ``unpack`` has a bounded stack)."""
+CHUNK = 1000
+"""Members per ZADD of the batch's shared sorted sets (the articles by time, the vocabulary):
+Lua's ``unpack`` has a bounded stack."""
 _FIRST_RECORD = 2
 """``ARGV`` of :data:`_WRITE_BATCH` before the first stored record (the token, the JSON)."""
 
@@ -34,11 +35,23 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
 end
 local active, pending, by_time, hist_all, hist_vocab = KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local batch = cjson.decode(ARGV[2])
-local shapes, ttl = batch.keys, batch.ttl
+local shapes, ttl, chunk = batch.keys, batch.ttl, batch.chunk
 
 local function key(shape, id)
   local parts = shapes[shape]
   return parts[1] .. id .. parts[2]
+end
+
+-- ZADD (GT: only raising scores) of (score, member) pairs, at most ``chunk`` pairs per call.
+local function zadd_all(target, gt, scored)
+  for i = 1, #scored, 2 * chunk do
+    local last = math.min(i + 2 * chunk - 1, #scored)
+    if gt then
+      redis.call('ZADD', target, 'GT', unpack(scored, i, last))
+    else
+      redis.call('ZADD', target, unpack(scored, i, last))
+    end
+  end
 end
 
 local function merge(survivor, absorbed)
@@ -66,55 +79,73 @@ local function merge(survivor, absorbed)
   redis.call('SADD', pending, survivor .. ' ' .. absorbed)
 end
 
-for _, event in ipairs(batch.events) do
-  if event[1] == 'm' then
-    local story, article = event[2], event[3]
-    redis.call('HSET', key('story', story), 'm:' .. article, ARGV[event[4]])
-    redis.call('ZADD', key('members', story), event[5], article)
-    redis.call('SET', key('placed', article), story .. ' ' .. event[6], 'EX', ttl)
+local events, i = batch.events, 1
+while i <= #events do
+  if events[i] == 'm' then
+    local story, article = events[i + 1], events[i + 2]
+    redis.call('HSET', key('story', story), 'm:' .. article, ARGV[events[i + 3]])
+    redis.call('ZADD', key('members', story), events[i + 4], article)
+    redis.call('SET', key('placed', article), story .. ' ' .. events[i + 5], 'EX', ttl)
+    i = i + 6
   else
-    merge(event[2], event[3])
+    merge(events[i + 1], events[i + 2])
+    i = i + 3
   end
 end
-for _, story in ipairs(batch.stories) do
-  local id = story[1]
-  redis.call('HSET', key('story', id), 'first', story[2], 'outlets', story[3])
-  redis.call('ZADD', active, 'GT', story[4], id)
+local stories, latest = batch.stories, {}
+for j = 1, #stories, 4 do
+  local id = stories[j]
+  redis.call('HSET', key('story', id), 'first', stories[j + 1], 'outlets', stories[j + 2])
   redis.call('EXPIRE', key('story', id), ttl)
   redis.call('EXPIRE', key('members', id), ttl)
+  latest[#latest + 1] = stories[j + 3]
+  latest[#latest + 1] = id
 end
+zadd_all(active, true, latest)
 redis.call('EXPIRE', active, ttl)
-local articles = batch.articles
-for _, article in ipairs(articles) do
-  local id, score = article[1], article[3]
-  redis.call('SET', key('article', id), ARGV[article[2]], 'EX', batch.article_ttl)
-  redis.call('ZADD', by_time, score, id)
-  redis.call('ZADD', hist_all, score, id)
+local articles, times = batch.articles, {}
+for j = 1, #articles, 3 do
+  local id, score = articles[j], articles[j + 2]
+  redis.call('SET', key('article', id), ARGV[articles[j + 1]], 'EX', batch.article_ttl)
+  times[#times + 1] = score
+  times[#times + 1] = id
 end
-for _, posting in ipairs(batch.postings) do
-  local args = {}
-  for i = 2, #posting do
-    local article = articles[posting[i]]
-    args[2 * i - 3] = article[3]
-    args[2 * i - 2] = article[1]
+zadd_all(by_time, false, times)
+zadd_all(hist_all, false, times)
+local postings, words = batch.postings, {}
+for j = 1, #postings, 2 do
+  local token, args = postings[j], {}
+  for n in string.gmatch(postings[j + 1], '%d+') do
+    local at = 3 * tonumber(n)
+    args[#args + 1] = articles[at]
+    args[#args + 1] = articles[at - 2]
   end
-  redis.call('ZADD', key('token', posting[1]), unpack(args))
+  zadd_all(key('token', token), false, args)
+  words[#words + 1] = 0
+  words[#words + 1] = token
 end
-for _, words in ipairs(batch.vocab) do
-  redis.call('ZADD', hist_vocab, unpack(words))
-end
+zadd_all(hist_vocab, false, words)
 return 1
 """
 """One batch of the assigner, applied atomically if ``KEYS[1]`` (the lease) still holds this
 assigner's token (``ARGV[1]``). ``ARGV[2]`` is the batch as JSON (:func:`batch_payload`): every
 placed article and the merges it caused, in order; then the stories they touched; then the
-articles themselves and their history index tokens. The JSON texts stored as they are (each
+articles themselves and their history index postings. The JSON texts stored as they are (each
 member's record, each article's) follow as ``ARGV[3]`` on, named in the batch by their place in
 ``ARGV``: passed beside the JSON rather than inside it, they are neither escaped by the client
 nor decoded by the script. One command per batch: the client's cost of packing a command per
-write (about ten per article) dominated the write path. Keys are built
-from the shapes of :mod:`peacewatch.store.keys` (prefix, id, suffix); scores are passed as
-strings so that no time loses precision in Lua's numbers."""
+write (about ten per article) dominated the write path. The sets every article of the batch
+goes into (the articles by time, the history's articles and its vocabulary, the active
+stories) take one ZADD per batch, not one per article. Keys are built from the shapes of
+:mod:`peacewatch.store.keys` (prefix, id, suffix); scores are passed as strings so that no time
+loses precision in Lua's numbers.
+
+The batch's lists are flat (an event, a story or an article is a run of fields, not a list of
+its own) and each token's postings one string of article numbers: a batch builds a handful of
+lists, not one per article and per token, which kept the client's garbage collector busy."""
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(..., ensure_ascii=False)`` without building an encoder per call."""
 
 
 def _shape(make_key: Callable[[str], str]) -> list[str]:
@@ -146,7 +177,7 @@ def batch_keys(lease: str) -> list[str]:
     ]
 
 
-ArticleRow = tuple[str, str, str, list[str]]
+ArticleRow = tuple[str, str, str, tuple[str, ...]]
 """An article as a batch stores it: id, JSON record, publication time, history index tokens."""
 
 
@@ -157,7 +188,7 @@ def article_row(article: Article, record: str = "") -> ArticleRow:
     need not be encoded again."""
     score = repr(article.published.timestamp())
     # The tokens in any order: each goes into a sorted set of its own, and the words into one.
-    return (article.id, record or article_to_json(article), score, list(tokens_of(article)))
+    return (article.id, record or article_to_json(article), score, tuple(tokens_of(article)))
 
 
 def batch_payload(
@@ -168,68 +199,60 @@ def batch_payload(
     article_ttl: int,
 ) -> list[str]:
     """The arguments after the lease token that :data:`_WRITE_BATCH` applies: the batch as JSON
-    (each placed article (``m``) then the merges it caused (``g``: survivor, absorbed) in the
-    order they happened; the stories touched (first article, outlets, newest member) that are
-    still in ``index``; the articles and their tokens), then the records it stores as they are,
-    each named in the JSON by its place in the script's ``ARGV``."""
+    (each placed article (``m``: story, article, its record's place in ``ARGV``, time,
+    duplicate of) then the merges it caused (``g``: survivor, absorbed) in the order they
+    happened; the stories touched (id, first article, outlets, newest member) that are still
+    in ``index``; the articles (id, its record's place in ``ARGV``, time) and, per history
+    token, the articles that carry it), then the records it stores as they are, each named in
+    the JSON by its place in the script's ``ARGV``."""
     records: list[str] = []
-    out: list[list[str | int]] = []
+    out: list[str | int] = []
     touched: list[str] = []
     for member, merges in events:
         feats = member.features
         records.append(member.to_json())
-        out.append(
-            [
-                "m",
-                member.story_id,
-                feats.article_id,
-                len(records) + _FIRST_RECORD,
-                repr(feats.published),
-                member.duplicate_of or "",
-            ]
+        out += (
+            "m",
+            member.story_id,
+            feats.article_id,
+            len(records) + _FIRST_RECORD,
+            repr(feats.published),
+            member.duplicate_of or "",
         )
         touched.append(member.story_id)
         for survivor, absorbed in merges:
-            out.append(["g", survivor, absorbed])
+            out += ("g", survivor, absorbed)
             touched.append(survivor)
-    stories: list[list[str]] = []
+    stories: list[str] = []
     for story_id in dict.fromkeys(touched):
         story = index.stories.get(story_id)
         if story is None:
             continue  # merged into another story in the same batch
-        outlets = json.dumps(story.outlets, ensure_ascii=False)
-        stories.append([story_id, story.first, outlets, repr(story.latest)])
+        stories += (story_id, story.first, _ENCODE(story.outlets), repr(story.latest))
     # The history index grouped by token: one ZADD per distinct token of the batch (with every
     # article that carries it) rather than one per article and token, which was most of the
     # server's work. An article is named by its place in ``articles`` (counted from 1, as Lua
     # does): its id and time are encoded once, not once per token.
-    postings: dict[str, list[str | int]] = {}
-    for number, (_, _, _, tokens) in enumerate(articles, 1):
+    postings: dict[str, str] = {}
+    known = postings.get
+    rows: list[str | int] = []
+    for number, (article_id, _, score, tokens) in enumerate(articles, 1):
+        rows += (article_id, len(records) + number + _FIRST_RECORD, score)
+        mark = f" {number}"
         for token in tokens:
-            members = postings.get(token)
-            if members is None:
-                postings[token] = [token, number]
-            else:
-                members.append(number)
-    words = list(postings)
-    vocab = [
-        [part for word in words[i : i + VOCAB_CHUNK] for part in ("0", word)]
-        for i in range(0, len(words), VOCAB_CHUNK)
-    ]
+            postings[token] = known(token, "") + mark
     batch = {
         "keys": _shapes(),
         "ttl": int(ttl.total_seconds()),
         "article_ttl": article_ttl,
+        "chunk": CHUNK,
         "events": out,
         "stories": stories,
-        "articles": [
-            [article_id, len(records) + n + _FIRST_RECORD, score]
-            for n, (article_id, _, score, _) in enumerate(articles, 1)
-        ],
-        "postings": list(postings.values()),
-        "vocab": vocab,
+        "articles": rows,
+        # (token, numbers) runs: a dict would be encoded through a list of its items.
+        "postings": [part for item in postings.items() for part in item],
     }
-    return [json.dumps(batch, ensure_ascii=False), *records, *(row[1] for row in articles)]
+    return [_ENCODE(batch), *records, *(row[1] for row in articles)]
 
 
 class BatchWriter:
