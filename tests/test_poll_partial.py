@@ -226,3 +226,31 @@ def test_an_item_that_could_not_be_queued_stays_unknown_for_the_next_read() -> N
     second = head + c + b + a + tail
     again = ReadPlan(split_items(second, kind) or pytest.fail("no items"), memory, 1.0)
     assert again.known == [False, False, True]  # b is read again, with c
+
+
+async def test_items_a_sample_never_checked_are_parsed_again_not_the_whole_feed(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    async with FeedServer() as server:
+        async with running(redis_target, tmp_path) as app:
+            # the ten most recent items were queued first by another feed that carries them
+            other = FeedSpec("other", server.url("/other.xml"), 600, "", "slack:T1")
+            feed = FeedSpec("f", server.url("/f.xml"), 600, "", "slack:T1")
+            for spec in (other, feed):
+                await app.feeds.put(spec)
+            old = entries(30)
+            server.set_feed("/other.xml", rss(old[20:]), etag=False)
+            assert (await poll(app, other)).new == 10
+            server.set_feed("/f.xml", rss(old), etag=False)
+            first = await poll(app, feed)
+            # its sample: the 20 new items first, then the 5 most recent others; the other 5
+            # of the 25 most recent items were never checked
+            assert (first.new, first.parsed) == (20, 30)
+            server.set_feed("/f.xml", rss(entries(1, start=100) + old), etag=False)
+            second = await poll(app, feed)
+            # the new item and the five never checked are parsed, not all 31
+            assert (second.status, second.items, second.new, second.parsed) == ("ok", 31, 1, 6)
+            server.set_feed("/f.xml", rss(entries(2, start=100) + old), etag=False)
+            third = await poll(app, feed)
+            assert (third.status, third.items, third.new, third.parsed) == ("ok", 32, 1, 1)
+            assert await app.ingest.backlog() == 32

@@ -24,6 +24,7 @@ from peacewatch.watchers.parse import FeedParserPool, ParsedFeed, RawEntry
 from peacewatch.watchers.readmemory import (
     GARBLED_SAMPLE,
     UNKNOWN,
+    UNREAD,
     Candidate,
     ReadMemory,
     ReadPlan,
@@ -85,6 +86,28 @@ class PollPolicy:
     full_text_pages: int = 10
     """For feeds with ``full_text``, article pages fetched per poll at most (each may take the
     whole fetch deadline)."""
+
+
+def _reread_unjudged(plan: ReadPlan) -> None:
+    """Let a changed feed whose mojibake sample would take remembered items never checked (the
+    last read's sample took its new items first) parse those items beside its new ones, rather
+    than the whole feed: the sample is the same and those items get their verdicts."""
+    fps, memory = plan.items.fingerprints, plan.memory
+    carried = [
+        i
+        for i, (fp, known) in enumerate(zip(fps, plan.known, strict=True))
+        if known and memory[fp].verdict != UNREAD
+    ]
+
+    def recency(i: int) -> tuple[float, int]:  # as readmemory.samples_known ranks them
+        remembered = memory[fps[i]]
+        published = remembered.published
+        return (published if published is not None else plan.stamp, remembered.key)
+
+    for i in heapq.nlargest(GARBLED_SAMPLE, carried, key=recency):
+        if memory[fps[i]].verdict == UNKNOWN:
+            plan.known[i] = False
+    plan.partial = any(plan.known)
 
 
 class Poller:
@@ -187,7 +210,10 @@ class Poller:
         if items is None:
             return None
         memory = self._memory.get(feed.id) if polled else None
-        return ReadPlan(items, memory or {}, now.timestamp())
+        plan = ReadPlan(items, memory or {}, now.timestamp())
+        if plan.memory and not plan.partial and any(plan.known) and not all(plan.known):
+            _reread_unjudged(plan)
+        return plan
 
     async def _unchanged(
         self,
