@@ -8,6 +8,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from aiohttp import web
 from peacewatch import metrics
 from peacewatch.app import App
 from peacewatch.bot.console import ConsoleSink
-from peacewatch.cli.status import print_status
+from peacewatch.cli.status import print_status, websub_lines
 from peacewatch.http_server import HttpServer
 from peacewatch.settings import Settings
 from peacewatch.status import Status
@@ -422,6 +423,20 @@ async def test_status_shows_each_subscription(
     assert "lease until 2025-12-01T12:16:40+00:00" in line  # 1000 s after the check
     assert "last push 2025-12-01T12:00:00+00:00" in line
     assert line.endswith(f"callback at http://127.0.0.1:{port}") and sub.token not in out
+
+
+def test_status_shows_where_each_callback_points_never_its_token() -> None:
+    token = "k" * 43
+    base = Subscription("f", token, "https://hub.example.org/", "https://news.example.org/rss",
+                        "s" * 64)  # fmt: skip
+    shown = {
+        "http://[::1]:8080/websub/" + token: "callback at http://[::1]:8080",
+        "https://bot.example.org/websub/" + token: "callback at https://bot.example.org",
+        "": "callback at (not recorded yet)",  # stored before callbacks were kept
+    }
+    for callback, expected in shown.items():
+        _, line = websub_lines([replace(base, callback=callback)])
+        assert line.endswith(expected) and token not in line
 
 
 def status_settings(target: dict[str, Any], data_dir: Path) -> Settings:

@@ -6,13 +6,18 @@ before callbacks were kept still loads."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from peacewatch.store import keys
 from peacewatch.store.feeds import FeedSpec
 from peacewatch.store.websub import SubscriptionStore
+from peacewatch.watchers.websub_proto import Discovery
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.websub_hub import FakeHub
 from tests.helpers import SAMPLE_ITEMS, Clock, dated
@@ -65,8 +70,10 @@ async def test_replicas_with_their_own_public_urls_renew_and_end_at_the_stored_c
 
 
 async def test_a_callback_that_no_longer_answers_moves_once_to_a_replicas_own(
-    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
-) -> None:
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    caplog.set_level(logging.INFO, logger="peacewatch.watchers")
     clock = Clock(NOW)
     store = SubscriptionStore(redis_client)
     async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
@@ -101,6 +108,11 @@ async def test_a_callback_that_no_longer_answers_moves_once_to_a_replicas_own(
                                      f"http://127.0.0.1:{port_three}/websub/"))  # fmt: skip
             assert callbacks(hub, "unsubscribe") == [first]
             assert hub.subscriptions[moved].secret != hub.subscriptions[first].secret
+            (warning,) = [r.getMessage() for r in caplog.records if "moves to" in r.getMessage()]
+            old_address, new_address = first.split("/websub/")[0], moved.split("/websub/")[0]
+            assert f"at {old_address}; the subscription moves to {new_address}" in warning
+            tokens = (first.rsplit("/", 1)[-1], moved.rsplit("/", 1)[-1])
+            assert not any(token in caplog.text for token in tokens)
             current = await store.for_feed("ws1")
             assert current is not None and current.callback == moved
             assert current.state == "active" and current.pending == ""
@@ -112,6 +124,90 @@ async def test_a_callback_that_no_longer_answers_moves_once_to_a_replicas_own(
             # the hub keeps the old callback until its lease ends, and nothing answers there;
             # the new one takes the push
             assert sorted(await hub.publish(url, websub_rss(LATER, hub.url, url))) == [0, 204]
+
+
+async def test_a_hub_that_refuses_renewals_at_a_dead_callback_gets_a_replicas_own(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    # A hub that checks the callback before it answers refuses the renewal when nothing answers
+    # there: the subscription stays "active" with no request pending, and still moves.
+    clock = Clock(NOW)
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+        async with websub_app(redis_target, tmp_path / "b", clock) as (two, port_two):
+            assert two.websub is not None
+            async with websub_app(redis_target, tmp_path / "a", clock) as (one, _):
+                first = await subscribed(one, hub, FeedSpec("ws1", url, interval=3600))
+            hub.refuse_with = 409
+            # renewal due at 800 s: refused, tried again every 15 minutes at the stored callback
+            for minutes in (0, 15, 30, 45, 58):
+                clock.now = NOW + timedelta(seconds=801, minutes=minutes)
+                await two.websub.maintain()
+            assert callbacks(hub, "subscribe") == [first] * 5
+            hub.refuse_with = None
+            clock.now = NOW + timedelta(seconds=801, minutes=80)  # past renewal + an hour
+            await two.websub.maintain()
+            await hub.wait_for(lambda: sum(v.echoed for v in hub.verifications) == 2)
+            *_, moved = callbacks(hub, "subscribe")
+            assert moved.startswith(f"http://127.0.0.1:{port_two}/websub/")
+            assert moved in hub.subscriptions and callbacks(hub, "unsubscribe") == [first]
+            current = await SubscriptionStore(redis_client).for_feed("ws1")
+            assert current is not None and current.callback == moved
+            assert current.state == "active"
+
+
+async def test_a_subscription_another_replaced_is_ended_never_renewed(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    # A move that stopped after storing the new subscription, before ending the old one: the
+    # old one, still waiting for the hub's check an hour on, is ended at its own callback once.
+    clock = Clock(NOW)
+    store = SubscriptionStore(redis_client)
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+        async with websub_app(redis_target, tmp_path, clock) as (app, _):
+            assert app.websub is not None
+            first = await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
+            old = await store.for_feed("ws1")
+            assert old is not None
+            await store.update(old, pending="subscribe", requested_at=NOW.timestamp())
+            newer = replace(old, token="n" * 43, secret="m" * 64, state="pending",
+                            pending="subscribe", requested_at=NOW.timestamp() + 3600,
+                            callback=first.rsplit("/", 1)[0] + "/" + "n" * 43)  # fmt: skip
+            await store.put(newer)
+            assert (await store.for_feed("ws1")) == newer
+            for minutes in (61, 62, 63):
+                clock.now = NOW + timedelta(minutes=minutes)
+                await app.websub.maintain()
+            assert callbacks(hub, "subscribe") == [first]  # the old one is never renewed
+            assert callbacks(hub, "unsubscribe") == [first]  # ... but ended, once
+            assert (await store.for_feed("ws1")) == newer
+
+
+async def test_a_renewal_read_before_another_replica_renewed_it_is_not_sent_again(
+    redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
+) -> None:
+    clock = Clock(NOW)
+    store = SubscriptionStore(redis_client)
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+        async with (
+            websub_app(redis_target, tmp_path / "a", clock) as (one, _),
+            websub_app(redis_target, tmp_path / "b", clock) as (two, _),
+        ):
+            assert one.websub is not None and two.websub is not None
+            await subscribed(one, hub, FeedSpec("ws1", url, interval=3600))
+            clock.now = NOW + timedelta(seconds=801)
+            read = await store.for_feed("ws1")  # what the other replica's round read
+            assert read is not None
+            await one.websub.maintain()
+            await hub.wait_for(lambda: len(hub.verifications) == 2)
+            # the other replica's round goes on with what it read: nothing is due any more
+            await two.websub.subscribe("ws1", Discovery(read.hub, read.topic), due=read.token)
+            assert len(hub.requests_for("subscribe")) == 2
 
 
 OLD_FIELDS = (

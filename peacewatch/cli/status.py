@@ -66,12 +66,17 @@ def websub_lines(subs: list[Subscription]) -> list[str]:
             return "(out of range)"
 
     def origin(url: str) -> str:
+        if not url:
+            return "(not recorded yet)"  # stored before callbacks were kept
         try:
             parts = urlsplit(url)
-            port = f":{parts.port}" if parts.port else ""
+            host, port = parts.hostname, parts.port
         except ValueError:
             return "(not a URL)"
-        return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "-"
+        if not host:
+            return "(not a URL)"
+        host = f"[{host}]" if ":" in host else host
+        return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
     lines = [f"websub subscriptions: {len(subs)}"] if subs else []
     for sub in subs:

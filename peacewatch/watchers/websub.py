@@ -92,17 +92,24 @@ class WebSub(Callbacks):
             return
         await self.subscribe(result.feed_id, found)
 
-    async def subscribe(self, feed_id: str, found: Discovery) -> None:
+    async def subscribe(self, feed_id: str, found: Discovery, due: str | None = None) -> None:
         """Ask ``found.hub`` to push ``found.topic`` to us. A feed already subscribed there
         keeps its callback and secret (a renewal, whichever replica sends it); one that moved
         hub or topic, or whose callback no longer reaches us (:meth:`_moves`), gets new ones,
-        and its old subscription is ended (at its own callback)."""
+        and its old subscription is ended (at its own callback). ``due``: the token of the
+        subscription an upkeep round found due; nothing is sent unless, read again under the
+        feed's claim, it is still the feed's and still due (another replica may have renewed
+        it since that round read it)."""
         claim = await self._store.claim(feed_id)
         if claim is None:
             return  # another replica is sending this feed's request now
         try:
             now = self._now()
             current = await self._store.for_feed(feed_id)
+            if due is not None and (
+                current is None or current.token != due or not _due(current, now)
+            ):
+                return
             same = current is not None and (current.hub, current.topic) == (found.hub, found.topic)
             if current is not None and same and not self._moves(current, now):
                 old = None
@@ -132,14 +139,21 @@ class WebSub(Callbacks):
 
     def _moves(self, sub: Subscription, now: float) -> bool:
         """Whether this replica moves ``sub`` to a callback of its own: its stored callback is
-        another address, and the hub took the last request for it but never checked it there
-        within ``PENDING_TIMEOUT`` (that address no longer reaches any replica). A subscription
-        the hub checks at its callback stays there, whatever this replica's address."""
-        return (
-            self.callback_of(sub) != self.callback(sub.token)
-            and sub.pending == "subscribe"
-            and now - sub.requested_at > PENDING_TIMEOUT.total_seconds()
-        )
+        another address that no longer reaches any replica, as the hub shows it: the hub took
+        the last request for it but never checked it there within ``PENDING_TIMEOUT``, or
+        (a hub that checks before it answers, and refuses when the check fails) it has not
+        verified it since the lease's renewal time plus ``PENDING_TIMEOUT``. A subscription the
+        hub checks at its callback stays there, whatever this replica's address; one the hub
+        denied was checked there."""
+        if self.callback_of(sub) == self.callback(sub.token) or sub.state == "denied":
+            return False
+        limit = PENDING_TIMEOUT.total_seconds()
+        if sub.pending == "subscribe" and now - sub.requested_at > limit:
+            return True
+        if sub.verified_at <= 0 or sub.retry_at <= 0:
+            return False  # never verified (nothing to go by), or no request refused since
+        verified = datetime.fromtimestamp(sub.verified_at, UTC)
+        return now - renew_at(verified, sub.lease_seconds).timestamp() > limit
 
     async def _request(self, sub: Subscription, mode: str) -> bool:
         """Send ``mode`` for ``sub``; on failure record when to try again. True if the hub
@@ -225,8 +239,29 @@ class WebSub(Callbacks):
                 await self._store.delete(sub)
         elif not subscribable(await self._store.feed(sub.feed_id)):
             await self.forget(sub.feed_id)
+        elif await self._superseded(sub):
+            return
         elif _due(sub, now):
-            await self.subscribe(sub.feed_id, Discovery(sub.hub, sub.topic))
+            await self.subscribe(sub.feed_id, Discovery(sub.hub, sub.topic), due=sub.token)
+
+    async def _superseded(self, sub: Subscription) -> bool:
+        """Whether another subscription of ``sub``'s feed replaced it (a move or a change of
+        hub that stopped between storing the new one and ending the old one); such a one is
+        ended now, under the feed's claim, at its own callback, and never renewed."""
+        current = await self._store.for_feed(sub.feed_id)
+        if current is None or current.token == sub.token:
+            return False
+        claim = await self._store.claim(sub.feed_id)
+        if claim is not None:
+            try:
+                left = await self._store.get(sub.token)
+                if left is not None and left.pending != "unsubscribe":
+                    log.info("feed %s: ending a WebSub subscription another replaced",
+                             sub.feed_id, extra={"feed_id": sub.feed_id})  # fmt: skip
+                    await self._end(left)
+            finally:
+                await self._store.release(sub.feed_id, claim)
+        return True
 
     async def active_feeds(self) -> set[str]:
         """The feeds a hub pushes now: verified, lease not over, not being unsubscribed."""
