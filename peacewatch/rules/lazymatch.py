@@ -207,14 +207,20 @@ class LazyMatch(Match):
     def entities(self, value: tuple[str, ...]) -> None:
         _ENTITIES.__set__(self, value)
 
+    def _pending(self) -> bool:
+        """Whether ``matched`` and ``hits`` are still to be worked out: asked before reading
+        them, since a value not yet set raises, and raising costs more than the question."""
+        try:
+            return self._source is not None
+        except AttributeError:  # built with Match's constructor: a plain value
+            return False
+
     @property
     def matched(self) -> tuple[str, ...]:
         """The query terms that fired, in query order."""
-        try:
-            found: tuple[str, ...] = _MATCHED.__get__(self, Match)
-        except AttributeError:
+        if self._pending():
             self._resolve()
-            found = _MATCHED.__get__(self, Match)
+        found: tuple[str, ...] = _MATCHED.__get__(self, Match)
         return found
 
     @matched.setter
@@ -223,11 +229,9 @@ class LazyMatch(Match):
 
     @property
     def hits(self) -> tuple[Hit, ...]:
-        try:
-            found: tuple[Hit, ...] = _HITS.__get__(self, Match)
-        except AttributeError:
+        if self._pending():
             self._resolve()
-            found = _HITS.__get__(self, Match)
+        found: tuple[Hit, ...] = _HITS.__get__(self, Match)
         return found
 
     @hits.setter

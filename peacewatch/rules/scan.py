@@ -259,7 +259,6 @@ class Scan:
         "_hits",
         "_joined",
         "_marked",
-        "_marked_title_end",
         "_prefix_set",
         "_starts",
         "_word_set",
@@ -290,8 +289,15 @@ class Scan:
         self.title_len = title_len
         self.body_start = body_start
         self._marked = marked
-        self._marked_title_end = marked_title_end
-        self._hits = hits
+        # only the title's hits are read again (they come first, in the order hits end): the
+        # others are let go now rather than with the scan, which spares the cyclic collector
+        # hundreds of live tuples an article
+        in_title = 0
+        for _, _, end in hits:
+            if end > marked_title_end:
+                break
+            in_title += 1
+        self._hits = hits[:in_title]
         self.layout = layout
         self.extra = extra
         """Hits of the patterns the markers cannot express, found on the unmarked text."""
@@ -339,23 +345,14 @@ class Scan:
 
     def title_ids(self) -> list[int]:
         """Automaton patterns found in the title (``Layout``)."""
-        title_end = self._marked_title_end
-        out = []
-        for index, _, end in self._hits:  # in the order they end
-            if end > title_end:
-                break
-            out.append(index)
-        return out
+        return [index for index, _, _ in self._hits]
 
     def title_sets(self) -> tuple[set[int], set[int]]:
         """Patterns found in the title: as whole words, and at the start of a word."""
-        title_end = self._marked_title_end
         count, prefix_of = self.layout.whole_count, self.layout.prefix_of
         words: set[int] = set()
         prefixes: set[int] = set()
-        for index, _, end in self._hits:  # in the order they end
-            if end > title_end:
-                break
+        for index, _, _ in self._hits:
             if index < count:
                 words.add(index)
             else:
