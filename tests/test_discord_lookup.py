@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from peacewatch.bot.discord_adapter import embeds
-from peacewatch.bot.discord_adapter.lookup import found_message, is_alert_message
+from peacewatch.bot.discord_adapter.lookup import found_message, is_alert_message, post_candidates
 from peacewatch.models import Alert
 from tests.test_discord_sink import followup_of, new_alert
 
@@ -67,3 +67,39 @@ def test_a_message_without_buttons_is_never_taken_for_an_alert() -> None:
     assert not is_alert_message(as_followup(followup, 25), followup, BOT)
     bare = {**posted(alert, 20), "components": []}
     assert not is_alert_message(bare, alert, BOT)
+
+
+def made_at(seconds: float, n: int = 0) -> int:
+    """A snowflake made at ``seconds`` (epoch), as Discord makes them."""
+    return (int(seconds * 1000) - 1_420_070_400_000) << 22 | n
+
+
+def post(post_id: int, name: str, forum: int = 40, owner: int = BOT) -> dict[str, Any]:
+    return {"id": str(post_id), "parent_id": str(forum), "owner_id": str(owner), "name": name}
+
+
+def test_forum_posts_looked_at_are_the_bots_own_in_that_forum_since_the_attempt() -> None:
+    since = 1_780_000_000.0
+    ours = post(made_at(since + 1), "Story")
+    threads = [
+        post(made_at(since + 2), "Story", forum=41),  # another forum
+        post(made_at(since + 3), "Story", owner=BOT + 1),  # a user's post
+        post(made_at(since - 3600), "Story"),  # made before the attempt began
+        ours,
+    ]
+    assert post_candidates(threads, 40, BOT, "Story", since) == [ours["id"]]
+    # a post Discord dates a little before our clock's start of the attempt is still taken
+    early = post(made_at(since - 30), "Story")
+    assert post_candidates([early], 40, BOT, "Story", since) == [early["id"]]
+
+
+def test_forum_posts_named_like_the_story_come_first_then_the_oldest() -> None:
+    since = 1_780_000_000.0
+    later = [post(made_at(since + 10 + n), f"Other {n}") for n in range(6)]
+    ours = post(made_at(since + 1), "Story")
+    named = post(made_at(since + 100), "Story")
+    candidates = post_candidates([*later, named, ours], 40, BOT, "Story", since)
+    assert candidates[:2] == [ours["id"], named["id"]]
+    assert candidates[2:] == [p["id"] for p in later[:3]]  # at most five in all, oldest first
+    renamed = post_candidates([*later, {**ours, "name": "Renamed"}], 40, BOT, "Story", since)
+    assert renamed[0] == ours["id"]  # not named alike, but the oldest since the attempt

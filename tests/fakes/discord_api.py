@@ -5,7 +5,6 @@ sync, 429s on demand, and a held answer to a message it created."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from collections.abc import Callable
@@ -17,7 +16,9 @@ from aiohttp import web
 from tests.fakes import direct_messages, members
 
 API = "/api/v10"
-TEXT, THREAD, FORUM = 0, 11, 15
+TEXT, THREAD, FORUM, MEDIA = 0, 11, 15, 16
+DISCORD_EPOCH_MS = 1_420_070_400_000
+"""Snowflakes count milliseconds from 2015-01-01 in their upper bits."""
 NONCE_WINDOW = 180.0
 """Seconds an enforced nonce stays unique (Discord: "the past few minutes")."""
 BODY = web.RequestKey("body", object)
@@ -91,7 +92,7 @@ class FakeDiscord:
         """Channels whose history the bot may not read (no Read Message History)."""
         self.rate_limits: dict[str, list[float]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
-        self._ids = itertools.count(900000000000000001)
+        self._last_id = 0
         self._changed = asyncio.Condition()
         self.identified: list[dict[str, Any]] = []
         self._sockets: list[web.WebSocketResponse] = []
@@ -106,7 +107,10 @@ class FakeDiscord:
         return f"http://127.0.0.1:{self.port}{API}"
 
     def snowflake(self) -> int:
-        return next(self._ids)
+        """A new id that, as Discord's, tells when it was made (and grows)."""
+        made = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        self._last_id = max(self._last_id + 1, made)
+        return self._last_id
 
     def add_channel(self, kind: int = TEXT, parent: int | None = None) -> int:
         channel_id = self.snowflake()
@@ -350,7 +354,7 @@ class FakeDiscord:
         refused = self._channel_check(request, channel_id)
         if refused is not None:
             return refused
-        if self.channels[channel_id]["type"] == FORUM:
+        if self.channels[channel_id]["type"] in (FORUM, MEDIA):
             return self._error(400, 50008, "Cannot send messages in a non-text channel")
         body = request[BODY]
         nonce = body.get("nonce")

@@ -126,10 +126,24 @@ async def test_a_forum_post_found_after_a_restart_is_not_posted_again(
         (alert_id,) = await started_alerts(redis_client)
         assert await redis_client.get(keys.delivered(alert_id)) is None
 
-        # a newer post of the bot, named alike, whose starter carries another alert's buttons
-        other = fake.snowflake()
-        fake.channels[other] = {**post, "id": str(other)}
-        decoy(fake, other, fake.messages[int(post["id"])], message_id=other)
+        # newer posts: the bot's, named alike, whose starter carries another alert's buttons;
+        # the bot's with other names (more than are read); one named alike in another forum,
+        # and one a user made in this forum
+        starter = fake.messages[int(post["id"])]
+        elsewhere = fake.add_channel(FORUM)
+        newer = [
+            {**post, "name": name, "parent_id": str(parent), "owner_id": owner}
+            for name, parent, owner in [
+                (post["name"], forum, post["owner_id"]),
+                *[(f"Another story {n}", forum, post["owner_id"]) for n in range(6)],
+                (post["name"], elsewhere, post["owner_id"]),
+                (post["name"], forum, "300000000000000009"),
+            ]
+        ]
+        for thread in newer:
+            other = fake.snowflake()
+            fake.channels[other] = {**thread, "id": str(other)}
+            decoy(fake, other, starter, message_id=other)
         second = await start_run(config, tmp_path / "second", redis_target, discord_env(fake))
         try:
             ref = await delivered(redis_client, alert_id)
@@ -138,6 +152,8 @@ async def test_a_forum_post_found_after_a_restart_is_not_posted_again(
         assert ref == f"{post['id']}/{post['id']}"
         assert len(fake.of("POST", f"/channels/{forum}/threads")) == 1  # never posted again
         assert len(fake.of("GET", "/threads/active")) == 1
+        (read,) = fake.of("GET", "/messages/")  # the alert's post's starter, read first
+        assert read.path.endswith(f"/channels/{post['id']}/messages/{post['id']}")
         assert await redis_client.xlen(keys.alert_dead_letter()) == 0
 
 

@@ -7,9 +7,11 @@ the newest messages of the destination are read instead (Get Channel Messages, o
 alert's message is the bot's own whose feedback buttons carry the alert's id.
 
 A forum channel holds no messages but posts (threads), and a post carries no nonce: there the
-bot's own active posts of that forum are listed (List Active Guild Threads, one call), the
-newest first and those named like the alert's story first, and the starter messages of a few
-of them are read until one carries the alert's id.
+bot's own active posts of that forum made since the first attempt began are listed (List
+Active Guild Threads, one call; a post's id tells when it was made), those named like the
+alert's story first, then the oldest (the attempt's post was made at about that time, later
+ones after it), and the starter messages of a few of them are read until one carries the
+alert's id.
 
 Follow-ups carry no id of their own in what Discord shows back (two follow-ups of one story may
 even share a link), so they are left to the nonce.
@@ -22,6 +24,7 @@ from typing import Any
 
 import discord
 from discord.http import HTTPClient, Route
+from discord.utils import snowflake_time
 
 from peacewatch.models import Alert
 
@@ -31,6 +34,8 @@ FORUM_TYPES = frozenset({15, 16})
 """Channel types whose alerts are posts (threads): forum and media channels."""
 LOOKUP_POSTS = 5
 """Starter messages of a forum's posts read at most to find the alert's (one call each)."""
+CLOCK_SKEW = 60.0
+"""Seconds a post may seem to predate the attempt that made it (Discord's clock and ours)."""
 
 
 def _button_alert_ids(message: Mapping[str, Any]) -> Iterable[str]:
@@ -82,21 +87,29 @@ async def channel_info(http: HTTPClient, channel_id: int) -> tuple[int, int | No
 
 
 def post_candidates(
-    threads: Iterable[Mapping[str, Any]], forum_id: int, bot_id: int, name: str
+    threads: Iterable[Mapping[str, Any]], forum_id: int, bot_id: int, name: str, since: float
 ) -> list[str]:
-    """Ids of the bot's own posts in the forum among ``threads``, at most ``LOOKUP_POSTS``:
-    those named ``name`` (the alert's story's thread name) first, then the newest."""
+    """Ids of the bot's own posts in the forum among ``threads`` made since ``since`` (epoch
+    seconds, less ``CLOCK_SKEW``), at most ``LOOKUP_POSTS``: those named ``name`` (the alert's
+    story's thread name) first, then the oldest."""
     own = [
         t for t in threads
         if str(t.get("parent_id")) == str(forum_id) and str(t.get("owner_id")) == str(bot_id)
         and str(t.get("id", "")).isdigit()
+        and snowflake_time(int(t["id"])).timestamp() >= since - CLOCK_SKEW
     ]  # fmt: skip
-    own.sort(key=lambda t: (t.get("name") != name, -int(t["id"])))
+    own.sort(key=lambda t: (t.get("name") != name, int(t["id"])))
     return [str(t["id"]) for t in own[:LOOKUP_POSTS]]
 
 
 async def find_post(
-    http: HTTPClient, forum_id: int, guild_id: int, alert: Alert, bot_id: int, name: str
+    http: HTTPClient,
+    forum_id: int,
+    guild_id: int,
+    alert: Alert,
+    bot_id: int,
+    name: str,
+    since: float,
 ) -> str | None:
     """The reference (``"post_id/post_id"``: a post's starter message has the post's id) of
     ``alert``'s post in the forum, or None, also when Discord will not list the server's
@@ -107,7 +120,7 @@ async def find_post(
     except (discord.Forbidden, discord.NotFound):
         return None
     threads = listed.get("threads") if isinstance(listed, dict) else None
-    for post in post_candidates(threads or (), forum_id, bot_id, name):
+    for post in post_candidates(threads or (), forum_id, bot_id, name, since):
         starter = Route(
             "GET", "/channels/{channel_id}/messages/{message_id}",
             channel_id=int(post), message_id=int(post),

@@ -103,10 +103,12 @@ class DiscordSink:
         service's (the client carries it). Without either, membership is not checked."""
         self.members = members or MemberCache()
         self._forums: set[int] = set()
+        self._texts: set[int] = set()
+        """Channels a lookup found to be text channels (their history is read as is)."""
         self._dms: dict[int, int] = {}
+        """User id -> the id of the bot's direct-message channel with the user."""
         self._looked: set[str] = set()
         """Alerts this process has looked up in their destination's newest messages."""
-        """User id -> the id of the bot's direct-message channel with the user."""
 
     async def deliver(self, alert: Alert, parent: str | None) -> str:
         if not self._token:
@@ -164,7 +166,8 @@ class DiscordSink:
                 if user is not None:
                     channel_id = await self._dm_channel(int(user))
                     return await lookup.find_posted(self._client.http, channel_id, alert, me.id)
-                return await self._find_in_channel(int(alert.destination.target), alert, me.id)
+                target = int(alert.destination.target)
+                return await self._find_in_channel(target, alert, me.id, since)
         except Exception as exc:  # posting follows and classifies any error
             log.info(
                 "alert %s: no earlier post looked up in %s (%s)",
@@ -172,17 +175,23 @@ class DiscordSink:
             )  # fmt: skip
             return None
 
-    async def _find_in_channel(self, channel_id: int, alert: Alert, bot_id: int) -> str | None:
+    async def _find_in_channel(
+        self, channel_id: int, alert: Alert, bot_id: int, since: float
+    ) -> str | None:
         """A new alert's message among a text channel's newest, or its post in a forum."""
         http = self._client.http
+        if channel_id in self._texts:
+            return await lookup.find_posted(http, channel_id, alert, bot_id)
         kind, guild_id = await lookup.channel_info(http, channel_id)
         if kind not in lookup.FORUM_TYPES:
+            if len(self._texts) < MAX_DM_CHANNELS:
+                self._texts.add(channel_id)
             return await lookup.find_posted(http, channel_id, alert, bot_id)
         self._forums.add(channel_id)
         if guild_id is None:
             return None
         name = embeds.thread_name(alert)
-        return await lookup.find_post(http, channel_id, guild_id, alert, bot_id, name)
+        return await lookup.find_post(http, channel_id, guild_id, alert, bot_id, name, since)
 
     def _departures_of(self) -> Departures | None:
         if self._departures is not None:
