@@ -33,11 +33,15 @@ def ephemeral_low() -> int:
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1, below the ephemeral range, that nothing listens on now and that
-    this process has not given before."""
+    this process has not given before. Where the ephemeral range leaves fewer than 2,000 ports
+    above 10000 (a system that starts it low), a port the kernel picks, as before."""
     high = ephemeral_low()
-    low = _LOWEST if high - _LOWEST >= 2_000 else 1_024
-    for _ in range(500):
-        port = _RANDOM.randrange(low, high)
+    picks = (
+        (_RANDOM.randrange(_LOWEST, high) for _ in range(500))
+        if high - _LOWEST >= 2_000
+        else (_kernel_pick() for _ in range(100))
+    )
+    for port in picks:
         if port in _PORTS_GIVEN:
             continue
         with socket.socket() as sock:
@@ -47,4 +51,10 @@ def free_port() -> int:
                 continue
         _PORTS_GIVEN.add(port)
         return port
-    raise RuntimeError(f"no free port found on 127.0.0.1 between {low} and {high} in 500 tries")
+    raise RuntimeError("no free port found on 127.0.0.1")
+
+
+def _kernel_pick() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
