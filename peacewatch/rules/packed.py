@@ -7,7 +7,8 @@ entry keeps that cost flat as rules grow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -25,23 +26,26 @@ class Packed:
 
     def __init__(self, lists: Mapping[int, Sequence[int]] | Sequence[Sequence[int]], size: int):
         """``lists``: per key, its integers; ``size``: one more than the largest key read."""
-        items: Iterable[tuple[int, Sequence[int]]] = (
-            lists.items() if isinstance(lists, Mapping) else enumerate(lists)
-        )
         lengths = np.zeros(size, dtype=np.intp)
+        if not isinstance(lists, Mapping):  # the keys in order: laid out by C loops
+            lengths[: len(lists)] = list(map(len, lists))
+            self.lengths: Ints = lengths
+            self.starts: Ints = np.cumsum(lengths) - lengths
+            self.values: Ints = np.array(list(chain.from_iterable(lists)), dtype=np.intp)
+            return
         keys: list[int] = []
         flat: list[int] = []
         chunks: list[int] = []
-        for key, values in sorted(items):
+        for key, values in sorted(lists.items()):
             if values:
                 keys.append(key)
                 chunks.append(len(values))
                 flat.extend(values)
         if keys:
             lengths[np.array(keys, dtype=np.intp)] = chunks
-        self.lengths: Ints = lengths
-        self.starts: Ints = np.cumsum(lengths) - lengths
-        self.values: Ints = np.array(flat, dtype=np.intp)
+        self.lengths = lengths
+        self.starts = np.cumsum(lengths) - lengths
+        self.values = np.array(flat, dtype=np.intp)
 
     @classmethod
     def runs(cls, keys: Sequence[int], starts: Sequence[int], total: int, size: int) -> Packed:

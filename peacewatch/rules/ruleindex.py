@@ -15,7 +15,7 @@ filed under a term found in more than ``HOT_SHARE`` of them are filed again by w
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import chain
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import TypeVar
 
@@ -168,28 +168,33 @@ class RuleIndex:
         rule and the group of terms it checks (``TermGroups``)."""
         group_id, singles = self._term_groups.id, self._singles
         by_term, by_set = self._by_term, self._by_set
-        rules: list[int] = []
-        checks: list[int] = []
-        keys: list[int] = []
-        starts: list[int] = []
-        for tid in sorted(by_term.keys() | by_set.keys()):
-            keys.append(tid)
-            starts.append(len(rules))
-            listed = by_term.get(tid)
-            if listed:
-                seconds = list(map(_FIRST, listed))
-                for second in set(seconds).difference(singles):
-                    singles[second] = group_id(frozenset((second,)))
-                checks += map(singles.__getitem__, seconds)
-                rules += map(_SECOND, listed)
-            sets = by_set.get(tid)
-            if sets:
-                checks += [group_id(second) for second, _ in sets]
-                rules += map(_SECOND, sets)
+        keys = sorted(by_term.keys() | by_set.keys())
+        # per term its entries checking one term, then those checking a set: gathered by C
+        # loops over all the terms at once, then laid out in place with arrays
+        term_lists = list(map(by_term.get, keys, repeat(())))
+        set_lists = list(map(by_set.get, keys, repeat(())))
+        term_entries = list(chain.from_iterable(term_lists))
+        set_entries = list(chain.from_iterable(set_lists))
+        seconds = list(map(_FIRST, term_entries))
+        for second in set(seconds).difference(singles):
+            singles[second] = group_id(frozenset((second,)))
+        term_counts = np.array(list(map(len, term_lists)), dtype=np.intp)
+        set_counts = np.array(list(map(len, set_lists)), dtype=np.intp)
+        per_term = term_counts + set_counts
+        starts = per_term.cumsum() - per_term
+        total = int(per_term.sum())
+        at_terms = _placed(starts, term_counts)
+        at_sets = _placed(starts + term_counts, set_counts)
+        rules = np.empty(total, dtype=np.intp)
+        rules[at_terms] = list(map(_SECOND, term_entries))
+        rules[at_sets] = list(map(_SECOND, set_entries))
+        checks = np.empty(total, dtype=np.intp)
+        checks[at_terms] = list(map(singles.__getitem__, seconds))
+        checks[at_sets] = list(map(group_id, map(_FIRST, set_entries)))
         self._term_groups.pack()
-        self._entries = Packed.runs(keys, starts, len(rules), len(self._guesses))
-        self._entry_rule = np.array(rules, dtype=np.intp)
-        self._entry_group = np.array(checks, dtype=np.intp)
+        self._entries = Packed.runs(keys, starts.tolist(), total, len(self._guesses))
+        self._entry_rule = rules
+        self._entry_group = checks
         self._always_ids = np.array(self._always, dtype=np.intp)
 
     def undecided(self, listed: Ints) -> list[int]:
@@ -234,6 +239,17 @@ class RuleIndex:
         self._refile((counts + 0.01 * guesses).tolist(), hot)
 
 
+def _placed(starts: Ints, counts: Ints) -> Ints:
+    """Positions ``starts[k]``, ``starts[k] + 1``, … (``counts[k]`` of them) for each ``k``, one
+    run after the other."""
+    total = int(counts.sum())
+    if not total:
+        return EMPTY
+    firsts = counts.cumsum() - counts  # where each run begins among all the positions
+    shifts: Ints = (starts - firsts).repeat(counts)
+    return np.arange(total, dtype=np.intp) + shifts
+
+
 def _drop(table: dict[int, list[tuple[_T, int]]], tids: set[int], rules: set[int]) -> None:
     """Remove the entries of ``rules`` from the lists of ``tids`` in ``table``."""
     for tid in tids & table.keys():
@@ -246,8 +262,12 @@ def _drop(table: dict[int, list[tuple[_T, int]]], tids: set[int], rules: set[int
 
 def _group_cost(costs: Sequence[float]) -> Callable[[frozenset[int]], float]:
     look = costs.__getitem__
+    known: dict[frozenset[int], float] = {}  # rules share groups: each summed once
 
     def cost(group: frozenset[int]) -> float:
-        return sum(map(look, group))
+        found = known.get(group)
+        if found is None:
+            found = known[group] = sum(map(look, group))
+        return found
 
     return cost
