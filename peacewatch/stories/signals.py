@@ -106,10 +106,11 @@ def probe_of(article: Features, idf: Mapping[str, float]) -> Probe:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoryView:
     """A story's side of one decision: its members (within the window) and what the article
-    shares with them as a whole."""
+    shares with them as a whole. Not frozen (it is never changed): a decision builds one per
+    candidate story, and a frozen class sets each field through ``object.__setattr__``."""
 
     members: Sequence[Compared]
     shared: Set[str]
@@ -348,16 +349,15 @@ def may_reach(
         headline = 2 * rare_title / total if total else 0.0
     if max(words, headline) < WORD_FLOOR - MARGIN:
         return False
-    weights = model.weights
     bounds = (
-        ("lexical", words),
-        ("closest", words),
-        ("headline", headline),
-        ("burst", max(words, headline) * math.exp(-story.hours / BURST_HOURS)),
-        ("event", 1.0 if probe.kinds else 0.0),
+        words,
+        words,
+        headline,
+        max(words, headline) * math.exp(-story.hours / BURST_HOURS),
+        1.0 if probe.kinds else 0.0,
     )
     z = _story_z(story, model) if base is None else base
-    z += sum(w * v for k, v in bounds if (w := weights.get(k, 0.0)) > 0)
+    z += sum([w * v for w, v in zip(_model_weights(model)[1], bounds, strict=True) if w > 0])
     # The model's probability is the logistic function of z, which reaches the threshold
     # where z reaches its logit.
     return z >= math.log(threshold / (1.0 - threshold)) - MARGIN
@@ -365,9 +365,30 @@ def may_reach(
 
 def _story_z(story: StoryView, model: StoryModel) -> float:
     """The model's intercept plus its weighted signals of the story as a whole."""
-    get = model.weights.get
-    values = zip(STORY_SIGNALS, _story_values(story), strict=True)
-    return model.intercept + sum([get(k, 0.0) * v for k, v in values])
+    weights = _model_weights(model)[0]
+    return model.intercept + sum(
+        [w * v for w, v in zip(weights, _story_values(story), strict=True)]
+    )
+
+
+BOUND_SIGNALS = ("lexical", "closest", "headline", "burst", "event")
+"""The signals :func:`may_reach` bounds, in the order it sums them."""
+_MODEL_WEIGHTS: dict[int, tuple[StoryModel, tuple[float, ...], tuple[float, ...]]] = {}
+
+
+def _model_weights(model: StoryModel) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The model's weights of :data:`STORY_SIGNALS` and of :data:`BOUND_SIGNALS`, in their
+    orders (0.0 for a signal it does not weigh), kept per model: each candidate story of each
+    decision reads them, and looking them up by name cost more than the sums."""
+    entry = _MODEL_WEIGHTS.get(id(model))
+    if entry is None or entry[0] is not model:
+        if len(_MODEL_WEIGHTS) >= 64:  # models made one after another (a fit): the last few
+            _MODEL_WEIGHTS.clear()
+        get = model.weights.get
+        story = tuple(get(k, 0.0) for k in STORY_SIGNALS)
+        entry = (model, story, tuple(get(k, 0.0) for k in BOUND_SIGNALS))
+        _MODEL_WEIGHTS[id(model)] = entry
+    return entry[1], entry[2]
 
 
 def story_probability(
