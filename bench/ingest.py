@@ -16,8 +16,9 @@ Two measurements, each ending only when the story assigner has caught up (the in
 is empty: every article fetched in it went watchers → stream → assigner → pipeline):
 
 - the cold cycle: from start until every feed was read once in full and its articles placed;
-- the steady window: then ``--cycles`` more cycles (every feed polled ``--cycles`` times more,
-  ~90% of them answering 304 or an unchanged body), until the assigner caught up again.
+- the steady window: then ``--cycles`` more cycles (every feed polled ``--cycles`` times more
+  from the window's start, ~90% of them answering 304 or an unchanged body), until the
+  assigner caught up again.
 
 For each: wall time, CPU seconds per kind of process (the bot, its parse workers, its Redis
 server; psutil), average cores, and feeds polled per CPU second of all of them (what one core
@@ -204,10 +205,12 @@ class FeedFarm:
             out.append(max(b - a for a, b in pairwise(marks)))
         return out
 
-    def cycles_done(self) -> int:
-        """How many times every feed has been fetched (the completed cycles)."""
-        counts = self.fetch_counts()
-        return min((counts[f"{f.server.host}{f.path}"] for f in self.feeds), default=0)
+    def cycles_done(self, since: Counter[str] | None = None) -> int:
+        """How many times every feed has been fetched (the completed cycles); ``since``: the
+        fetch counts to count from (a copy of ``fetch_counts()`` taken earlier)."""
+        counts, before = self.fetch_counts(), since or Counter()
+        keys = (f"{f.server.host}{f.path}" for f in self.feeds)
+        return min((counts[key] - before[key] for key in keys), default=0)
 
 
 def baseline(urls: list[str]) -> tuple[float, float]:
@@ -422,6 +425,18 @@ class Watch:
         while self.farm.cycles_done() >= len(self.cycle_marks):
             self.cycle_marks.append(time.monotonic())
 
+    async def until_cycles_since(self, since: Counter[str], cycles: int) -> list[float] | None:
+        """Until every feed was fetched ``cycles`` more times than ``since`` says: when each of
+        those cycles completed (None: the run ended or hit its limit first)."""
+        marks: list[float] = []
+        while self.alive():
+            await self.tick()
+            while self.farm.cycles_done(since) > len(marks):
+                marks.append(time.monotonic())
+            if len(marks) >= cycles:
+                return marks
+        return None
+
     async def until_cycles(self, done: int) -> bool:
         while self.alive():
             await self.tick()
@@ -474,19 +489,20 @@ async def measure(
             return None, None
         watch.close(cold)
         steady = watch.open(f"steady ({args.cycles} cycles)")
+        # full cycles from here on: a cycle the cold catch-up left nearly done is not one
+        since = Counter(farm.fetch_counts())
         steady.redis_before = await watch.probe.commandstats()
         steady.behind_before = cold.behind
-        first = len(watch.cycle_marks)
-        if not await watch.until_cycles(first - 1 + args.cycles):
+        marks = await watch.until_cycles_since(since, args.cycles)
+        if marks is None:
             return cold, None
-        steady.fetched = watch.cycle_marks[-1] - steady.start
+        steady.fetched = marks[-1] - steady.start
         steady.behind = await watch.until_caught_up(args.catch_up)
         if not watch.alive():
             return cold, None
         watch.close(steady)
         steady.redis_lines = await watch.probe.command_stats(steady.redis_before)
-        marks = [steady.start, *watch.cycle_marks[first:]]
-        steady.cycles = [b - a for a, b in pairwise(marks)]
+        steady.cycles = [b - a for a, b in pairwise([steady.start, *marks])]
         steady.gaps = farm.longest_gaps(steady.start, steady.start + steady.seconds)
         return cold, steady
     finally:
