@@ -59,6 +59,23 @@ end
 return out
 """
 
+# After a batch of the story assigner, in one step fenced by its lease: the cursor moves, the
+# batch's resight marks are dropped and its entries trimmed. KEYS[1] the lease, KEYS[2] the
+# cursor, KEYS[3] the stream, KEYS[4] the resight entries; ARGV[1] the holder's token, ARGV[2]
+# the cursor's value, ARGV[3] the first entry id kept, ARGV[4..] the resight entries finished.
+# Returns the entries still waiting, or -1 (nothing done) when the token no longer holds it.
+_FINISH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return -1
+end
+redis.call('SET', KEYS[2], ARGV[2])
+for i = 4, #ARGV, 1000 do
+  redis.call('SREM', KEYS[4], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('XTRIM', KEYS[3], 'MINID', ARGV[3])
+return redis.call('XLEN', KEYS[3])
+"""
+
 RESIGHT_WINDOW = timedelta(hours=24)
 """An article a new feed carries is matched again for personal follows only while this recent
 (well inside the story window, so placing it again finds its story)."""
@@ -102,6 +119,7 @@ class IngestStream:
         self._clock = clock
         self._ttl = int(retention.total_seconds())
         self._submit = redis.register_script(_SUBMIT)
+        self._finish = redis.register_script(_FINISH)
 
     async def seen(self, article_id: str) -> bool:
         """Whether the article was ever queued (by any replica, before any restart)."""
@@ -194,6 +212,26 @@ class IngestStream:
                     article = None
                 out.append(IngestEntry(str(entry_id), article, fields.get("alerts") == "1", raw))
         return out
+
+    async def finish(
+        self,
+        lease: str,
+        token: str,
+        cursor_key: str,
+        cursor: str,
+        last: str,
+        resights: Sequence[str] = (),
+    ) -> int | None:
+        """A reader's batch up to entry ``last`` is done: if ``token`` still holds ``lease``,
+        set ``cursor_key`` to ``cursor``, drop the batch's ``resights`` marks (:meth:`resights`)
+        and the entries up to ``last`` (:meth:`trim_before`), in one step, and return the
+        entries still waiting (:meth:`backlog`); None, with nothing done, when it does not."""
+        millis, n = parse_id(last)
+        waiting = await self._finish(
+            keys=[lease, cursor_key, keys.ingest_stream(), keys.resight_entries()],
+            args=[token, cursor, f"{millis}-{n + 1}", *resights],
+        )
+        return None if int(waiting) < 0 else int(waiting)
 
     async def trim_before(self, cursor: str) -> int:
         """Drop entries up to and including ``cursor`` (the assigner finished them)."""

@@ -70,13 +70,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-_SET_CURSOR = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[2])
-  return 1
-end
-return 0
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +137,6 @@ class StoryAssigner:
         self._lock = asyncio.Lock()
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
-        self._set_cursor = redis.register_script(_SET_CURSOR)
         self._writer = BatchWriter(redis)
         self._stop = asyncio.Event()
         self.stats = AssignerStats()
@@ -280,17 +272,21 @@ class StoryAssigner:
         failpoint("assigner.after_write")
         await self._handler(placed)
         last = entries[-1].entry_id
-        if not await self._set_cursor(
-            keys=[keys.assigner_lease(), keys.assigner_cursor()],
-            args=[self._token, f"{last} {watermark!r}"],
-        ):
+        # The cursor, the resight marks and the finished entries in one step: the marks are
+        # forgotten only with the cursor past them (a batch handed on again after a crash still
+        # treats its resights as resights).
+        backlog = await self._stream.finish(
+            keys.assigner_lease(),
+            self._token,
+            keys.assigner_cursor(),
+            f"{last} {watermark!r}",
+            last,
+            sorted(resights),
+        )
+        if backlog is None:
             self._index = None
             raise LeaseLost("the story assigner's lease lapsed during a batch")
         self._cursor, self._watermark = last, watermark
-        # Forgotten only once the cursor is past them: a batch handed on again after a crash
-        # still treats its resights as resights.
-        await self._stream.resights_done(sorted(resights))
-        await self._stream.trim_before(last)
         self._since_evict += len(entries)
         if self._since_evict >= EVICT_EVERY:
             index.evict(watermark - keep)
@@ -301,7 +297,7 @@ class StoryAssigner:
         metrics.ARTICLES_PLACED.inc(len(placed))
         metrics.STORY_MERGES.inc(sum(len(p.merges) for p in placed))
         metrics.ASSIGN_BATCH.observe(self.stats.last_batch_seconds)
-        metrics.INGEST_BACKLOG.set(await self._stream.backlog())
+        metrics.INGEST_BACKLOG.set(backlog)
 
     async def _write(
         self,
