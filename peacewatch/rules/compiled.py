@@ -181,6 +181,9 @@ class Context:
     """Ids of every present term, when known up front (``TermIndex.present``)."""
     ids: Ints | None = None
     """The same ids as an array (``TermIndex.present_ids``), made ``found`` when first asked."""
+    flags: bytes | None = None
+    """Per term id, 1 if it is present and 0 if not (``RuleIndex.mask``), when known: read
+    before ``found``, which then need not be made."""
     _present: dict[int, bool] = field(default_factory=dict)
     _spans: dict[int, list[Span]] = field(default_factory=dict)
     _places: dict[int, list[_Where]] = field(default_factory=dict)
@@ -193,6 +196,8 @@ class Context:
         return self.found
 
     def present(self, tid: int) -> bool:
+        if self.flags is not None:
+            return self.flags[tid] == 1
         found_ids = self.found if self.found is not None else self.present_set()
         if found_ids is not None:
             return tid in found_ids

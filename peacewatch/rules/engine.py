@@ -239,18 +239,17 @@ class RuleEngine:
         fired: each match works out its values when first read (``LazyMatch``)."""
         scan, title, body = self.scan(article)
         present_ids = self._term_index.present_ids(scan)
-        candidates = self._index.candidates(present_ids)
+        mask = self._index.mask(present_ids)
+        candidates = self._index.candidates(present_ids, mask)
         if not len(candidates):
             return []
-        # the present terms as a set only for the rules evaluated (most articles have none)
-        ctx = c.Context(scan, article, self._terms, None, present_ids)
+        # which terms are present, read from the mask's bytes: no set of them is made
+        ctx = c.Context(scan, article, self._terms, None, present_ids, mask.tobytes())
         rules = self._rules
         listed = candidates.tolist()
         undecided = self._index.undecided(candidates)
         if undecided:  # the rules that being listed does not decide: evaluated
-            present = ctx.present_set()
-            assert present is not None
-            failed = {i for i in undecided if not _holds(rules[i], ctx, present)}
+            failed = {i for i in undecided if not _holds(rules[i], ctx)}
             if failed:  # one pass, however many failed (NEAR rules whose words are far apart)
                 listed = [i for i in listed if i not in failed]
         if not listed:
@@ -308,7 +307,7 @@ class RuleEngine:
         return out
 
 
-def _holds(rule: _Rule, ctx: c.Context, present: set[int]) -> bool:
+def _holds(rule: _Rule, ctx: c.Context) -> bool:
     """Whether a rule listed for an article (``RuleIndex.candidates``) holds."""
     sets = rule.flat
     if sets is None:
@@ -316,6 +315,8 @@ def _holds(rule: _Rule, ctx: c.Context, present: set[int]) -> bool:
         if check is None:
             check = rule.check = fp.build(rule.node)
         return check(ctx)
+    present = ctx.present_set()
+    assert present is not None
     need, anys, nones = sets
     if not need <= present or (nones and not present.isdisjoint(nones)):
         return False

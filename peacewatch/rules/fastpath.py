@@ -75,6 +75,9 @@ def build(node: Node) -> Check:
         tid = node.tid
 
         def term(ctx: Context) -> bool:
+            flags = ctx.flags
+            if flags is not None:
+                return flags[tid] == 1
             found = ctx.found
             return tid in found if found is not None else ctx.present(tid)
 

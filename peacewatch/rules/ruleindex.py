@@ -201,12 +201,18 @@ class RuleIndex:
         """Those of ``listed`` (``candidates``) that being listed does not decide, in order."""
         return listed[self._open[listed]].tolist()  # type: ignore[no-any-return]
 
-    def candidates(self, present: Ints) -> Ints:
-        """Indexes of the rules worth evaluating for an article holding the terms ``present``
-        (distinct term ids), in order."""
-        # the present terms as a mask, with one entry more (never set) for "no term"
+    def mask(self, present: Ints) -> Bools:
+        """The terms ``present`` (distinct term ids) as a mask over every term id, with one
+        entry more (never set) for "no term"."""
         mask = np.zeros(len(self._guesses) + 1, dtype=np.bool_)
         mask[present] = True
+        return mask
+
+    def candidates(self, present: Ints, mask: Bools | None = None) -> Ints:
+        """Indexes of the rules worth evaluating for an article holding the terms ``present``
+        (distinct term ids), in order; ``mask``: ``mask(present)`` if made already."""
+        if mask is None:
+            mask = self.mask(present)
         entries = self._entries.positions(present)
         found = EMPTY
         if len(entries):
