@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 from peacewatch.rules.scan import _char_kinds, mark, mark_runs, mark_words, words_of_runs
-from peacewatch.rules.scanner import FIELD_SEPARATOR
+from peacewatch.rules.scanner import FIELD_SEPARATOR, Scanner
 
 PIECES = [
     "a", "s", "b", "'", " ", "x", "1", ".", "'s", "é", "s ", "я", "’", "\x01", "\x02", "ß",
@@ -58,3 +58,21 @@ def test_texts_it_leaves_to_the_regex_split() -> None:
         assert mark_words(text, 0) is None
     marked, title_end, starts, joined = mark_words("", 0) or ("?", -1, np.ones(1), [0])
     assert (marked, title_end, starts.tolist(), joined) == ("", 0, [], [])
+
+
+def test_hits_in_a_title_of_other_scripts_are_told_from_those_in_the_body() -> None:
+    """The automaton reads the marked text's UTF-8: the title's hits are those that end
+    before the title's last byte, however many bytes its characters take."""
+    patterns = ["перемир'я", "talks", "café", "київ", "kyiv"]
+    scanner = Scanner(patterns, set(range(len(patterns))))
+    titles = ["перемир'я café", "київ talks", "talks", "café 😀 talks kyiv", ""]
+    bodies = ["talks перемир'я київ café", "", "café київ", "😀 talks"]
+    for title in titles:
+        for body in bodies:
+            scan = scanner.scan(title, body)
+            words, prefixes = scan.title_sets()
+            for index, pattern in enumerate(patterns):
+                in_title = re.search(rf"(?<!\w){re.escape(pattern)}(?!\w)", title) is not None
+                assert (index in words) == in_title, (title, body, pattern)
+                assert index in scan.word_set or pattern not in title + " " + body
+            assert {patterns[i] for i in prefixes} <= {p for p in patterns if p in title}

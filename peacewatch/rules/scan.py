@@ -242,7 +242,7 @@ def marked_forms(pattern: str) -> tuple[str | None, str | None, bool]:
 
 
 Raw = tuple[int, int, int]
-"""(automaton pattern index, start, end) of one hit in the marked text."""
+"""(automaton pattern index, start, end) of one hit in the marked text's UTF-8."""
 Extra = tuple[int, int, int, bool]
 """(pattern index, start, end, whole word) of a hit checked on the unmarked text."""
 
@@ -277,14 +277,15 @@ class Scan:
         title_len: int,
         body_start: int,
         marked: str,
-        marked_title_end: int,
+        title_end: int,
         hits: list[Raw],
         layout: Layout,
         extra: Sequence[Extra] = (),
         words: Words | None = None,
     ) -> None:
-        """``words``: where the runs of ``\\w`` start and which marked words apostrophes
-        joined, if known (``Words``)."""
+        """``title_end``: where the marked title ends, in the offsets of ``hits``; ``words``:
+        where the runs of ``\\w`` start and which marked words apostrophes joined, if known
+        (``Words``)."""
         self.text = text
         self.title_len = title_len
         self.body_start = body_start
@@ -294,7 +295,7 @@ class Scan:
         # hundreds of live tuples an article
         in_title = 0
         for _, _, end in hits:
-            if end > marked_title_end:
+            if end > title_end:
                 break
             in_title += 1
         self._hits = hits[:in_title]

@@ -10,6 +10,7 @@ from peacewatch.rules.scan import (
     NEVER,
     Extra,
     Layout,
+    Raw,
     Scan,
     Words,
     mark_runs,
@@ -55,13 +56,19 @@ class Scanner:
         self._layout = Layout(forms, prefix_of, prefix_forms, [len(s) for s in self._strings])
         self._automaton = self._build()
 
-    def _build(self) -> ahocorasick_rs.AhoCorasick | None:
-        """The automaton of the layout's marked forms (automaton pattern ``i`` is ``Layout``'s
-        ``i``-th form)."""
+    def _build(self) -> ahocorasick_rs.BytesAhoCorasick | None:
+        """The automaton of the layout's marked forms in UTF-8 (automaton pattern ``i`` is
+        ``Layout``'s ``i``-th form). It reads the marked text's UTF-8: the automaton would
+        make it anyway, and then place every hit back in characters, which nothing reads but
+        the title's end (every form begins with a marker, so hits begin and end at
+        characters)."""
         if not self._strings:
             return None
         patterns = self._layout.forms + list(self._layout.prefix_forms.values())
-        return ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+        return ahocorasick_rs.BytesAhoCorasick(
+            [pattern.encode() for pattern in patterns],
+            matchkind=ahocorasick_rs.MatchKind.Standard,
+        )
 
     # Pickling (inside a compiled engine cached on disk): the automaton does not pickle; it is
     # built again from the marked forms kept, which is a small part of building them
@@ -96,14 +103,15 @@ class Scanner:
             words = None
             if title_runs is not None and body_runs is not None:
                 words = words_of_runs(title_runs, body_runs, body_start)
-        raw = (
-            self._automaton.find_matches_as_indexes(marked, overlapping=True)
-            if self._automaton is not None
-            else []
-        )
+        raw: list[Raw] = []
+        title_bytes = marked_title_end
+        if self._automaton is not None:
+            raw = self._automaton.find_matches_as_indexes(marked.encode(), overlapping=True)
+            if not marked.isascii():
+                title_bytes = len(marked[:marked_title_end].encode())
         extra = self._check(text) if self._checked else ()
         return Scan(
-            text, len(title), body_start, marked, marked_title_end, raw, self._layout, extra, words
+            text, len(title), body_start, marked, title_bytes, raw, self._layout, extra, words
         )
 
     def _check(self, text: str) -> list[Extra]:
