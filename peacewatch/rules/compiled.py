@@ -143,12 +143,21 @@ class TermIndex:
     def present_ids(self, scan: Scan) -> Ints:
         """Ids of the terms that ``scan`` found (what ``Context.present`` says of each), sorted:
         the terms of every pattern found, gathered at once."""
-        by_hit, title_by_hit = self._tables(scan.layout)
+        layout = scan.layout
+        by_hit, _ = self._tables(layout)
         parts = [by_hit.gather(scan.found)]
-        if self.title_by_word or self.title_by_prefix:
-            title = scan.title_ids()
-            if title:
-                parts.append(title_by_hit.gather(np.array(title, dtype=np.intp)))
+        words, prefixes = self.title_by_word, self.title_by_prefix
+        if words or prefixes:
+            # a title holds a few hits: looked up one by one, for less than a gather costs
+            count, prefix_of = layout.whole_count, layout.prefix_of
+            in_title: list[int] = []
+            for index in scan.title_ids():
+                if index < count:
+                    in_title += words.get(index, ())
+                else:
+                    in_title += prefixes.get(prefix_of[index - count], ())
+            if in_title:
+                parts.append(np.array(in_title, dtype=np.intp))
         if scan.extra:  # hits checked on the unmarked text
             extra: list[int] = []
             for pattern, _, end, whole in scan.extra:
