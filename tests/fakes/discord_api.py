@@ -5,6 +5,7 @@ sync, 429s on demand, and a held answer to a message it created."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -93,6 +94,9 @@ class FakeDiscord:
         self.rate_limits: dict[str, list[float]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._last_id = 0
+        self._setup_ids = itertools.count(900000000000000001)
+        """Ids of the channels and webhooks a test adds: the same in every fake, so that two
+        runs against two fakes route the same alerts to the same destinations."""
         self._changed = asyncio.Condition()
         self.identified: list[dict[str, Any]] = []
         self._sockets: list[web.WebSocketResponse] = []
@@ -113,7 +117,7 @@ class FakeDiscord:
         return self._last_id
 
     def add_channel(self, kind: int = TEXT, parent: int | None = None) -> int:
-        channel_id = self.snowflake()
+        channel_id = next(self._setup_ids)
         self.channels[channel_id] = {
             "id": str(channel_id),
             "type": kind,
@@ -130,7 +134,7 @@ class FakeDiscord:
         return channel_id
 
     def add_webhook(self, channel_id: int) -> str:
-        hook_id = self.snowflake()
+        hook_id = next(self._setup_ids)
         token = f"hooktoken{hook_id}" + "x" * 60
         self.webhooks[hook_id] = {"token": token, "channel_id": channel_id}
         return f"https://discord.com/api/webhooks/{hook_id}/{token}"
