@@ -90,10 +90,29 @@ def _boundaries(line: str, code: str, wide: bool = True) -> list[dict[str, int]]
         return [{"start_index": 0, "end_index": len(line)}]
 
 
+_STOPS = ".!?;:"
+"""The ASCII characters at which sentencex may end a sentence, in any language (``;`` and
+``:`` in Greek and Armenian only): an ASCII line holding none is one sentence."""
+
+
+def _may_split(line: str) -> bool:
+    """Whether sentencex might find more than one sentence in ``line``: a line of other
+    scripts may hold their stops; an ASCII one only those of ``_STOPS`` (one search for
+    each, far cheaper than the splitter's call)."""
+    return (
+        not line.isascii()
+        or "." in line
+        or "!" in line
+        or "?" in line
+        or ";" in line
+        or ":" in line
+    )
+
+
 def _line_spans(line: str, code: str, wide: bool = True) -> list[tuple[int, int]]:
     """(start, end) of each sentence of one line, without the white space around it."""
-    pieces = _boundaries(line, code, wide)
-    if len(pieces) == 1 and pieces[0]["end_index"] == len(line):
+    pieces = _boundaries(line, code, wide) if _may_split(line) else None
+    if pieces is None or (len(pieces) == 1 and pieces[0]["end_index"] == len(line)):
         # one sentence, the most common line (a heading, a short paragraph)
         first, last = len(line) - len(line.lstrip()), len(line.rstrip())
         return [(first, last)] if last > first else []
