@@ -220,7 +220,10 @@ class ArticleSummariser:
         self._parts: list[tuple[float, float, float, bool]] = []
         for i, cand in enumerate(cands):
             tokens = cand.tokens
-            overlap = len(tokens & title_tokens) / title_count
+            # most sentences share no word with the headline: no set is made for them
+            overlap = (
+                0.0 if tokens.isdisjoint(title_tokens) else len(tokens & title_tokens) / title_count
+            )
             central = len(tokens & shared_tokens) / len(tokens) if tokens else 0.0
             early = 1.0 / (1 + cand.index)
             short = len(sentences_[i].text) < 25
