@@ -22,6 +22,7 @@ class MatchLines:
         # other object can take that id
         self._lists: dict[int, tuple[tuple[str, ...], str]] = {}
         self._texts: dict[int, tuple[str, str]] = {}
+        self._hit_lists: dict[int, tuple[tuple[Hit, ...], str]] = {}
 
     def line(self, match: Match, summary: str) -> str:
         """The record of ``match`` (article_id, rule_id, matched, hits, entities, summary) as
@@ -33,7 +34,7 @@ class MatchLines:
                 ', "matched": ',
                 _strings(match.matched),
                 ', "hits": [',
-                ", ".join([self._hit(hit) for hit in match.hits]),
+                self._hit_list(match.hits),
                 '], "entities": ',
                 self._list(match.entities),
                 ', "summary": ',
@@ -52,6 +53,14 @@ class MatchLines:
         found = self._texts.get(id(text))
         if found is None:
             found = self._texts[id(text)] = (text, encode_basestring(text))
+        return found[1]
+
+    def _hit_list(self, hits: tuple[Hit, ...]) -> str:
+        # matches of one term share its tuple of hits: its JSON is made once
+        found = self._hit_lists.get(id(hits))
+        if found is None:
+            text = ", ".join([self._hit(hit) for hit in hits])
+            found = self._hit_lists[id(hits)] = (hits, text)
         return found[1]
 
     def _hit(self, hit: Hit) -> str:

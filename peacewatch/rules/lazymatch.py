@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any, Protocol
 
 from peacewatch.models import Article, Hit, Match
@@ -101,7 +101,7 @@ class ArticleHits:
         if rule.near:  # what fired is worked out from the tree: NEAR keeps its near spans
             fired = {}
             c.fired(rule.node, ctx, fired)
-        hits: list[Hit] = []
+        parts: list[tuple[Hit, ...]] = []
         labels: list[str] = []
         reported: set[int] = set()
         for ref in rule.labels:
@@ -121,8 +121,10 @@ class ArticleHits:
                 scan, article = ctx.scan, self.article
                 found = tuple(self._hits_at(ref.label, spans, article, scan, self.title, self.body))
                 self._cache[key] = found
-            hits.extend(found)
-        return tuple(labels), tuple(hits)
+            parts.append(found)
+        # the hits of one term are its shared tuple: matches of the same term carry one object
+        hits = parts[0] if len(parts) == 1 else tuple(chain.from_iterable(parts))
+        return tuple(labels), hits
 
 
 class LazyMatch(Match):
