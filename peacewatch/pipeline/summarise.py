@@ -243,6 +243,7 @@ class ArticleSummariser:
         self._undated: dict[int, str] = {}
         self._same_pairs: dict[tuple[int, int], bool] = {}
         self._by_hits: dict[tuple[tuple[int, ...], int, int], tuple[tuple[Hit, ...], str]] = {}
+        self._by_tuple: dict[int, tuple[Sequence[Hit], int, int, str]] = {}
 
     def summary(
         self,
@@ -253,15 +254,25 @@ class ArticleSummariser:
         """What ``summarise(article, hits, max_sentences, max_chars)`` returns."""
         if not self.cands:
             return ""
+        # the matches of one term carry its very tuple of hits: looked up by the tuple's id
+        # first (the entry holds the tuple, so no other object can take its id)
+        whole = type(hits) is tuple
+        if whole:
+            held = self._by_tuple.get(id(hits))
+            if held is not None and held[1] == max_sentences and held[2] == max_chars:
+                return held[3]
         # matches that fired the same terms carry the very same hits (``ArticleHits`` makes
         # each term's hits once): their summary is looked up by the hits' ids; the entry holds
         # the hits, so no other object can take one of those ids
         same = (tuple(map(id, hits)), max_sentences, max_chars)
         known = self._by_hits.get(same)
         if known is not None:
-            return known[1]
-        found = self._summary(hits, max_sentences, max_chars)
-        self._by_hits[same] = (tuple(hits), found)
+            found = known[1]
+        else:
+            found = self._summary(hits, max_sentences, max_chars)
+            self._by_hits[same] = (tuple(hits), found)
+        if whole:
+            self._by_tuple[id(hits)] = (hits, max_sentences, max_chars, found)
         return found
 
     def _summary(self, hits: Sequence[Hit], max_sentences: int, max_chars: int) -> str:
