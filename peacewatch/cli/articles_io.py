@@ -12,7 +12,7 @@ from typing import IO, Any
 from peacewatch.models import Article
 from peacewatch.watchers.language import detect
 from peacewatch.watchers.normalise import article_id, canonical_link, domain_of
-from peacewatch.watchers.text import html_to_text
+from peacewatch.watchers.text import html_to_text, without_surrogates
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ def _text(data: dict[str, Any], *names: str) -> str:
     for name in names:
         value = data.get(name)
         if isinstance(value, str) and value:
-            return value
+            return without_surrogates(value)
     return ""
 
 
@@ -60,7 +60,9 @@ def article_from_dict(data: dict[str, Any]) -> Article:
     published = parse_time(data["published"]) if data.get("published") else datetime.now(UTC)
     given_id = data.get("id")
     return Article(
-        id=str(given_id) if given_id else article_id(None, link or None, title, source),
+        id=without_surrogates(str(given_id))
+        if given_id
+        else article_id(None, link or None, title, source),
         title=title,
         link=canonical_link(link) if link else "",
         published=published,

@@ -166,6 +166,21 @@ def _rel_link(feed: Any, rel: str) -> str | None:
     return None
 
 
+_SURROGATE_REF = re.compile(
+    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}"
+    rb"|0*(?:5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]|5734[0-3]));"
+)
+"""A numeric character reference to a surrogate (U+D800-U+DFFF): no character, and
+feedparser's lenient parser raises on one instead of reading the rest of the feed."""
+
+
+def _without_surrogate_refs(data: bytes) -> bytes:
+    """``data`` with each character reference to a surrogate made one to U+FFFD."""
+    if b"&#" not in data:
+        return data
+    return _SURROGATE_REF.sub(b"&#xFFFD;", data)
+
+
 def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes (never a URL or a str: feedparser would fetch or open it), in the
     encoding the server or the document declares when it holds, else the one detected.
@@ -177,7 +192,9 @@ def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
     import feedparser  # imported in the worker process
 
     decoded = as_parseable(data, content_type)
-    result = feedparser.parse(decoded.data, sanitize_html=False, resolve_relative_uris=False)
+    result = feedparser.parse(
+        _without_surrogate_refs(decoded.data), sanitize_html=False, resolve_relative_uris=False
+    )
     feed = result.get("feed", {})
     lang = _str(feed.get("language")) or None
     bozo_exc = result.get("bozo_exception") if result.get("bozo") else None

@@ -33,6 +33,22 @@ _SKIP = frozenset(("script", "style", "noscript", "template", "svg", "iframe", "
 _SPACES = re.compile(r"[ \t\u00a0\u2009\u202f]{2,}|[\t\u00a0\u2009\u202f]")
 """A run of spaces to make one plain space (a lone plain space is one already)."""
 _ODD_SPACES = ("  ", "\t", "\u00a0", "\u2009", "\u202f")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a JSON ``\\ud800`` escape, a character reference to
+    one) made U+FFFD: such a string cannot be encoded as UTF-8, for Redis, the matcher or a
+    chat platform."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", text)
+    return text
+
+
 # Feeds cut descriptions mid-tag (`<a href="https://www.theguardia`): drop the stump.
 _TAG_STUMP = re.compile(r"<[A-Za-z/!][^<>]*$")
 _ENTITY_LEFT = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
@@ -105,6 +121,7 @@ def html_to_text(markup: str | None) -> str:
     """
     if not markup:
         return ""
+    markup = without_surrogates(markup)
     if "<" not in markup:
         text = html.unescape(markup)
     else:
@@ -113,7 +130,7 @@ def html_to_text(markup: str | None) -> str:
         parser.close()
         text = "".join(parser.parts)
     if _ENTITY_LEFT.search(text):  # double-escaped entities are common in feeds (&amp;#8217;)
-        text = html.unescape(text)
+        text = without_surrogates(html.unescape(text))
     if any(space in text for space in _ODD_SPACES):  # most texts have none: no scan
         text = _SPACES.sub(" ", text)
     return strip_furniture(_tidy_newlines(text).strip())
