@@ -39,6 +39,8 @@ def test_rules_decided_one_by_one_and_over_arrays_agree() -> None:
         one_by_one = np.concatenate(
             [flat.holds(everyone[i : i + 1], mask) for i in range(len(specs))]
         )
+        # the single rules were decided one by one: each has its terms laid out for that
+        assert len(flat._plain) == len(specs)
         expected = [
             all(not g.isdisjoint(present) for g in groups) and nones.isdisjoint(present)
             for groups, nones in specs

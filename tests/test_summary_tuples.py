@@ -41,5 +41,8 @@ def test_the_same_tuple_of_hits_gives_the_summary_of_its_hits_and_limits() -> No
         for limits in ((1, 80), (2, 600), (1, 80)):
             assert summariser.summary(hits, *limits) == summarise(article, hits, *limits)
     assert summariser.summary(geneva, 1, 80) != summariser.summary(markets, 1, 80)
+    # the tuple asked for last is held by its own id with the limits it was asked for
+    held, *limits, found = summariser._by_tuple[id(markets)]
+    assert held is markets and limits == [1, 80] and found == summarise(article, markets, 1, 80)
     # a list of the same hits is the same summary
     assert summariser.summary(list(geneva)) == summarise(article, geneva)
