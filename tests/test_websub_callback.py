@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +30,15 @@ FIRST = dated(SAMPLE_ITEMS[:1], NOW - timedelta(hours=1), timedelta(minutes=5))
 LATER = dated(SAMPLE_ITEMS[1:2], NOW - timedelta(minutes=30), timedelta(minutes=5))
 
 
+@asynccontextmanager
+async def feed_with_hub() -> AsyncIterator[tuple[FakeHub, str]]:
+    """The test hub (it grants 1,000 s leases) and the URL of a feed that advertises it."""
+    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
+        url = feeds.url("/feed.xml")
+        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+        yield hub, url
+
+
 def callbacks(hub: FakeHub, mode: str) -> list[str]:
     return [request["hub.callback"] for request in hub.requests_for(mode)]
 
@@ -36,9 +47,7 @@ async def test_replicas_with_their_own_public_urls_renew_and_end_at_the_stored_c
     redis_target: dict[str, Any], redis_client: Any, tmp_path: Path
 ) -> None:
     clock = Clock(NOW)
-    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
-        url = feeds.url("/feed.xml")
-        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+    async with feed_with_hub() as (hub, url):
         async with (
             websub_app(redis_target, tmp_path / "a", clock) as (one, port_one),
             websub_app(redis_target, tmp_path / "b", clock) as (two, port_two),
@@ -76,9 +85,7 @@ async def test_a_callback_that_no_longer_answers_moves_once_to_a_replicas_own(
     caplog.set_level(logging.INFO, logger="peacewatch.watchers")
     clock = Clock(NOW)
     store = SubscriptionStore(redis_client)
-    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
-        url = feeds.url("/feed.xml")
-        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+    async with feed_with_hub() as (hub, url):
         async with (
             websub_app(redis_target, tmp_path / "b", clock) as (two, port_two),
             websub_app(redis_target, tmp_path / "c", clock) as (three, port_three),
@@ -132,9 +139,7 @@ async def test_a_hub_that_refuses_renewals_at_a_dead_callback_gets_a_replicas_ow
     # A hub that checks the callback before it answers refuses the renewal when nothing answers
     # there: the subscription stays "active" with no request pending, and still moves.
     clock = Clock(NOW)
-    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
-        url = feeds.url("/feed.xml")
-        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+    async with feed_with_hub() as (hub, url):
         async with websub_app(redis_target, tmp_path / "b", clock) as (two, port_two):
             assert two.websub is not None
             async with websub_app(redis_target, tmp_path / "a", clock) as (one, _):
@@ -164,9 +169,7 @@ async def test_a_subscription_another_replaced_is_ended_never_renewed(
     # old one, still waiting for the hub's check an hour on, is ended at its own callback once.
     clock = Clock(NOW)
     store = SubscriptionStore(redis_client)
-    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
-        url = feeds.url("/feed.xml")
-        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+    async with feed_with_hub() as (hub, url):
         async with websub_app(redis_target, tmp_path, clock) as (app, _):
             assert app.websub is not None
             first = await subscribed(app, hub, FeedSpec("ws1", url, interval=3600))
@@ -191,9 +194,7 @@ async def test_a_renewal_read_before_another_replica_renewed_it_is_not_sent_agai
 ) -> None:
     clock = Clock(NOW)
     store = SubscriptionStore(redis_client)
-    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
-        url = feeds.url("/feed.xml")
-        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+    async with feed_with_hub() as (hub, url):
         async with (
             websub_app(redis_target, tmp_path / "a", clock) as (one, _),
             websub_app(redis_target, tmp_path / "b", clock) as (two, _),
@@ -222,9 +223,7 @@ async def test_a_subscription_stored_without_its_callback_loads_and_keeps_workin
 ) -> None:
     clock = Clock(NOW)
     token, secret = "t" * 43, "s" * 64
-    async with FeedServer() as feeds, FakeHub(lease_seconds=1000) as hub:
-        url = feeds.url("/feed.xml")
-        feeds.set_feed("/feed.xml", websub_rss(FIRST, hub.url, url))
+    async with feed_with_hub() as (hub, url):
         async with websub_app(redis_target, tmp_path, clock) as (app, port):
             assert app.websub is not None
             await app.feeds.put(FeedSpec("ws1", url, interval=3600))
