@@ -53,9 +53,8 @@ def websub_lines(subs: list[Subscription]) -> list[str]:
     and port: the path holds the subscription's token). A time no calendar holds (a corrupt
     record) is shown as such instead of ending the report."""
     from datetime import UTC, datetime
-    from urllib.parse import urlsplit
 
-    from peacewatch.watchers.guard import redact_url
+    from peacewatch.watchers.guard import redact_url, url_origin
 
     def when(epoch: float) -> str:
         if not epoch:
@@ -66,17 +65,7 @@ def websub_lines(subs: list[Subscription]) -> list[str]:
             return "(out of range)"
 
     def origin(url: str) -> str:
-        if not url:
-            return "(not recorded yet)"  # stored before callbacks were kept
-        try:
-            parts = urlsplit(url)
-            host, port = parts.hostname, parts.port
-        except ValueError:
-            return "(not a URL)"
-        if not host:
-            return "(not a URL)"
-        host = f"[{host}]" if ":" in host else host
-        return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+        return url_origin(url) if url else "(not recorded yet)"  # stored before it was kept
 
     lines = [f"websub subscriptions: {len(subs)}"] if subs else []
     for sub in subs:

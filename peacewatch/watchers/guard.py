@@ -82,6 +82,7 @@ __all__ = [
     "check_address",
     "check_url",
     "redact_url",
+    "url_origin",
 ]
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,16 @@ def redact_url(url: str) -> str:
         return url
     netloc = "***@" + parts.netloc.rsplit("@", 1)[1]
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def url_origin(url: str) -> str:
+    """The scheme, host and port of ``url`` (never its path or query, which may hold a token),
+    any user and password blanked out."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    return redact_url(f"{parts.scheme}://{parts.netloc}")
 
 
 def check_url(url: str, policy: GuardPolicy) -> str:

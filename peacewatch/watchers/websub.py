@@ -24,11 +24,10 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from peacewatch.errors import FeedError
 from peacewatch.store.websub import Subscription, SubscriptionStore
-from peacewatch.watchers.guard import redact_url
+from peacewatch.watchers.guard import redact_url, url_origin
 from peacewatch.watchers.poller import Poller, PollResult
 from peacewatch.watchers.websub_callback import Answer, Callbacks, subscribable
 from peacewatch.watchers.websub_hub import HubClient
@@ -122,8 +121,8 @@ class WebSub(Callbacks):
                 if current is not None and same:
                     log.warning(
                         "feed %s: the hub never checked the WebSub callback at %s; the "
-                        "subscription moves to %s", feed_id, _address(self.callback_of(current)),
-                        _address(self._base), extra={"feed_id": feed_id},
+                        "subscription moves to %s", feed_id, url_origin(self.callback_of(current)),
+                        url_origin(self._base), extra={"feed_id": feed_id},
                     )  # fmt: skip
                 token = secrets.token_urlsafe(32)
                 sub = Subscription(
@@ -299,10 +298,3 @@ def _due(sub: Subscription, now: float) -> bool:
         verified = datetime.fromtimestamp(sub.verified_at, UTC)
         return now >= renew_at(verified, sub.lease_seconds).timestamp()
     return True  # failed or denied, and its retry time has come
-
-
-def _address(url: str) -> str:
-    """The scheme, host and port of ``url`` (never its path, which may hold a callback token),
-    any user and password blanked out."""
-    parts = urlsplit(url)
-    return redact_url(f"{parts.scheme}://{parts.netloc}")
