@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 THREAD_ARCHIVE_MINUTES = 1440
 MAX_DM_CHANNELS = 10_000
+MAX_TEXT_CHANNELS = 10_000
+"""Channels remembered as text channels (past it, a lookup asks Discord for the type)."""
 """Users whose direct-message channel is kept in memory (then the cache starts again)."""
 DM_USER_CODES = frozenset({50007, 10013})
 """Discord error codes that say a user's direct messages cannot be delivered: Cannot send
@@ -146,9 +148,8 @@ class DiscordSink:
         never recorded) posted it, found among the destination's newest messages (see
         ``lookup``; in a forum channel, among the bot's active posts there). None for a
         follow-up in a thread or a reply (its nonce covers it), an alert this process looked
-        for already (its own later posts are recorded or
-        carry the nonce), or when the lookup fails: it only spares a second post, and posting
-        then says what is wrong."""
+        for already (its own later posts are recorded or carry the nonce), or when the lookup
+        fails: it only spares a second post, and posting then says what is wrong."""
         user = dm_user(alert.destination)
         if not self._token or (alert.kind is AlertKind.FOLLOWUP and parent is not None):
             return None
@@ -184,7 +185,7 @@ class DiscordSink:
             return await lookup.find_posted(http, channel_id, alert, bot_id)
         kind, guild_id = await lookup.channel_info(http, channel_id)
         if kind not in lookup.FORUM_TYPES:
-            if len(self._texts) < MAX_DM_CHANNELS:
+            if len(self._texts) < MAX_TEXT_CHANNELS:
                 self._texts.add(channel_id)
             return await lookup.find_posted(http, channel_id, alert, bot_id)
         self._forums.add(channel_id)
