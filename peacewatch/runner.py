@@ -13,6 +13,7 @@ from typing import Protocol
 from peacewatch.app import App
 from peacewatch.bot.console import ConsoleSink
 from peacewatch.config import AppConfig, load_config
+from peacewatch.eventloop import loop_name
 from peacewatch.http_server import HttpServer
 from peacewatch.rules.engine import TeamRuleSet
 from peacewatch.settings import Settings
@@ -130,8 +131,8 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
             await adapter.start()
         await app.start()
         log.info(
-            "peacewatch running: %d feeds, %d chat adapters, http on port %d",
-            len(await app.feeds.all()), len(adapters), http.port,
+            "peacewatch running: %d feeds, %d chat adapters, http on port %d, event loop %s",
+            len(await app.feeds.all()), len(adapters), http.port, loop_name(),
         )  # fmt: skip
         await stop.wait()
         log.info("stopping")

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="PEACEWATCH_LOG_LEVEL")
     log_format: Literal["text", "json"] = Field(default="text", alias="PEACEWATCH_LOG_FORMAT")
     """``json``: one JSON object per log line, with feed, team and story ids as fields."""
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop", alias="PEACEWATCH_EVENT_LOOP"
+    )
+    """The event loop of ``run`` and ``demo``: uvloop where installed, or the standard one."""
     allow_private_feeds: bool = Field(default=False, alias="PEACEWATCH_ALLOW_PRIVATE_FEEDS")
     allow_networks: str = Field(default="", alias="PEACEWATCH_ALLOW_NETWORKS")
     """Comma-separated CIDRs that feeds may use although they are private (self-hosted feeds)."""

@@ -88,6 +88,7 @@ async def test_run_sends_a_followed_story_to_the_users_dm(tmp_path: Path) -> Non
         started: list[bytes] = []
         try:
             started = await wait_running(proc)
+            assert b"event loop uvloop" in started[-1]  # the bot's default loop
             async with aiohttp.ClientSession() as http:
                 await send_command(http, port, slack)
             await slack.wait_for(lambda: bool(slack.responses), 10)

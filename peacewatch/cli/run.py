@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from peacewatch import eventloop
 from peacewatch.cli.app import (
     EXIT_INPUT,
     EXIT_RUNTIME,
@@ -32,7 +33,7 @@ def demo() -> None:
     assert isinstance(settings, Settings)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:
-        asyncio.run(run_demo(settings.data_dir))
+        eventloop.run(run_demo(settings.data_dir), settings.event_loop)
     except (ConfigError, InputError) as exc:
         raise fail(str(exc), EXIT_INPUT) from exc
     except (PeacewatchError, TimeoutError) as exc:
@@ -55,7 +56,7 @@ def run(
     assert isinstance(settings, Settings)
     setup_logs(settings.log_level, log_format.value if log_format else settings.log_format)
     try:
-        asyncio.run(run_forever(settings, config))
+        eventloop.run(run_forever(settings, config), settings.event_loop)
     except (ConfigError, InputError) as exc:
         raise fail(str(exc), EXIT_INPUT) from exc
     except StoreError as exc:
