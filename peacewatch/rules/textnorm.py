@@ -85,7 +85,9 @@ def normalise(text: str) -> NormText:
     mapped = translate(text)  # one character for one: offsets stay in place
     folded = mapped.casefold()
     if len(folded) == len(text) and (mapped.isascii() or unicodedata.is_normalized("NFKC", mapped)):
-        return NormText(translate(folded), None)
+        # the table is not applied again: the one character whose folding brings back a
+        # character of the table (U+0149, folded to two) has made ``folded`` longer
+        return NormText(folded, None)
     # character by character, each distinct character worked out once
     pieces = _PIECES
     new = set(text).difference(pieces)
