@@ -61,17 +61,20 @@ def test_rules_load_without_a_collection_and_stay_frozen(
 
 
 def test_rules_read_from_the_cache_need_no_yaml_parser(tmp_path: Path) -> None:
-    """A warm start reads the compiled rules and parses no YAML: PyYAML is never imported."""
+    """A warm start reads the compiled rules and parses no YAML: PyYAML is never imported, nor
+    the rules file's schema (its pydantic models)."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES, encoding="utf-8")
     env = {**os.environ, "PEACEWATCH_CACHE_DIR": str(tmp_path / "cache")}
     script = (
         "import sys; from pathlib import Path; from peacewatch.cli.rules import load_frozen; "
         f"engine, _ = load_frozen(Path({str(rules)!r})); "
-        "print(engine.rule_count, 'yaml' in sys.modules)"
+        "loaded = ['yaml' in sys.modules, 'peacewatch.rules.rulefile' in sys.modules]; "
+        "print(engine.rule_count, *loaded, engine.rule_spec('file', 'r7').query)"
     )
     run = [sys.executable, "-c", script]
     cold = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120, check=True)
     warm = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120, check=True)
-    assert cold.stdout.split() == ["300", "True"]
-    assert warm.stdout.split() == ["300", "False"]
+    spec = ["ceasefire7", "AND", "(Zelensky", "OR", '"security', 'guarantees")']
+    assert cold.stdout.split() == ["300", "True", "True", *spec]
+    assert warm.stdout.split() == ["300", "False", "False", *spec]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from peacewatch.rules import diskcache
 from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
 from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.rules.query import QueryWarning, query_warnings
-from peacewatch.rules.rulefile import Located, RulesFile, RuleSpec, load_rules, parse_rules
+from peacewatch.rules.rulemeta import Located
+
+if TYPE_CHECKING:
+    from peacewatch.rules.rulefile import RulesFile, RuleSpec
 
 FILE_TEAM = "file"
 _CACHE_KIND = "rules"
@@ -48,6 +51,10 @@ def load_engine(
         if warnings is not None:
             warnings.extend(found[2])
         return found[0], list(found[1])
+    # the schema and the YAML loader are imported only to compile: a cached rule set needs
+    # neither
+    from peacewatch.rules.rulefile import load_rules, parse_rules
+
     found_warnings: list[Located] = []
     if text is None:
         rules_file, errors = load_rules(path, _checker, found_warnings)
@@ -81,6 +88,8 @@ def check_text(
     text: str, name: str = "<rules>", warnings: list[Located] | None = None
 ) -> tuple[RulesFile, list[Located]]:
     """Validate rules YAML held in memory (chat imports) the same way as a file."""
+    from peacewatch.rules.rulefile import parse_rules
+
     return parse_rules(text, name, _checker, warnings)
 
 

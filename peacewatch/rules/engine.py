@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import starmap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peacewatch.errors import InputError
 from peacewatch.models import Article, Hit, Match
@@ -23,12 +23,15 @@ from peacewatch.rules import fastpath as fp
 from peacewatch.rules import query as q
 from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
 from peacewatch.rules.lazymatch import ArticleHits, lazy_matches
-from peacewatch.rules.rulefile import RuleMeta, RuleSpec
 from peacewatch.rules.ruleindex import RuleIndex
+from peacewatch.rules.rulemeta import RuleMeta
 from peacewatch.rules.scanner import Scanner
 from peacewatch.rules.termcompile import TermCompiler
 from peacewatch.rules.termcompile import validate_query as validate_query
 from peacewatch.rules.textnorm import NormText, normalise
+
+if TYPE_CHECKING:
+    from peacewatch.rules.rulefile import RuleSpec
 
 __all__ = ["RuleEngine", "RuleError", "TeamRuleSet", "validate_query"]
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -14,13 +12,15 @@ from peacewatch.errors import InputError, QuerySyntaxError
 from peacewatch.models import Destination, Severity
 from peacewatch.rules.entities import Entity, EntityKind
 from peacewatch.rules.query import QueryWarning
+from peacewatch.rules.rulemeta import Digest as Digest
+from peacewatch.rules.rulemeta import Located as Located
+from peacewatch.rules.rulemeta import RuleMeta as RuleMeta
 from peacewatch.rules.yamlload import compose_load
 
 if TYPE_CHECKING:
     import yaml
 
 RULE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-Digest = Literal["none", "hourly", "daily"]
 
 
 class EntitySpec(BaseModel):
@@ -66,51 +66,6 @@ class RuleSpec(BaseModel):
         return tuple(Destination.parse(c) for c in self.channels)
 
 
-@functools.cache
-def _given(fields: frozenset[str]) -> tuple[str, ...]:
-    """One tuple for each set of fields given: the rules of a file share a handful of them."""
-    return tuple(sorted(fields))
-
-
-class RuleMeta(NamedTuple):
-    """What a compiled rule set keeps of a ``RuleSpec``: its values as a plain tuple (a model
-    per rule is large and slow to read back from the disk cache), the spec made again from it
-    (``spec``) only when asked for."""
-
-    id: str
-    query: str
-    channels: tuple[str, ...]
-    min_sources: int
-    digest: Digest
-    severity: Severity | None
-    given: tuple[str, ...]
-    """The fields the spec was given (its ``model_fields_set``), sorted."""
-
-    @classmethod
-    def of(cls, spec: RuleSpec) -> RuleMeta:
-        return cls(
-            spec.id,
-            spec.query,
-            tuple(spec.channels),
-            spec.min_sources,
-            spec.digest,
-            spec.severity,
-            _given(frozenset(spec.model_fields_set)),
-        )
-
-    def spec(self) -> RuleSpec:
-        """The ``RuleSpec`` these values came from (already validated once: not again)."""
-        return RuleSpec.model_construct(
-            _fields_set=set(self.given),
-            id=self.id,
-            query=self.query,
-            channels=list(self.channels),
-            min_sources=self.min_sources,
-            digest=self.digest,
-            severity=self.severity,
-        )
-
-
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -119,21 +74,6 @@ class RulesFile(BaseModel):
 
     def team_entities(self) -> tuple[Entity, ...]:
         return tuple(e.to_entity() for e in self.entities)
-
-
-@dataclass(frozen=True, slots=True)
-class Located:
-    """An error (or, with ``warning``, a warning) at a place in a file."""
-
-    path: str
-    line: int
-    column: int
-    message: str
-    warning: bool = False
-
-    def __str__(self) -> str:
-        kind = "warning: " if self.warning else ""
-        return f"{self.path}:{self.line}:{self.column}: {kind}{self.message}"
 
 
 def node_at(
