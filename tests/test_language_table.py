@@ -5,7 +5,9 @@ the model is written again, never used. A text seen before is not classified aga
 from __future__ import annotations
 
 import os
+import pickle
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +103,46 @@ def test_a_text_seen_before_is_answered_from_memory(monkeypatch: pytest.MonkeyPa
     language.detect(TEXTS[3])  # one more than it keeps: the oldest is forgotten
     assert len(language._seen) == 3 and key not in language._seen
     assert language.detect(TEXTS[0]) == first[0]
+
+
+@pytest.fixture
+def fresh_identifier() -> Iterator[None]:
+    """The identifier built anew in the test, and again after it (for the tests after)."""
+    language._identifier.cache_clear()
+    yield
+    language._identifier.cache_clear()
+
+
+def shipped() -> Any:
+    own = langid.LanguageIdentifier.from_modelpath(
+        Path(langid.MODEL_DIR) / langid.MODEL_FILE, norm_probs=True
+    )
+    own.set_languages(list(language.LANGUAGES))
+    return own
+
+
+def test_a_first_start_builds_the_parts_in_a_child_process(
+    cache: Path, fresh_identifier: None
+) -> None:
+    assert diskcache.read("langid", language.cache_key()) is None
+    assert language._build_apart()
+    stored = diskcache.read("langid", language.cache_key())
+    assert isinstance(stored, language.Model)
+    assert pickle.dumps(stored) == pickle.dumps(language._compact(shipped()))
+    assert [language._identifier().classify(t) for t in TEXTS] == [
+        shipped().classify(t) for t in TEXTS
+    ]
+
+
+def test_when_the_child_process_fails_the_parts_are_built_here(
+    cache: Path,
+    fresh_identifier: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("PYTHONHOME", str(cache / "no-python-here"))  # the child cannot start
+    assert [language._identifier().classify(t) for t in TEXTS] == [
+        shipped().classify(t) for t in TEXTS
+    ]
+    assert "building them here" in caplog.text
+    assert isinstance(diskcache.read("langid", language.cache_key()), language.Model)

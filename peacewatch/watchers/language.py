@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import logging
 import mmap
 import os
 import stat
+import subprocess
+import sys
 import tempfile
 from array import array
 from collections import Counter
@@ -18,6 +21,10 @@ from typing import Any
 LANGUAGES = ("en", "uk", "ru", "pl", "de", "fr", "sv", "es", "it", "tr", "nl", "pt", "ar", "fi",
              "cs", "ro", "lt", "lv", "et", "hu", "bg", "be", "ka")  # fmt: skip
 CONFIDENCE = 0.9
+BUILD_SECONDS = 120.0
+"""The most the child process that builds the model's parts at a first start may take
+(about 2 s of CPU on a small machine)."""
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -234,11 +241,20 @@ def _identifier() -> Any:
     # our languages are kept in the disk cache, under the model file's path, age and languages.
     key = cache_key()
     stored = diskcache.read("langid", key)
+    if not isinstance(stored, Model) and diskcache.cache_dir() is not None and _build_apart():
+        stored = diskcache.read("langid", key)
     if isinstance(stored, Model):
         try:
             return _build(langid, stored, _mapped_table(stored, key))
         except (TypeError, ValueError):
             pass  # damaged: read the shipped model again
+    return _build_here(langid, key)
+
+
+def _build_here(langid: Any, key: str) -> Any:
+    """The identifier from the shipped model, its parts written to the disk cache."""
+    from peacewatch.rules import diskcache
+
     model = Path(langid.MODEL_DIR) / langid.MODEL_FILE
     identifier = langid.LanguageIdentifier.from_modelpath(model, norm_probs=True)
     identifier.set_languages(list(LANGUAGES))
@@ -250,6 +266,44 @@ def _identifier() -> Any:
     diskcache.write("langid", key, parts, keep=2)
     # built from its parts, it holds only our languages' columns, not the whole model's
     return _build(langid, parts, _mapped_table(parts, key))
+
+
+def write_parts() -> None:
+    """Build the parts from the shipped model and store them in the disk cache (what
+    :func:`_build_apart` runs in a child process)."""
+    import py3langid.langid as langid
+
+    _build_here(langid, cache_key())
+
+
+def _build_apart() -> bool:
+    """Build the disk cache's parts in a child process; whether it succeeded.
+
+    Reading the shipped model and making its table compact peaks at about 185 MB, and the
+    process that did it keeps some 50 MB of the freed memory for good (the allocator returns
+    little of it to the system): a long-running bot at its first start would carry that for
+    months. A child gives all of it back when it ends; this process then reads the parts as
+    every later start does."""
+    code = "from peacewatch.watchers.language import write_parts; write_parts()"
+    try:
+        done = subprocess.run(  # this interpreter, a fixed program
+            [sys.executable, "-c", code],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=BUILD_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("language model: building its parts in a child process failed (%s); "
+                    "building them here", exc)  # fmt: skip
+        return False
+    if done.returncode != 0:
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        log.warning("language model: the child process that builds its parts exited with %d "
+                    "(%s); building them here", done.returncode, tail[0])  # fmt: skip
+        return False
+    return True
 
 
 def load() -> None:
