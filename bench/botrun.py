@@ -94,6 +94,11 @@ class Sample:
     rss: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     peak_rss: int = 0
     """The most the whole tree held at one sampling (RSS, bytes)."""
+    peak_hwm: int = 0
+    """The most that the processes alive at one sampling had each held at their own peak,
+    added up (bytes): at least what they held at once. A process that ended (a replaced
+    worker, the child that builds the language model at a first start) counts at the
+    samplings it was alive at, with its peak."""
 
     @property
     def total_cpu(self) -> float:
@@ -101,8 +106,8 @@ class Sample:
 
     @property
     def total_hwm(self) -> int:
-        """Each process's own peak, added up: at least what the tree held at once."""
-        return sum(self.hwm.values())
+        """:attr:`peak_hwm`: the processes' own peaks, added up over those alive together."""
+        return self.peak_hwm
 
     def minus(self, before: Sample) -> dict[str, float]:
         """CPU seconds per kind since ``before``."""
@@ -134,6 +139,7 @@ class Usage:
         self._hwm: dict[int, int] = {}
         self._rss: dict[int, int] = {}
         self._peak = 0
+        self._peak_hwm = 0
 
     @staticmethod
     def _kind(proc: psutil.Process) -> str:
@@ -142,11 +148,13 @@ class Usage:
 
     def sample(self) -> Sample:
         out = Sample()
+        alive = 0
         try:
             times = self.bot.cpu_times()
             out.cpu["bot"] = times.user + times.system
             hwm, rss = _hwm_and_rss(self.bot.pid)
             out.hwm["bot"], out.rss["bot"] = hwm, rss
+            alive += hwm
             for child in self.bot.children(recursive=False):
                 if child.pid not in self._known:
                     self._known[child.pid] = (child, self._kind(child))
@@ -162,6 +170,8 @@ class Usage:
                 hwm, rss = _hwm_and_rss(pid)
                 self._hwm[pid] = max(self._hwm.get(pid, 0), hwm)
                 self._rss[pid] = rss
+                if rss:  # alive (an ended child's status is gone or shows no memory)
+                    alive += self._hwm[pid]
             except psutil.Error:
                 self._rss[pid] = 0
             out.cpu[kind] += self._cpu.get(pid, 0.0)
@@ -169,6 +179,8 @@ class Usage:
             out.rss[kind] += self._rss.get(pid, 0)
         self._peak = max(self._peak, sum(out.rss.values()))
         out.peak_rss = self._peak
+        self._peak_hwm = max(self._peak_hwm, alive)
+        out.peak_hwm = self._peak_hwm
         return out
 
 

@@ -10,7 +10,9 @@ not at all (their unchanged body counts as not modified). Once every feed was re
 of the feeds (``--grow``; 0 measures polls that find nothing new alone) gain an item every
 ``--interval`` seconds. ``peacewatch run`` (a subprocess with a config, embedded Redis, as a
 user runs it) polls them at that interval with ``--rules`` rules drawn as ``bench/rules.py``
-draws them.
+draws them. It starts as on a new machine, with an empty cache directory of its own (its rules
+compiled, its language model built, at their first use); ``--warm-cache`` gives it the
+caller's ``PEACEWATCH_CACHE_DIR`` instead.
 
 Two measurements, each ending only when the story assigner has caught up (the ingest stream
 is empty: every article fetched in it went watchers → stream → assigner → pipeline):
@@ -23,9 +25,10 @@ is empty: every article fetched in it went watchers → stream → assigner → 
 For each: wall time, CPU seconds per kind of process (the bot, its parse workers, its Redis
 server; psutil), average cores, and feeds polled per CPU second of all of them (what one core
 sustains); the steady figures are per cycle of ``--feeds`` polls. Also the peak resident set
-(VmHWM) per kind and their sum, poll errors (/metrics), Redis time by command and Redis memory
-by key family. The baseline is sequential ``feedparser.parse(url)`` over the same feeds in the
-same run (over an evenly spread sample of ``--baseline-sample`` feeds when there are more).
+(VmHWM) per kind and their sum over the processes alive together, poll errors (/metrics),
+Redis time by command and Redis memory by key family. The baseline is sequential
+``feedparser.parse(url)`` over the same feeds in the same run (over an evenly spread sample of
+``--baseline-sample`` feeds when there are more).
 ``FIGURE`` lines at the end are what ``bench/report.py`` collects. ``--memory-by-module`` runs the
 bot under tracemalloc and prints its Python heap by module at the end (its other figures are
 then those of a traced bot). ``--quick``: 1,000 feeds,
@@ -533,7 +536,7 @@ async def run(args: argparse.Namespace) -> int:
         queries = bench_queries(args.rules)
         write_config(work / "config.yaml", farm, args.interval, queries, ["console:bench"])
         traced = work / "heap.txt" if args.memory_by_module else None
-        proc, port = await start_bot(work / "config.yaml", work, env_for(args), traced)
+        proc, port = await start_bot(work / "config.yaml", work, env_for(args, work), traced)
         try:
             watch = Watch(farm, proc, probe, args.limit)
             cold, steady = await measure(args, farm, watch)
@@ -559,8 +562,10 @@ async def run(args: argparse.Namespace) -> int:
                   stopped, stats + memory)  # fmt: skip
 
 
-def env_for(args: argparse.Namespace) -> dict[str, str]:
+def env_for(args: argparse.Namespace, work: Path) -> dict[str, str]:
     out = {}
+    if not args.warm_cache:  # a first start: rules compiled, language model built
+        out["PEACEWATCH_CACHE_DIR"] = str(work / "cache")
     if args.max_polls:
         out["PEACEWATCH_MAX_POLLS"] = str(args.max_polls)
     return out
@@ -611,7 +616,8 @@ def report(
     print(f"polls: {results}; items seen: {int(values.get('peacewatch_items_seen_total', 0)):,}")
     print(
         "peak RSS: " + ", ".join(f"{k} {mb(usage.hwm[k])} MB" for k in KINDS)
-        + f"; sum {mb(usage.total_hwm)} MB (peak of the tree's RSS sampled every 0.5 s: "
+        + f"; summed over the processes alive together {mb(usage.total_hwm)} MB (peak of the "
+        + "tree's RSS sampled every 0.5 s: "
         + f"{mb(usage.peak_rss)} MB); RSS at the end: "
         + ", ".join(f"{k} {mb(usage.rss[k])} MB" for k in KINDS)
         + f"; exit {stopped:.1f} s after SIGTERM"
@@ -622,8 +628,9 @@ def report(
     tag = f"{feeds}feeds"
     memory_ok = usage.total_hwm < 500 * 2**20
     print()
-    # the tree's RSS at its sampled peak, and each process's own peak added up (an upper bound
-    # that also counts processes that ended, such as a replaced worker)
+    # the tree's RSS at its sampled peak, and each process's own peak added up over the
+    # processes alive together (an upper bound; a process that ended, such as a replaced worker
+    # or the language model's builder at a first start, counts while it lived)
     figure(f"ingest_peak_rss_mb@{tag}", mb(usage.peak_rss), "-", "<500",
            usage.peak_rss < 500 * 2**20)  # fmt: skip
     figure(f"ingest_peak_rss_hwm_sum_mb@{tag}", mb(usage.total_hwm), "-", "<500", memory_ok)
@@ -660,7 +667,7 @@ def report(
         f"(baseline over {base_count:,} feeds: its feeds/s is one core reading them one by one; "
         "ours is polls per CPU second of the bot, its parse workers and its Redis; the steady "
         f"cycle lasts the poll interval of {args.interval} s when the bot keeps up; peak RSS is "
-        "the sum of each process's own peak)"
+        "the sum of the own peaks of the processes alive together)"
     )
     return 0
 
@@ -685,6 +692,12 @@ def main() -> int:
         "--catch-up", type=float, default=180, help="seconds to wait for the assigner at most"
     )
     parser.add_argument("--quick", action="store_true", help="1,000 feeds and rules, 200 s at most")
+    parser.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="the bot uses the caller's PEACEWATCH_CACHE_DIR (compiled rules, language model) "
+        "instead of an empty one of its own, as at a first start",
+    )
     parser.add_argument(
         "--memory-by-module",
         action="store_true",
