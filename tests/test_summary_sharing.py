@@ -4,6 +4,7 @@ summary is the one ``summarise`` would write for that rule's hits alone."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -136,3 +137,59 @@ def test_a_short_form_found_elsewhere_counts_as_a_whole_word_in_every_sentence()
         f"Delegates gathered at the {term} venue to discuss a ceasefire for eastern Ukraine. "
         f"A spokesperson said the {term} round would resume after a short break."
     )
+
+
+def test_short_forms_are_found_where_a_whole_word_regex_finds_them() -> None:
+    # forms under four characters count only with no word character either side (``\w``:
+    # letters, digits of any script, the underscore); the summaries hold the sentences that
+    # ``terms_in`` (a regex with look-arounds) finds them in, whatever stands next to them
+    rnd = random.Random(5)
+    words = "un UN sun uno un_ _un un2 ²un un² ün u.n u.n. ООН оон ООНі talks peace eu eu's (un)"
+    words += " un-led résumé"
+    forms = ["un", "UN", "u.n", "ООН", "eu", "n", "²"]
+    compared = 0
+    for case in range(300):
+        sentences = [
+            " ".join(rnd.choice(words.split()) for _ in range(rnd.randrange(3, 9))).capitalize()
+            + "."
+            for _ in range(rnd.randrange(1, 6))
+        ]
+        article = Article(
+            id=f"f{case}",
+            title="Talks resume",
+            link="",
+            published=datetime(2026, 1, 6, tzinfo=UTC),
+            source="example.org",
+            outlet="Example",
+            summary=" ".join(sentences),
+            lang="en",
+        )
+        form = rnd.choice(forms)
+        hits = [Hit(term=form, field="title", start=0, end=len(form), text=form)]
+        shared = ArticleSummariser(article)
+        for limit in (1, 3):
+            assert shared.summary(hits, max_sentences=limit) == reference_limited(
+                article, hits, limit
+            ), (sentences, form)
+            compared += 1
+    assert compared == 600
+
+
+def reference_limited(article: Article, hits: Sequence[Hit], limit: int) -> str:
+    """``reference`` with at most ``limit`` sentences."""
+    cands = candidates(article)
+    if not cands:
+        return ""
+    forms = term_forms(hits)
+    title_tokens = content_tokens(article.title)
+    scored = []
+    for cand in cands:
+        terms = terms_in(cand, [h for h in hits if h.field == "body"], forms)
+        overlap = len(cand.tokens & title_tokens) / (len(title_tokens) or 1)
+        central = centrality(cand, (c.tokens for c in cands if c is not cand))
+        score = 3.0 * len(terms) + 1.5 * overlap + 1.0 / (1 + cand.index) + 0.5 * central
+        if len(cand.text) < 25:
+            score -= 1.0
+        scored.append((score, cand))
+    chosen = pick(scored, limit, MAX_CHARS)
+    return clip(join_sentences(c.text for c in sorted(chosen, key=lambda c: c.index)), MAX_CHARS)

@@ -401,12 +401,21 @@ class ArticleSummariser:
         if "\n" in form:
             return ()
         text, starts = self._all_folded, self._folded_at
-        if len(form) < 4:  # a whole word, as _contains looks for it
-            pattern = rf"(?<!\w){re.escape(form)}(?!\w)"
-            return {bisect.bisect_right(starts, m.start()) - 1 for m in re.finditer(pattern, text)}
+        # a short form counts only as a whole word, as _contains looks for it: no word
+        # character (``\w``: alphanumeric or the underscore) either side; each place the form
+        # is found is checked, which costs far less than the look-arounds of a regex tried
+        # at every character
+        whole = len(form) < 4
+        size, last = len(form), len(text)
         out = []
         at = text.find(form)
         while at >= 0:
+            if whole:
+                before = text[at - 1] if at else " "
+                after = text[at + size] if at + size < last else " "
+                if before.isalnum() or after.isalnum() or before == "_" or after == "_":
+                    at = text.find(form, at + 1)
+                    continue
             index = bisect.bisect_right(starts, at) - 1
             out.append(index)
             if index + 1 == len(starts):
