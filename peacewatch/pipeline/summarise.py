@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import accumulate
 
 from rapidfuzz import fuzz
@@ -340,28 +340,32 @@ class ArticleSummariser:
                 return holding | {index}
         return holding
 
-    def _ranked(self, counts: dict[int, int]) -> list[int]:
-        """The candidates (by place) in ``pick``'s order, the matched terms of each counted."""
+    def _ranked(self, counts: dict[int, int]) -> Iterable[int]:
+        """The candidates (by place) in ``pick``'s order, the matched terms of each counted;
+        given one by one as ``_pick`` reads them (it seldom reads more than a few)."""
         if not counts:
             return self._plain_order
         parts, junk = self._parts, self._junk
-        ranks = [key for key in self._plain_ranks if key[2] not in counts]
+        counted = []
         for index, n in counts.items():
             overlap, early, central, short = parts[index]
             score = 3.0 * n + 1.5 * overlap + early + 0.5 * central
             if short:
                 score -= 1.0  # fragments such as bylines or datelines
-            ranks.append((junk[index], -score, index))
-        ranks.sort()  # two sorted runs: merged
-        return [key[2] for key in ranks]
+            counted.append((junk[index], -score, index))
+        counted.sort()
+        return _merged(counted, self._plain_ranks, counts)
 
-    def _pick(self, ranked: list[int], max_sentences: int, max_chars: int) -> list[int]:
+    def _pick(self, ranked: Iterable[int], max_sentences: int, max_chars: int) -> list[int]:
         """``pick`` over candidates already in rank order, by place."""
         lengths, junk, same = self._lengths, self._junk, self._same
         limit = max_chars + 2
         chosen: list[int] = []
         total = 0
+        first = -1
         for index in ranked:
+            if first < 0:
+                first = index
             if len(chosen) >= max_sentences or (chosen and junk[index]):
                 break
             length = lengths[index]
@@ -373,8 +377,8 @@ class ArticleSummariser:
             else:
                 chosen.append(index)
                 total += length
-        if not chosen and ranked:
-            chosen = [ranked[0]]  # every sentence is over the limit: the best one, clipped
+        if not chosen and first >= 0:
+            chosen = [first]  # every sentence is over the limit: the best one, clipped
         return chosen
 
     def _same(self, a: int, b: int) -> bool:
@@ -422,3 +426,24 @@ class ArticleSummariser:
                 break
             at = text.find(form, starts[index + 1])
         return out
+
+
+def _merged(
+    counted: list[tuple[bool, float, int]],
+    plain: list[tuple[bool, float, int]],
+    counts: dict[int, int],
+) -> Iterator[int]:
+    """The places of two sorted runs of rank keys (junk, -score, place) merged in order: the
+    candidates with matched terms (``counted``) and every candidate without them (``plain``,
+    those of ``counts`` left out). Each place is in one run only, so no two keys are equal."""
+    at, size = 0, len(counted)
+    for key in plain:
+        if key[2] in counts:
+            continue
+        while at < size and counted[at] < key:
+            yield counted[at][2]
+            at += 1
+        yield key[2]
+    while at < size:
+        yield counted[at][2]
+        at += 1
