@@ -131,8 +131,8 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
             await adapter.start()
         await app.start()
         log.info(
-            "peacewatch running: %d feeds, %d chat adapters, http on port %d, event loop %s",
-            len(await app.feeds.all()), len(adapters), http.port, loop_name(),
+            "peacewatch running: %d feeds, %d chat adapters, event loop %s, http on port %d",
+            len(await app.feeds.all()), len(adapters), loop_name(), http.port,
         )  # fmt: skip
         await stop.wait()
         log.info("stopping")
