@@ -16,6 +16,7 @@ from peacewatch.heap import release_free_memory
 from peacewatch.pipeline.llm import LlmSummariser, build_summariser
 from peacewatch.pipeline.process import EngineProvider, Pipeline
 from peacewatch.rules.entities import builtin_dictionary
+from peacewatch.rules.morph import release_dictionaries
 from peacewatch.rules.textnorm import normalise_pattern
 from peacewatch.services.commands import CommandService
 from peacewatch.services.dispatcher import Dispatcher
@@ -285,6 +286,7 @@ class App:
             await self.engines.engine()
         if detect_languages:
             await asyncio.to_thread(language.load)
+        release_dictionaries()  # a first start inflected the built-in names; later ones read them
         release_free_memory()
 
     async def close(self) -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from peacewatch.app import App
 from peacewatch.bot.console import ConsoleSink
+from peacewatch.rules.morph import surface_forms
+from peacewatch.rules.morphword import analyzer
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.settings import Settings
 from peacewatch.store.feeds import FeedSpec
@@ -41,5 +43,23 @@ async def test_start_loads_the_rules_and_the_language_identifier_before_the_firs
         assert list(cache.glob("teams-*.pickle"))  # the rules were compiled (and kept on disk)
         assert language._identifier.cache_info().currsize == 1
         assert app.scheduler.in_flight == 0
+    finally:
+        await app.close()
+
+
+async def test_start_lets_go_of_the_morphology_dictionaries(
+    redis_target: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PEACEWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    app = await open_app(redis_target, tmp_path / "data")
+    try:
+        rule = RuleSpec(id="r1", query="Бевз OR Witkoff", channels=["console:news"])
+        await app.teams.replace("default", [rule], [])
+        analyzer("uk")  # loaded, as inflecting the built-in names does at a first start
+        await app.start()
+        assert analyzer.cache_info().currsize == 0
+        # a name never seen before loads them again
+        assert "зеленського петра тестовича" in surface_forms("Зеленський Петро Тестович")
+        assert analyzer.cache_info().currsize > 0
     finally:
         await app.close()

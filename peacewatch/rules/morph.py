@@ -65,11 +65,12 @@ from peacewatch.rules.morphforms import EVERYDAY_WORDS, phrase_forms
 from peacewatch.rules.morphword import (
     APOSTROPHES,
     Lang,
+    analyzer,
     detect_cyrillic_lang,
     nominative_readings,
 )
 
-__all__ = ["EVERYDAY_WORDS", "detect_cyrillic_lang", "surface_forms"]
+__all__ = ["EVERYDAY_WORDS", "detect_cyrillic_lang", "release_dictionaries", "surface_forms"]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -84,6 +85,13 @@ def surface_forms(name: str) -> frozenset[str]:
     if detect_cyrillic_lang(base) is None or not own:
         return frozenset(_with_yo_variants({own}))
     return formstore.forms(base, _inflected)
+
+
+def release_dictionaries() -> None:
+    """Let go of pymorphy3's Ukrainian and Russian dictionaries (about 40 MB, loaded when a name
+    is first inflected; most names' forms come from the disk table on later starts). The forms
+    found so far are kept; a name not seen yet loads the dictionaries again."""
+    analyzer.cache_clear()
 
 
 def _inflected(base: str) -> frozenset[str]:
