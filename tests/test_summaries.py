@@ -408,6 +408,23 @@ def test_clip_never_cuts_a_word(words: list[str], limit: int) -> None:
         assert kept == words[: len(kept)]
 
 
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab c.é\t\n\r\x1f\x85\xa0\xad\u2003\u3000")), max_size=40
+    ),
+    st.integers(min_value=0, max_value=60),
+)
+def test_clip_collapses_every_kind_of_white_space(text: str, limit: int) -> None:
+    # white space of any kind, doubled or at either end, is one plain space or none, whether
+    # or not the text needs cutting
+    collapsed = " ".join(text.split())
+    out = clip(text, limit)
+    if len(collapsed) <= limit:
+        assert out == collapsed
+    else:
+        assert len(out) <= limit and out == clip(collapsed, limit)
+
+
 # -- a story ------------------------------------------------------------------------------------
 
 

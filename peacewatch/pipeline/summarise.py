@@ -60,7 +60,10 @@ def clip(text: str, limit: int) -> str:
 
     The cut falls between words; only a single word longer than the whole limit is cut inside.
     """
-    text = " ".join(text.split())
+    # a printable text holds no white space but the plain space: with no space at either end
+    # and none doubled, it is collapsed already (most summaries are)
+    if not text.isprintable() or "  " in text or text[:1] == " " or text[-1:] == " ":
+        text = " ".join(text.split())
     if len(text) <= limit:
         return text
     if limit <= 1:
