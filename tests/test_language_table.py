@@ -27,6 +27,7 @@ TEXTS = (
 
 
 def parts() -> tuple[language.Model, str]:
+    language._identifier.cache_clear()  # one loaded under another cache folder wrote there
     language._identifier()  # writes the cache entry and the table
     key = language.cache_key()
     stored = diskcache.read("langid", key)
