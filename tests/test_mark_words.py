@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from peacewatch.rules.scan import _char_kinds, mark, mark_runs, mark_words, words_of_runs
+from peacewatch.rules.marking import _char_kinds, mark, mark_runs, mark_words, words_of_runs
 from peacewatch.rules.scanner import FIELD_SEPARATOR, Scanner
 
 PIECES = [

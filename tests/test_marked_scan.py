@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from peacewatch.rules.scan import _PLAIN_WORD, END, START, mark, word_bounds
+from peacewatch.rules.marking import _PLAIN_WORD, END, START, mark, word_bounds
 from peacewatch.rules.scanner import FIELD_SEPARATOR, Scanner
 
 PATTERNS = [

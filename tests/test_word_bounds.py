@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peacewatch.rules.scan import WHOLE_WORD, word_bounds
+from peacewatch.rules.marking import WHOLE_WORD, word_bounds
 
 ALPHABET = "abs's'Zп'ї _1\u0301\u0483-.é’"
 

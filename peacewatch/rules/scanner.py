@@ -6,12 +6,8 @@ from collections.abc import Collection, Sequence
 
 import ahocorasick_rs
 
-from peacewatch.rules.scan import (
+from peacewatch.rules.marking import (
     NEVER,
-    Extra,
-    Layout,
-    Raw,
-    Scan,
     Words,
     mark_runs,
     mark_words,
@@ -19,6 +15,7 @@ from peacewatch.rules.scan import (
     word_bounds,
     words_of_runs,
 )
+from peacewatch.rules.scan import Extra, Layout, Raw, Scan
 
 FIELD_SEPARATOR = " \x00 "
 """Between title and body: no word and no pattern spans it."""
