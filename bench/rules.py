@@ -37,19 +37,20 @@ of the latter kind; the two kinds are interleaved with ``--seed``. Rules are dra
 a larger one.
 
 Ours and bare pass over the same articles: as many as ours handles in ``--pass-seconds`` (at
-least 10), after one pass that is not timed (the matcher files its rules again by the rarity
-of their terms counted in its first articles, as a running service has long done: the passes
-measure that steady state); throughputs are medians of ``--repeats`` passes, in articles per
-CPU second of the benchmark's process (wall time would count the waits for a core when other
-work shares the machine; the regex loop is timed the same way). Memory is the growth of the
+least 10), after one pass that is not timed (the matcher files its rules again by the rarity of
+their terms counted in its first articles, as a running service has long done: the passes
+measure that steady state); throughputs are medians of ``--repeats`` passes, in articles per CPU
+second of the benchmark's process (wall time would count the waits for a core when other work
+shares the machine; the regex loop is timed the same way). The passes of ours, ours with hits
+and bare take turns (one of each per round, the order rotated), so that a machine whose speed
+changes during the run slows all three alike and their ratios hold. Memory is the growth of the
 resident set while compiling (psutil, else /proc), or with ``--tracemalloc`` the traced peak of
 compiling (Python allocations only: the automata are native and not seen; compile times then
 include the tracing overhead). ``--profile SIZE`` then prints where ours spends its time at SIZE
 rules (cProfile over one pass, after as many articles as the timed passes had seen). The three
 targets of the matcher are checked at the end: at 10,000 rules at least 500 times the baseline
 and at least half the bare scan; the cost per article at 100,000 rules at most 3 times that at
-100 rules. A missing sample directory skips the run (exit 0).
-"""
+100 rules. A missing sample directory skips the run (exit 0)."""
 
 from __future__ import annotations
 
@@ -516,16 +517,23 @@ def measured(build: Callable[[], T], traced: bool) -> tuple[T, float, float | No
     return value, seconds, grown
 
 
-def _rate(articles: Sequence[Article], step: Callable[[Article], object], repeats: int) -> float:
-    """Median articles per CPU second (of this process) of ``repeats`` passes: on a machine
-    that other work shares, wall time also counts the time the process waited for a core."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for article in articles:
-            step(article)
-        times.append(time.process_time() - t0)
-    return len(articles) / max(statistics.median(times), 1e-9)
+def _rates(
+    articles: Sequence[Article], steps: Sequence[Callable[[Article], object]], repeats: int
+) -> list[float]:
+    """Per step, the median articles per CPU second (of this process) of ``repeats`` passes
+    over ``articles``: on a machine that other work shares, wall time also counts the time the
+    process waited for a core. The passes of the steps are interleaved (one pass of each in
+    turn, the order rotated every round), so that a change in the machine's speed during the
+    run falls on every step alike and their ratios hold."""
+    times: list[list[float]] = [[] for _ in steps]
+    for round_ in range(repeats):
+        for k in range(len(steps)):
+            i = (k + round_) % len(steps)
+            t0 = time.process_time()
+            for article in articles:
+                steps[i](article)
+            times[i].append(time.process_time() - t0)
+    return [len(articles) / max(statistics.median(t), 1e-9) for t in times]
 
 
 def our_pairs(engine: RuleEngine, articles: Iterable[Article]) -> set[Pair]:
@@ -629,14 +637,15 @@ def run_size(
     chosen = articles[:count]
     for article in chosen:  # as a running service: rules filed again by the rarity counted
         engine.match(article)
-    ours = _rate(chosen, engine.match, budget.repeats)
-    ours_hits = _rate(chosen, lambda a: [m.hits for m in engine.match(a)], budget.repeats)
-
     patterns = pattern_set((node for _, node in rules), dictionary)
     if len(patterns) != engine.pattern_count:
         notes.append(f"bare scan has {len(patterns)} patterns, ours {engine.pattern_count}")
     bare_scan, bare_s, bare_mib = measured(lambda: BareScan(patterns), budget.traced)
-    bare = _rate(chosen, bare_scan.scan, budget.repeats)
+    ours, ours_hits, bare = _rates(
+        chosen,
+        (engine.match, lambda a: [m.hits for m in engine.match(a)], bare_scan.scan),
+        budget.repeats,
+    )
 
     step = -(-size // max(1, budget.regex_rules))
     sample = [(*rule_key(i, size, teams), rules[i][1]) for i in range(0, size, step)]
