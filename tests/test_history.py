@@ -15,7 +15,8 @@ from peacewatch.errors import QuerySyntaxError
 from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.articles import ArticleStore
-from peacewatch.store.history import HistoryIndex, tokens_of, word_tokens
+from peacewatch.store.history import HistoryIndex
+from peacewatch.store.historytokens import tokens_of, word_tokens
 
 # Verbatim items of /work/shared/samples/items.jsonl (real news, not edited).
 SAMPLE_LINES = [

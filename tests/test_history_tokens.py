@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import string
 
-from peacewatch.store.history import _word_pattern, word_tokens
+from peacewatch.store.historytokens import _word_pattern, word_tokens
 from tests.faults.samples_stream import day_articles
 from tests.helpers import samples_dir
 

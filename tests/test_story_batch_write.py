@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from peacewatch.store import keys
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.codec import article_to_json
-from peacewatch.store.history import tokens_of
+from peacewatch.store.historytokens import tokens_of
 from peacewatch.store.ingest import IngestStream
 from peacewatch.stories.assigner import Placed, StoryAssigner
 from peacewatch.stories.memory import WindowIndex

@@ -24,13 +24,10 @@ the text; only a ``prefix*`` pattern's last run may be the start of a longer wor
 from __future__ import annotations
 
 import asyncio
-import functools
-import re
 import sys
-import unicodedata
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,20 +36,18 @@ from peacewatch.errors import InputError
 from peacewatch.models import Article, Match
 from peacewatch.rules import query as q
 from peacewatch.rules.engine import RuleEngine, TeamRuleSet, validate_query
-from peacewatch.rules.entities import Entity, EntityDictionary, builtin_dictionary
-from peacewatch.rules.morph import surface_forms
+from peacewatch.rules.entities import Entity, builtin_dictionary
 from peacewatch.rules.rulefile import RuleSpec
-from peacewatch.rules.textnorm import normalise, normalise_pattern
 from peacewatch.store import keys
 from peacewatch.store.codec import article_from_json
+from peacewatch.store.historytokens import tokens_of
+from peacewatch.store.searchplan import Plan, Planner
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-__all__ = ["Found", "HistoryIndex", "SearchResult", "tokens_of", "word_tokens"]
+__all__ = ["Found", "HistoryIndex", "SearchResult"]
 
-MAX_TOKEN = 64
-"""Longer word runs are not indexed (and do not narrow a search)."""
 MAX_PREFIX_WORDS = 500
 """A ``prefix*`` that starts more indexed words than this does not narrow a search."""
 MAX_VERIFY = 500
@@ -74,58 +69,6 @@ end
 return #KEYS - 2
 """
 _SEARCH_RULE = "q"
-
-
-@functools.cache
-def _word_pattern() -> re.Pattern[str]:
-    # The matcher's word characters are str.isalnum() plus combining marks (textnorm). \w is
-    # isalnum() plus "_", so "_" is blanked before matching and the marks are added as ranges
-    # (found once by scanning the planes that have any; ranges keep the class fast).
-    spans: list[list[int]] = []
-    for block in (range(0x20000), range(0xE0100, 0xE01F0)):
-        for cp in block:
-            c = chr(cp)
-            if unicodedata.category(c).startswith("M") and not c.isalnum():
-                if spans and spans[-1][1] == cp - 1:
-                    spans[-1][1] = cp
-                else:
-                    spans.append([cp, cp])
-    marks = "".join(
-        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
-        for a, b in spans
-    )
-    return re.compile(r"[\w" + marks + "]+")
-
-
-_ASCII_WORD = re.compile(r"\w+")
-"""The same runs in ASCII text, which has no combining marks (and is matched three times as
-fast as by the class that adds them)."""
-
-
-def word_tokens(normalised: str) -> list[str]:
-    """The maximal runs of word characters of already normalised text, in order."""
-    text = normalised.replace("_", " ")
-    return (_ASCII_WORD if text.isascii() else _word_pattern()).findall(text)
-
-
-def _source_tokens(article: Article) -> set[str]:
-    out: set[str] = set()
-    domain = article.source.lower()
-    if domain:
-        labels = domain.split(".")
-        out.update("src:" + label for label in labels if label)
-        out.update("src:" + ".".join(labels[i:]) for i in range(len(labels)))
-    out.update("src:" + word for word in normalise_pattern(article.outlet).split())
-    return out
-
-
-def tokens_of(article: Article) -> set[str]:
-    """Every index token of an article: its words, ``src:`` and ``lang:`` tokens."""
-    words = word_tokens(normalise(article.title).text) + word_tokens(normalise(article.body).text)
-    out = {w for w in words if len(w) <= MAX_TOKEN}
-    out |= {t for t in _source_tokens(article) if len(t) <= MAX_TOKEN + 4}
-    out.add("lang:" + (article.lang or "").lower())
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,129 +102,6 @@ class SearchResult:
     @property
     def total(self) -> int:
         return len(self.hits) if self.exact else max(len(self.hits), self.estimate)
-
-
-# Plans: ("k", key) one set; ("and", parts) / ("or", parts); None means "any article".
-_Plan = tuple[str, object]
-_NOTHING: _Plan = ("or", ())
-
-
-def _all(parts: Iterable[_Plan | None]) -> _Plan | None:
-    kept = [p for p in parts if p is not None]
-    if any(p == _NOTHING for p in kept):
-        return _NOTHING
-    unique = list(dict.fromkeys(kept))
-    if not unique:
-        return None
-    return unique[0] if len(unique) == 1 else ("and", tuple(unique))
-
-
-def _any(parts: Iterable[_Plan | None]) -> _Plan | None:
-    kept: list[_Plan] = []
-    for part in parts:
-        if part is None:
-            return None
-        if part != _NOTHING:
-            kept.append(part)
-    unique = list(dict.fromkeys(kept))
-    if not unique:
-        return _NOTHING
-    return unique[0] if len(unique) == 1 else ("or", tuple(unique))
-
-
-_ENTITY_FIELDS = ("actor", "place", "topic")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-
-
-@functools.lru_cache(maxsize=4096)
-def _forms(name: str) -> frozenset[str]:
-    """The strings the matcher looks for when a query names ``name``: the name itself and, for
-    a Cyrillic name, its inflected forms (as the rule engine expands them)."""
-    forms = {normalise_pattern(name)}
-    if _CYRILLIC.search(name):
-        forms |= {normalise_pattern(f) for f in surface_forms(name)}
-    return frozenset(f for f in forms if f)
-
-
-class _Planner:
-    """Turns a parsed query into a candidate plan over the token sets."""
-
-    def __init__(self, node: q.Node, dictionary: EntityDictionary) -> None:
-        self.node = node
-        self.dictionary = dictionary
-        self._patterns: dict[q.Term, tuple[frozenset[str], frozenset[str]]] = {}
-
-    def patterns(self, term: q.Term) -> tuple[frozenset[str], frozenset[str]]:
-        """(whole-word patterns, prefix patterns) a text term stands for."""
-        found = self._patterns.get(term)
-        if found is not None:
-            return found
-        words: frozenset[str] = frozenset()
-        prefixes: frozenset[str] = frozenset()
-        entity = None
-        if term.field in _ENTITY_FIELDS:
-            entity = self.dictionary.get(term.text)
-        elif term.kind == "word":
-            entity = self.dictionary.lookup(term.text)
-            words = _forms(term.text) if entity is None else words
-        elif term.kind == "prefix":
-            prefixes = frozenset({normalise_pattern(term.text)})
-        else:
-            words = frozenset({normalise_pattern(term.text)})
-        if entity is not None:
-            words = frozenset(f for name in entity.names for f in _forms(name))
-        found = (words, prefixes)
-        self._patterns[term] = found
-        return found
-
-    def prefixes(self) -> set[str]:
-        out: set[str] = set()
-        for term in q.terms(self.node):
-            if term.field in ("source", "lang"):
-                continue
-            for pattern in self.patterns(term)[1]:
-                words = word_tokens(pattern)
-                if words and len(words[-1]) <= MAX_TOKEN:
-                    out.add(words[-1])
-        return out
-
-    def plan(self, expansions: dict[str, list[str] | None]) -> _Plan | None:
-        return self._node(self.node, expansions)
-
-    def _node(self, node: q.Node, expansions: dict[str, list[str] | None]) -> _Plan | None:
-        if isinstance(node, q.Term):
-            return self._term(node, expansions)
-        if isinstance(node, q.Near):
-            return _all([self._node(node.left, expansions), self._node(node.right, expansions)])
-        if isinstance(node, q.Not):
-            return None
-        parts = [self._node(item, expansions) for item in node.items]
-        return _all(parts) if isinstance(node, q.And) else _any(parts)
-
-    def _term(self, term: q.Term, expansions: dict[str, list[str] | None]) -> _Plan | None:
-        if term.field == "source":
-            return ("k", keys.history_token("src:" + term.text.lower().removeprefix("www.")))
-        if term.field == "lang":
-            return ("k", keys.history_token("lang:" + term.text.lower()))
-        words, prefixes = self.patterns(term)
-        parts: list[_Plan | None] = []
-        for pattern in sorted(words):
-            parts.append(_all(_word(w) for w in word_tokens(pattern)))
-        for pattern in sorted(prefixes):
-            runs = word_tokens(pattern)
-            if not runs:
-                parts.append(None)
-                continue
-            expanded = expansions.get(runs[-1])
-            last = (
-                None if expanded is None else _any(("k", keys.history_token(w)) for w in expanded)
-            )
-            parts.append(_all([*(_word(w) for w in runs[:-1]), last]))
-        return _any(parts)
-
-
-def _word(word: str) -> _Plan | None:
-    return ("k", keys.history_token(word)) if len(word) <= MAX_TOKEN else None
 
 
 class HistoryIndex:
@@ -381,7 +201,7 @@ class HistoryIndex:
 
         Raises QuerySyntaxError (with the column) or InputError when the query is not valid."""
         engine = await self.engine_for(query, entities)
-        planner = _Planner(q.parse(query), builtin_dictionary().extended(entities))
+        planner = Planner(q.parse(query), builtin_dictionary().extended(entities))
         expansions = await self._expand(planner.prefixes())
         plan = planner.plan(expansions)
         until = until or self._clock()
@@ -432,12 +252,12 @@ class HistoryIndex:
         )
         return [(str(a), float(s)) for a, s in pairs]
 
-    async def _run(self, plan: _Plan, since: datetime, until: datetime) -> list[tuple[str, float]]:
+    async def _run(self, plan: Plan, since: datetime, until: datetime) -> list[tuple[str, float]]:
         query_id = uuid.uuid4().hex
         temps: list[str] = []
         async with self._redis.pipeline(transaction=False) as pipe:
 
-            def emit(part: _Plan) -> str:
+            def emit(part: Plan) -> str:
                 kind, body = part
                 if kind == "k":
                     assert isinstance(body, str)

@@ -15,7 +15,7 @@ from peacewatch.errors import StoreError
 from peacewatch.models import Article
 from peacewatch.store import keys
 from peacewatch.store.codec import article_to_json
-from peacewatch.store.history import tokens_of
+from peacewatch.store.historytokens import tokens_of
 from peacewatch.stories.memory import Member, WindowIndex
 
 RETENTION = timedelta(days=14)

@@ -28,7 +28,7 @@ from peacewatch.services.commands.base import CMD, CommandBase, _answers, _item
 from peacewatch.services.commands.registry import Command
 from peacewatch.services.replies import Caller, Reply
 from peacewatch.store.codec import alert_from_json
-from peacewatch.store.history import tokens_of
+from peacewatch.store.historytokens import tokens_of
 
 LOOKBACK = timedelta(days=90)
 MAX_ALERTS = 5000
