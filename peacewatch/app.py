@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from peacewatch.config import AppConfig
 from peacewatch.heap import release_free_memory
+from peacewatch.pipeline.engines import EngineProvider
 from peacewatch.pipeline.llm import LlmSummariser, build_summariser
-from peacewatch.pipeline.process import EngineProvider, Pipeline
+from peacewatch.pipeline.process import Pipeline
 from peacewatch.rules.entities import builtin_dictionary
 from peacewatch.rules.morph import release_dictionaries
 from peacewatch.rules.textnorm import normalise_pattern

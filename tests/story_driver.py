@@ -9,7 +9,8 @@ import redis.asyncio as aioredis
 
 from peacewatch.app import entity_names
 from peacewatch.models import Article
-from peacewatch.pipeline.process import EngineProvider, Pipeline
+from peacewatch.pipeline.engines import EngineProvider
+from peacewatch.pipeline.process import Pipeline
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.ingest import IngestStream

@@ -202,7 +202,7 @@ async def test_scheduler_runs_one_coalesced_job_per_feed(
 
 
 async def test_rules_recompile_when_a_team_changes_them(redis_client: Any) -> None:
-    from peacewatch.pipeline.process import EngineProvider
+    from peacewatch.pipeline.engines import EngineProvider
     from peacewatch.store.teams import TeamStore
 
     teams = TeamStore(redis_client)

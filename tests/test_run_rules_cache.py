@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from peacewatch.models import Article
-from peacewatch.pipeline.process import EngineProvider
+from peacewatch.pipeline.engines import EngineProvider
 from peacewatch.rules import diskcache
 from peacewatch.rules.compile import TEAMS_CACHE_KIND, compile_teams
 from peacewatch.rules.engine import RuleEngine, TeamRuleSet
