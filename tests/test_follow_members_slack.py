@@ -16,9 +16,9 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
+from peacewatch.bot.slack_adapter.oauth import SlackTokens
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer
 from peacewatch.bot.slack_adapter.sink import SlackSink
-from peacewatch.bot.slack_adapter.webapi import SlackTokens
 from peacewatch.models import Article
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.services.membership import MEMBER_TTL, MemberCache

@@ -16,9 +16,9 @@ import redis.asyncio as aioredis
 
 from peacewatch.bot.discord_adapter.embeds import reply_embeds
 from peacewatch.bot.slack_adapter.blocks import ACTION_MUTE_STORY, reply_message
+from peacewatch.bot.slack_adapter.oauth import SlackTokens
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer
 from peacewatch.bot.slack_adapter.sink import SlackSink
-from peacewatch.bot.slack_adapter.webapi import SlackTokens
 from peacewatch.models import Article
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.commands import CommandService

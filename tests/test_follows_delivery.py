@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from peacewatch.bot.slack_adapter.oauth import SlackTokens
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer
 from peacewatch.bot.slack_adapter.sink import SlackSink
-from peacewatch.bot.slack_adapter.webapi import SlackTokens
 from peacewatch.services.dispatcher import Dispatcher
 from peacewatch.store import keys
 from peacewatch.store.alert_queue import AlertQueue

@@ -14,9 +14,12 @@ from peacewatch.bot.slack_adapter.app import AdminCache, BoltConfig, build_bolt_
 from peacewatch.bot.slack_adapter.channels import SlackChannels
 from peacewatch.bot.slack_adapter.homes import HomePublisher
 from peacewatch.bot.slack_adapter.http import RequestCheck, mount_routes
-from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore, RedisOAuthStateStore
+from peacewatch.bot.slack_adapter.oauth import (
+    RedisInstallationStore,
+    RedisOAuthStateStore,
+    SlackTokens,
+)
 from peacewatch.bot.slack_adapter.sink import SlackSink
-from peacewatch.bot.slack_adapter.webapi import SlackTokens
 from peacewatch.errors import ConfigError
 from peacewatch.services.sinks import Sink
 from peacewatch.settings import Settings

@@ -7,7 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from peacewatch.bot.slack_adapter.webapi import SlackTokens
+from peacewatch.bot.slack_adapter.oauth import SlackTokens
 from peacewatch.errors import DeliveryError
 
 log = logging.getLogger(__name__)

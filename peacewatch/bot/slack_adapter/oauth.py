@@ -1,4 +1,5 @@
-"""Slack OAuth installation and state stores kept in Redis, one record per workspace."""
+"""Slack OAuth installation and state stores kept in Redis, one record per workspace, and the
+bot token that acts for a team."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from peacewatch.errors import PermanentDelivery
 from peacewatch.store import keys
 
 log = logging.getLogger(__name__)
@@ -130,3 +132,22 @@ class RedisOAuthStateStore(AsyncOAuthStateStore):
         # DEL answers 1 for exactly one caller, so a replayed state is refused.
         deleted: int = await self._redis.delete(keys.slack_oauth_state(state))
         return deleted == 1
+
+
+class SlackTokens:
+    """The bot token for a team: its workspace's installation, else the single-workspace token."""
+
+    def __init__(self, bot_token: str | None, installations: RedisInstallationStore | None) -> None:
+        self._bot_token = bot_token
+        self._installations = installations
+
+    async def token_for(self, team_id: str) -> str:
+        """Raises PermanentDelivery when no token can act for the team."""
+        platform, _, workspace = team_id.partition(":")
+        if self._installations is not None and platform == "slack" and workspace:
+            bot = await self._installations.async_find_bot(enterprise_id=None, team_id=workspace)
+            if bot is not None and bot.bot_token:
+                return str(bot.bot_token)
+        if self._bot_token:
+            return self._bot_token
+        raise PermanentDelivery(f"no Slack installation for team {team_id}; install the app there")

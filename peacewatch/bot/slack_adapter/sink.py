@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from peacewatch.bot.slack_adapter.blocks import SlackMessage, render_alert
+from peacewatch.bot.slack_adapter.oauth import SlackTokens
 from peacewatch.bot.slack_adapter.pacing import ChannelPacer, PendingEdits
 from peacewatch.bot.slack_adapter.webapi import (
     CONTENT_ERRORS,
@@ -21,7 +22,6 @@ from peacewatch.bot.slack_adapter.webapi import (
     DM_PERMANENT_ERRORS,
     DM_USER_ERRORS,
     UNCHECKABLE_ERRORS,
-    SlackTokens,
     alert_metadata,
     classify,
     make_ref,

@@ -1,6 +1,8 @@
-"""What Slack's Web API answers mean to the Slack sink: which errors are permanent, which
-concern one reader or the rich content only; message references and the metadata that names
-the alert a message shows; the bot token that acts for a team."""
+"""What Slack's Web API answers mean for delivering alerts.
+
+Which errors are permanent, which concern one reader or the rich content only, what users.info
+says of a reader's membership, and how a posted message is referred to and recognised again (its
+reference, and the metadata that names the alert it shows)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from peacewatch.bot.slack_adapter.oauth import RedisInstallationStore
 from peacewatch.errors import PermanentDelivery, RetryLater
 from peacewatch.services.membership import Membership
 
@@ -47,37 +48,12 @@ DM_PERMANENT_ERRORS = frozenset({"not_allowed_token_type"})
 # was deactivated, an outage of the whole installation, not of one reader.)
 DM_USER_ERRORS = frozenset({"user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot"})
 DEACTIVATED = "users.info: deleted (deactivated)"
-# What users.info says a reader is GONE on: ``deleted: true`` (a deactivated account, which is
-# also what removing someone from a workspace outside Enterprise Grid does), or, in a Grid, an
-# ``enterprise_user.teams`` list without the follow's workspace (removed from that workspace
-# only). Every error is UNKNOWN, ``user_not_found`` too: Slack also answers it to a token of
-# another workspace (a team without an installation falls back to SLACK_BOT_TOKEN), so it says
-# nothing sure about the reader, and follows are never removed on it.
 # Errors about the rich content only: the alert still goes out as plain text.
 CONTENT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
 
 
-class SlackTokens:
-    """The bot token for a team: its workspace's installation, else the single-workspace token."""
-
-    def __init__(self, bot_token: str | None, installations: RedisInstallationStore | None) -> None:
-        self._bot_token = bot_token
-        self._installations = installations
-
-    async def token_for(self, team_id: str) -> str:
-        """Raises PermanentDelivery when no token can act for the team."""
-        platform, _, workspace = team_id.partition(":")
-        if self._installations is not None and platform == "slack" and workspace:
-            bot = await self._installations.async_find_bot(enterprise_id=None, team_id=workspace)
-            if bot is not None and bot.bot_token:
-                return str(bot.bot_token)
-        if self._bot_token:
-            return self._bot_token
-        raise PermanentDelivery(f"no Slack installation for team {team_id}; install the app there")
-
-
 def parse_ref(ref: str) -> tuple[str, str] | None:
-    """``(channel, ts)`` of a message reference made by this sink, or None."""
+    """``(channel, ts)`` of a message reference made by ``make_ref``, or None."""
     channel, sep, ts = ref.rpartition(":")
     if not sep or not channel or not ts:
         return None
@@ -122,7 +98,15 @@ def classify(exc: SlackApiError, method: str) -> RetryLater | PermanentDelivery:
 
 def member_of(profile: dict[str, Any], team_id: str) -> tuple[Membership, str]:
     """What a users.info ``user`` object says of its membership in ``team_id``
-    (``slack:T123``), and why."""
+    (``slack:T123``), and why.
+
+    A reader is GONE on ``deleted: true`` (a deactivated account, which is also what removing
+    someone from a workspace outside Enterprise Grid does), or, in a Grid, on an
+    ``enterprise_user.teams`` list without the follow's workspace (removed from that workspace
+    only). Every error of users.info is UNKNOWN (its caller's concern), ``user_not_found`` too:
+    Slack also answers it to a token of another workspace (a team without an installation falls
+    back to SLACK_BOT_TOKEN), so it says nothing sure about the reader, and follows are never
+    removed on it."""
     if profile.get("deleted"):
         return Membership.GONE, DEACTIVATED
     grid = profile.get("enterprise_user")
