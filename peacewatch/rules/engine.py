@@ -1,7 +1,7 @@
 """One compiled matcher for every rule of every team: a single Aho-Corasick scan per article.
 
 All terms of all rules (and every name of the entity dictionary) go into one automaton over
-normalised text whose words are marked (``scan``), so the automaton itself finds whole words
+normalised text whose words are marked (``marking``), so the automaton itself finds whole words
 (or word starts, for ``prefix*``). The terms an article holds are found at once from the
 patterns found; an index of rules by their rarest terms (``ruleindex``) means only the rules
 those terms can satisfy are looked at, so the cost of an article grows with its length and its

@@ -1,5 +1,6 @@
-"""Word marking: where the words of a normalised text are, and the text with every word
-wrapped in two markers (``START`` before it, ``END`` after it) for the automaton of
+"""Word marking: a normalised text with every word wrapped in two markers, and where its words are.
+
+``START`` goes before each word and ``END`` after it, for the automaton of
 :mod:`peacewatch.rules.scanner` to read; patterns are marked the same way (``marked_forms``),
 so that the automaton keeps to word boundaries by itself."""
 

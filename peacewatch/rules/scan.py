@@ -179,7 +179,7 @@ class Scan:
         as ``word_index`` + 1 counts them; only when ``counts_words``.
 
         The words are counted while the hits are found: a marked word is one run of ``\\w``,
-        or several that apostrophes join (``_joins``), each of which counts."""
+        or several that apostrophes join (``marking``), each of which counts."""
         out: list[tuple[bool, int, int, Span]] = []
         form = self.layout.form(pattern, whole)
         if form is None or pattern not in (self.word_set if whole else self.prefix_set):

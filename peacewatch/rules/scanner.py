@@ -22,7 +22,7 @@ FIELD_SEPARATOR = " \x00 "
 
 
 class Scanner:
-    """One Aho-Corasick automaton over marked text (see ``scan``) for a table of patterns:
+    """One Aho-Corasick automaton over marked text (see ``marking``) for a table of patterns:
     every pattern as a whole word, and those of ``prefixes`` also at the start of a word."""
 
     def __init__(

@@ -4,17 +4,18 @@ How a search runs
 -----------------
 Every stored article is indexed under each distinct word of its normalised headline and body
 (the same normalisation the rule matcher uses), under ``src:`` tokens for its domain and outlet
-and a ``lang:`` token: one Redis sorted set per token, article ids scored by publication time.
+and a ``lang:`` token (:mod:`peacewatch.store.historytokens`): one Redis sorted set per token,
+article ids scored by publication time.
 
-A query is parsed, and its tree is turned into a plan over those sets: a term is the union of
-the strings it stands for (an entity's every name, a Cyrillic name's inflected forms), a
-phrase the intersection of its words,
+A query is parsed, and its tree is turned into a plan over those sets
+(:mod:`peacewatch.store.searchplan`): a term is the union of the strings it stands for (an
+entity's every name, a Cyrillic name's inflected forms), a phrase the intersection of its words,
 ``prefix*`` the union of the vocabulary's words with that prefix, AND an intersection, OR a
 union. NOT and anything the index cannot narrow are left unconstrained, so the plan only ever
-over-approximates. Redis combines the sets (``ZINTERSTORE``/``ZUNIONSTORE`` in one pipeline)
-and returns the candidates of the time range, newest first; each candidate is then matched by
-the real :class:`~peacewatch.rules.engine.RuleEngine` compiled for the query alone, so a result
-is exactly what the rule language means.
+over-approximates. Redis combines the sets (``ZINTERSTORE``/``ZUNIONSTORE`` in one pipeline) and
+returns the candidates of the time range, newest first; each candidate is then matched by the
+real :class:`~peacewatch.rules.engine.RuleEngine` compiled for the query alone, so a result is
+exactly what the rule language means.
 
 Why a word of a matched pattern is always a token of the article: a hit starts and ends on word
 boundaries, so every maximal run of word characters inside the pattern is also a maximal run in

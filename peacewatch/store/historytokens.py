@@ -1,6 +1,7 @@
-"""The tokens of the searchable history: what an article is indexed under (the maximal runs
-of word characters of its normalised headline and body, ``src:`` tokens for its domain and
-outlet, a ``lang:`` token)."""
+"""The tokens an article is indexed under in the searchable history.
+
+They are the maximal runs of word characters of its normalised headline and body, ``src:``
+tokens for its domain and outlet, and a ``lang:`` token."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Search plans: a parsed query turned into a combination of the history's token sets that
-holds every article the query can match (an over-approximation the matcher then narrows)."""
+"""Search plans: a parsed query turned into a combination of the history's token sets.
+
+A plan holds every article the query can match (an over-approximation that the matcher then
+narrows)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from peacewatch.rules.morph import surface_forms
 from peacewatch.rules.textnorm import normalise_pattern
 from peacewatch.store import keys
 from peacewatch.store.historytokens import MAX_TOKEN, word_tokens
+
+__all__ = ["Plan", "Planner"]
 
 # Plans: ("k", key) one set; ("and", parts) / ("or", parts); None means "any article".
 Plan = tuple[str, object]
