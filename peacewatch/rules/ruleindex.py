@@ -35,7 +35,10 @@ SAMPLE_EVERY = 4
 HOT_SHARE = 0.02
 """A term found in more than this share of the counted articles makes the rules filed under it
 worth filing again."""
-_FIRST_REFILE = 64
+FIRST_REFILE = 64
+"""Articles seen at the first filing again; each later one comes ``REFILE_FACTOR`` times as
+many articles after the start."""
+REFILE_FACTOR = 4
 
 
 def _trigger(node: c.Node) -> frozenset[int] | None:
@@ -105,7 +108,7 @@ class RuleIndex:
         evaluated (else it holds)."""
         self._counts = np.zeros(len(self._guesses), dtype=np.int64)
         self._seen = 0
-        self._next_refile = _FIRST_REFILE
+        self._next_refile = FIRST_REFILE
         self._by_term: dict[int, list[tuple[int, int]]] = {}
         self._by_set: dict[int, list[tuple[frozenset[int], int]]] = {}
         self._always: list[int] = []
@@ -236,7 +239,7 @@ class RuleIndex:
             self._counts[present] += 1
         if seen < self._next_refile:
             return
-        self._next_refile *= 4
+        self._next_refile *= REFILE_FACTOR
         counts = self._counts
         counted = seen // SAMPLE_EVERY
         hot = set(np.flatnonzero(counts > HOT_SHARE * counted).tolist())
