@@ -8,7 +8,9 @@ loopback feeds of real entries (``bench/ingest.py``'s feeds) with ``--rules`` ru
 ``bench/rules.py`` draws them, dealt over ``--channels`` Slack channels, and posts to the Slack
 fake of ``tests/fakes`` (which notes when it accepts each ``chat.postMessage``). After every feed
 has been read once (backfill 0: no alerts for what the feeds held), new items appear one at a
-time, ``--rate`` a second on random feeds, until ``--alerts`` posts were accepted.
+time, ``--rate`` a second on random feeds, until ``--alerts`` posts that can be timed were
+accepted (those whose alert names a new item's own link; the alert stream is read every ten
+items to count them).
 
 For each post: the fetch that first carried its item (the first request for the item's feed
 after the item appeared), the item's entry in the ingest stream (fetched, parsed, queued for the
@@ -212,14 +214,17 @@ async def drive(
         f"items (backfill 0); adding {args.rate} items/s",
         flush=True,
     )
-    tag = 0
-    while len(slack.accepted) - before < args.alerts and time.monotonic() - started < args.limit:
+    tag = timed = 0
+    while timed < args.alerts and time.monotonic() - started < args.limit:
         if proc.returncode is not None:
             print(f"peacewatch run exited with {proc.returncode}; see its log")
             return
         tag += 1
         farm.grow(tag=str(tag), count=1)
         await asyncio.sleep(1 / args.rate)
+        if tag % 10 == 0:  # the posts so far whose alert names a new item's link
+            known = await alert_times(socket)
+            timed = sum(1 for _, alert_id in slack.accepted[before:] if alert_id in known)
     # the items still on their way
     for _ in range(int(args.interval * 3)):
         await asyncio.sleep(1)
