@@ -223,7 +223,10 @@ async def drive(
         farm.grow(tag=str(tag), count=1)
         await asyncio.sleep(1 / args.rate)
         if tag % 10 == 0:  # the posts so far whose alert names a new item's link
-            known = await alert_times(socket)
+            try:
+                known = await alert_times(socket)
+            except (aioredis.ConnectionError, OSError):
+                continue  # the bot's Redis is gone: the check above ends the run
             timed = sum(1 for _, alert_id in slack.accepted[before:] if alert_id in known)
     # the items still on their way
     for _ in range(int(args.interval * 3)):

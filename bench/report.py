@@ -54,7 +54,7 @@ BENCHES = (
     ),
     Bench("summit_day", ("bench/summit_day.py",), 90),
     Bench("ingest", ("bench/ingest.py", "--quick"), 210),
-    Bench("latency", ("bench/latency.py", "--quick"), 240),
+    Bench("latency", ("bench/latency.py", "--quick"), 270),
     Bench("stream_joins", ("bench/stream_joins.py",), 120),
     # last: on the slowest machines the budget may run out before it or during it, and then
     # it alone gives no figures

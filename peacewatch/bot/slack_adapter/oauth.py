@@ -1,5 +1,4 @@
-"""Slack OAuth installation and state stores kept in Redis, one record per workspace, and the
-bot token that acts for a team."""
+"""Slack OAuth in Redis: installation and state stores per workspace, the bot token per team."""
 
 from __future__ import annotations
 
