@@ -549,11 +549,16 @@ def _settled(engine: RuleEngine, articles: Sequence[Article], seen: int, span: i
     while point <= seen:
         point *= REFILE_FACTOR
     while point <= seen + span:  # the refiling at ``point`` would fall in the timed passes
-        for i in range(point - seen):
-            engine.match(articles[i % len(articles)])
+        _match_in_turn(engine, articles, point - seen)
         seen = point
         point *= REFILE_FACTOR
     return seen
+
+
+def _match_in_turn(engine: RuleEngine, articles: Sequence[Article], count: int) -> None:
+    """``count`` matches, untimed, of ``articles`` one after another, from the first again."""
+    for i in range(count):
+        engine.match(articles[i % len(articles)])
 
 
 def our_pairs(engine: RuleEngine, articles: Iterable[Article]) -> set[Pair]:
@@ -661,7 +666,8 @@ def run_size(
     for article in probe:
         engine.match(article)
     per_article = (time.perf_counter() - t0) / max(1, len(probe))
-    count = max(min(10, len(articles)), int(budget.pass_seconds / max(per_article, 1e-9)))
+    fit = int(budget.pass_seconds / max(per_article, 1e-9))
+    count = min(len(articles), max(10, fit))
     chosen = articles[:count]
     steps = (engine.match, lambda a: [m.hits for m in engine.match(a)], bare_scan.scan)
     # One round not timed (ours has its rules filed again by the rarity counted, as a running
@@ -669,8 +675,7 @@ def run_size(
     for run in steps:
         for article in chosen:
             run(article)
-    passes = len(chosen)  # ``count`` may be more than the articles there are
-    warmed = _settled(engine, chosen, len(probe) + 2 * passes, 2 * passes * budget.repeats)
+    warmed = _settled(engine, chosen, len(probe) + 2 * count, 2 * count * budget.repeats)
     ours, ours_hits, bare = _rates(chosen, steps, budget.repeats)
 
     step = -(-size // max(1, budget.regex_rules))
@@ -727,8 +732,7 @@ def profile_size(
     refiling of its rules in the pass profiled; the 25 costliest functions."""
     engine = RuleEngine.compile(make_teams([text for text, _ in rules], teams))
     chosen = articles[:count]
-    for i in range(warmed):
-        engine.match(chosen[i % len(chosen)])
+    _match_in_turn(engine, chosen, warmed)
     _settled(engine, chosen, warmed, len(chosen))
     profiler = cProfile.Profile()
     profiler.enable()
