@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -13,6 +12,7 @@ from peacewatch.cli.app import (
     discord_app,
     fail,
     feeds_app,
+    run_async,
     settings_or_exit,
     sources_app,
     with_store,
@@ -31,7 +31,7 @@ def discord_sync(
     settings = settings_or_exit()
     assert isinstance(settings, Settings)
     try:
-        names = asyncio.run(sync_commands(settings, guild))
+        names = run_async(sync_commands(settings, guild))
     except ConfigError as exc:
         raise fail(str(exc), EXIT_INPUT) from exc
     where = f"guild {guild}" if guild else "all guilds (global; may take up to an hour)"
@@ -47,7 +47,7 @@ def feeds_check(url: str) -> None:
     settings = settings_or_exit()
     assert isinstance(settings, Settings)
     try:
-        report = asyncio.run(check_feed(url, settings))
+        report = run_async(check_feed(url, settings))
     except FeedError as exc:
         raise fail(f"{url}: {exc}", EXIT_INPUT) from exc
     typer.echo(report)
@@ -70,7 +70,7 @@ def deadletters_list() -> None:
     """Each alert set aside: id, alert, destination, when, reason."""
     from peacewatch.cli.deadletters import list_letters
 
-    typer.echo(asyncio.run(with_store(list_letters)))
+    typer.echo(run_async(with_store(list_letters)))
 
 
 def _deadletters(action: str, ids: list[str] | None, every: bool) -> None:
@@ -79,7 +79,7 @@ def _deadletters(action: str, ids: list[str] | None, every: bool) -> None:
     if bool(ids) == every:
         raise fail(f"deadletters {action}: name dead letters by ID, or give --all", EXIT_INPUT)
     work = deadletters.retry if action == "retry" else deadletters.drop
-    outcome = asyncio.run(with_store(lambda redis: work(redis, ids or [], every)))
+    outcome = run_async(with_store(lambda redis: work(redis, ids or [], every)))
     for line in outcome.lines:
         typer.echo(line)
     for wanted in outcome.unknown:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import typer
@@ -55,6 +55,14 @@ def settings_or_exit() -> object:
         return load_settings()
     except ConfigError as exc:
         raise fail(f"bad setting: {exc}", EXIT_INPUT) from exc
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(work)``, asyncio imported only by the commands that need it (a fifth of
+    the imports of ``match`` or ``rules check``)."""
+    import asyncio
+
+    return asyncio.run(work)
 
 
 def setup_logs(level: str, fmt: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import io
@@ -19,6 +18,7 @@ from peacewatch.cli.app import (
     config_app,
     fail,
     rules_app,
+    run_async,
     with_store,
 )
 from peacewatch.errors import InputError
@@ -169,7 +169,7 @@ def rules_import(
     """Replace a team's rules and entities with those of a rules file (all or nothing)."""
     from peacewatch.services.rules_io import import_rules
 
-    errors = asyncio.run(with_store(lambda redis: import_rules(redis, team, file)))
+    errors = run_async(with_store(lambda redis: import_rules(redis, team, file)))
     for error in errors:
         typer.echo(error, err=True)
     if errors:
@@ -185,7 +185,7 @@ def rules_export(
     """Write a team's rules and entities as a rules file."""
     from peacewatch.services.rules_io import export_rules
 
-    text = asyncio.run(with_store(lambda redis: export_rules(redis, team)))
+    text = run_async(with_store(lambda redis: export_rules(redis, team)))
     if str(file) == "-":
         typer.echo(text, nl=False)
     else:

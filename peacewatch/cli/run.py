@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -10,13 +9,13 @@ from typing import Annotated
 
 import typer
 
-from peacewatch import eventloop
 from peacewatch.cli.app import (
     EXIT_INPUT,
     EXIT_RUNTIME,
     LogFormatChoice,
     app,
     fail,
+    run_async,
     settings_or_exit,
     setup_logs,
 )
@@ -26,6 +25,7 @@ from peacewatch.errors import ConfigError, InputError, PeacewatchError, StoreErr
 @app.command()
 def demo() -> None:
     """Run the whole pipeline on the shipped sample feeds (offline, no accounts); ends by itself."""
+    from peacewatch import eventloop
     from peacewatch.demo.run import run_demo
     from peacewatch.settings import Settings
 
@@ -49,6 +49,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the bot until Ctrl-C: watchers, rules, alerts, chat adapters, /healthz and /metrics."""
+    from peacewatch import eventloop
     from peacewatch.runner import run_forever
     from peacewatch.settings import Settings
 
@@ -74,6 +75,6 @@ def status() -> None:
     settings = settings_or_exit()
     assert isinstance(settings, Settings)
     try:
-        asyncio.run(print_status(settings))
+        run_async(print_status(settings))
     except StoreError as exc:
         raise fail(str(exc), EXIT_RUNTIME) from exc

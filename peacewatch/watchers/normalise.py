@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from peacewatch.models import Article
 from peacewatch.watchers.language import detect
-from peacewatch.watchers.parse import RawEntry
 from peacewatch.watchers.text import html_to_text
+
+if TYPE_CHECKING:  # the parser (and asyncio with its worker) only where feeds are read
+    from peacewatch.watchers.parse import RawEntry
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "piwik_", "at_", "itm_", "ga_")
 _TRACKING_KEYS = frozenset(
