@@ -18,7 +18,7 @@ import psutil
 import pytest
 import redis.asyncio as aioredis
 
-from peacewatch.store.redis_server import socket_path
+from peacewatch.store.redis_config import socket_path
 from tests.helpers import free_port, start_run
 
 PR_SET_CHILD_SUBREAPER = 36

