@@ -1,5 +1,8 @@
 """The alert queue: a Redis Stream with a consumer group, a dead-letter stream, idempotency
-records so that a redelivered alert is never posted twice, and each destination's outage."""
+records so that a redelivered alert is never posted twice, and each destination's outage.
+
+The idempotency records (the sending lock, the delivery marks, a story's thread) are kept by
+``peacewatch.store.delivery_marks.DeliveryMarks``, which ``AlertQueue`` extends."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from peacewatch import metrics
 from peacewatch.models import Alert
 from peacewatch.store import keys
 from peacewatch.store.codec import alert_from_json, alert_to_json
+from peacewatch.store.delivery_marks import DeliveryMarks
 
 GROUP = "dispatchers"
 SCAN_LIMIT = 20_000
@@ -51,14 +55,6 @@ local old = redis.call('hget', KEYS[1], ARGV[1])
 if old then redis.call('hdel', KEYS[1], ARGV[1]) end
 return old
 """
-_RENEW_IF_OWNER = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-)
-_DELETE_IF_OWNER = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('del', KEYS[1]) else return 0 end"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +126,7 @@ class QueuedAlert:
     deliveries: int = 1
 
 
-class AlertQueue:
+class AlertQueue(DeliveryMarks):
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self._stream = keys.alert_stream()
@@ -239,30 +235,6 @@ class AlertQueue:
         """Count one round an entry was held back on purpose (not a failure)."""
         return int(await self._redis.hincrby(keys.delivery_attempts(), f"wait:{message_id}", 1))
 
-    async def lock_sending(self, alert_id: str, owner: str, ms: int) -> bool:
-        """Only one dispatcher may post an alert at a time (two replicas, a slow sink)."""
-        return bool(await self._redis.set(keys.sending(alert_id), owner, nx=True, px=ms))
-
-    async def renew_sending(self, alert_id: str, owner: str, ms: int) -> bool:
-        """Extend the lock while ``owner`` still holds it; False when it was lost."""
-        return bool(await self._redis.eval(_RENEW_IF_OWNER, 1, keys.sending(alert_id), owner, ms))
-
-    async def unlock_sending(self, alert_id: str, owner: str) -> None:
-        """Release the lock if ``owner`` holds it (an expired lock may be another's now)."""
-        await self._redis.eval(_DELETE_IF_OWNER, 1, keys.sending(alert_id), owner)
-
-    async def start_delivery(self, alert_id: str, at: float, ttl_seconds: int) -> float | None:
-        """Note that posting ``alert_id`` begins at ``at`` (epoch seconds). Returns when an
-        earlier attempt began if one did (its post may have reached the platform), else None."""
-        key = keys.delivery_started(alert_id)
-        if await self._redis.set(key, repr(at), nx=True, ex=ttl_seconds):
-            return None
-        value = await self._redis.get(key)
-        try:
-            return float(value) if value is not None else at
-        except ValueError:
-            return at
-
     async def dead_letter(self, item: QueuedAlert, reason: str) -> None:
         destination = str(item.alert.destination) if item.alert is not None else ""
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -280,29 +252,6 @@ class AlertQueue:
             pipe.xack(self._stream, GROUP, item.message_id)
             pipe.hdel(keys.delivery_attempts(), item.message_id, f"wait:{item.message_id}")
             await pipe.execute()
-
-    async def delivered_ref(self, alert_id: str) -> str | None:
-        """The message reference of an alert already delivered, or None."""
-        value: str | None = await self._redis.get(keys.delivered(alert_id))
-        return value
-
-    async def mark_delivered(self, alert_id: str, ref: str, ttl_seconds: int) -> None:
-        """Record the delivery (and drop the mark that it was started)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.delivered(alert_id), ref, ex=ttl_seconds)
-            pipe.delete(keys.delivery_started(alert_id))
-            await pipe.execute()
-
-    async def thread_ref(self, team_id: str, destination: str, story_id: str) -> str | None:
-        value: str | None = await self._redis.get(keys.story_thread(team_id, destination, story_id))
-        return value
-
-    async def set_thread_ref(
-        self, team_id: str, destination: str, story_id: str, ref: str, ttl_seconds: int
-    ) -> None:
-        await self._redis.set(
-            keys.story_thread(team_id, destination, story_id), ref, ex=ttl_seconds
-        )
 
     async def depth(self) -> dict[str, int]:
         """Entries in the stream, pending (delivered, not acknowledged), and dead letters."""
