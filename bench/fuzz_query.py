@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peacewatch.errors import QuerySyntaxError
-from peacewatch.rules.query import MAX_QUERY_LENGTH, Near, Node, Not, Term, parse, to_text
+from peacewatch.rules.query import MAX_QUERY_LENGTH, parse
+from peacewatch.rules.querytree import Near, Node, Not, Term, to_text
 
 SEEDS = [
     'Witkoff AND (Donbas OR "security guarantees") -opinion',

@@ -10,19 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from peacewatch.errors import QuerySyntaxError
-from peacewatch.rules.query import (
-    FIELDS,
-    And,
-    Near,
-    Node,
-    Not,
-    Or,
-    Term,
-    parse,
-    query_warnings,
-    terms,
-    to_text,
-)
+from peacewatch.rules.query import FIELDS, parse, query_warnings
+from peacewatch.rules.querytree import And, Near, Node, Not, Or, Term, terms, to_text
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -51,8 +51,6 @@ when the input ended too early, at the position just after the last token.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
 
 from peacewatch.errors import QuerySyntaxError
 from peacewatch.rules.lexer import (
@@ -83,8 +81,7 @@ from peacewatch.rules.lexer import (
     query_warnings,
     show,
 )
-
-TermKind = Literal["word", "phrase", "prefix"]
+from peacewatch.rules.querytree import And, Near, Node, Not, Or, Term, TermKind, terms, to_text
 
 __all__ = [
     "DEFAULT_NEAR",
@@ -106,46 +103,6 @@ __all__ = [
     "terms",
     "to_text",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One term: its text as written (NFKC, no quotes or '*'), its kind and its field."""
-
-    text: str
-    kind: TermKind
-    field: str | None
-    column: int
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    item: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Near:
-    """Hits of ``left`` and ``right`` at most ``distance`` words apart in one field.
-
-    Each side is a Term or an Or of Terms (a NEAR group); see ``peacewatch.rules.compiled`` for
-    how the distance is counted."""
-
-    left: Node
-    right: Node
-    distance: int
-
-
-Node: TypeAlias = Term | And | Or | Not | Near
 
 
 class _Parser:
@@ -377,57 +334,3 @@ def parse(query: str) -> Node:
             "a query needs at least one term that is not negated", tokens[0].column
         )
     return node
-
-
-def terms(node: Node) -> list[Term]:
-    """Every Term of the tree, in query order."""
-    out: list[Term] = []
-    stack: list[Node] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, Term):
-            out.append(current)
-        elif isinstance(current, Near):
-            stack.extend((current.right, current.left))
-        elif isinstance(current, Not):
-            stack.append(current.item)
-        else:
-            stack.extend(reversed(current.items))
-    return out
-
-
-def _term_text(term: Term) -> str:
-    if term.kind == "phrase":
-        body = f'"{term.text}"'
-    elif term.kind == "prefix":
-        body = term.text + "*"
-    else:
-        body = term.text
-    return f"{term.field}:{body}" if term.field else body
-
-
-def _render(node: Node, top: bool) -> str:
-    if isinstance(node, Term):
-        return _term_text(node)
-    if isinstance(node, Near):
-        left, right = _render(node.left, False), _render(node.right, False)
-        return f"{left} NEAR/{node.distance} {right}"
-    if isinstance(node, Not):
-        if isinstance(node.item, Term):
-            return "-" + _term_text(node.item)
-        return f"-({_render(node.item, True)})"
-    if isinstance(node, And):
-        return " ".join(_render(item, False) for item in node.items)
-    text = " OR ".join(_render(item, False) for item in node.items)
-    return text if top else f"({text})"
-
-
-def to_text(node: Node) -> str:
-    """Canonical text of a flattened tree: ``parse(to_text(t))`` equals ``t`` but for columns.
-
-    AND is written as adjacency (``a b``), negation as ``-term`` or ``-(...)``, NEAR always with
-    its distance, and parentheses only where an OR sits inside an AND or a NOT. The text can be
-    longer than the query it came from (``title:(a OR b)`` becomes ``(title:a OR title:b)``;
-    NFKC can lengthen a word), so near MAX_QUERY_LENGTH it may no longer be accepted.
-    """
-    return _render(node, True)

@@ -9,7 +9,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-from peacewatch.rules import query as q
+from peacewatch.rules import querytree as q
 from peacewatch.rules.entities import EntityDictionary
 from peacewatch.rules.morph import surface_forms
 from peacewatch.rules.textnorm import normalise_pattern
