@@ -57,9 +57,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from clusters import THRESHOLD, TRAIN, bcubed, load, period, score  # noqa: E402
 
+import peacewatch.stories.bounds as signals_module  # noqa: E402
 import peacewatch.stories.model as model_module  # noqa: E402
 import peacewatch.stories.scoring as scoring_module  # noqa: E402
-import peacewatch.stories.signals as signals_module  # noqa: E402
 from peacewatch.app import entity_names  # noqa: E402
 from peacewatch.models import Article  # noqa: E402
 from peacewatch.stories.features import Features  # noqa: E402

@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 
 from peacewatch.app import entity_names
+from peacewatch.stories.bounds import may_reach
 from peacewatch.stories.counts import SpanCounts
 from peacewatch.stories.features import entity_engine
 from peacewatch.stories.memory import WindowIndex
 from peacewatch.stories.rarity import WindowIdf, builtin_background, idf_table
 from peacewatch.stories.scoring import near_members, story_score
-from peacewatch.stories.signals import may_reach, probe_of, story_view
+from peacewatch.stories.signals import probe_of, story_view
 from tests.faults.samples_stream import day_articles
 from tests.helpers import samples_dir
 

@@ -30,11 +30,12 @@ from importlib import resources
 from itertools import chain
 from typing import TYPE_CHECKING
 
+from peacewatch.stories.bounds import story_probability
 from peacewatch.stories.features import Compared, Features
 from peacewatch.stories.model import StoryModel
 from peacewatch.stories.rarity import WindowIdf
 from peacewatch.stories.scoring import is_copy, is_sibling, near_members
-from peacewatch.stories.signals import BURST_HOURS, probe_of, story_probability
+from peacewatch.stories.signals import BURST_HOURS, probe_of
 
 if TYPE_CHECKING:
     from peacewatch.stories.memory import WindowIndex

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz
 
+from peacewatch.stories.bounds import story_probability
 from peacewatch.stories.features import Compared, Features, word_token
 from peacewatch.stories.model import StoryModel, builtin_model
 from peacewatch.stories.signals import (
@@ -25,7 +26,6 @@ from peacewatch.stories.signals import (
     probe_of,
     signals_of,
     story_lexical,
-    story_probability,
     story_view,
     word_score,
 )
