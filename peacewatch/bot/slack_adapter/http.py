@@ -150,7 +150,10 @@ class RequestCheck:
         if not signature:
             return "no signature"
         expected = self._verifier.generate_signature(timestamp=timestamp, body=body)
-        if expected is None or not hmac.compare_digest(expected, signature):
+        # compare_digest raises TypeError for non-ASCII text: such a signature is simply wrong
+        if expected is None or not signature.isascii():
+            return "bad signature"
+        if not hmac.compare_digest(expected, signature):
             return "bad signature"
         return None
 
