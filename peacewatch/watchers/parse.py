@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from peacewatch.errors import ParseError
+from peacewatch.watchers.doctype import without_declarations
 from peacewatch.watchers.encoding import as_parseable
 from peacewatch.watchers.parseworker import ParseWorker
 
@@ -192,9 +193,8 @@ def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
     import feedparser  # imported in the worker process
 
     decoded = as_parseable(data, content_type)
-    result = feedparser.parse(
-        _without_surrogate_refs(decoded.data), sanitize_html=False, resolve_relative_uris=False
-    )
+    readable = _without_surrogate_refs(without_declarations(decoded.data))
+    result = feedparser.parse(readable, sanitize_html=False, resolve_relative_uris=False)
     feed = result.get("feed", {})
     lang = _str(feed.get("language")) or None
     bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
