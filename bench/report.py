@@ -57,6 +57,7 @@ BENCHES = (
     Bench("ingest", ("bench/ingest.py", "--quick"), 210),
     Bench("latency", ("bench/latency.py", "--quick"), 270),
     Bench("stream_joins", ("bench/stream_joins.py",), 120),
+    Bench("status", ("bench/status.py", "--rounds", "3"), 60),
     # last: on the slowest machines the budget may run out before it or during it, and then
     # it alone gives no figures
     Bench("rules_growth", ("bench/rules.py", "--sizes", "100,100000", "--repeats", "3"), 150),

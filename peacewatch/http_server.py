@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from peacewatch import metrics
-from peacewatch.status import Status
+from peacewatch.status import DestinationHealth, Status, delivery_health
 
 if TYPE_CHECKING:
     from peacewatch.watchers.websub import WebSub
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 StatusSource = Callable[[], Awaitable[Status]]
+DeliverySource = Callable[[], Awaitable[Sequence[DestinationHealth]]]
 _READ_CHUNK = 64 * 1024
 
 
@@ -25,10 +26,15 @@ class HttpServer:
     platforms do; its body says whether delivery is ``ok`` or ``degraded`` (and where).
     ``/metrics`` is the process's Prometheus registry with the deployment's health figures."""
 
-    def __init__(self, host: str, port: int, status: StatusSource) -> None:
+    def __init__(
+        self, host: str, port: int, status: StatusSource, delivery: DeliverySource | None = None
+    ) -> None:
+        """``delivery``: the destinations' health alone, which /healthz reads instead of the
+        whole ``status`` (the feeds' health too) when given."""
         self._host = host
         self._port = port
         self._status = status
+        self._delivery = delivery
         self.app = web.Application()
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._prometheus)
@@ -37,11 +43,14 @@ class HttpServer:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         try:
-            status = await self._status()
+            if self._delivery is not None:
+                health = delivery_health(await self._delivery())
+            else:
+                health = (await self._status()).health()
         except Exception as exc:  # health must answer, whatever is broken
             log.warning("health check failed: %s: %s", type(exc).__name__, exc)
             return web.json_response({"ok": False, "error": type(exc).__name__}, status=503)
-        return web.json_response({"ok": True, **status.health()})
+        return web.json_response({"ok": True, **health})
 
     async def _prometheus(self, request: web.Request) -> web.Response:
         status = await self._status()

@@ -25,7 +25,7 @@ from peacewatch.startup import (
     resolve_names,
     wants,
 )
-from peacewatch.status import Status, collect
+from peacewatch.status import DestinationHealth, Status, collect, delivery
 from peacewatch.watchers.poller import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,10 @@ async def run_forever(settings: Settings, config_path: Path | None) -> None:
         async def status() -> Status:
             return await collect(app.feeds, app.teams, app.queue, app.articles)
 
-        http = HttpServer(settings.http_host, settings.http_port, status)
+        async def health() -> tuple[DestinationHealth, ...]:
+            return (await delivery(app.teams, app.queue)).destinations
+
+        http = HttpServer(settings.http_host, settings.http_port, status, health)
         if app.websub is not None:
             http.mount_websub(app.websub)
         stored = [*await app.teams.rule_sets(), TeamRuleSet(config.team, config.rules)]

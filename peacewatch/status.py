@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -85,11 +85,7 @@ class Status:
 
     def health(self) -> dict[str, Any]:
         """The delivery part of /healthz: ``ok`` or ``degraded`` with the failing ones."""
-        failing = self.failing
-        return {
-            "delivery": "degraded" if failing else "ok",
-            "failing": [d.as_json() for d in failing],
-        }
+        return delivery_health(self.destinations)
 
     def metrics(self) -> dict[str, float]:
         failing = sum(1 for f in self.feeds if f.last_error)
@@ -112,8 +108,8 @@ async def collect(
     feeds: FeedStore, teams: TeamStore, queue: AlertQueue, articles: ArticleStore
 ) -> Status:
     out = []
-    for feed in await feeds.all():
-        health = await feeds.health(feed.id)
+    specs = await feeds.all()
+    for feed, health in zip(specs, await feeds.healths([f.id for f in specs]), strict=True):
         out.append(
             FeedHealth(
                 feed_id=feed.id,
@@ -128,23 +124,47 @@ async def collect(
                 warning=garbled_warning(health),
             )
         )
-    team_ids = await teams.teams()
-    rules = 0
-    channels: set[str] = set()
-    for team_id in team_ids:
-        team_rules = await teams.rules(team_id)
-        rules += len(team_rules)
-        channels.update(c for r in team_rules for c in r.channels)
-    known = await destinations(queue, channels)
+    rules = await delivery(teams, queue)
+    known = rules.destinations
     return Status(
         feeds=out,
         queue=await queue.depth(),
         delivery_failures={d.destination: d.last_error for d in known if d.failing},
-        rules=rules,
-        teams=len(team_ids),
+        rules=rules.rules,
+        teams=rules.teams,
         articles=await articles.count(),
         destinations=known,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The rules and the destinations they post to, with each destination's health."""
+
+    rules: int
+    teams: int
+    destinations: tuple[DestinationHealth, ...]
+
+
+async def delivery(teams: TeamStore, queue: AlertQueue) -> Delivery:
+    """What /healthz reports, without the feeds' health that ``collect`` reads as well."""
+    team_ids = await teams.teams()
+    rules = 0
+    channels: set[str] = set()
+    for team_id in team_ids:
+        count, posted_to = await teams.rule_channels(team_id)
+        rules += count
+        channels |= posted_to
+    return Delivery(rules, len(team_ids), await destinations(queue, channels))
+
+
+def delivery_health(known: Sequence[DestinationHealth]) -> dict[str, Any]:
+    """``ok`` or ``degraded`` with the failing destinations, as /healthz says it."""
+    failing = [d for d in known if d.failing]
+    return {
+        "delivery": "degraded" if failing else "ok",
+        "failing": [d.as_json() for d in failing],
+    }
 
 
 async def destinations(queue: AlertQueue, known: set[str]) -> tuple[DestinationHealth, ...]:

@@ -18,7 +18,7 @@ from peacewatch.http_server import HttpServer
 from peacewatch.rules.rulefile import RuleSpec
 from peacewatch.services.commands import CommandService
 from peacewatch.services.dispatcher import Dispatcher
-from peacewatch.status import Status, collect
+from peacewatch.status import DestinationHealth, Status, collect, delivery
 from peacewatch.store.alert_queue import AlertQueue
 from peacewatch.store.articles import ArticleStore
 from peacewatch.store.feeds import FeedStore
@@ -69,6 +69,10 @@ async def _status(redis: aioredis.Redis) -> Status:
     return await collect(FeedStore(redis), TeamStore(redis), AlertQueue(redis), ArticleStore(redis))
 
 
+async def _delivery(redis: aioredis.Redis) -> tuple[DestinationHealth, ...]:
+    return (await delivery(TeamStore(redis), AlertQueue(redis))).destinations
+
+
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
@@ -90,7 +94,10 @@ async def test_an_outage_is_shown_while_it_lasts_and_logged_once_each_way(
     await TeamStore(redis_client).put_rule("slack:T1", rule)
     chat = CommandService(redis_client)
     member = Caller("slack", "slack:T1", "U2", "slack:C2")
-    server = HttpServer("127.0.0.1", 0, lambda: _status(redis_client))
+    # /healthz reads the destinations alone, as the running bot's does
+    server = HttpServer(
+        "127.0.0.1", 0, lambda: _status(redis_client), lambda: _delivery(redis_client)
+    )
     await server.start()
     try:
         async with aiohttp.ClientSession() as http:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -10,6 +11,9 @@ import redis.asyncio as aioredis
 
 from peacewatch.store import keys
 from peacewatch.store.pollbatch import WINDOW, PollBatch
+
+HEALTH_CHUNK = 1_000
+"""Feeds whose health one pipelined read asks for (``FeedStore.healths``)."""
 
 MIN_TELEGRAM_INTERVAL = 60
 """Seconds; a Telegram channel's preview is never polled more often than this."""
@@ -149,6 +153,17 @@ class FeedStore:
     async def health(self, feed_id: str) -> dict[str, str]:
         data: dict[str, str] = await self._redis.hgetall(keys.feed_health(feed_id))
         return data
+
+    async def healths(self, feed_ids: Sequence[str]) -> list[dict[str, str]]:
+        """``health`` of each feed, in order: a round trip for each ``HEALTH_CHUNK`` feeds
+        rather than one a feed (10,000 feeds took a second of the bot's CPU a read)."""
+        out: list[dict[str, str]] = []
+        for at in range(0, len(feed_ids), HEALTH_CHUNK):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for feed_id in feed_ids[at : at + HEALTH_CHUNK]:
+                    pipe.hgetall(keys.feed_health(feed_id))
+                out += await pipe.execute()
+        return out
 
     async def release_lease(self, feed_id: str) -> None:
         await self._redis.delete(keys.feed_lease(feed_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -83,6 +84,16 @@ class TeamStore:
     async def rules(self, team_id: str) -> list[RuleSpec]:
         data = await self._redis.hgetall(keys.team_rules(team_id))
         return [RuleSpec.model_validate_json(data[k]) for k in sorted(data)]
+
+    async def rule_channels(self, team_id: str) -> tuple[int, set[str]]:
+        """How many rules the team has, and the channels they post to: read from the stored
+        rules without validating each again (they were when stored), as health checks ask
+        every few seconds."""
+        texts = await self._redis.hvals(keys.team_rules(team_id))
+        channels: set[str] = set()
+        for text in texts:
+            channels.update(json.loads(text).get("channels") or ())
+        return len(texts), channels
 
     async def put_entity(self, team_id: str, entity: EntitySpec) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
