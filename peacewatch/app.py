@@ -190,7 +190,7 @@ class App:
                 await opened[0].sync_feeds()
 
         commands = CommandService(
-            redis, fetcher=fetcher, clock=clock, on_feeds_changed=feeds_changed
+            redis, fetcher=fetcher, parser=parser, clock=clock, on_feeds_changed=feeds_changed
         )
         app = cls(
             settings, handle, feeds, teams, articles, queue, pipeline, ingest, assigner, fetcher,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
     from peacewatch.watchers.fetch import Fetcher
+    from peacewatch.watchers.parse import FeedParserPool
 
 
 PAGE = 10
@@ -143,6 +144,7 @@ class CommandBase:
         redis: aioredis.Redis,
         *,
         fetcher: Fetcher | None = None,
+        parser: FeedParserPool | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_feeds_changed: Callable[[], Awaitable[None]] | None = None,
         history: HistoryIndex | None = None,
@@ -151,6 +153,9 @@ class CommandBase:
         self._redis = redis
         self._fetcher = fetcher
         self._owns_fetcher = fetcher is None
+        self._parser = parser
+        """The watchers' parse worker: a feed added in chat is read there, as its polls will be
+        (without one, in a thread of this process)."""
         self._clock = clock
         self._on_feeds_changed = on_feeds_changed
         self._teams = TeamStore(redis)

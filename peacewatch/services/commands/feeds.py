@@ -85,10 +85,11 @@ class FeedCommands(CommandBase):
             return Reply.fail(f"This team already has {MAX_FEEDS} feeds.", f"{CMD} feeds remove ID")
         try:
             fetched = await (await self._get_fetcher()).fetch(url)
-            parsed = await asyncio.to_thread(
-                parse_kind, source.kind, source.selectors, fetched.body, fetched.content_type,
-                fetched.url,
-            )  # fmt: skip
+            read = (source.kind, source.selectors, fetched.body, fetched.content_type, fetched.url)
+            if self._parser is not None:  # a body that hangs or crashes the parser costs a worker
+                parsed = await self._parser.run(parse_kind, *read)
+            else:
+                parsed = await asyncio.to_thread(parse_kind, *read)
         except UrlRefused as exc:
             return Reply.fail(
                 f"That address is not allowed: {exc}", hint="Use a public http(s) feed URL."
