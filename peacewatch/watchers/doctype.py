@@ -1,37 +1,29 @@
-"""A feed without the declarations of its DOCTYPE: no entity a feed declares is ever expanded.
+"""A feed without entity declarations: no entity a feed declares can grow it.
 
 feedparser keeps each entity that a feed declares with a plain-text value, and its lenient
 parser, which it falls back on whenever expat refuses a document, expands every reference to one
 with no limit: 16 KB declaring a 10 KB entity and naming it 2,000 times read as 20 million
 characters, and the body cap lets a feed ask for far more. expat itself expands what it reads up
-to 100 times the input. Feeds have no use for declarations of their own (the named entities of
-HTML that old RSS borrowed are known to the lenient parser anyway), so the DOCTYPE's internal
-subset is taken out before either parser runs, and so is any entity declared outside it where
-feedparser looks for them (before the first element). A reference to an entity no longer
-declared is read as any unknown one.
+to 100 times the input. So, on the UTF-8 bytes that feedparser reads (after its own conversion,
+``feedparser.encodings.convert_to_utf8``: a feed in UTF-7, UTF-16 or EBCDIC declares its
+entities in other bytes before), the DOCTYPE's internal subset is taken out, and so is every
+entity declaration before the first element, where feedparser collects them. An entity that
+stands for one character reference (``<!ENTITY nbsp "&#160;">``, as old RSS feeds declare) is
+written in its place as that reference, which cannot grow anything and reads the same to both
+parsers; a reference to any other entity is read as an unknown one.
+
+Every pattern here reads each byte a bounded number of times: an unterminated comment or
+declaration is taken to the end of the document once, never searched again from each place.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 
 from peacewatch.errors import ParseError
 
 __all__ = ["without_declarations"]
 
-_WIDE = (
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it begins with the same two bytes
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-    (b"\x00\x00\x00<", "utf-32-be"),
-    (b"<\x00\x00\x00", "utf-32-le"),
-    (b"\x00<\x00", "utf-16-be"),
-    (b"<\x00", "utf-16-le"),
-)
-"""How a document in an encoding that is not ASCII-based begins, and that encoding."""
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?\?>", re.IGNORECASE)
 _PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
 """What may come before a DOCTYPE: white space, the XML declaration, other processing
 instructions and comments."""
@@ -39,36 +31,36 @@ _DOCTYPE_HEAD = re.compile(rb"<!DOCTYPE(?:[^>\[\"']|\"[^\"]*\"|'[^']*')*")
 """A DOCTYPE up to its internal subset or its end: the root's name and an external id."""
 _SPACE = re.compile(rb"\s*")
 _SUBSET_STEP = re.compile(
-    rb"<!--.*?-->|<\?.*?\?>|<!(?:[^>\"']|\"[^\"]*\"|'[^']*')*>|%[^;\s]*;", re.DOTALL
+    rb"<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)|<!(?:[^>\"']|\"[^\"]*\"|'[^']*')*>|%[^;\s]*;",
+    re.DOTALL,
 )
 """One part of an internal subset: a comment, a processing instruction, a declaration (quoted
 values may hold ``>``) or a parameter-entity reference."""
-_ENTITY = re.compile(rb"<!ENTITY[^>]*>", re.IGNORECASE)
+_ONE_CHARACTER = re.compile(
+    rb"<!ENTITY\s+([^\s%>\"']+)\s+([\"'])(&#(?:[0-9]{1,7}|x[0-9a-fA-F]{1,6});)\2\s*>"
+)
+"""The declaration of an entity that stands for one character reference."""
+_ENTITY = re.compile(rb"<!ENTITY[^>]*(?:>|\Z)", re.IGNORECASE)
 """An entity declaration as feedparser finds one (``sanitizer.RE_ENTITY_PATTERN``, at any place
-of a line and in any case)."""
+of a line and in any case; one left open runs to the end)."""
 _FIRST_ELEMENT = re.compile(rb"<\w")
 """Where feedparser ends the part of a document it takes entity declarations from."""
+_REFERENCE = re.compile(rb"&([A-Za-z_:][\w.:-]{0,63});")
+"""A reference to a named entity (ASCII names)."""
 
 
 def without_declarations(data: bytes) -> bytes:
-    """``data`` without its DOCTYPE's internal subset, and with every entity declaration before
-    its first element made a space (see the module's docstring). A document in UTF-16 or UTF-32
-    comes back as UTF-8, its XML declaration saying so. Raises ParseError for an internal subset
-    that cannot be read to its end."""
-    data = _ascii_based(data)
+    """``data`` (UTF-8, as feedparser converts it) without its DOCTYPE's internal subset and
+    with every entity declaration before its first element made a space; references to the
+    entities of one character reference replaced by it (see the module's docstring). Raises
+    ParseError for an internal subset that cannot be read to its end."""
     if b"<!" not in data:
         return data
-    return _without_head_entities(_without_subset(data))
-
-
-def _ascii_based(data: bytes) -> bytes:
-    """``data`` as UTF-8 when it is in UTF-16 or UTF-32 (whose markup bytes differ), else as
-    it is."""
-    for start, codec in _WIDE:
-        if data.startswith(start):
-            text = data.decode(codec, "replace").encode("utf-8")
-            return _XML_DECL.sub(b'<?xml version="1.0" encoding="utf-8"?>', text, count=1)
-    return data
+    chars: dict[bytes, bytes] = {}
+    data = _without_head_entities(_without_subset(data, chars), chars)
+    if not chars:
+        return data
+    return _REFERENCE.sub(lambda found: chars.get(found.group(1), found.group()), data)
 
 
 def _past(pattern: re.Pattern[bytes], data: bytes, at: int) -> int:
@@ -77,7 +69,15 @@ def _past(pattern: re.Pattern[bytes], data: bytes, at: int) -> int:
     return found.end() if found is not None else at
 
 
-def _without_subset(data: bytes) -> bytes:
+def _note(declaration: bytes, chars: dict[bytes, bytes]) -> None:
+    """Keep the character reference an entity of one character stands for (the first
+    declaration of a name holds, as in XML)."""
+    found = _ONE_CHARACTER.fullmatch(declaration)
+    if found is not None:
+        chars.setdefault(found.group(1), found.group(3))
+
+
+def _without_subset(data: bytes, chars: dict[bytes, bytes]) -> bytes:
     at = _past(_PROLOG, data, 0)
     if not data.startswith(b"<!DOCTYPE", at):
         return data
@@ -96,13 +96,19 @@ def _without_subset(data: bytes) -> bytes:
             raise ParseError(
                 f"not a feed: the declarations of its DOCTYPE cannot be read (byte {i:,})"
             )
+        _note(step.group(), chars)
         i = step.end()
 
 
-def _without_head_entities(data: bytes) -> bytes:
+def _without_head_entities(data: bytes, chars: dict[bytes, bytes]) -> bytes:
     first = _FIRST_ELEMENT.search(data)
     end = first.start() if first is not None else len(data)
     head = data[:end]
     if _ENTITY.search(head) is None:
         return data
-    return _ENTITY.sub(b" ", head) + data[end:]
+
+    def spaced(found: re.Match[bytes]) -> bytes:
+        _note(found.group(), chars)
+        return b" "
+
+    return _ENTITY.sub(spaced, head) + data[end:]

@@ -191,13 +191,21 @@ def parse_bytes(data: bytes, content_type: str | None = None) -> ParsedFeed:
     that still yields entries is returned with ``bozo`` set.
     """
     import feedparser  # imported in the worker process
+    from feedparser.encodings import convert_to_utf8
 
     decoded = as_parseable(data, content_type)
-    readable = _without_surrogate_refs(without_declarations(decoded.data))
+    # feedparser's own conversion to UTF-8 first (it would make the same one: the bytes say
+    # their encoding themselves), so that the declarations are taken out of the very bytes its
+    # parsers read, whatever the encoding
+    converted: dict[str, Any] = {}
+    utf8 = convert_to_utf8({}, decoded.data, converted)
+    readable = _without_surrogate_refs(without_declarations(utf8))
     result = feedparser.parse(readable, sanitize_html=False, resolve_relative_uris=False)
     feed = result.get("feed", {})
     lang = _str(feed.get("language")) or None
     bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
+    if bozo_exc is None and converted.get("bozo"):  # an encoding read as another: said still
+        bozo_exc = converted.get("bozo_exception")
     entries = tuple(_entry(e, lang) for e in result.get("entries", []))
     if not entries and _is_html(data, content_type):
         # a feed served as text/html still parses above; a page yields no entries
