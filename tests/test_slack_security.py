@@ -257,3 +257,23 @@ async def test_without_redis_a_signed_request_is_refused_not_run(
         await dead.aclose()
     assert slack.calls_to("users.info") == [] and slack.responses == []
     assert await redis_client.exists(keys.team_rules("slack:T1")) == 0
+
+
+# a signature header that is not ASCII is a forged request like any other
+@pytest.mark.parametrize("forged", ["v0=" + "é" * 64, "v0=ü", "ü"])
+async def test_a_non_ascii_signature_is_refused_with_401_and_one_short_line(
+    env: Env, caplog: pytest.LogCaptureFixture, forged: str
+) -> None:
+    body = command_body(RULE_TEXT, "UADMIN", "T1", env.slack.response_url("forged"))
+    headers = {**signed_headers(body), "X-Slack-Signature": forged}
+    with caplog.at_level(logging.DEBUG):
+        statuses = [(await env.post(body, headers)).status for _ in range(5)]
+    assert statuses == [401] * 5
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    (line,) = [r for r in caplog.records if r.name == HTTP_LOGGER]  # 5 refusals, one line
+    assert line.getMessage() == "refused Slack request to /slack/events: bad signature"
+    assert env.slack.responses == []
+    assert await env.redis.exists(keys.team_rules("slack:T1")) == 0
+
+    await env.command("help", name="good")  # a genuine request still runs
+    assert [posted.path for posted in env.slack.responses] == ["/respond/good"]
